@@ -1,0 +1,1 @@
+"""The ``reauto`` command line: one thin typer module per command group."""

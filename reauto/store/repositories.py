@@ -1,0 +1,115 @@
+"""Repositories for the hot queries: the dial queue, a lead's history, calls and events.
+
+Each function takes an :class:`AsyncSession` and leaves transaction control to the caller, so a
+claim and the call record it leads to can commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reauto.store.models import DIAL_QUEUE_PREDICATE, Call, CallEvent, Lead, LeadStatus
+from reauto.store.types import utcnow
+
+
+def _dial_queue(campaign_id: int, now: datetime, limit: int) -> Any:
+    # The predicate is repeated verbatim so PostgreSQL can use the partial index.
+    return (
+        select(Lead)
+        .where(Lead.campaign_id == campaign_id, text(DIAL_QUEUE_PREDICATE))
+        .where(or_(Lead.next_attempt_at.is_(None), Lead.next_attempt_at <= now))
+        .order_by(Lead.priority.desc(), Lead.next_attempt_at, Lead.id)
+        .limit(limit)
+    )
+
+
+async def peek_next_leads(
+    session: AsyncSession, campaign_id: int, *, now: datetime | None = None, limit: int = 1
+) -> Sequence[Lead]:
+    """The next leads the dialer would take, without claiming them."""
+    result = await session.execute(_dial_queue(campaign_id, now or utcnow(), limit))
+    return result.scalars().all()
+
+
+async def claim_next_leads(
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    worker: str,
+    lease: timedelta,
+    now: datetime | None = None,
+    limit: int = 1,
+) -> Sequence[Lead]:
+    """Claim up to ``limit`` dialable leads for ``worker`` until the lease expires.
+
+    On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent workers
+    never claim the same lead; SQLite serialises writers instead. Claimed leads move to
+    ``dialing`` with ``lease_owner`` and ``lease_expires_at`` set.
+    """
+    now = now or utcnow()
+    query = _dial_queue(campaign_id, now, limit).with_for_update(skip_locked=True, of=Lead)
+    leads = (await session.execute(query)).scalars().all()
+    if not leads:
+        return leads
+    await session.execute(
+        update(Lead)
+        .where(Lead.id.in_([lead.id for lead in leads]))
+        .values(status=LeadStatus.DIALING, lease_owner=worker, lease_expires_at=now + lease)
+        .execution_options(synchronize_session="fetch")
+    )
+    return leads
+
+
+async def lead_history(session: AsyncSession, lead_id: int, *, limit: int = 50) -> Sequence[Call]:
+    """A lead's calls, newest first."""
+    query = (
+        select(Call)
+        .where(Call.lead_id == lead_id)
+        .order_by(Call.created_at.desc(), Call.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def campaign_calls_between(
+    session: AsyncSession,
+    campaign_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 200,
+) -> Sequence[Call]:
+    """A page of a campaign's calls created in ``[start, end)``, oldest first.
+
+    Pages by keyset: pass the ``(created_at, id)`` of the last call of a page as ``after`` to
+    get the next one, so deep pages cost the same as the first.
+    """
+    query = select(Call).where(
+        and_(Call.campaign_id == campaign_id, Call.created_at >= start, Call.created_at < end)
+    )
+    if after is not None:
+        query = query.where(tuple_(Call.created_at, Call.id) > tuple_(*after))
+    query = query.order_by(Call.created_at, Call.id).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def call_events(session: AsyncSession, call_id: int) -> Sequence[CallEvent]:
+    """A call's events in time order."""
+    query = select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.ts, CallEvent.id)
+    return (await session.execute(query)).scalars().all()
+
+
+def add_event(
+    session: AsyncSession, call_id: int, type_: str, payload: dict[str, Any] | None = None,
+    *, ts: datetime | None = None,
+) -> CallEvent:
+    """Append one event to a call's time series."""
+    event = CallEvent(call_id=call_id, type=type_, payload=payload or {}, ts=ts or utcnow())
+    session.add(event)
+    return event
