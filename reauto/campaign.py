@@ -1,0 +1,236 @@
+"""Campaign files: ``campaigns/*.yaml`` validated into typed models, errors with file:line:column.
+
+Every problem in a file is reported at once, each as ``file:line:column: field: expected …``,
+by mapping pydantic's error locations back to the YAML nodes they came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import phonenumbers
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from reauto.errors import ConfigError
+
+#: Scoring inputs that are protected classes or their proxies (fair housing): never allowed.
+PROTECTED = frozenset({
+    "zip", "zip_code", "postal_code", "name", "first_name", "last_name", "language", "age", "race",
+    "ethnicity", "religion", "sex", "gender", "familial_status", "children", "national_origin",
+    "disability", "marital_status", "neighborhood_demographics",
+})
+SLOT_TYPES = Literal["enum", "int", "money", "months", "bool", "text"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CallingWindow(_Model):
+    """Campaign's own calling hours in the lead's local time (the law's window still applies)."""
+
+    start: str = Field("09:00", pattern=r"^\d{2}:\d{2}$")
+    end: str = Field("20:00", pattern=r"^\d{2}:\d{2}$")
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    )
+    holidays: Literal["us_federal", "none"] = "us_federal"
+
+
+class Retry(_Model):
+    """Attempt cap and when to try again after each unanswered result (minutes)."""
+
+    max_attempts: int = Field(3, ge=1, le=20)
+    no_answer_min: int = Field(240, ge=1)
+    busy_min: int = Field(30, ge=1)
+    voicemail_min: int = Field(1440, ge=1)
+
+
+class Persona(_Model):
+    """The agent's persona and the business it speaks for."""
+
+    agent_name: str = "Ava"
+    business: str
+    callback_number: str = ""
+
+
+class Question(_Model):
+    slot: str
+    text: str
+
+
+class Slot(_Model):
+    name: str
+    type: SLOT_TYPES
+    values: list[str] = Field(default_factory=list)
+
+
+class Booking(_Model):
+    calendar: str = "default"
+    slot_minutes: int = Field(30, ge=5, le=240)
+    timezone: str = "America/Chicago"
+    offers: list[str] = Field(default_factory=list, description="Slots offered on the call.")
+    book_threshold: float = Field(0.5, ge=0, le=1)
+
+
+class SimPersona(_Model):
+    """A simulated lead for offline runs."""
+
+    name: str
+    phone: str
+    state: str | None = None
+    answers: dict[str, str] = Field(default_factory=dict)
+    temperament: Literal["cooperative", "busy", "skeptical", "hostile"] = "cooperative"
+    interrupts: bool = False
+    says_dnc: bool = False
+    asks_robot: bool = False
+    voicemail: bool = False
+    voice: Literal["kal", "kal16", "awb", "rms", "slt"] = "rms"
+
+
+class Variant(_Model):
+    name: str
+    weight: float = Field(1.0, gt=0)
+
+
+class Campaign(_Model):
+    """A campaign file, validated."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    caller_id: str
+    telephony: Literal["sim", "twilio"] = "sim"
+    calling_window: CallingWindow = Field(default_factory=CallingWindow)  # type: ignore[arg-type]
+    retry: Retry = Field(default_factory=Retry)  # type: ignore[arg-type]
+    concurrency: int = Field(4, ge=1, le=500)
+    persona: Persona
+    disclosure: str = ""
+    questions: list[Question] = Field(min_length=1)
+    slots: list[Slot] = Field(default_factory=list)
+    scoring: dict[str, float] = Field(default_factory=dict)
+    booking: Booking = Field(default_factory=Booking)  # type: ignore[arg-type]
+    tts_tier: Literal["local", "premium", "auto"] = "local"
+    premium_share_cap: float = Field(0.3, ge=0, le=1)
+    budget: str | None = None
+    prompt_variants: list[Variant] = Field(default_factory=list)
+    sim_personas: list[SimPersona] = Field(default_factory=list)
+    export_targets: list[str] = Field(default_factory=list)
+    source: Path | None = Field(None, exclude=True)
+
+    @field_validator("caller_id")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError(f"expected an E.164 number like +15125550100 ({exc})") from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("expected a valid E.164 number like +15125550100")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @field_validator("scoring")
+    @classmethod
+    def _fair_housing(cls, weights: dict[str, float]) -> dict[str, float]:
+        banned = sorted(k for k in weights if k.lower() in PROTECTED)
+        if banned:
+            raise ValueError(f"{', '.join(banned)}: protected-class inputs or proxies cannot be scored "
+                             "(fair housing); score only what the lead said")
+        if any(w < 0 for w in weights.values()):
+            raise ValueError("weights must be ≥ 0")
+        return weights
+
+    @model_validator(mode="after")
+    def _slots_known(self) -> Campaign:
+        known = {s.name for s in self.slots} | {q.slot for q in self.questions}
+        unknown = sorted(set(self.scoring) - known)
+        if unknown:
+            raise ValueError(f"scoring names slots not asked for: {', '.join(unknown)}")
+        return self
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a campaign file."""
+
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.field}: {self.message}"
+
+
+def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                key = next((k for k, v in node.value if k.value == str(part)), None)
+                return key or node
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _key_node(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
+    parent = _node_at(root, loc[:-1])
+    if isinstance(parent, yaml.MappingNode):
+        return next((k for k, _ in parent.value if k.value == str(loc[-1])), parent)
+    return parent
+
+
+def validate_campaign(path: Path | str) -> tuple[Campaign | None, list[Problem]]:
+    """Parse and validate a campaign file; returns the campaign or every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(str(path), 1, 1, "(file)", f"cannot read: {exc}")]
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(str(path), line, col, "(yaml)", f"invalid YAML: {reason}")]
+    if not isinstance(data, dict):
+        return None, [Problem(str(path), 1, 1, "(file)", "expected a mapping of campaign settings")]
+    try:
+        campaign = Campaign.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            node = _key_node(root, loc) if err["type"] == "extra_forbidden" else _node_at(root, loc)
+            line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
+            field = ".".join(str(p) for p in loc) or "(campaign)"
+            message = "unknown key" if err["type"] == "extra_forbidden" else _expected(err)
+            problems.append(Problem(str(path), line, col, field, message))
+        return None, sorted(problems, key=lambda p: (p.line, p.column))
+    campaign.source = path
+    return campaign, []
+
+
+def _expected(err: Any) -> str:
+    msg = re.sub(r"^Value error, ", "", err["msg"])
+    if "input" in err and err["type"] not in {"missing"} and not isinstance(err["input"], dict | list):
+        return f"{msg} (got {err['input']!r})"
+    return msg
+
+
+def load_campaign(path: Path | str) -> Campaign:
+    """The validated campaign, or :class:`ConfigError` listing every problem with file:line:col."""
+    campaign, problems = validate_campaign(path)
+    if campaign is None:
+        raise ConfigError("\n".join(str(p) for p in problems))
+    return campaign
