@@ -1,0 +1,158 @@
+"""PocketSphinx on real and generated speech: words, vocabulary bias, silence, concurrency.
+
+``tests/data/stt/*.wav`` are flite voices (slt, rms, kal16, awb) resampled to 16 kHz and passed
+through the 8 kHz μ-law phone round trip (``reauto.voice.audio.phone_round_trip``); their texts
+are in ``transcripts.tsv``. ``scripts/bench/stt_wer.py`` measures the same thing at scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reauto.providers import ProviderUnavailable
+from reauto.stt.pocketsphinx import PocketSphinxSTT
+from reauto.voice.audio import read_wav
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DATA = Path(__file__).parent / "data" / "stt"
+CAMPAIGN = ["Austin", "Dallas", "Houston", "pre-approved", "mortgage", "lender", "$400k"]
+
+
+def _clip(name: str) -> tuple[bytes, str]:
+    texts = dict(line.split("\t") for line in (DATA / "transcripts.tsv").read_text().splitlines())
+    return read_wav(DATA / f"{name}.wav").pcm, texts[name]
+
+
+def _errors(ref: str, hyp: str) -> int:
+    r, h = ref.split(), hyp.split()
+    row = list(range(len(h) + 1))
+    for i, a in enumerate(r, 1):
+        diagonal, row[0] = row[0], i
+        for j, b in enumerate(h, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (a != b))
+    return row[len(h)]
+
+
+@pytest.fixture(scope="module")
+async def plain() -> PocketSphinxSTT:
+    stt = PocketSphinxSTT()
+    await stt.start()
+    return stt
+
+
+@pytest.fixture(scope="module")
+async def biased() -> PocketSphinxSTT:
+    stt = PocketSphinxSTT()
+    stt.set_vocabulary(CAMPAIGN)
+    await stt.start()
+    return stt
+
+
+async def test_transcribes_a_real_recording(plain: PocketSphinxSTT, shared_dir: Path) -> None:
+    audio = read_wav(shared_dir / "data" / "speech" / "cards" / "005.wav")
+    result = await plain.transcribe(audio.pcm)
+    assert {"eight", "spades", "clubs", "seven", "hearts"} <= set(result.text.split())
+    assert result.confidence is not None and 0.5 < result.confidence <= 1.0
+    assert result.audio_s == pytest.approx(audio.seconds)
+    assert [w for w, *_ in result.words] == result.text.split()
+    starts = [start for _, start, _, _ in result.words]
+    assert starts == sorted(starts) and all(0 <= p <= 1 for *_, p in result.words)
+
+
+async def test_transcribes_a_generated_phone_utterance(plain: PocketSphinxSTT) -> None:
+    pcm, text = _clip("do-not-call-awb")
+    assert (await plain.transcribe(pcm)).text == text
+
+
+async def test_vocabulary_bias_lowers_errors_on_domain_speech(
+    plain: PocketSphinxSTT, biased: PocketSphinxSTT
+) -> None:
+    before = after = 0
+    for name in ("sell-austin-slt", "waiting-bank-rms", "renting-kal16", "do-not-call-awb"):
+        pcm, text = _clip(name)
+        before += _errors(text, (await plain.transcribe(pcm)).text)
+        after += _errors(text, (await biased.transcribe(pcm)).text)
+    assert after < before
+    pcm, text = _clip("sell-austin-slt")
+    assert (await biased.transcribe(pcm)).text == text
+
+
+async def test_bias_keeps_general_speech(biased: PocketSphinxSTT, shared_dir: Path) -> None:
+    audio = read_wav(shared_dir / "data" / "speech" / "cards" / "001.wav")
+    assert (await biased.transcribe(audio.pcm)).text == "ten of clubs"
+
+
+@pytest.mark.parametrize("pcm", [b"", b"\x00", b"\x00" * 32_000], ids=["empty", "odd", "silence"])
+async def test_silence_gives_an_empty_low_confidence_transcript(
+    plain: PocketSphinxSTT, pcm: bytes
+) -> None:
+    result = await plain.transcribe(pcm)
+    assert result.text == "" and result.confidence == 0.0 and result.words == ()
+
+
+async def test_noise_does_not_crash(plain: PocketSphinxSTT) -> None:
+    noise = (np.random.default_rng(7).normal(size=8_000) * 2_000).astype(np.int16).tobytes()
+    result = await plain.transcribe(noise)
+    assert result.confidence is not None and 0.0 <= result.confidence <= 1.0
+
+
+async def test_a_burst_too_short_for_words_is_empty(biased: PocketSphinxSTT) -> None:
+    burst = (np.random.default_rng(1).normal(size=400) * 3_000).astype(np.int16).tobytes()
+    assert (await biased.transcribe(burst)).text == ""
+
+
+async def test_concurrent_calls_are_safe(plain: PocketSphinxSTT) -> None:
+    pcm, _ = _clip("do-not-call-awb")
+    alone = await plain.transcribe(pcm)
+    together = await asyncio.gather(*(plain.transcribe(pcm) for _ in range(4)))
+    # Word posteriors drift a little with the decoder's history; the words do not.
+    assert [result.text for result in together] == [alone.text] * 4
+    assert all(result.words[-1][:3] == alone.words[-1][:3] for result in together)
+
+
+async def test_vocabulary_changes_apply_lazily_and_can_be_removed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stt = PocketSphinxSTT()
+    pcm, text = _clip("sell-austin-slt")
+    with caplog.at_level(logging.WARNING, logger="reauto.stt.pocketsphinx"):
+        stt.set_vocabulary(["Austin", "preapproved", "qxzvbn"])
+        assert (await stt.transcribe(pcm)).text == text
+    assert "qxzvbn" in caplog.text and "preapproved" not in caplog.text
+    assert stt._decoder is not None and stt._decoder.lookup_word("preapproved")
+    stt.set_vocabulary([])
+    assert (await stt.transcribe(pcm)).text != text
+    await stt.close()
+    assert stt._decoder is None
+
+
+async def test_bias_can_be_switched_off(caplog: pytest.LogCaptureFixture) -> None:
+    stt = PocketSphinxSTT(vocabulary_bias=False)
+    with caplog.at_level(logging.DEBUG, logger="reauto.stt.pocketsphinx"):
+        stt.set_vocabulary(["Austin"])
+    assert stt._pending is None and "stt.vocabulary_bias" in caplog.text
+
+
+async def test_missing_model_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ProviderUnavailable, match=r"model file missing: .*en-us.*reinstall"):
+        await PocketSphinxSTT(model_dir=tmp_path).start()
+
+
+async def test_unloadable_model_is_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "en-us" / "en-us").mkdir(parents=True)
+    (tmp_path / "en-us" / "en-us.lm.bin").write_bytes(b"not a model")
+    (tmp_path / "en-us" / "cmudict-en-us.dict").write_text("a AH\n")
+    with pytest.raises(ProviderUnavailable, match="pocketsphinx cannot load"):
+        await PocketSphinxSTT(model_dir=tmp_path).start()
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_domain_weight_must_be_a_share(weight: float) -> None:
+    with pytest.raises(ValueError, match="domain_weight"):
+        PocketSphinxSTT(domain_weight=weight)
