@@ -1,0 +1,263 @@
+"""ElevenLabs: the premium tier, streamed over HTTP.
+
+Wire format (ElevenLabs "Stream speech"): ``POST {base}/v1/text-to-speech/{voice_id}/stream
+?output_format=pcm_16000`` with the header ``xi-api-key`` and a JSON body ``{"text", "model_id",
+"voice_settings"}``; the answer is a chunked body of raw audio (little-endian PCM16 for
+``pcm_*``, G.711 μ-law for ``ulaw_8000``) with the headers ``character-cost`` (characters
+billed) and ``request-id``. Errors are JSON: ``{"detail": {"status": "...", "message": "..."}}``
+(``invalid_api_key``, ``quota_exceeded`` — sent as 401 or 429 —, ``voice_not_found`` …) or,
+for a malformed body, 422 with a list of validation errors.
+
+The client is aiohttp (a dependency of Pipecat, so always installed) rather than the official
+``elevenlabs`` SDK: the SDK accepts a ``base_url`` but needs httpx (not installed here), hides
+the response headers that carry the character cost behind its raw-response wrappers, and only
+has whole-request timeouts, while a phone turn needs a connect timeout and a first-byte
+timeout. Pipecat's own ElevenLabs HTTP service speaks the same wire format with aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from reauto.config import TtsSettings
+from reauto.errors import ReautoError
+from reauto.providers import ProviderUnavailable
+from reauto.tts.base import TTSProvider
+from reauto.voice.audio import ulaw_decode
+
+#: Output formats this provider can turn into PCM16, and their rates.
+OUTPUT_FORMATS = {
+    "pcm_8000": 8_000,
+    "pcm_16000": 16_000,
+    "pcm_22050": 22_050,
+    "pcm_24000": 24_000,
+    "pcm_44100": 44_100,
+    "ulaw_8000": 8_000,
+}
+
+
+class ElevenLabsError(ReautoError):
+    """An ElevenLabs request failed.
+
+    Attributes:
+        status: HTTP status, or ``None`` when no answer came (timeout, connection).
+        code: ElevenLabs' ``detail.status`` (``quota_exceeded`` …) or a local one
+            (``timeout``, ``connection``).
+        category: authentication | quota | rate_limit | request | server | timeout | connection.
+        retryable: whether the same request may succeed later in this call.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None, code: str, category: str, retryable: bool
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.category = category
+        self.retryable = retryable
+
+
+def error_from_response(status: int, body: bytes) -> ElevenLabsError:
+    """Classify an error answer: 4xx are permanent except 408 and rate limits."""
+    code, message = f"http_{status}", body.decode(errors="replace").strip()[:300]
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, dict):
+        code = str(detail.get("status") or code)
+        message = str(detail.get("message") or message)
+    elif isinstance(detail, list) and detail:  # 422: pydantic-style validation errors
+        code = "validation_error"
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg', '')}"
+            for d in detail
+            if isinstance(d, dict)
+        )
+    if code == "quota_exceeded":
+        category, retryable = "quota", False
+    elif status == 429:
+        category, retryable = "rate_limit", True
+    elif status in (401, 403):
+        category, retryable = "authentication", False
+    elif status >= 500:
+        category, retryable = "server", True
+    else:
+        category, retryable = "request", status == 408
+    return ElevenLabsError(
+        f"ElevenLabs {status} {code}: {message}",
+        status=status,
+        code=code,
+        category=category,
+        retryable=retryable,
+    )
+
+
+class ElevenLabsTTS(TTSProvider):
+    """ElevenLabs streaming voice (premium tier).
+
+    Args:
+        api_key: the ``xi-api-key`` (never logged, never in messages or ``repr``).
+        voice_id: ElevenLabs voice id.
+        model_id: ElevenLabs model (``eleven_flash_v2_5`` is the low-latency one).
+        base_url: API root (a test double on loopback in tests).
+        output_format: one of :data:`OUTPUT_FORMATS`; ``ulaw_8000`` suits a phone leg.
+        connect_timeout_s: longest wait for the TCP/TLS connection.
+        first_byte_timeout_s: longest wait from sending the request to the first audio byte.
+        read_timeout_s: longest silence between two chunks once audio flows.
+        voice_settings: ElevenLabs ``voice_settings`` (stability, similarity_boost …).
+
+    Raises:
+        ProviderUnavailable: no key or voice id, or an unsupported output format.
+    """
+
+    name = "elevenlabs"
+    tier = "premium"
+
+    def __init__(
+        self,
+        api_key: str,
+        voice_id: str,
+        *,
+        model_id: str = "eleven_flash_v2_5",
+        base_url: str = "https://api.elevenlabs.io",
+        output_format: str = "pcm_16000",
+        connect_timeout_s: float = 2.0,
+        first_byte_timeout_s: float = 1.5,
+        read_timeout_s: float = 5.0,
+        voice_settings: dict[str, Any] | None = None,
+    ) -> None:
+        if not api_key:
+            raise ProviderUnavailable(
+                "ElevenLabs needs an API key: set tts.elevenlabs_api_key "
+                "(REAUTO_TTS_ELEVENLABS_API_KEY)"
+            )
+        if not voice_id:
+            raise ProviderUnavailable("ElevenLabs needs a voice: set tts.elevenlabs_voice_id")
+        if output_format not in OUTPUT_FORMATS:
+            raise ProviderUnavailable(
+                f"ElevenLabs output format {output_format!r} is not one of "
+                f"{', '.join(OUTPUT_FORMATS)}"
+            )
+        self._api_key = api_key
+        self.voice_id = voice_id
+        self.voice = f"{voice_id}/{model_id}"
+        self.model_id = model_id
+        self.base_url = base_url.rstrip("/")
+        self.output_format = output_format
+        self.sample_rate = OUTPUT_FORMATS[output_format]
+        self.connect_timeout_s = connect_timeout_s
+        self.first_byte_timeout_s = first_byte_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.voice_settings = voice_settings
+        #: Characters billed for the last request (``character-cost``, else the text length).
+        self.last_character_cost: int | None = None
+        #: ElevenLabs' ``request-id`` of the last request, for support tickets.
+        self.last_request_id: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"ElevenLabsTTS(voice_id={self.voice_id!r}, model_id={self.model_id!r}, "
+            f"base_url={self.base_url!r})"
+        )
+
+    @classmethod
+    def from_settings(cls, settings: TtsSettings) -> ElevenLabsTTS:
+        """Build from ``[tts] elevenlabs_*`` and ``first_byte_timeout_s``."""
+        return cls(
+            settings.elevenlabs_api_key,
+            settings.elevenlabs_voice_id,
+            model_id=settings.elevenlabs_model,
+            base_url=settings.elevenlabs_base_url,
+            first_byte_timeout_s=settings.first_byte_timeout_s,
+        )
+
+    async def start(self) -> None:
+        """Open the HTTP connection pool."""
+        self._ensure_session()
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s
+                )
+            )
+        return self._session
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        """Stream ``text`` as PCM16 at ``sample_rate`` (nothing when ElevenLabs sends no audio).
+
+        Raises:
+            ElevenLabsError: an error answer, no first byte within ``first_byte_timeout_s``,
+                a stall past ``read_timeout_s``, or a connection failure.
+        """
+        self.last_character_cost = None
+        self.last_request_id = None
+        if not text.strip():
+            return
+        session = self._ensure_session()
+        body: dict[str, Any] = {"text": text, "model_id": self.model_id}
+        if self.voice_settings:
+            body["voice_settings"] = self.voice_settings
+        url = f"{self.base_url}/v1/text-to-speech/{self.voice_id}/stream"
+        headers = {"xi-api-key": self._api_key, "Accept": "*/*"}
+        try:
+            async with asyncio.timeout(self.first_byte_timeout_s):
+                response = await session.post(
+                    url, params={"output_format": self.output_format}, json=body, headers=headers
+                )
+                try:
+                    if response.status != 200:
+                        raise error_from_response(response.status, await response.read())
+                    self.last_request_id = response.headers.get("request-id")
+                    cost = response.headers.get("character-cost", "")
+                    self.last_character_cost = int(cost) if cost.isdigit() else len(text)
+                    first = await response.content.readany()
+                except BaseException:
+                    response.release()
+                    raise
+        except TimeoutError:
+            raise ElevenLabsError(
+                f"ElevenLabs sent no audio within {self.first_byte_timeout_s:g} s",
+                status=None, code="timeout", category="timeout", retryable=True,
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise ElevenLabsError(
+                f"ElevenLabs unreachable at {self.base_url}: {exc}",
+                status=None, code="connection", category="connection", retryable=True,
+            ) from None
+        async with response:
+            async for chunk in self._decode(first, response.content):
+                yield chunk
+
+    async def _decode(self, first: bytes, content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+        carry, data = b"", first
+        try:
+            while data:
+                if self.output_format == "ulaw_8000":
+                    yield ulaw_decode(data).tobytes()
+                else:
+                    data = carry + data  # PCM16 chunks may split a sample
+                    cut = len(data) - len(data) % 2
+                    carry = data[cut:]
+                    if cut:
+                        yield data[:cut]
+                data = await content.readany()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise ElevenLabsError(
+                f"ElevenLabs stream broke after the first audio: {exc or 'read timeout'}",
+                status=None, code="stream_broken", category="connection", retryable=True,
+            ) from None
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
