@@ -1,0 +1,1 @@
+"""Simulated telephony: lead personas speaking over a simulated phone line."""

@@ -1,0 +1,1 @@
+"""The call's voice path: audio formats, pipeline assembly, turn taking, recording, latency."""

@@ -1,0 +1,198 @@
+"""One call = one Pipecat pipeline.
+
+    transport.input → Silero VAD → segmented STT → user-turn (Smart-Turn v3) → conversation
+      → TTS → transport.output → recorder (dual channel, only when allowed)
+
+The same assembly serves the simulated line and Twilio's media stream: only the transport
+differs. Running it returns a :class:`CallOutcome` with the transcript, per-turn latency and the
+recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
+from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.transports.base_transport import BaseTransport
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy, TurnAnalyzerUserTurnStopStrategy
+from pipecat.turns.user_turn_processor import UserTurnProcessor
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.workers.runner import WorkerRunner
+
+from reauto.stt.base import STTProvider
+from reauto.tts.base import TTSProvider
+from reauto.voice.audio import SAMPLE_RATE
+from reauto.voice.conversation import Brain, ConversationProcessor, TurnRecord
+from reauto.voice.latency import CallLatency, LatencyObserver
+from reauto.voice.services import ProviderSTTService, ProviderTTSService
+from reauto.voice.vad import GatedSileroVADAnalyzer
+
+
+def quiet_pipecat(level: str = "WARNING") -> None:
+    """Keep Pipecat's per-frame debug logging out of reauto's output."""
+    logger.remove()
+    logger.add(sys.stderr, level=level)
+
+
+@dataclass(frozen=True)
+class TurnTaking:
+    """End-of-turn settings.
+
+    Attributes:
+        vad_confidence: Silero speech probability threshold.
+        vad_stop_s: silence before the VAD says the lead stopped.
+        vad_floor_dbfs: frames quieter than this skip the VAD model (scored as silence).
+        stt_wait_s: how long end of turn waits for the transcript before deciding without it.
+        turn_stop_s: longest silence Smart-Turn waits when it thinks the lead is not done.
+        smart_turn: use Smart-Turn v3; without it a turn ends ``turn_stop_s`` after the VAD stop.
+    """
+
+    vad_confidence: float = 0.7
+    vad_stop_s: float = 0.2
+    vad_floor_dbfs: float = -55.0
+    stt_wait_s: float = 2.5
+    turn_stop_s: float = 1.0
+    smart_turn: bool = True
+
+    def vad(self) -> SileroVADAnalyzer:
+        """A Silero VAD analyzer (loads an ONNX session: call it off the event loop)."""
+        return GatedSileroVADAnalyzer(
+            floor_dbfs=self.vad_floor_dbfs,
+            sample_rate=SAMPLE_RATE,
+            params=VADParams(confidence=self.vad_confidence, stop_secs=self.vad_stop_s),
+        )
+
+    def strategies(self) -> UserTurnStrategies:
+        """End-of-turn strategies (Smart-Turn loads an ONNX session: call it off the event loop)."""
+        if self.smart_turn:
+            from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+
+            analyzer = LocalSmartTurnAnalyzerV3(params=SmartTurnParams(stop_secs=self.turn_stop_s))
+            return UserTurnStrategies(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)])
+        return UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=self.turn_stop_s)])
+
+    def models(self) -> tuple[SileroVADAnalyzer, UserTurnStrategies]:
+        return self.vad(), self.strategies()
+
+
+@dataclass
+class CallOutcome:
+    """What one call produced."""
+
+    turns: list[TurnRecord]
+    latency: CallLatency
+    outcome: str | None
+    recording: bytes | None = None  # interleaved stereo PCM16: left = lead, right = agent
+    recording_rate: int = SAMPLE_RATE
+
+
+@dataclass
+class CallSession:
+    """Assembles and runs the pipeline of one call.
+
+    Args:
+        transport: the call's transport (simulated line or Twilio media stream).
+        stt: speech-to-text provider (already started).
+        tts: text-to-speech provider (already started).
+        brain: the conversation agent.
+        turn_taking: end-of-turn settings.
+        record: keep a dual-channel recording (the compliance gate decides).
+        on_agent_text: hook for each reply text (the simulated lead listens to it).
+        on_turn: hook for each turn as it happens (store, live view).
+        greet_on_first_words: speak the opening at the end of the lead's first words; off for
+            answering machines, where the opening waits for the end of the greeting.
+        timeout_s: hard limit on the call's length.
+    """
+
+    transport: BaseTransport
+    stt: STTProvider
+    tts: TTSProvider
+    brain: Brain
+    turn_taking: TurnTaking = field(default_factory=TurnTaking)
+    record: bool = False
+    on_agent_text: Callable[[str], None] | None = None
+    on_turn: Callable[[TurnRecord], None] | None = None
+    greet_on_first_words: bool = True
+    timeout_s: float = 600.0
+    _models: tuple[SileroVADAnalyzer, UserTurnStrategies] | None = field(default=None, init=False, repr=False)
+
+    async def prepare(self) -> None:
+        """Load the per-call turn-taking models in a thread (while the phone rings).
+
+        Each call needs its own Silero and Smart-Turn state; creating their ONNX sessions takes
+        tens of milliseconds that would otherwise stall every other call's audio.
+        """
+        if self._models is None:
+            self._models = await asyncio.to_thread(self.turn_taking.models)
+
+    def build(self) -> tuple[PipelineWorker, ConversationProcessor, LatencyObserver, AudioBufferProcessor | None]:
+        """The worker and the processors whose results :meth:`run` reads."""
+        latency = LatencyObserver(CallLatency())
+        vad, strategies = self._models or self.turn_taking.models()
+        conversation = ConversationProcessor(
+            self.brain,
+            on_turn=self.on_turn,
+            on_agent_text=self.on_agent_text,
+            greet_on_first_words=self.greet_on_first_words,
+        )
+        processors: list[Any] = [
+            self.transport.input(),
+            VADProcessor(vad_analyzer=vad),
+            ProviderSTTService(self.stt, p99_latency_s=self.turn_taking.stt_wait_s),
+            UserTurnProcessor(user_turn_strategies=strategies),
+            conversation,
+            ProviderTTSService(self.tts),
+            self.transport.output(),
+        ]
+        recorder = None
+        if self.record:
+            recorder = AudioBufferProcessor(sample_rate=SAMPLE_RATE, num_channels=2)
+            processors.append(recorder)
+        worker = PipelineWorker(
+            Pipeline(processors),
+            params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE, audio_out_sample_rate=SAMPLE_RATE),
+            observers=[latency],
+            enable_rtvi=False,
+            enable_turn_tracking=False,  # reauto's LatencyObserver does this job, once
+            idle_timeout_secs=None,
+        )
+        return worker, conversation, latency, recorder
+
+    async def run(self) -> CallOutcome:
+        """Run the call until it ends (either side hangs up, or the time limit)."""
+        await self.prepare()
+        worker, conversation, latency, recorder = self.build()
+        recording = bytearray()
+        if recorder is not None:
+
+            @recorder.event_handler("on_audio_data")
+            async def _on_audio(_proc: Any, audio: bytes, sample_rate: int, num_channels: int) -> None:
+                recording.extend(audio)
+
+            @worker.event_handler("on_pipeline_started")
+            async def _start_recording(_worker: Any, _frame: Any) -> None:
+                await recorder.start_recording()
+
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        try:
+            await asyncio.wait_for(runner.run(), timeout=self.timeout_s)
+        except TimeoutError:
+            await worker.cancel(reason="call time limit")
+        return CallOutcome(
+            turns=conversation.turns,
+            latency=latency.latency,
+            outcome=conversation.outcome,
+            recording=bytes(recording) if recorder is not None else None,
+        )

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Benchmark the call pipeline: orchestration overhead, first audio, and concurrency.
+
+Each call is a real Pipecat pipeline (Silero VAD, Smart-Turn v3, transports, services) over a
+simulated phone line, with a simulated lead speaking flite audio through 8 kHz μ-law in real time.
+
+    # (1)+(3) zero-latency model doubles: orchestration overhead at N concurrent calls
+    .venv/bin/python scripts/bench/pipeline.py doubles --calls 100
+    # (2)+(4) the real embedded stack (pocketsphinx pool, Piper joe voice, scripted agent)
+    .venv/bin/python scripts/bench/pipeline.py embedded --calls 1 2 4 8 12
+
+Doubles: the STT double returns what the lead said (an oracle, 0 ms), the TTS double returns a
+tone as long as the text would take to speak (0 ms), the agent asks a fixed list of questions.
+Reported per run: turns measured, orchestration overhead p50/p95 (VAD stop → first audio out,
+minus time inside STT, end-of-turn wait, agent and TTS), first agent audio after the lead's
+"hello" p50/p95 (measured at the lead's end of the line: last packet of "hello" → first packet of
+agent audio heard), audio underruns, and the worst event-loop lag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead  # noqa: E402
+from reauto.stt.base import STTProvider, Transcript  # noqa: E402
+from reauto.tts.base import TTSProvider  # noqa: E402
+from reauto.voice.conversation import Reply  # noqa: E402
+from reauto.voice.line import PhoneLine  # noqa: E402
+from reauto.voice.pipeline import CallOutcome, CallSession, TurnTaking, quiet_pipecat  # noqa: E402
+from reauto.voice.transport_sim import SimTransport  # noqa: E402
+
+ANSWERS = {
+    "timeline_months": "in about three months",
+    "budget_usd": "around four hundred thousand",
+    "preapproved": "yes we are pre approved",
+}
+
+
+class OracleSTT(STTProvider):
+    """Zero-latency STT double: returns what the simulated lead last said."""
+
+    name = "oracle"
+
+    def __init__(self, report: LeadReport) -> None:
+        self.report = report
+
+    async def transcribe(self, pcm: bytes) -> Transcript:
+        text = self.report.said[-1] if self.report.said else ""
+        return Transcript(text.lower().strip("?.!,"), 1.0, len(pcm) / 32000)
+
+
+class ToneTTS(TTSProvider):
+    """Zero-latency TTS double: a tone as long as the text takes to speak (60 ms a character)."""
+
+    name = "tone"
+    sample_rate = 16_000
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        n = int(self.sample_rate * 0.06 * len(text))
+        t = np.arange(n) / self.sample_rate
+        yield (np.sin(2 * np.pi * 220 * t) * 6000).astype(np.int16).tobytes()
+
+
+class FixedBrain:
+    """Asks timeline, budget and financing, then says goodbye."""
+
+    def __init__(self) -> None:
+        self.questions = ["When are you hoping to buy?", "What budget do you have in mind?",
+                          "Are you pre-approved for a mortgage?"]
+
+    def opening(self) -> Reply:
+        return Reply("Hi, this is Ava, an AI assistant calling from Acme Realty about your home search. "
+                     "Is this Jane?", agent="greeter")
+
+    async def respond(self, text: str, confidence: float | None) -> Reply:
+        if self.questions:
+            return Reply(self.questions.pop(0), agent="qualifier")
+        return Reply("Thank you, an agent will follow up. Goodbye!", end_call=True, outcome="callback",
+                     agent="closer")
+
+    def interrupted(self, spoken: str) -> None:
+        pass
+
+
+async def loop_lag(stop: asyncio.Event) -> float:
+    worst, last = 0.0, time.perf_counter()
+    while not stop.is_set():
+        await asyncio.sleep(0.02)
+        now = time.perf_counter()
+        worst, last = max(worst, now - last - 0.02), now
+    return worst * 1000
+
+
+async def one_call(stt_factory, tts: TTSProvider, brain_factory, turn: TurnTaking) -> tuple[CallOutcome, LeadReport, PhoneLine]:  # type: ignore[no-untyped-def]
+    line = PhoneLine()
+    lead = SimulatedLead(LeadScript("Jane Doe", ANSWERS), line, max_s=90)
+    session = CallSession(SimTransport(line), stt_factory(lead.report), tts, brain_factory(), turn_taking=turn,
+                          on_agent_text=line.say_text, timeout_s=120)
+    outcome, report = await asyncio.gather(session.run(), lead.run())
+    return outcome, report, line
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTaking) -> dict:  # type: ignore[no-untyped-def]
+    stop = asyncio.Event()
+    lag = asyncio.create_task(loop_lag(stop))
+    started = time.perf_counter()
+    results = []
+    for i in range(n):  # stagger starts by 100 ms, as a dialer would
+        results.append(asyncio.create_task(one_call(stt_factory, tts, brain_factory, turn)))
+        await asyncio.sleep(0.1)
+    done = await asyncio.gather(*results)
+    stop.set()
+    overhead, first, hello, underruns, turns = [], [], [], 0, 0
+    for outcome, report, line in done:
+        for t in outcome.latency.completed():
+            turns += 1
+            if t.overhead_ms is not None:
+                overhead.append(t.overhead_ms)
+            if t.first_audio_ms is not None and not t.greeting:
+                first.append(t.first_audio_ms)
+        if report.hello_to_first_audio_ms is not None:
+            hello.append(report.hello_to_first_audio_ms)
+        underruns += line.stats.underruns
+    return {
+        "calls": n, "turns": turns, "wall_s": round(time.perf_counter() - started, 1),
+        "overhead_p50_ms": pct(overhead, 50), "overhead_p95_ms": pct(overhead, 95),
+        "turn_first_audio_p50_ms": pct(first, 50), "turn_first_audio_p95_ms": pct(first, 95),
+        "hello_first_audio_p50_ms": pct(hello, 50), "hello_first_audio_p95_ms": pct(hello, 95),
+        "hello_missing": n - len(hello), "underruns": underruns, "loop_lag_max_ms": round(await lag, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["doubles", "embedded"])
+    parser.add_argument("--calls", type=int, nargs="+", default=[10])
+    parser.add_argument("--stt-workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    quiet_pipecat("ERROR")
+    turn = TurnTaking()
+    reports = []
+
+    async def go() -> None:
+        if args.mode == "doubles":
+            tts: TTSProvider = ToneTTS()
+            for n in args.calls:
+                reports.append(await run(n, OracleSTT, tts, FixedBrain, turn))
+                print(json.dumps(reports[-1]), file=sys.stderr)
+            return
+        from reauto.config import SttSettings, TtsSettings
+        from reauto.stt.pool import ProcessPoolSTT
+        from reauto.tts.factory import create_tts
+
+        stt = ProcessPoolSTT(SttSettings(), workers=args.stt_workers)
+        await stt.start()
+        tts = create_tts(TtsSettings())
+        await tts.start()
+        try:
+            for n in args.calls:
+                reports.append(await run(n, lambda _report: stt, tts, FixedBrain, turn))
+                print(json.dumps(reports[-1]), file=sys.stderr)
+        finally:
+            await stt.close()
+            await tts.close()
+
+    asyncio.run(go())
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    else:
+        cols = ["calls", "turns", "overhead_p50_ms", "overhead_p95_ms", "hello_first_audio_p50_ms",
+                "hello_first_audio_p95_ms", "turn_first_audio_p95_ms", "underruns", "loop_lag_max_ms"]
+        print(" | ".join(cols))
+        for r in reports:
+            print(" | ".join(f"{r[c]:.1f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
