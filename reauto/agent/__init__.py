@@ -1,0 +1,1 @@
+"""The conversation agent: understanding what the lead says, and the scripted flow."""

@@ -1,0 +1,145 @@
+"""Rule-based understanding of one lead utterance: slot values and conversational intents.
+
+Text comes from a phone recogniser: lower case, no punctuation, numbers spelled out, sometimes
+mangled. Matching is by word boundaries with small synonym lists; the slot the agent just asked
+about (``expecting``) lets short answers ("yes", "three months") be read in context.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from reauto.agent.numbers import parse_duration_months, parse_money_usd
+
+#: Intents of an utterance, checked before slots (first match wins in this order).
+INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("dnc", r"\b(do not|don'?t|dont) (ever )?call\b|\b(take|remove) (me|my number|us)\b.*\blist\b|"
+            r"\bstop calling\b|\bremove my number\b|\bput me on (your|the) do not call\b|^stop$"),
+    ("robot_question", r"\b(are you|is this|am i talking to|am i speaking (to|with)) (a |an )?"
+                       r"(robot|machine|computer|bot|ai|real person|human|recording)\b|\bare you real\b"),
+    ("human_request", r"\b(talk|speak) (to|with) (a |an )?(real |live )?(person|human|agent|realtor)\b"),
+    ("wrong_number", r"\bwrong number\b|\bno one (here )?by that name\b|\bdoesn'?t live here\b"),
+    ("not_interested", r"\bnot interested\b|\bno (thanks|thank you)\b|\bnot (looking|buying|selling) "
+                       r"(anymore|any more|right now)\b|\balready (bought|sold|have an agent)\b"),
+    ("callback_request", r"\b(call me (back )?(later|tomorrow|another time)|i'?m (busy|driving|at work)"
+                         r"|bad time|not a good time)\b"),
+    ("repeat_request", r"^(what|sorry|pardon|huh|come again)$|\b(say that again|repeat that|didn'?t "
+                       r"(catch|hear) (that|you))\b"),
+)
+AFFIRM = r"\b(yes|yeah|yep|yup|sure|correct|right|absolutely|definitely|of course|we are|i am|speaking)\b"
+DENY = r"\b(no|nope|not yet|nah|haven'?t|have not|not really|we'?re not|we are not|i'?m not)\b"
+INTENT_WORDS = {
+    "buy": r"\b(buy|buying|purchase|purchasing|looking for a (home|house|place))\b",
+    "sell": r"\b(sell|selling|list (my|our) (home|house)|put (it|my house|our house) on the market)\b",
+    "rent": r"\b(rent|renting|lease|leasing)\b",
+}
+PROPERTY_TYPES = {
+    "condo": r"\b(condo|condominium|apartment)\b",
+    "townhouse": r"\b(town ?house|townhome)\b",
+    "multi_family": r"\b(duplex|triplex|multi ?family|fourplex)\b",
+    "land": r"\b(land|lot|acreage)\b",
+    "house": r"\b(house|single family|home)\b",
+}
+CASH = r"\b(cash|paying cash|all cash)\b"
+_WHEN = (r"(day|week|month|year|spring|summer|fall|autumn|winter|january|february|march|april|may|june|"
+         r"july|august|september|october|november|december)s?")
+_FILLER = (r"(about|around|maybe|probably|roughly|the|a|an|few|couple|of|next|early|late|mid|coming|\d+|"
+           r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|half|and)")
+TIMELINE_PHRASE = (rf"\b(in|within|by|next|this|around|about|until|after|before)\s+({_FILLER}\s+){{0,3}}{_WHEN}\b|"
+                   rf"\b(asap|right away|as soon as possible|immediately)\b|\b\w+\s+{_WHEN}\s+(from now|away|or so)\b")
+PREAPPROVED = r"\b(pre ?approved|preapproved|pre ?qualified|prequalified|approval letter)\b"
+
+
+@dataclass(frozen=True)
+class SlotValue:
+    """One extracted value and how sure the rule is (0..1)."""
+
+    value: Any
+    confidence: float
+
+
+@dataclass
+class Extraction:
+    """What one utterance said."""
+
+    intents: set[str] = field(default_factory=set)
+    slots: dict[str, SlotValue] = field(default_factory=dict)
+
+    def has(self, intent: str) -> bool:
+        return intent in self.intents
+
+
+def _search(pattern: str, text: str) -> bool:
+    return re.search(pattern, text) is not None
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation to spaces, hyphenated words joined by a space."""
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9$' ]", " ", text.lower().replace("-", " "))).strip()
+
+
+def extract(text: str, *, expecting: str | None = None, today_month: int = 1) -> Extraction:
+    """Intents and slot values in one lead utterance.
+
+    Args:
+        text: the recognised words.
+        expecting: the slot the agent just asked about, if any.
+        today_month: the current month (1–12) for seasons and month names in timelines.
+    """
+    t = normalise(text)
+    out = Extraction()
+    for intent, pattern in INTENT_PATTERNS:
+        if _search(pattern, t):
+            out.intents.add(intent)
+    if _search(AFFIRM, t):
+        out.intents.add("affirm")
+    if _search(DENY, t) and not _search(PREAPPROVED, t.replace("not yet", "")) or t in {"no", "nope"}:
+        out.intents.add("deny")
+
+    for value, pattern in INTENT_WORDS.items():
+        if _search(pattern, t):
+            out.slots["intent"] = SlotValue(value, 0.9)
+            break
+
+    months = parse_duration_months(t, today_month)
+    timeline_cue = _search(r"\b(month|months|week|weeks|year|years|spring|summer|fall|autumn|winter|"
+                           r"asap|soon|right away|next|january|february|march|april|may|june|july|"
+                           r"august|september|october|november|december)\b", t)
+    if months is not None and (expecting == "timeline_months" or _search(TIMELINE_PHRASE, t)):
+        # unasked, a timeline needs a whole phrase ("in about three months", "next spring"): a
+        # lone season or month word is too often a misrecognised name or filler
+        out.slots["timeline_months"] = SlotValue(months, 0.85 if timeline_cue else 0.6)
+
+    money_cue = _search(r"\b(budget|thousand|million|k|grand|dollars|price|afford|\$)|\$\d", t)
+    if money_cue or expecting == "budget_usd":
+        money = parse_money_usd(t)
+        if money is not None and not (expecting != "budget_usd" and "timeline_months" in out.slots and not money_cue):
+            out.slots["budget_usd"] = SlotValue(money, 0.85 if money_cue else 0.6)
+
+    if _search(CASH, t):
+        out.slots["financing"] = SlotValue("cash", 0.9)
+        out.slots["preapproved"] = SlotValue(True, 0.7)
+    elif _search(PREAPPROVED, t):
+        negated = _search(r"\b(not|haven'?t|aren'?t|isn'?t|no) (yet )?(been )?(pre ?approved|preapproved|pre ?qualified)\b", t)
+        out.slots["preapproved"] = SlotValue(not negated, 0.9)
+        out.slots["financing"] = SlotValue("mortgage", 0.7)
+    elif expecting == "preapproved" and ("affirm" in out.intents or "deny" in out.intents):
+        out.slots["preapproved"] = SlotValue("deny" not in out.intents, 0.75)
+
+    for value, pattern in PROPERTY_TYPES.items():
+        if _search(pattern, t) and (value != "house" or expecting == "property_type" or "intent" not in out.slots):
+            out.slots["property_type"] = SlotValue(value, 0.8 if expecting == "property_type" else 0.6)
+            break
+
+    place = re.search(r"\b(?:in|around|near|downtown) ((?:[a-z]+ ){0,2}[a-z]+)$", t)
+    if expecting == "location" and t and "deny" not in out.intents:
+        value = place.group(1) if place else t
+        out.slots["location"] = SlotValue(value, 0.7 if place else 0.5)
+    elif place and not timeline_cue and not money_cue and place.group(1) not in {"the", "a", "about"}:
+        out.slots["location"] = SlotValue(place.group(1), 0.5)
+
+    if expecting in {"motivation", "callback_time"} and t and not out.intents & {"dnc", "not_interested"}:
+        out.slots[expecting] = SlotValue(t, 0.6)
+    return out

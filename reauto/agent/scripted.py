@@ -1,0 +1,250 @@
+"""The scripted brain: the campaign's qualification flow with rule-based understanding.
+
+Agents and transitions, one shared history: ``greeter`` (identification, AI disclosure, opt-out,
+recording notice) → ``qualifier`` (the campaign's questions) → ``objection`` (robot question,
+busy, human request) → ``scheduler`` (two concrete slots) → ``closer``; ``voicemail`` and
+``dnc`` paths end the call. It needs no LLM and is the fallback when one is down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from reauto.agent.extract import SlotValue, extract
+from reauto.agent.numbers import MoneyRange
+from reauto.voice.conversation import Reply
+
+#: Score weights when the campaign gives none (fair housing: only what the lead said).
+DEFAULT_WEIGHTS: Mapping[str, float] = {
+    "intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3,
+}
+
+#: Intents that end the call: what the agent says and the call's outcome (checked in this order).
+ENDINGS: Mapping[str, tuple[str, str]] = {
+    "dnc": ("Understood. I've taken your number off our list and you won't hear from us again. "
+            "Sorry to bother you. Goodbye.", "dnc"),
+    "wrong_number": ("I'm sorry for the mix-up. I'll remove this number. Goodbye.", "bad_number"),
+    "not_interested": ("No problem at all, thanks for your time. Goodbye.", "not_interested"),
+    "human_request": ("Of course. I'll have one of our licensed agents call you back shortly. Goodbye.",
+                      "callback"),
+    "callback_request": ("Of course. Someone will call you back at a better time. Goodbye.", "callback"),
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One qualification question and the slot it fills."""
+
+    slot: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ScriptConfig:
+    """What the scripted brain says (built from a campaign)."""
+
+    agent_name: str
+    business: str
+    questions: Sequence[Question]
+    disclosures: Sequence[str] = ()
+    lead_first_name: str | None = None
+    booking_slots: Sequence[str] = ()
+    book_threshold: float = 0.5
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    callback_number: str = ""
+    today: date = field(default_factory=date.today)
+
+
+def score_slots(slots: Mapping[str, Any], weights: Mapping[str, float]) -> float:
+    """Qualification score in 0..1 from what the lead said (documented rubric per slot)."""
+    parts = {
+        "intent": {"buy": 1.0, "sell": 1.0, "rent": 0.4}.get(slots.get("intent", ""), 0.0),
+        "timeline_months": _timeline_points(slots.get("timeline_months")),
+        "budget_usd": 1.0 if slots.get("budget_usd") else 0.0,
+        "preapproved": 1.0 if slots.get("preapproved") is True else 0.0,
+        "financing": 1.0 if slots.get("financing") in {"cash", "mortgage"} else 0.0,
+        "location": 1.0 if slots.get("location") else 0.0,
+        "property_type": 1.0 if slots.get("property_type") else 0.0,
+    }
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return round(sum(parts.get(k, 0.0) * w for k, w in weights.items()) / total, 3)
+
+
+def _timeline_points(months: float | None) -> float:
+    if months is None:
+        return 0.0
+    if months <= 3:
+        return 1.0
+    if months <= 6:
+        return 0.7
+    if months <= 12:
+        return 0.4
+    return 0.1
+
+
+class ScriptedBrain:
+    """A :class:`~reauto.voice.conversation.Brain` that follows the campaign script."""
+
+    def __init__(self, config: ScriptConfig, *, answered_by: str = "human") -> None:
+        self.config = config
+        self.answered_by = answered_by
+        self.agent = "greeter"
+        self.history: list[tuple[str, str]] = []
+        self.values: dict[str, SlotValue] = {}
+        self.transitions: list[tuple[str, str, str]] = []
+        self._index = 0
+        self._retried: set[str] = set()
+        self._last = ""
+
+    # --- Brain protocol -------------------------------------------------------
+    def opening(self) -> Reply:
+        c = self.config
+        if self.answered_by == "machine":
+            text = (f"Hi, this is {c.agent_name}, an AI assistant calling from {c.business} about your "
+                    f"home search. Please call us back at {c.callback_number or 'this number'}. "
+                    "If you'd rather not hear from us, call that number and say stop. Goodbye.")
+            return self._say(text, "voicemail", end_call=True, outcome="voicemail")
+        name = f" {c.lead_first_name}" if c.lead_first_name else ""
+        parts = [f"Hi{name}, this is {c.agent_name}, an AI assistant calling from {c.business}."]
+        parts += list(c.disclosures)
+        parts.append("If you'd rather not get these calls, just say stop.")
+        parts.append(f"Is this {c.lead_first_name}?" if c.lead_first_name else "Do you have a quick minute?")
+        return self._say(" ".join(parts), "greeter")
+
+    async def respond(self, text: str, confidence: float | None) -> Reply:
+        self.history.append(("lead", text))
+        expecting = self._current_slot()
+        found = extract(text, expecting=expecting, today_month=self.config.today.month)
+        for intent, (line, outcome) in ENDINGS.items():
+            if found.has(intent):
+                return self._say(line, "closer", end_call=True, outcome=outcome)
+        if found.has("robot_question"):
+            return self._answer_objection(
+                f"Yes, I'm an AI assistant working with the team at {self.config.business}. "
+                "A licensed agent handles everything after this call.", "asked if AI")
+        if found.has("repeat_request") and self._last:
+            return self._say(self._last, self.agent)
+        for slot, value in found.slots.items():
+            if slot not in self.values or value.confidence >= self.values[slot].confidence:
+                self.values[slot] = value
+        if self.agent == "scheduler":
+            return self._book(text)
+        if self.agent == "greeter":
+            return self._next_question(prefix="Great. ")
+        if expecting is not None and expecting not in self.values and expecting not in self._retried:
+            self._retried.add(expecting)
+            return self._say(f"Sorry, I didn't quite catch that. {self._ask_current()}", "qualifier")
+        self._index += 1
+        return self._next_question(prefix=self._acknowledge(expecting))
+
+    def _answer_objection(self, answer: str, reason: str) -> Reply:
+        """Answer a side question, then go back to where the script was."""
+        back = self.agent
+        self._move("objection", reason)
+        if back == "greeter":  # the lead is on the line and listening: start qualifying
+            return self._next_question(prefix=answer + " ")
+        self._move(back, "objection answered")
+        return self._say(f"{answer} {self._ask_current()}", back)
+
+    def interrupted(self, spoken: str) -> None:
+        for i in range(len(self.history) - 1, -1, -1):
+            if self.history[i][0] == "agent":
+                self.history[i] = ("agent", spoken)  # keep only what the lead heard
+                break
+
+    # --- results ----------------------------------------------------------------
+    @property
+    def slots(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for slot, value in self.values.items():
+            v = value.value
+            if isinstance(v, MoneyRange):
+                v = {"low": v.low, "high": v.high}
+            out[slot] = v
+        return out
+
+    @property
+    def score(self) -> float:
+        return score_slots(self.slots, self.config.weights)
+
+    # --- flow -------------------------------------------------------------------
+    def _current_slot(self) -> str | None:
+        questions = self.config.questions
+        if self.agent != "qualifier" or self._index >= len(questions):
+            return None
+        return questions[self._index].slot
+
+    def _ask_current(self) -> str:
+        questions = self.config.questions
+        if self.agent == "qualifier" and self._index < len(questions):
+            return questions[self._index].text
+        if self.agent == "scheduler":
+            return self._offer()
+        return "How can I help?"
+
+    def _next_question(self, prefix: str = "") -> Reply:
+        questions = self.config.questions
+        while self._index < len(questions) and questions[self._index].slot in self.values:
+            self._index += 1  # the lead already told us
+        if self._index < len(questions):
+            self._move("qualifier", "next question")
+            return self._say(prefix + questions[self._index].text, "qualifier")
+        if self.config.booking_slots and self.score >= self.config.book_threshold:
+            self._move("scheduler", f"score {self.score}")
+            return self._say(prefix + self._offer(), "scheduler")
+        return self._say(prefix + "Thank you, that's everything I need. One of our agents will follow up "
+                         "with you soon. Goodbye.", "closer", end_call=True, outcome="callback")
+
+    def _offer(self) -> str:
+        first, second = (list(self.config.booking_slots) + ["", ""])[:2]
+        return f"I can set up a call with one of our agents. Would {first} or {second} work for you?"
+
+    def _book(self, text: str) -> Reply:
+        choice = _choose(text, self.config.booking_slots)
+        if choice is None:
+            if "scheduler" in self._retried:
+                return self._say("No problem, an agent will reach out to find a time. Goodbye.", "closer",
+                                 end_call=True, outcome="callback")
+            self._retried.add("scheduler")
+            return self._say(f"Sorry, which works better: {self._offer().split('Would ')[1]}", "scheduler")
+        self.values["appointment"] = SlotValue(choice, 0.9)
+        return self._say(f"Perfect, you're booked for {choice}. You'll get a confirmation shortly. "
+                         "Thanks, and goodbye!", "closer", end_call=True, outcome="booked")
+
+    @staticmethod
+    def _acknowledge(slot: str | None) -> str:
+        return {"timeline_months": "Got it. ", "budget_usd": "Thanks. ", "preapproved": "Good to know. "}.get(
+            slot or "", "Okay. ")
+
+    def _move(self, agent: str, reason: str) -> None:
+        if agent != self.agent:
+            self.transitions.append((self.agent, agent, reason))
+            self.agent = agent
+
+    def _say(self, text: str, agent: str, *, end_call: bool = False, outcome: str | None = None) -> Reply:
+        self._move(agent, "reply")
+        self._last = text
+        self.history.append(("agent", text))
+        return Reply(text, end_call=end_call, outcome=outcome, agent=agent)
+
+
+def _choose(text: str, offered: Sequence[str]) -> str | None:
+    t = text.lower()
+    if not offered:
+        return None
+    if len(offered) > 1 and any(w in t for w in ("second", "later", "latter", "other one")):
+        return offered[1]
+    if any(w in t for w in ("first", "earlier", "former")):
+        return offered[0]
+    for slot in offered:
+        day = slot.split()[0].lower()
+        if day and day in t:
+            return slot
+    if any(w in t for w in ("yes", "sure", "works", "that's fine", "either")):
+        return offered[0]
+    return None

@@ -1,0 +1,261 @@
+"""The scripted brain and its rule-based understanding of recognised speech."""
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from reauto.agent.extract import extract, normalise
+from reauto.agent.numbers import MoneyRange, parse_duration_months, parse_money_usd, parse_number, words_to_number
+from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain, score_slots
+
+pytestmark = pytest.mark.unit
+
+QUESTIONS = [
+    Question("intent", "Are you looking to buy or to sell?"),
+    Question("timeline_months", "When are you hoping to move?"),
+    Question("budget_usd", "What budget do you have in mind?"),
+    Question("preapproved", "Are you pre-approved for a mortgage?"),
+]
+
+
+def config(**overrides):
+    base = dict(agent_name="Ava", business="Acme Realty", questions=QUESTIONS,
+                disclosures=["This call may be recorded."], lead_first_name="Jane",
+                booking_slots=["Tuesday at 3 pm", "Wednesday at 10 am"], book_threshold=0.5,
+                callback_number="512 555 0100", today=date(2026, 11, 24))
+    base.update(overrides)
+    return ScriptConfig(**base)
+
+
+def say(brain, text):
+    return asyncio.run(brain.respond(text, 0.9))
+
+
+# --- numbers -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("words, value", [
+    ("four hundred thousand", 400_000), ("one point two million", 1_200_000), ("twenty five", 25),
+    ("a hundred and fifty thousand", 150_000), ("three", 3), ("two and a half", 2.5),
+])
+def test_words_to_number(words, value):
+    assert words_to_number(words.split()) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("about 450k", 450_000), ("$1.2m tops", 1_200_000), ("maybe 350,000", 350_000),
+    ("around four hundred thousand dollars", 400_000), ("nothing here", None),
+])
+def test_parse_number(text, value):
+    assert parse_number(text) == (pytest.approx(value) if value is not None else None)
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("around four hundred thousand dollars", 400_000, 400_000),
+    ("four hundred", 400_000, 400_000),  # said without the thousands
+    ("one point five", 1_500_000, 1_500_000),
+    ("between three and four hundred thousand", 300_000, 400_000),
+    ("up to 500k", None, 500_000),
+    ("at least six hundred thousand", 600_000, None),
+])
+def test_parse_money_reads_house_budgets(text, low, high):
+    assert parse_money_usd(text) == MoneyRange(low, high)
+
+
+def test_parse_money_without_a_budget():
+    assert parse_money_usd("not sure yet") is None
+    assert parse_money_usd("we have nothing") is None
+    assert MoneyRange(300_000, 400_000).point == 350_000
+    assert MoneyRange(None, 500_000).point == 500_000
+
+
+@pytest.mark.parametrize("text, months", [
+    ("in about three months", 3), ("six weeks or so", 1.5), ("a year and a half", 18),
+    ("asap", 0), ("next month", 1), ("next spring", 4), ("by march", 4),
+    ("two years", 24), ("next year", 7), ("by the end of the year", 1), ("in ten days", 0.33),
+])
+def test_parse_duration_months(text, months):
+    # today is November
+    assert parse_duration_months(text, today_month=11) == pytest.approx(months, abs=0.01)
+
+
+def test_parse_duration_without_a_timeline():
+    assert parse_duration_months("no idea really", 11) is None
+    assert parse_duration_months("whenever", 11) is None
+
+
+# --- extraction ----------------------------------------------------------------------------------
+def test_normalise_strips_punctuation():
+    assert normalise("Pre-approved, YES!") == "pre approved yes"
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("please do not call me again", "dnc"), ("take me off your list", "dnc"), ("stop", "dnc"),
+    ("wait are you a robot", "robot_question"), ("can i talk to a real person", "human_request"),
+    ("you have the wrong number", "wrong_number"), ("no thanks not interested", "not_interested"),
+    ("i'm driving right now", "callback_request"), ("sorry can you say that again", "repeat_request"),
+])
+def test_intents(text, intent):
+    assert extract(text).has(intent)
+
+
+def test_slots_in_context():
+    assert extract("we want to buy a house").slots["intent"].value == "buy"
+    assert extract("in about three months", expecting="timeline_months").slots["timeline_months"].value == 3
+    # a bare number is a timeline only when a timeline was asked for
+    assert "timeline_months" not in extract("three").slots
+    budget = extract("around four hundred thousand dollars", expecting="budget_usd").slots["budget_usd"]
+    assert budget.value == MoneyRange(400_000, 400_000) and budget.confidence >= 0.8
+    assert extract("yes we are pre approved").slots["preapproved"].value is True
+    assert extract("we haven't been pre approved yet").slots["preapproved"].value is False
+    assert extract("yes", expecting="preapproved").slots["preapproved"].value is True
+    assert extract("not yet", expecting="preapproved").slots["preapproved"].value is False
+    cash = extract("we are paying cash")
+    assert cash.slots["financing"].value == "cash" and cash.slots["preapproved"].value is True
+    assert extract("a condo downtown").slots["property_type"].value == "condo"
+    assert extract("somewhere near austin").slots["location"].value == "austin"
+    assert extract("round rock", expecting="location").slots["location"].value == "round rock"
+    assert extract("my job moved", expecting="motivation").slots["motivation"].value == "my job moved"
+
+
+# --- scoring -------------------------------------------------------------------------------------
+def test_score_uses_only_what_the_lead_said():
+    weights = {"intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3}
+    hot = {"intent": "buy", "timeline_months": 2, "budget_usd": {"low": 4e5, "high": 4e5}, "preapproved": True}
+    assert score_slots(hot, weights) == 1.0
+    assert score_slots({}, weights) == 0.0
+    assert score_slots({"timeline_months": 5}, weights) == pytest.approx(0.21)
+    assert score_slots({"timeline_months": 10}, weights) == pytest.approx(0.12)
+    assert score_slots({"timeline_months": 30}, weights) == pytest.approx(0.03)
+    assert score_slots(hot, {}) == 0.0
+
+
+# --- the brain -----------------------------------------------------------------------------------
+def test_opening_names_the_lead_discloses_and_offers_opt_out():
+    brain = ScriptedBrain(config())
+    reply = brain.opening()
+    assert reply.text.startswith("Hi Jane, this is Ava, an AI assistant calling from Acme Realty.")
+    assert "may be recorded" in reply.text and "say stop" in reply.text and reply.text.endswith("Is this Jane?")
+    anonymous = ScriptedBrain(config(lead_first_name=None)).opening()
+    assert anonymous.text.endswith("Do you have a quick minute?")
+
+
+def test_voicemail_leaves_a_callback_message():
+    reply = ScriptedBrain(config(), answered_by="machine").opening()
+    assert reply.end_call and reply.outcome == "voicemail" and "512 555 0100" in reply.text
+
+
+def test_a_qualified_lead_is_booked():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    assert say(brain, "yes this is jane").text == "Great. Are you looking to buy or to sell?"
+    assert "When" in say(brain, "we want to buy").text
+    assert "budget" in say(brain, "in about three months").text
+    assert "pre-approved" in say(brain, "around four hundred thousand dollars").text
+    offer = say(brain, "yes we are pre approved")
+    assert brain.agent == "scheduler" and "Tuesday at 3 pm or Wednesday at 10 am" in offer.text
+    booked = say(brain, "the second one works")
+    assert booked.end_call and booked.outcome == "booked" and "Wednesday at 10 am" in booked.text
+    assert brain.slots["budget_usd"] == {"low": 400_000, "high": 400_000}
+    assert brain.slots["appointment"] == "Wednesday at 10 am"
+    assert brain.score == 1.0
+    assert [t[:2] for t in brain.transitions] == [("greeter", "qualifier"), ("qualifier", "scheduler"),
+                                                  ("scheduler", "closer")]
+
+
+def test_answers_given_early_are_not_asked_again():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    reply = say(brain, "yes we want to buy in about two months")
+    assert "budget" in reply.text  # intent and timeline already known
+
+
+def test_unclear_answer_is_asked_once_more_then_moved_on():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    say(brain, "yes")
+    assert say(brain, "hmm").text.startswith("Sorry, I didn't quite catch that. Are you looking")
+    assert "When" in say(brain, "hmm").text
+
+
+def test_a_lead_who_is_not_qualified_gets_a_callback_not_a_booking():
+    brain = ScriptedBrain(config(book_threshold=0.9))
+    brain.opening()
+    for text in ("yes", "we want to rent", "maybe in two years", "not sure", "no idea", "no"):
+        reply = say(brain, text)
+    assert reply.end_call and reply.outcome == "callback" and brain.agent == "closer"
+
+
+@pytest.mark.parametrize("text, outcome", [
+    ("please do not call me again", "dnc"), ("wrong number", "bad_number"),
+    ("no thanks not interested", "not_interested"), ("i'm at work call me later", "callback"),
+])
+def test_ending_intents_end_the_call(text, outcome):
+    brain = ScriptedBrain(config())
+    brain.opening()
+    reply = say(brain, text)
+    assert reply.end_call and reply.outcome == outcome
+
+
+def test_robot_question_is_answered_honestly_and_the_question_repeated():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    say(brain, "yes")
+    reply = say(brain, "wait are you a robot")
+    assert reply.text.startswith("Yes, I'm an AI assistant") and reply.text.endswith("buy or to sell?")
+    assert brain.agent == "qualifier" and ("qualifier", "objection", "asked if AI") in brain.transitions
+
+
+def test_repeat_request_repeats_the_last_line():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    asked = say(brain, "yes").text
+    assert say(brain, "sorry can you say that again").text == asked
+
+
+def test_booking_needs_a_clear_choice():
+    brain = ScriptedBrain(config(questions=[QUESTIONS[0]], book_threshold=0.1))
+    brain.opening()
+    say(brain, "yes")
+    assert brain.agent == "qualifier"
+    say(brain, "we want to buy")
+    assert brain.agent == "scheduler"
+    assert say(brain, "hmm").text.startswith("Sorry, which works better: Tuesday")
+    assert say(brain, "wednesday please").outcome == "booked"
+    brain = ScriptedBrain(config(questions=[QUESTIONS[0]], book_threshold=0.1))
+    brain.opening()
+    say(brain, "yes")
+    say(brain, "we want to buy")
+    say(brain, "hmm")
+    final = say(brain, "hmm")
+    assert final.outcome == "callback" and final.end_call
+
+
+def test_interruption_keeps_only_what_was_heard():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    brain.interrupted("Hi Jane, this is")
+    assert brain.history[-1] == ("agent", "Hi Jane, this is")
+
+
+def test_a_lone_season_word_is_not_a_timeline_unless_asked():
+    # "yes this is me autumn" is a misrecognised greeting, not a plan to move in autumn
+    assert "timeline_months" not in extract("yes this is me autumn").slots
+    assert extract("we want to buy next spring").slots["timeline_months"].value == pytest.approx(4, abs=12)
+    assert "timeline_months" in extract("maybe in six months").slots
+    assert "timeline_months" in extract("autumn", expecting="timeline_months").slots
+
+
+def test_robot_question_during_the_greeting_starts_the_questions():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    reply = say(brain, "wait are you a robot")
+    assert reply.text.startswith("Yes, I'm an AI assistant") and reply.text.endswith("buy or to sell?")
+    assert brain.agent == "qualifier"
+    assert "When" in say(brain, "we want to buy").text  # no question skipped
+
+
+def test_asking_for_a_person_gets_a_callback_from_an_agent():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    reply = say(brain, "can i talk to a real person")
+    assert reply.end_call and reply.outcome == "callback" and "licensed agents" in reply.text
