@@ -55,3 +55,11 @@ def test_scoring_must_name_asked_slots_and_numbers_must_be_valid(tmp_path):
     f.write_text("name: c\ncaller_id: '+15125550100'\npersona: {business: X}\n"
                  "questions: [{slot: intent, text: 'Buy or sell?'}]\nscoring: {budget_usd: 1}\n")
     assert "scoring names slots not asked for: budget_usd" in " ".join(p.message for p in validate_campaign(f)[1])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "campaigns").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_campaigns_are_valid(path):
+    campaign, problems = validate_campaign(path)
+    assert problems == [] and campaign is not None

@@ -76,3 +76,29 @@ def test_lru_eviction_by_bytes() -> None:
     assert len(cache) == 0 and cache.size_bytes == 0
     with pytest.raises(ValueError):
         AudioCache(0)
+
+
+async def test_a_call_waits_for_the_warm_up_instead_of_synthesising_again() -> None:
+    import asyncio
+
+    inner = FakeTTS([b"\x01\x00" * 100, b"\x02\x00" * 100], delay_s=0.05)
+    tts = CachedTTS(inner, AudioCache())
+    warming = asyncio.create_task(tts.warm([GREETING]))
+    await asyncio.sleep(0.01)  # the warm-up is half way through when the lead says hello
+    spoken = await speak(tts, GREETING)
+    await warming
+    assert inner.calls == [GREETING] and spoken == b"\x01\x00" * 100 + b"\x02\x00" * 100
+
+
+async def test_a_failed_warm_up_leaves_the_call_to_synthesise_itself() -> None:
+    import asyncio
+
+    inner = FakeTTS(fail_at=1, delay_s=0.02)
+    tts = CachedTTS(inner, AudioCache())
+    warming = asyncio.create_task(tts.warm([GREETING]))
+    await asyncio.sleep(0.005)
+    with pytest.raises(RuntimeError):  # the call's own attempt (this engine always fails)
+        await speak(tts, GREETING)
+    with pytest.raises(RuntimeError):
+        await warming
+    assert inner.calls == [GREETING, GREETING] and len(tts.cache) == 0

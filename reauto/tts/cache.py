@@ -8,6 +8,7 @@ bounded by total bytes and evicts the least recently used entry first.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ class CachedTTS(TTSProvider):
         self.name = inner.name  # type: ignore[misc]
         self.tier = inner.tier  # type: ignore[misc]
         self.sample_rate = inner.sample_rate
+        self._inflight: dict[CacheKey, asyncio.Event] = {}
 
     def key(self, text: str) -> CacheKey:
         """The cache key of ``text`` spoken by this provider and voice."""
@@ -132,21 +134,35 @@ class CachedTTS(TTSProvider):
                 pass
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
-        """Speak ``text`` from the cache, or from the inner provider (and remember it)."""
+        """Speak ``text`` from the cache, or from the inner provider (and remember it).
+
+        When the same text is already being synthesised (a :meth:`warm` still running as the
+        lead answers), this waits for that synthesis instead of doing the work twice.
+        """
         cacheable = self.phrases is None or text in self.phrases
         key = self.key(text)
+        if cacheable and key in self._inflight:
+            await self._inflight[key].wait()
         hit = self.cache.get(key) if cacheable else None
         if hit is not None and hit.rate == self.inner.sample_rate:
             yield hit.pcm
             return
+        done = asyncio.Event()
+        if cacheable:
+            self._inflight.setdefault(key, done)
         pieces: list[bytes] = []
-        async for chunk in self.inner.synthesize(text):
-            if cacheable:
-                pieces.append(chunk)
-            yield chunk
-        pcm = b"".join(pieces)
-        if cacheable and pcm:
-            self.cache.put(key, CachedAudio(pcm, self.inner.sample_rate))
+        try:
+            async for chunk in self.inner.synthesize(text):
+                if cacheable:
+                    pieces.append(chunk)
+                yield chunk
+            pcm = b"".join(pieces)
+            if cacheable and pcm:
+                self.cache.put(key, CachedAudio(pcm, self.inner.sample_rate))
+        finally:
+            if self._inflight.get(key) is done:
+                del self._inflight[key]
+            done.set()
 
     async def close(self) -> None:
         """Close the inner provider (the cache outlives it)."""

@@ -1,0 +1,174 @@
+"""``reauto dial``: run a campaign's calls with a live view, then a table per call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from reauto.cli.context import settings
+from reauto.cli.output import JsonOpt, console, emit, err_console
+from reauto.errors import UsageError
+
+
+def dial(
+    ctx: typer.Context,
+    campaign_file: Annotated[Path, typer.Argument(help="Campaign YAML file.", exists=False)],
+    max_calls: Annotated[int | None, typer.Option(help="Stop after placing this many calls.", min=1)] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Calls at once (default: the campaign's).", min=1)] = None,
+    at: Annotated[str | None, typer.Option(
+        help="Simulated telephony only: evaluate the calling rules as of this instant "
+        "(ISO 8601, e.g. 2026-11-24T15:00:00-06:00), so a demo runs at any hour.")] = None,
+    speed: Annotated[float, typer.Option(help="Simulated leads' clock speed (1 = real time).", min=0.5, max=4)] = 1.0,
+    recordings: Annotated[Path | None, typer.Option(help="Directory for dual-channel recordings.")] = None,
+    seed_personas: Annotated[bool, typer.Option(help="Simulated telephony: add the campaign's personas as leads.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dial a campaign's due leads: compliance gate, live calls, stored results.
+
+    With `telephony: sim` every call reaches a simulated lead (the campaign's personas) over a
+    simulated 8 kHz μ-law phone line; the agent hears only audio. Needs a migrated database
+    (`reauto db upgrade`).
+
+    Example: reauto dial campaigns/demo.yaml --at 2026-11-24T15:00:00-06:00
+    """
+    from reauto.campaign import load_campaign
+
+    cfg = settings(ctx)
+    campaign = load_campaign(campaign_file)
+    if campaign.telephony != "sim":
+        raise UsageError(f"{campaign_file}: telephony {campaign.telephony!r} is not available yet; use sim")
+    clock_start = _parse_at(at)
+    summaries, denied, cache = asyncio.run(_run(cfg, campaign, max_calls=max_calls, concurrency=concurrency,
+                                         clock_start=clock_start, speed=speed, recordings=recordings,
+                                         seed=seed_personas, live=not as_json))
+    data = {"campaign": campaign.name, "calls": summaries, "denied": [{"lead_id": i, "reason": r} for i, r in denied],
+            "tts_cache": cache}
+    emit(data, as_json, _render)
+
+
+def _parse_at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--at {value!r}: expected an ISO 8601 instant like 2026-11-24T15:00:00-06:00") from None
+    if parsed.tzinfo is None:
+        raise UsageError(f"--at {value!r}: give the UTC offset, e.g. 2026-11-24T15:00:00-06:00")
+    return parsed.astimezone(UTC)
+
+
+async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: int | None,
+               clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
+               live: bool) -> tuple[list[Any], list[tuple[int, str]], dict[str, int]]:
+    from reauto.dialer import assembly
+    from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.store.engine import make_engine, ping, session_factory
+    from reauto.store.migrate import current, history
+    from reauto.stt.pool import ProcessPoolSTT
+    from reauto.telephony.sim import SimTelephony
+    from reauto.tts.cache import AudioCache
+    from reauto.tts.factory import create_tts
+    from reauto.voice.pipeline import quiet_pipecat
+
+    quiet_pipecat("ERROR")
+    engine = make_engine(cfg.database)
+    await ping(engine)
+    head = [r.revision for r in history(cfg, with_state=False) if r.is_head]
+    if sorted(current(cfg)) != sorted(head):
+        raise UsageError("the database schema is not up to date: run `reauto db upgrade` first")
+    sessions = session_factory(engine)
+    campaign_id = await assembly.upsert_campaign(sessions, campaign)
+    if seed:
+        await assembly.seed_sim_leads(sessions, campaign_id, campaign)
+    started = time.monotonic()
+    clock = (lambda: clock_start + _elapsed(started)) if clock_start else None
+    gate = assembly.CampaignGate(sessions, assembly.rules_for(campaign), **({"clock": clock} if clock else {}))
+    stt = ProcessPoolSTT(cfg.stt, workers=assembly.stt_workers(), vocabulary=assembly.vocabulary(campaign))
+    cache = AudioCache()
+    tts = create_tts(cfg.tts, cache=cache)
+    await asyncio.gather(stt.start(), tts.start())
+    telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
+    view = _LiveView() if live else None
+    dialer = Dialer(
+        sessions, telephony, stt=stt, tts=tts, brain_factory=assembly.brain_factory(campaign, gate), gate=gate,
+        config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
+                            concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
+                            recordings_dir=recordings, max_calls=max_calls),
+        on_change=view.update if view else None,
+    )
+    try:
+        if view is not None:
+            with Live(view.table({}), console=err_console, refresh_per_second=4, transient=True) as live_view:
+                view.attach(live_view)
+                summaries = await dialer.run()
+        else:
+            summaries = await dialer.run()
+    finally:
+        await telephony.close()
+        await asyncio.gather(stt.close(), tts.close())
+        await engine.dispose()
+    return summaries, dialer.denied, {"hits": cache.hits, "misses": cache.misses}
+
+
+def _elapsed(started: float) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=time.monotonic() - started)
+
+
+class _LiveView:
+    """The live table of calls in progress."""
+
+    def __init__(self) -> None:
+        self._live: Live | None = None
+
+    def attach(self, live: Live) -> None:
+        self._live = live
+
+    def table(self, calls: dict[int, Any]) -> Table:
+        t = Table(title="live calls", title_justify="left")
+        for col in ("call", "lead", "stage", "turns", "elapsed", "last"):
+            t.add_column(col)
+        now = asyncio.get_event_loop().time() if calls else 0
+        for call_id, c in sorted(calls.items()):
+            t.add_row(str(call_id), c.lead_name, c.stage, str(c.turns), f"{now - c.started:.0f}s", c.last_text[-60:])
+        return t
+
+    def update(self, calls: dict[int, Any]) -> None:
+        if self._live is not None:
+            self._live.update(self.table(calls))
+
+
+def _render(data: dict[str, Any]) -> None:
+    t = Table(title=f"campaign {data['campaign']}: {len(data['calls'])} calls", title_justify="left")
+    for col, justify in (("call", "right"), ("lead", "left"), ("outcome", "left"), ("score", "right"),
+                         ("turns", "right"), ("hello→audio", "right"), ("reply p50/p95", "right"),
+                         ("cost", "right")):
+        t.add_column(col, justify=justify, no_wrap=col != "lead")  # type: ignore[arg-type]
+    for s in sorted(data["calls"], key=lambda c: c.call_id):
+        hello = f"{s.hello_to_first_audio_ms:.0f} ms" if s.hello_to_first_audio_ms is not None else "—"
+        p = (f"{s.first_audio_p50_ms:.0f}/{s.first_audio_p95_ms:.0f} ms" if s.first_audio_p50_ms is not None else "—")
+        score = f"{s.score:.2f}" if s.score is not None else "—"
+        t.add_row(str(s.call_id), s.lead_name, s.outcome, score, str(s.turns), hello, p, f"${s.cost_usd:.2f}")
+    console.print(t)
+    for s in sorted(data["calls"], key=lambda c: c.call_id):
+        if s.slots:
+            slots = ", ".join(f"{k}={_short(v)}" for k, v in s.slots.items())
+            console.print(f"call {s.call_id} ({s.lead_name}): {slots}", highlight=False)
+    for d in data["denied"]:
+        console.print(f"not dialed: lead {d['lead_id']}: {d['reason']}", highlight=False)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and {"low", "high"} <= set(value):
+        lo, hi = value["low"], value["high"]
+        return f"${lo:,.0f}" if lo == hi and lo is not None else f"${lo or 0:,.0f}–{hi or 0:,.0f}"
+    return str(value)

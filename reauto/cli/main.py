@@ -1,0 +1,88 @@
+"""Root of the ``reauto`` CLI: global options and the command groups."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reauto import __version__
+from reauto.cli import campaign, config_cmd, db, dial, dnc, leads
+from reauto.cli.context import AppState
+from reauto.cli.output import JsonOpt, console, emit, err_console
+from reauto.cli.pending import pending_group
+from reauto.errors import ReautoError
+
+app = typer.Typer(
+    name="reauto",
+    help="Phone real-estate leads with an AI voice agent: qualify them, book appointments and "
+    "push results to the CRM — legally, within budget, without keeping the lead waiting.\n\n"
+    "Example: reauto db upgrade && reauto dial campaigns/demo.yaml",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Settings file (default: $REAUTO_CONFIG or ./reauto.toml)."),
+    ] = None,
+) -> None:
+    """reauto: AI voice calls for real-estate lead desks."""
+    if isinstance(ctx.obj, AppState):  # settings handed in by an embedding program or a test
+        if config is not None:
+            ctx.obj = AppState(config_path=config)
+        return
+    ctx.obj = AppState(config_path=config)
+
+
+@app.command()
+def version(as_json: JsonOpt = False) -> None:
+    """Print reauto's version and the Python it runs on.
+
+    Example: reauto version --json
+    """
+    data = {"reauto": __version__, "python": platform.python_version()}
+    emit(data, as_json, lambda d: console.print(f"reauto {d['reauto']} (Python {d['python']})"))
+
+
+app.add_typer(db.app, name="db")
+app.add_typer(campaign.app, name="campaign")
+app.add_typer(leads.app, name="leads")
+app.add_typer(dnc.app, name="dnc")
+app.command(name="dial")(dial.dial)
+app.add_typer(config_cmd.app, name="config")
+for _name, _summary, _example, _feature in (
+    ("serve", "Serve Twilio webhooks, the media WebSocket and /metrics.",
+     "reauto serve --port 8080", "Twilio telephony"),
+    ("calls", "List calls, their turns, events and per-variant statistics.",
+     "reauto calls list --campaign demo", "the voice pipeline"),
+    ("eval", "Replay recorded calls through the current configuration and score it.",
+     "reauto eval recordings/ --fail-under-wer 0.2", "call evaluation"),
+    ("budget", "Set budgets and see spend, reservations and forecast.",
+     "reauto budget set --daily 25 --campaign demo", "cost control"),
+    ("export", "Push call results to a CRM or file, cron-safe.",
+     "reauto export --to csv --since 2026-11-01", "CRM export"),
+):
+    app.add_typer(pending_group(_name, _summary, _example, _feature), name=_name)
+
+
+def run() -> None:
+    """Console-script entry point: one clear line, not a traceback, for reauto's own errors."""
+    try:
+        app()
+    except ReautoError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,160 @@
+"""Putting a campaign together for the dialer: store rows, gate, brain, providers, sim personas."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.campaign import Campaign
+from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
+from reauto.dialer.records import RetryPolicy
+from reauto.sim.lead import LeadScript
+from reauto.store.models import Call, Campaign as CampaignRow, DncEntry, DncSource, Lead
+from reauto.store.types import utcnow
+
+
+def rules_for(campaign: Campaign) -> ComplianceRules:
+    """The campaign's calling rules (the law's defaults narrowed by the campaign window)."""
+    w = campaign.calling_window
+    start, end = (datetime.strptime(v, "%H:%M").time() for v in (w.start, w.end))
+    return ComplianceRules(
+        campaign=Hours(start, end), days=frozenset(w.days), federal_holidays=w.holidays == "us_federal",
+        max_attempts=campaign.retry.max_attempts,
+    )
+
+
+def retry_for(campaign: Campaign) -> RetryPolicy:
+    r = campaign.retry
+    return RetryPolicy(
+        max_attempts=r.max_attempts, no_answer=timedelta(minutes=r.no_answer_min),
+        busy=timedelta(minutes=r.busy_min), voicemail=timedelta(minutes=r.voicemail_min),
+    )
+
+
+def vocabulary(campaign: Campaign) -> list[str]:
+    """Phrases to bias speech recognition toward: the persona answers and the usual forms."""
+    phrases = [answer for p in campaign.sim_personas for answer in p.answers.values()]
+    phrases += ["yes this is me", "we want to buy a house", "we want to sell our house", "pre approved",
+                "around four hundred thousand dollars", "in about three months", "not yet",
+                "please do not call me again", "are you a robot", "the first one works"]
+    return phrases
+
+
+async def upsert_campaign(sessions: async_sessionmaker[AsyncSession], campaign: Campaign) -> int:
+    """The campaign's row id, creating or refreshing it from the file."""
+    config = campaign.model_dump(mode="json")
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    async with sessions.begin() as s:
+        row = (await s.execute(select(CampaignRow).where(CampaignRow.name == campaign.name))).scalar_one_or_none()
+        if row is None:
+            row = CampaignRow(name=campaign.name)
+            s.add(row)
+        row.config, row.config_hash = config, digest
+        row.source_path = str(campaign.source) if campaign.source else None
+        await s.flush()
+        return row.id
+
+
+def zones_of(number: str) -> list[str]:
+    """Every time zone the number's area code may be in (phonenumbers' offline data)."""
+    try:
+        zones = pn_timezone.time_zones_for_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return []
+    return [z for z in zones if z != "Etc/Unknown"]
+
+
+async def seed_sim_leads(sessions: async_sessionmaker[AsyncSession], campaign_id: int, campaign: Campaign) -> int:
+    """Make sure every simulated persona of the campaign is a lead (simulated people consented)."""
+    added = 0
+    async with sessions.begin() as s:
+        for persona in campaign.sim_personas:
+            exists = (await s.execute(select(Lead.id).where(
+                Lead.campaign_id == campaign_id, Lead.phone_e164 == persona.phone))).first()
+            if exists:
+                continue
+            first, _, last = persona.name.partition(" ")
+            zones = zones_of(persona.phone)
+            s.add(Lead(campaign_id=campaign_id, phone_e164=persona.phone, first_name=first, last_name=last or None,
+                       state=persona.state, timezone=zones[0] if len(zones) == 1 else None, tz_candidates=zones,
+                       has_written_consent=True, source="sim persona"))
+            added += 1
+    return added
+
+
+def lead_scripts(campaign: Campaign) -> dict[str, LeadScript]:
+    """Simulated-lead behaviour for each persona's number."""
+    scripts = {}
+    for p in campaign.sim_personas:
+        scripts[p.phone] = LeadScript(
+            name=p.name, answers=p.answers, voice=p.voice, interrupts=p.interrupts, says_dnc=p.says_dnc,
+            asks_robot=p.asks_robot, voicemail=p.voicemail,
+        )
+    return scripts
+
+
+@dataclass
+class CampaignGate:
+    """The compliance gate over the store: facts, DNC lists and call history for each lead.
+
+    ``clock`` is the instant the gate evaluates (the real time, or a simulated one for ``sim``).
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    rules: ComplianceRules
+    clock: Callable[[], datetime] = utcnow
+
+    def __post_init__(self) -> None:
+        self.decisions: dict[int, Decision] = {}
+
+    async def __call__(self, lead: Lead, _now: datetime) -> Decision:
+        now = self.clock()
+        async with self.sessions() as s:
+            listed = {row for row in (await s.execute(select(DncEntry.source).where(
+                DncEntry.phone_e164 == lead.phone_e164, DncEntry.removed_at.is_(None)))).scalars()}
+            history = list((await s.execute(select(Call.created_at).where(
+                Call.lead_id == lead.id, Call.created_at > now - timedelta(hours=24)))).scalars())
+        facts = LeadFacts(
+            phone_e164=lead.phone_e164, state=lead.state,
+            zones=tuple(lead.tz_candidates or ([lead.timezone] if lead.timezone else []) or zones_of(lead.phone_e164)),
+            has_written_consent=lead.has_written_consent,
+            dnc_internal=lead.dnc or DncSource.INTERNAL in listed, dnc_national=DncSource.NATIONAL in listed,
+            attempts=lead.attempts,
+        )
+        decision = check(facts, self.rules, now, history)
+        self.decisions[lead.id] = decision
+        return decision
+
+
+def brain_factory(campaign: Campaign, gate: CampaignGate) -> Callable[[Lead, str], ScriptedBrain]:
+    """Builds the scripted brain for each call, with the disclosures the gate returned."""
+
+    def build(lead: Lead, answered_by: str) -> ScriptedBrain:
+        decision = gate.decisions.get(lead.id)
+        config = ScriptConfig(
+            agent_name=campaign.persona.agent_name, business=campaign.persona.business,
+            questions=[Question(q.slot, q.text) for q in campaign.questions],
+            disclosures=([campaign.disclosure] if campaign.disclosure else []) + list(decision.disclosures if decision else ()),
+            lead_first_name=lead.first_name, booking_slots=campaign.booking.offers,
+            book_threshold=campaign.booking.book_threshold,
+            weights=campaign.scoring or {"intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3},
+            callback_number=campaign.persona.callback_number,
+        )
+        return ScriptedBrain(config, answered_by=answered_by)
+
+    return build
+
+
+def stt_workers() -> int:
+    """Recogniser processes: one per core, at most two (the event loop needs a core too)."""
+    return max(1, min(2, os.cpu_count() or 1))

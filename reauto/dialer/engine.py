@@ -1,0 +1,310 @@
+"""The dial loop: claim leads, ask the compliance gate, place calls, run them concurrently.
+
+Leads are claimed from the store with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
+several dialer workers can share a campaign. A lead the gate refuses is released with the gate's
+next allowed time (or closed for good); an allowed lead becomes a call: telephony places it, the
+call's pipeline runs to the end, and :class:`CallRecorder` stores the result and moves the lead on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import statistics
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reauto.dialer.records import CallRecorder, RetryPolicy
+from reauto.store import repositories
+from reauto.store.models import CallStatus, Lead, LeadStatus
+from reauto.store.types import utcnow
+from reauto.stt.base import STTProvider
+from reauto.telephony.base import CallHandle, Telephony
+from reauto.tts.base import TTSProvider
+from reauto.voice.audio import SAMPLE_RATE, write_wav
+from reauto.voice.conversation import Brain, TurnRecord
+from reauto.voice.pipeline import CallOutcome, CallSession, TurnTaking
+
+log = logging.getLogger(__name__)
+
+
+class GateDecision(Protocol):
+    """What the compliance gate answers for one lead at one instant."""
+
+    allowed: bool
+    reason: str
+    next_allowed_at: datetime | None
+    may_record: bool
+
+
+#: Asks the gate about a lead now (the adapter reads the call history it needs).
+Gate = Callable[[Lead, datetime], Awaitable[GateDecision]]
+#: Builds the conversation agent for a lead (``answered_by`` is human or machine).
+BrainFactory = Callable[[Lead, str], Brain]
+
+
+@dataclass(frozen=True)
+class DialerConfig:
+    """How one dialer worker runs a campaign."""
+
+    campaign_id: int
+    caller_id: str
+    concurrency: int = 4
+    lease: timedelta = timedelta(minutes=15)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{id(object())}")
+    recordings_dir: Path | None = None
+    turn_taking: TurnTaking = field(default_factory=TurnTaking)
+    max_calls: int | None = None
+    poll_s: float = 0.5
+    stop_when_idle: bool = True
+    call_timeout_s: float = 600.0
+
+
+@dataclass
+class LiveCall:
+    """A call in progress, for the live view."""
+
+    lead_name: str
+    phone: str
+    stage: str = "dialing"
+    last_text: str = ""
+    turns: int = 0
+    started: float = 0.0
+
+
+@dataclass
+class CallSummary:
+    """One finished call, for the final table and JSON."""
+
+    call_id: int
+    lead_id: int
+    lead_name: str
+    phone: str
+    outcome: str
+    status: str
+    slots: dict[str, Any]
+    score: float | None
+    turns: int
+    first_audio_p50_ms: float | None
+    first_audio_p95_ms: float | None
+    hello_to_first_audio_ms: float | None
+    overhead_p95_ms: float | None
+    cost_usd: float
+    recorded: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by nearest rank; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+class Dialer:
+    """Runs one campaign's calls on one worker."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        telephony: Telephony,
+        *,
+        stt: STTProvider,
+        tts: TTSProvider,
+        brain_factory: BrainFactory,
+        gate: Gate,
+        config: DialerConfig,
+        on_change: Callable[[dict[int, LiveCall]], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.telephony = telephony
+        self.stt, self.tts = stt, tts
+        self.brain_factory = brain_factory
+        self.gate = gate
+        self.config = config
+        self.recorder = CallRecorder(sessions)
+        self.on_change = on_change
+        self.live: dict[int, LiveCall] = {}
+        self.summaries: list[CallSummary] = []
+        self.denied: list[tuple[int, str]] = []
+        self._stopping = asyncio.Event()
+        self._placed = 0
+
+    def stop(self) -> None:
+        """Stop claiming new leads; calls in progress finish."""
+        self._stopping.set()
+
+    async def run(self) -> list[CallSummary]:
+        """Dial until no lead is due (or :meth:`stop`), then wait for live calls to end."""
+        tasks: set[asyncio.Task[None]] = set()
+        while True:
+            claimed: list[Lead] = []
+            if not self._stopping.is_set() and not self._budget_spent():
+                free = self.config.concurrency - len(tasks)
+                if self.config.max_calls is not None:
+                    free = min(free, self.config.max_calls - self._placed)
+                claimed = await self._claim(free) if free > 0 else []
+                for lead in claimed:
+                    decision = await self.gate(lead, utcnow())
+                    if not decision.allowed:
+                        await self._release_denied(lead, decision)
+                        continue
+                    self._placed += 1
+                    tasks.add(asyncio.create_task(self._call(lead, decision.may_record), name=f"call-lead-{lead.id}"))
+            if not tasks:
+                idle = self.config.stop_when_idle and not claimed
+                if idle or self._stopping.is_set() or self._budget_spent():
+                    break
+                await asyncio.sleep(self.config.poll_s)  # wait for leads to fall due
+                continue
+            done, _ = await asyncio.wait(tasks, timeout=self.config.poll_s, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                tasks.discard(task)
+                if task.exception() is not None:
+                    log.error("call task failed: %s", task.exception())
+        return self.summaries
+
+    def _budget_spent(self) -> bool:
+        return self.config.max_calls is not None and self._placed >= self.config.max_calls
+
+    async def _claim(self, limit: int) -> list[Lead]:
+        async with self.sessions.begin() as s:
+            leads = await repositories.claim_next_leads(
+                s, self.config.campaign_id, worker=self.config.worker, lease=self.config.lease, limit=limit
+            )
+            return list(leads)
+
+    async def _release_denied(self, lead: Lead, decision: GateDecision) -> None:
+        self.denied.append((lead.id, decision.reason))
+        async with self.sessions.begin() as s:
+            row = await s.get(Lead, lead.id)
+            assert row is not None
+            row.lease_owner, row.lease_expires_at = None, None
+            if decision.next_allowed_at is not None:
+                row.status, row.next_attempt_at = LeadStatus.SCHEDULED, decision.next_allowed_at
+            elif "dnc" in decision.reason.lower():
+                row.status, row.dnc = LeadStatus.DNC, True
+            else:
+                row.status = LeadStatus.EXHAUSTED
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.live)
+
+    async def _call(self, lead: Lead, may_record: bool) -> None:
+        name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
+        loop = asyncio.get_running_loop()
+        call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker)
+        live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
+        self._changed()
+        warming = asyncio.create_task(self._warm_opening(lead), name=f"warm-{call_id}")
+        try:
+            handle = await self.telephony.place_call(
+                to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
+            )
+            if handle.answered_by != "human":
+                warming.cancel()
+            if handle.transport is None:
+                status = CallStatus(handle.status)
+                outcome = "no_answer"  # busy and failed keep their own call status
+                await self.recorder.finish(call_id, status=status, outcome=outcome, retry=self.config.retry)
+                self._summarise(call_id, lead, name, outcome, status.value, None, {}, None, {})
+                return
+            await self.recorder.answered(call_id, handle.sid, handle.answered_by)
+            live.stage = "talking"
+            self._changed()
+            result, brain = await self._converse(lead, handle, may_record, live)
+            await self.telephony.hang_up(handle)
+            details = await self.telephony.finished(handle)
+            recording = self._save_recording(call_id, result) if may_record else None
+            outcome = result.outcome or ("voicemail" if handle.answered_by == "machine" else "callback")
+            slots = dict(getattr(brain, "slots", {}) or {})
+            score = getattr(brain, "score", None)
+            await self.recorder.finish(
+                call_id, status=CallStatus.VOICEMAIL if handle.answered_by == "machine" else CallStatus.COMPLETED,
+                outcome=outcome, turns=result.turns, latency=result.latency, slots=slots, score=score,
+                recording_path=recording, retry=self.config.retry, details=details,
+            )
+            self._summarise(call_id, lead, name, outcome, "completed", result, slots, score, details,
+                            recorded=recording is not None)
+        except Exception as exc:
+            log.exception("call %s to lead %s failed", call_id, lead.id)
+            await self.recorder.finish(call_id, status=CallStatus.FAILED, outcome="callback",
+                                       retry=self.config.retry, details={"error": str(exc)})
+            self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)})
+        finally:
+            warming.cancel()
+            self.live.pop(call_id, None)
+            self._changed()
+
+    async def _warm_opening(self, lead: Lead) -> None:
+        """Synthesise the opening while the phone rings, so "hello?" is answered from cache."""
+        warm = getattr(self.tts, "warm", None)
+        if warm is None:
+            return
+        try:
+            await warm([self.brain_factory(lead, "human").opening().text])
+        except Exception as exc:  # the call itself synthesises it again
+            log.warning("could not prepare the opening for lead %s: %s", lead.id, exc)
+
+    async def _converse(
+        self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall
+    ) -> tuple[CallOutcome, Brain]:
+        brain = self.brain_factory(lead, handle.answered_by)
+
+        def on_turn(turn: TurnRecord) -> None:
+            live.turns += 1
+            live.last_text = f"{turn.speaker}: {turn.text}"
+            live.stage = "agent speaking" if turn.speaker == "agent" else "lead spoke"
+            self._changed()
+
+        assert handle.transport is not None
+        session = CallSession(
+            handle.transport, self.stt, self.tts, brain,
+            turn_taking=self.config.turn_taking,
+            record=may_record,
+            on_agent_text=handle.on_agent_text,
+            on_turn=on_turn,
+            greet_on_first_words=handle.answered_by != "machine",
+            timeout_s=self.config.call_timeout_s,
+        )
+        return await session.run(), brain
+
+    def _save_recording(self, call_id: int, result: CallOutcome) -> str | None:
+        if self.config.recordings_dir is None or not result.recording:
+            return None
+        path = self.config.recordings_dir / f"call-{call_id}.wav"
+        write_wav(path, result.recording, rate=result.recording_rate or SAMPLE_RATE, channels=2)
+        return str(path)
+
+    def _summarise(
+        self, call_id: int, lead: Lead, name: str, outcome: str, status: str,
+        result: CallOutcome | None, slots: dict[str, Any], score: float | None,
+        details: dict[str, Any], *, recorded: bool = False,
+    ) -> None:
+        firsts = [t.first_audio_ms for t in result.latency.completed()] if result else []
+        overheads = [t.overhead_ms for t in result.latency.completed()] if result else []
+        values = [v for v in firsts if v is not None]
+        over = [v for v in overheads if v is not None]
+        self.summaries.append(CallSummary(
+            call_id=call_id, lead_id=lead.id, lead_name=name, phone=lead.phone_e164, outcome=outcome,
+            status=status, slots=slots, score=score,
+            turns=len(result.turns) if result else 0,
+            first_audio_p50_ms=statistics.median(values) if values else None,
+            first_audio_p95_ms=percentile(values, 95),
+            hello_to_first_audio_ms=details.get("hello_to_first_audio_ms")
+            or (result.latency.hello_to_first_audio_ms if result else None),
+            overhead_p95_ms=percentile(over, 95),
+            cost_usd=0.0,
+            recorded=recorded,
+            details=details,
+        ))

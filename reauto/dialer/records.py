@@ -1,0 +1,169 @@
+"""Persisting a call: the call row, its events, turns with latency, slots and the lead's next step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reauto.store.models import (
+    Call,
+    CallEvent,
+    CallStatus,
+    DncEntry,
+    DncSource,
+    Lead,
+    LeadStatus,
+    Outcome,
+    QualificationSnapshot,
+    Turn,
+)
+from reauto.store.types import utcnow
+from reauto.voice.conversation import TurnRecord
+from reauto.voice.latency import CallLatency
+
+#: How each outcome moves the lead on.
+OUTCOME_STATUS: Mapping[str, LeadStatus] = {
+    Outcome.BOOKED: LeadStatus.BOOKED,
+    Outcome.NOT_INTERESTED: LeadStatus.NOT_INTERESTED,
+    Outcome.DNC: LeadStatus.DNC,
+    Outcome.BAD_NUMBER: LeadStatus.BAD_NUMBER,
+    Outcome.CALLBACK: LeadStatus.CALLBACK,
+    Outcome.VOICEMAIL: LeadStatus.SCHEDULED,
+    Outcome.NO_ANSWER: LeadStatus.SCHEDULED,
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try a lead again after an unanswered attempt."""
+
+    max_attempts: int = 3
+    no_answer: timedelta = timedelta(hours=4)
+    busy: timedelta = timedelta(minutes=30)
+    voicemail: timedelta = timedelta(days=1)
+    callback: timedelta = timedelta(days=1)
+
+    def delay(self, outcome: str) -> timedelta:
+        return {
+            "no_answer": self.no_answer,
+            "busy": self.busy,
+            "voicemail": self.voicemail,
+            "callback": self.callback,
+        }.get(outcome, self.no_answer)
+
+
+@dataclass
+class CallRecorder:
+    """Writes one call's records; every method is its own short transaction."""
+
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def open_call(
+        self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None
+    ) -> int:
+        async with self.sessions.begin() as s:
+            call = Call(
+                campaign_id=lead.campaign_id,
+                lead_id=lead.id,
+                provider=provider,
+                worker=worker,
+                prompt_variant=prompt_variant,
+                status=CallStatus.QUEUED,
+            )
+            s.add(call)
+            await s.flush()
+            s.add(CallEvent(call_id=call.id, type="dial", payload={"worker": worker}))
+            return call.id
+
+    async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None) -> None:
+        async with self.sessions.begin() as s:
+            s.add(CallEvent(call_id=call_id, type=type_, payload=dict(payload or {})))
+
+    async def answered(self, call_id: int, sid: str, answered_by: str) -> None:
+        async with self.sessions.begin() as s:
+            call = await s.get(Call, call_id)
+            assert call is not None
+            call.provider_sid = sid
+            call.status = CallStatus.IN_PROGRESS
+            call.answered_at = utcnow()
+            s.add(CallEvent(call_id=call_id, type="answered", payload={"answered_by": answered_by}))
+
+    async def finish(
+        self,
+        call_id: int,
+        *,
+        status: CallStatus,
+        outcome: str,
+        turns: Sequence[TurnRecord] = (),
+        latency: CallLatency | None = None,
+        slots: Mapping[str, Any] | None = None,
+        score: float | None = None,
+        recording_path: str | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        details: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Store the call's end and move its lead on, in one transaction."""
+        now = now or utcnow()
+        async with self.sessions.begin() as s:
+            call = await s.get(Call, call_id)
+            assert call is not None
+            lead = await s.get(Lead, call.lead_id, with_for_update=True)
+            assert lead is not None
+            call.status, call.outcome, call.ended_at = status, Outcome(outcome), now
+            call.recorded, call.recording_path = recording_path is not None, recording_path
+            completed = latency.completed() if latency is not None else []
+            agent_turns = iter(completed)
+            for seq, turn in enumerate(turns):
+                row = Turn(call_id=call_id, seq=seq, speaker=turn.speaker, text=turn.text,
+                           confidence=turn.confidence, interrupted=turn.interrupted)
+                if turn.speaker == "agent":
+                    timing = next(agent_turns, None)
+                    if timing is not None:
+                        row.stt_ms, row.llm_ttft_ms = timing.stt_ms, timing.brain_ms
+                        row.tts_ttfb_ms, row.first_audio_ms = timing.tts_ms, timing.first_audio_ms
+                s.add(row)
+            if slots is not None:
+                version = (await s.execute(
+                    select(func.coalesce(func.max(QualificationSnapshot.version), 0))
+                    .where(QualificationSnapshot.lead_id == lead.id)
+                )).scalar_one() + 1
+                s.add(QualificationSnapshot(lead_id=lead.id, call_id=call_id, version=version,
+                                            slots=dict(slots), score=score or 0.0))
+            s.add(CallEvent(call_id=call_id, type="ended",
+                            payload={"status": status.value, "outcome": outcome, **dict(details or {})}))
+            self._move_lead_on(lead, outcome, retry, now)
+            if outcome == Outcome.DNC:
+                await self._add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
+
+    @staticmethod
+    def _move_lead_on(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:
+        lead.attempts += 1
+        lead.last_attempt_at = now
+        lead.lease_owner = None
+        lead.lease_expires_at = None
+        status = OUTCOME_STATUS.get(outcome, LeadStatus.SCHEDULED)
+        if status in (LeadStatus.SCHEDULED, LeadStatus.CALLBACK):
+            if lead.attempts >= retry.max_attempts:
+                status = LeadStatus.EXHAUSTED
+            else:
+                lead.next_attempt_at = now + retry.delay(outcome)
+        if status == LeadStatus.DNC:
+            lead.dnc = True
+        lead.status = status
+
+    @staticmethod
+    async def _add_internal_dnc(s: AsyncSession, phone: str, reason: str, now: datetime) -> None:
+        existing = (await s.execute(
+            select(DncEntry).where(DncEntry.phone_e164 == phone, DncEntry.source == DncSource.INTERNAL)
+        )).scalar_one_or_none()
+        if existing is None:
+            s.add(DncEntry(phone_e164=phone, source=DncSource.INTERNAL, reason=reason, added_at=now))
+        else:
+            existing.removed_at = None
+            existing.reason = reason

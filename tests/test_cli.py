@@ -1,0 +1,98 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from reauto.cli.main import app, run
+
+runner = CliRunner()
+GROUPS = ["leads", "campaign", "dnc", "dial", "serve", "calls", "eval", "budget", "export", "db"]
+
+
+def walk(command, path: tuple[str, ...] = ()):
+    yield path, command
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        yield from walk(sub, path + (name,))
+
+
+@pytest.mark.unit
+def test_every_command_has_help_ending_in_an_example():
+    missing = []
+    for path, command in walk(get_command(app)):
+        text = (command.help or "").strip()
+        if not text or "Example:" not in text.splitlines()[-1]:
+            missing.append(" ".join(("reauto",) + path))
+    assert missing == []
+
+
+@pytest.mark.unit
+def test_help_lists_every_group():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for group in GROUPS + ["version", "config"]:
+        assert f" {group} " in result.output
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("group", ["serve", "calls", "eval", "budget", "export"])
+def test_pending_groups_say_so_with_exit_2(group):
+    result = runner.invoke(app, [group])
+    assert result.exit_code == 2
+    assert "not available yet" in result.output
+
+
+@pytest.mark.unit
+def test_version_json():
+    result = runner.invoke(app, ["version", "--json"])
+    assert result.exit_code == 0
+    assert set(json.loads(result.output)) == {"reauto", "python"}
+    assert "reauto " in runner.invoke(app, ["version"]).output
+
+
+@pytest.mark.unit
+def test_run_turns_reauto_errors_into_one_line(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "reauto.toml"
+    bad.write_text("[database]\npool_sise = 3\n")
+    monkeypatch.setattr(sys, "argv", ["reauto", "--config", str(bad), "config", "check"])
+    with pytest.raises(SystemExit) as exit_info:
+        run()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:2: database.pool_sise: unknown key" in err.replace("\n", "")
+    assert "Traceback" not in err
+
+
+@pytest.mark.unit
+def test_config_show_and_check(tmp_path):
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[database]\nurl = "postgresql+psycopg://bob:secret@db:5432/x"\n[redis]\nurl = "redis://:pw@r:6379/0"\n'
+                   '[tts]\nelevenlabs_api_key = "sk_live_123"\n')
+    shown = runner.invoke(app, ["--config", str(cfg), "config", "show", "--json"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.output)
+    assert "secret" not in shown.output and "pw@" not in shown.output and "sk_live" not in shown.output
+    assert data["database"]["url"] == "postgresql+psycopg://bob:***@db:5432/x"
+    plain = runner.invoke(app, ["--config", str(cfg), "config", "show"])
+    assert "database.pool_size = 10" in plain.output
+    checked = runner.invoke(app, ["--config", str(cfg), "config", "check"])
+    assert checked.exit_code == 0 and "settings OK" in checked.output
+    assert json.loads(runner.invoke(app, ["--config", str(cfg), "config", "check", "--json"]).output)["ok"]
+
+
+@pytest.mark.integration
+def test_console_script_reports_unreachable_database_in_one_line(tmp_path):
+    env = {"REAUTO_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "reauto.cli.main", "db", "current"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )
+    assert proc.returncode == 3
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert "Traceback" not in proc.stderr
+    assert "cannot reach PostgreSQL at 127.0.0.1:1" in proc.stderr
+    assert "check that the server is running" in proc.stderr
+    assert len(lines) <= 3  # one message, soft-wrapped at most by the terminal width

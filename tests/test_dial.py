@@ -1,0 +1,138 @@
+"""``reauto dial`` end to end: campaign file → gate → simulated calls over real audio → stored results.
+
+The simulated leads speak with flite over an 8 kHz μ-law line; the agent hears them through
+Silero VAD, Smart-Turn and pocketsphinx, answers with the scripted brain and Piper. Results land
+in the run's PostgreSQL database.
+"""
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from reauto.cli.context import AppState
+from reauto.cli.main import app
+from reauto.config import DatabaseSettings, Settings
+from reauto.errors import ReautoError, UsageError
+from reauto.store import migrate
+from reauto.store.models import Call, CallEvent, DncEntry, Lead, LeadStatus, Turn
+
+from .conftest import create_database, drop_database
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+# 19:30 in Austin: Texas leads are inside the campaign's 09:00–20:00 window, Florida's 20:30 is not
+AT = "2026-11-24T19:30:00-06:00"
+
+
+@pytest.fixture(scope="module")
+def dial_cfg():
+    name = f"reauto_dial_{uuid.uuid4().hex[:8]}"
+    url = create_database(name)
+    cfg = Settings(database=DatabaseSettings(url=url))
+    migrate.upgrade(cfg)
+    yield cfg
+    drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def campaign_file(tmp_path_factory):
+    data = yaml.safe_load((ROOT / "campaigns" / "demo.yaml").read_text())
+    keep = {"Jane Doe", "Mark Rivera", "Tom Becker", "Linda Park"}
+    data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] in keep]
+    data["sim_personas"].append({"name": "Ed Listed", "phone": "+15125550199", "state": "TX"})
+    path = tmp_path_factory.mktemp("campaign") / "dial-test.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def cli(cfg, *args):
+    return runner.invoke(app, list(args), obj=AppState(_settings=cfg))
+
+
+def rows(cfg, model, *where):
+    engine = create_engine(cfg.database.url)
+    with Session(engine) as s:
+        out = list(s.execute(select(model).where(*where)).scalars())
+    engine.dispose()
+    return out
+
+
+def test_dial_runs_a_campaign_end_to_end(dial_cfg, campaign_file, tmp_path):
+    # a number already on the internal list is never dialed
+    assert cli(dial_cfg, "dnc", "add", "+1 512 555 0199", "--reason", "asked by email").exit_code == 0
+    result = cli(dial_cfg, "dial", str(campaign_file), "--at", AT, "--speed", "1.5",
+                 "--recordings", str(tmp_path / "rec"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    calls = {c["lead_name"]: c for c in data["calls"]}
+    assert set(calls) == {"Jane Doe", "Tom Becker", "Linda Park"}
+
+    jane = calls["Jane Doe"]
+    assert jane["outcome"] == "booked", jane
+    assert jane["slots"]["intent"] == "buy" and jane["slots"]["timeline_months"] == 3
+    assert jane["slots"]["budget_usd"] == {"low": 400000, "high": 400000}
+    assert jane["slots"]["preapproved"] is True and jane["score"] == 1.0
+    assert jane["hello_to_first_audio_ms"] is not None and jane["first_audio_p50_ms"] is not None
+    assert jane["recorded"] and Path(tmp_path / "rec" / f"call-{jane['call_id']}.wav").stat().st_size > 100_000
+
+    # every answered human's opening was synthesised while the phone rang, and served from cache
+    assert data["tts_cache"]["hits"] >= 2
+    assert calls["Tom Becker"]["outcome"] == "dnc"
+    assert calls["Linda Park"]["outcome"] == "voicemail"
+
+    denied = {d["lead_id"]: d["reason"] for d in data["denied"]}
+    leads = {f"{lead.first_name} {lead.last_name}": lead for lead in rows(dial_cfg, Lead)}
+    assert "dnc" in denied[leads["Ed Listed"].id].lower()
+    assert "window" in denied[leads["Mark Rivera"].id].lower()
+
+    # what the store says afterwards
+    assert leads["Jane Doe"].status == LeadStatus.BOOKED
+    assert leads["Tom Becker"].status == LeadStatus.DNC and leads["Tom Becker"].dnc
+    assert sorted(e.phone_e164 for e in rows(dial_cfg, DncEntry, DncEntry.removed_at.is_(None))) \
+        == ["+15125550199", "+17135550165"]
+    assert leads["Mark Rivera"].status == LeadStatus.SCHEDULED and leads["Mark Rivera"].next_attempt_at
+    assert leads["Linda Park"].attempts == 1 and leads["Linda Park"].next_attempt_at is not None
+    jane_call = rows(dial_cfg, Call, Call.id == jane["call_id"])[0]
+    assert jane_call.outcome == "booked" and jane_call.recording_path
+    turns = rows(dial_cfg, Turn, Turn.call_id == jane["call_id"])
+    assert [t.speaker for t in turns][:2] == ["agent", "lead"]
+    assert rows(dial_cfg, CallEvent, CallEvent.call_id == jane["call_id"])
+
+    # dialing again at once places no call: nobody is due
+    again = cli(dial_cfg, "dial", str(campaign_file), "--at", AT, "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["calls"] == []
+
+
+def test_dial_rejects_bad_arguments(dial_cfg, campaign_file, tmp_path):
+    result = cli(dial_cfg, "dial", str(campaign_file), "--at", "yesterday")
+    assert isinstance(result.exception, UsageError) and "ISO 8601" in str(result.exception)
+    result = cli(dial_cfg, "dial", str(campaign_file), "--at", "2026-11-24T15:00:00")
+    assert isinstance(result.exception, UsageError) and "UTC offset" in str(result.exception)
+    twilio = tmp_path / "twilio.yaml"
+    twilio.write_text(campaign_file.read_text().replace("telephony: sim", "telephony: twilio"))
+    result = cli(dial_cfg, "dial", str(twilio))
+    assert isinstance(result.exception, UsageError) and "not available yet" in str(result.exception)
+
+
+def test_dial_needs_a_migrated_database(tmp_path, campaign_file):
+    cfg = Settings(database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'empty.db'}"))
+    result = cli(cfg, "dial", str(campaign_file))
+    assert isinstance(result.exception, ReautoError) and "reauto db upgrade" in str(result.exception)
+
+
+def test_campaign_validate_and_show(campaign_file, tmp_path):
+    ok = cli(None, "campaign", "validate", str(campaign_file), "--json")
+    assert ok.exit_code == 0, ok.output
+    shown = cli(None, "campaign", "show", str(campaign_file), "--json")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["name"] == "demo"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(campaign_file.read_text().replace("concurrency: 4", "concurrency: lots"))
+    result = cli(None, "campaign", "validate", str(bad))
+    assert result.exit_code != 0 and "bad.yaml:" in result.output and "concurrency" in result.output
