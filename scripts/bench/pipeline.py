@@ -75,13 +75,14 @@ class ToneTTS(TTSProvider):
 class FixedBrain:
     """Asks timeline, budget and financing, then says goodbye."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "Jane") -> None:
+        self.name = name
         self.questions = ["When are you hoping to buy?", "What budget do you have in mind?",
                           "Are you pre-approved for a mortgage?"]
 
     def opening(self) -> Reply:
-        return Reply("Hi, this is Ava, an AI assistant calling from Acme Realty about your home search. "
-                     "Is this Jane?", agent="greeter")
+        return Reply(f"Hi {self.name}, this is Ava, an AI assistant calling from Acme Realty about your home "
+                     f"search. Is this {self.name}?", agent="greeter")
 
     async def respond(self, text: str, confidence: float | None) -> Reply:
         if self.questions:
@@ -102,10 +103,17 @@ async def loop_lag(stop: asyncio.Event) -> float:
     return worst * 1000
 
 
-async def one_call(stt_factory, tts: TTSProvider, brain_factory, turn: TurnTaking) -> tuple[CallOutcome, LeadReport, PhoneLine]:  # type: ignore[no-untyped-def]
+async def one_call(i: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTaking,  # type: ignore[no-untyped-def]
+                   ring_s: float) -> tuple[CallOutcome, LeadReport, PhoneLine]:
+    brain = brain_factory(f"Lead{i}")  # every call's opening is its own (the lead's name)
+    warm = getattr(tts, "warm", None)
+    if warm is not None and ring_s > 0:  # as the dialer does: synthesise the opening while it rings
+        warming = asyncio.create_task(warm([brain.opening().text]))
+        await asyncio.sleep(ring_s)
+        await warming
     line = PhoneLine()
     lead = SimulatedLead(LeadScript("Jane Doe", ANSWERS), line, max_s=90)
-    session = CallSession(SimTransport(line), stt_factory(lead.report), tts, brain_factory(), turn_taking=turn,
+    session = CallSession(SimTransport(line), stt_factory(lead.report), tts, brain, turn_taking=turn,
                           on_agent_text=line.say_text, timeout_s=120)
     outcome, report = await asyncio.gather(session.run(), lead.run())
     return outcome, report, line
@@ -118,13 +126,14 @@ def pct(values: list[float], q: float) -> float | None:
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTaking) -> dict:  # type: ignore[no-untyped-def]
+async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTaking,  # type: ignore[no-untyped-def]
+              ring_s: float = 0.0) -> dict:
     stop = asyncio.Event()
     lag = asyncio.create_task(loop_lag(stop))
     started = time.perf_counter()
     results = []
     for i in range(n):  # stagger starts by 100 ms, as a dialer would
-        results.append(asyncio.create_task(one_call(stt_factory, tts, brain_factory, turn)))
+        results.append(asyncio.create_task(one_call(i, stt_factory, tts, brain_factory, turn, ring_s)))
         await asyncio.sleep(0.1)
     done = await asyncio.gather(*results)
     stop.set()
@@ -153,6 +162,9 @@ def main() -> int:
     parser.add_argument("mode", choices=["doubles", "embedded"])
     parser.add_argument("--calls", type=int, nargs="+", default=[10])
     parser.add_argument("--stt-workers", type=int, default=2)
+    parser.add_argument("--ring-s", type=float, default=3.0,
+                        help="embedded: ringing before the lead answers, used to synthesise the opening "
+                        "as `reauto dial` does (0 = no cache, no warm-up)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     quiet_pipecat("ERROR")
@@ -172,11 +184,13 @@ def main() -> int:
 
         stt = ProcessPoolSTT(SttSettings(), workers=args.stt_workers)
         await stt.start()
-        tts = create_tts(TtsSettings())
+        from reauto.tts.cache import AudioCache
+
+        tts = create_tts(TtsSettings(), cache=AudioCache() if args.ring_s > 0 else None)
         await tts.start()
         try:
             for n in args.calls:
-                reports.append(await run(n, lambda _report: stt, tts, FixedBrain, turn))
+                reports.append(await run(n, lambda _report: stt, tts, FixedBrain, turn, args.ring_s))
                 print(json.dumps(reports[-1]), file=sys.stderr)
         finally:
             await stt.close()
