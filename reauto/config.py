@@ -124,6 +124,33 @@ class TtsSettings(_Section):
     )
 
 
+class LlmSettings(_Section):
+    """``[llm]``: the conversation agent's brain and the Ollama servers it may use."""
+
+    brain: Literal["scripted", "ollama"] = Field(
+        "scripted", description="scripted (no LLM) or ollama (scripted flow, replies worded by the LLM)."
+    )
+    hosts: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:11434"], min_length=1,
+        description="Ollama servers; requests go to the one with the fewest in flight.",
+    )
+    model: str = Field("llama3.2:3b", description="Ollama model for the agent's replies.")
+    timeout_s: float = Field(6.0, gt=0, description="Longest a whole reply may take.")
+    first_token_timeout_s: float = Field(
+        1.2, gt=0, description="The first token must arrive this fast, else the scripted line is spoken."
+    )
+    retries: int = Field(1, ge=0, le=5, description="Retries on another host before the first token.")
+    max_concurrency_per_host: int = Field(4, ge=1, description="Requests in flight per host.")
+    queue_limit: int = Field(32, ge=0, description="Requests waiting for a host before refusing.")
+    temperature: float = Field(0.3, ge=0, le=2, description="Sampling temperature.")
+    num_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
+    num_predict: int = Field(96, ge=8, description="Most tokens in one reply.")
+    seed: int | None = Field(None, description="Sampling seed (set for reproducible replies).")
+    keep_alive: str = Field("10m", description="How long Ollama keeps the model loaded.")
+    breaker_threshold: int = Field(3, ge=1, description="Consecutive failures that open a host's breaker.")
+    breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
+
+
 class Settings(_Section):
     """Every setting of reauto. Build it with :func:`load_settings`."""
 
@@ -139,6 +166,7 @@ class Settings(_Section):
     redis: RedisSettings = Field(default_factory=RedisSettings)  # type: ignore[arg-type]
     stt: SttSettings = Field(default_factory=SttSettings)  # type: ignore[arg-type]
     tts: TtsSettings = Field(default_factory=TtsSettings)  # type: ignore[arg-type]
+    llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")

@@ -136,3 +136,45 @@ def test_campaign_validate_and_show(campaign_file, tmp_path):
     bad.write_text(campaign_file.read_text().replace("concurrency: 4", "concurrency: lots"))
     result = cli(None, "campaign", "validate", str(bad))
     assert result.exit_code != 0 and "bad.yaml:" in result.output and "concurrency" in result.output
+
+
+def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path):
+    import asyncio
+    import re
+    import threading
+
+    from tests.fakes.ollama import FakeOllama
+
+    def reword(body):
+        planned = re.search(r'do exactly this, in your own words, and nothing more:\n"(.+?)"',
+                            body["messages"][0]["content"], re.S).group(1)
+        return "Alright, " + planned[0].lower() + planned[1:]
+
+    fake = FakeOllama(reply=reword, ttft_s=0.05)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(fake.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        data = yaml.safe_load((ROOT / "campaigns" / "demo.yaml").read_text())
+        data["name"] = "llm-demo"
+        data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] == "Jane Doe"]
+        path = tmp_path / "llm.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        cfg = dial_cfg.model_copy(update={"llm": dial_cfg.llm.model_copy(
+            update={"brain": "ollama", "hosts": [fake.url], "first_token_timeout_s": 2.0})})
+        result = cli(cfg, "dial", str(path), "--at", AT, "--speed", "1.5", "--json")
+        assert result.exit_code == 0, result.output
+        call = json.loads(result.stdout)["calls"][0]
+        turns = [(t.speaker, t.text) for t in rows(dial_cfg, Turn, Turn.call_id == call["call_id"])]
+        # the lead's answers go through real recognition: the script may book or call back
+        assert call["status"] == "completed" and call["outcome"] in {"booked", "callback"}, turns
+        assert call["slots"].get("intent") == "buy", turns
+        agent_lines = [text for who, text in turns if who == "agent"]
+        assert agent_lines[0].startswith("Hi Jane")  # the opening is the script's, word for word
+        assert sum(line.startswith("Alright, ") for line in agent_lines) >= 2, turns
+        assert any(r.get("messages") == [] for r in fake.requests)  # the model was loaded first
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)

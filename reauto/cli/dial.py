@@ -95,10 +95,11 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     cache = AudioCache()
     tts = create_tts(cfg.tts, cache=cache)
     await asyncio.gather(stt.start(), tts.start())
+    llm = await _llm(cfg) if cfg.llm.brain == "ollama" else None
     telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
     view = _LiveView() if live else None
     dialer = Dialer(
-        sessions, telephony, stt=stt, tts=tts, brain_factory=assembly.brain_factory(campaign, gate), gate=gate,
+        sessions, telephony, stt=stt, tts=tts, brain_factory=assembly.brain_factory(campaign, gate, llm=llm), gate=gate,
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
                             recordings_dir=recordings, max_calls=max_calls),
@@ -113,9 +114,25 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             summaries = await dialer.run()
     finally:
         await telephony.close()
-        await asyncio.gather(stt.close(), tts.close())
+        await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
         await engine.dispose()
     return summaries, dialer.denied, {"hits": cache.hits, "misses": cache.misses}
+
+
+async def _llm(cfg: Any) -> Any:
+    """The Ollama client and prompt for ``llm.brain = ollama``, with the model loaded."""
+    from reauto.agent.llm import PromptTemplate
+    from reauto.llm.ollama import OllamaChat
+
+    prompt = PromptTemplate.load(cfg.prompts_dir / "agent.txt")
+    chat = OllamaChat(cfg.llm)
+    try:
+        await asyncio.wait_for(chat.warm(), timeout=cfg.llm.timeout_s)
+    except Exception as exc:  # the calls still run: every line falls back to the script
+        err_console.print(f"[yellow]warning:[/] Ollama at {', '.join(cfg.llm.hosts)} is not ready "
+                          f"({type(exc).__name__}: {exc}); calls use the scripted lines until it answers",
+                          highlight=False)
+    return chat, prompt
 
 
 def _elapsed(started: float) -> Any:

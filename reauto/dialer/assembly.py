@@ -14,13 +14,16 @@ from phonenumbers import timezone as pn_timezone
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto.agent.llm import LLMBrain, PromptTemplate
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign
 from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
 from reauto.dialer.records import RetryPolicy
+from reauto.llm.ollama import OllamaChat
 from reauto.sim.lead import LeadScript
 from reauto.store.models import Call, Campaign as CampaignRow, DncEntry, DncSource, Lead
 from reauto.store.types import utcnow
+from reauto.voice.conversation import Brain
 
 
 def rules_for(campaign: Campaign) -> ComplianceRules:
@@ -136,10 +139,14 @@ class CampaignGate:
         return decision
 
 
-def brain_factory(campaign: Campaign, gate: CampaignGate) -> Callable[[Lead, str], ScriptedBrain]:
-    """Builds the scripted brain for each call, with the disclosures the gate returned."""
+def brain_factory(campaign: Campaign, gate: CampaignGate, *,
+                  llm: tuple[OllamaChat, PromptTemplate] | None = None) -> Callable[[Lead, str], Brain]:
+    """Builds each call's brain, with the disclosures the gate returned.
 
-    def build(lead: Lead, answered_by: str) -> ScriptedBrain:
+    Without ``llm`` it is the scripted brain; with it, the scripted flow worded by the LLM.
+    """
+
+    def build(lead: Lead, answered_by: str) -> Brain:
         decision = gate.decisions.get(lead.id)
         config = ScriptConfig(
             agent_name=campaign.persona.agent_name, business=campaign.persona.business,
@@ -150,7 +157,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate) -> Callable[[Lead, str
             weights=campaign.scoring or {"intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3},
             callback_number=campaign.persona.callback_number,
         )
-        return ScriptedBrain(config, answered_by=answered_by)
+        scripted = ScriptedBrain(config, answered_by=answered_by)
+        return scripted if llm is None else LLMBrain(scripted, *llm)
 
     return build
 

@@ -1,0 +1,1 @@
+"""Large-language-model clients (Ollama) for the conversation agent."""

@@ -1,0 +1,216 @@
+"""Ollama's native chat API (``/api/chat``, streaming NDJSON) over several hosts.
+
+Each request goes to the host with the fewest requests in flight whose breaker is closed, waits
+for a free slot there (``max_concurrency_per_host``; at most ``queue_limit`` requests wait in
+all), and must produce its first token within ``first_token_timeout_s`` and finish within
+``timeout_s``. A failure before the first token is retried on another host (``retries``); a
+failure after it is raised, since half a sentence may already be on its way to the caller.
+Every failure counts against the host's breaker. The official ``ollama`` client does the HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reauto.breaker import Breaker
+from reauto.config import LlmSettings
+from reauto.errors import ReautoError
+from reauto.providers import ProviderUnavailable
+
+
+class LLMUnavailable(ReautoError):
+    """No reply from the LLM in time (every host failed, breakers open, or the queue is full)."""
+
+    exit_code = 4
+
+
+@dataclass
+class ChatStats:
+    """What Ollama's final stream line reports (durations in nanoseconds, as Ollama sends them)."""
+
+    model: str = ""
+    host: str = ""
+    done_reason: str | None = None
+    prompt_eval_count: int | None = None
+    eval_count: int | None = None
+    total_duration: int | None = None
+    load_duration: int | None = None
+    first_token_ms: float | None = None
+
+
+@dataclass
+class _Host:
+    url: str
+    client: Any
+    slots: asyncio.Semaphore
+    breaker: Breaker
+    in_flight: int = 0
+    served: int = 0
+    failures: int = 0
+
+
+@dataclass
+class OllamaChat:
+    """Streams chat replies from a pool of Ollama hosts (see the module doc)."""
+
+    settings: LlmSettings
+    hosts: list[_Host] = field(default_factory=list, init=False)
+    waiting: int = field(default=0, init=False)
+    last: ChatStats = field(default_factory=ChatStats, init=False)
+
+    def __post_init__(self) -> None:
+        try:
+            import httpx
+            from ollama import AsyncClient
+        except ImportError as exc:  # pragma: no cover - the extra is part of dev
+            raise ProviderUnavailable(
+                "llm.brain = ollama needs the ollama client: pip install 'reauto[ollama]'"
+            ) from exc
+        s = self.settings
+        timeout = httpx.Timeout(s.timeout_s, connect=min(2.0, s.timeout_s))
+        for url in s.hosts:
+            self.hosts.append(_Host(
+                url=url.rstrip("/"), client=AsyncClient(host=url, timeout=timeout),
+                slots=asyncio.Semaphore(s.max_concurrency_per_host),
+                breaker=Breaker(threshold=s.breaker_threshold, reset_s=s.breaker_reset_s),
+            ))
+
+    def options(self) -> dict[str, Any]:
+        """Ollama ``options`` from the settings."""
+        s = self.settings
+        out: dict[str, Any] = {"temperature": s.temperature, "num_ctx": s.num_ctx, "num_predict": s.num_predict}
+        if s.seed is not None:
+            out["seed"] = s.seed
+        return out
+
+    async def stream(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None) -> AsyncIterator[str]:
+        """The reply's text pieces as they are generated.
+
+        Raises:
+            LLMUnavailable: no host gave a first token in time, or one failed mid-reply.
+        """
+        tried: set[str] = set()
+        errors: list[str] = []
+        for _attempt in range(self.settings.retries + 1):
+            host = self._pick(tried)
+            if host is None:
+                break
+            tried.add(host.url)
+            pieces = self._stream_from(host, messages, model or self.settings.model)
+            try:
+                first = await pieces.__anext__()
+            except StopAsyncIteration:
+                host.breaker.success()
+                return
+            except LLMUnavailable as exc:
+                errors.append(str(exc))
+                continue
+            yield first
+            async for piece in pieces:
+                yield piece
+            return
+        if not errors:
+            errors.append("every host's breaker is open" if self.hosts else "no hosts configured")
+        raise LLMUnavailable("Ollama: " + "; ".join(errors))
+
+    async def complete(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None) -> str:
+        """The whole reply."""
+        return "".join([piece async for piece in self.stream(messages, model=model)])
+
+    async def warm(self, model: str | None = None) -> None:
+        """Load the model on every host now (an empty chat loads it and keeps it ``keep_alive``)."""
+        name = model or self.settings.model
+        await asyncio.gather(*(h.client.chat(model=name, messages=[], keep_alive=self.settings.keep_alive)
+                               for h in self.hosts))
+
+    async def close(self) -> None:
+        for host in self.hosts:
+            inner = getattr(host.client, "_client", None)
+            if inner is not None:
+                await inner.aclose()
+
+    # --- internals -------------------------------------------------------------------------
+    def _pick(self, tried: set[str]) -> _Host | None:
+        usable = [h for h in self.hosts if h.url not in tried and h.breaker.state != "open"]
+        usable.sort(key=lambda h: h.in_flight)
+        for host in usable:
+            if host.breaker.allow():
+                return host
+        return None
+
+    async def _stream_from(self, host: _Host, messages: Sequence[Mapping[str, str]],
+                           model: str) -> AsyncIterator[str]:
+        s = self.settings
+        if host.slots.locked() and self.waiting >= s.queue_limit:
+            raise LLMUnavailable(f"{host.url}: busy and {self.waiting} requests already waiting")
+        started = time.perf_counter()
+        deadline = started + s.timeout_s
+        host.in_flight += 1
+        try:
+            if host.slots.locked():
+                self.waiting += 1
+                try:
+                    await asyncio.wait_for(host.slots.acquire(), timeout=s.first_token_timeout_s)
+                except TimeoutError:
+                    raise LLMUnavailable(f"{host.url}: no free slot within {s.first_token_timeout_s}s") from None
+                finally:
+                    self.waiting -= 1
+            else:
+                await host.slots.acquire()  # free: returns at once
+            try:
+                async for piece in self._chat(host, messages, model, started, deadline):
+                    yield piece
+            finally:
+                host.slots.release()
+        finally:
+            host.in_flight -= 1
+
+    async def _chat(self, host: _Host, messages: Sequence[Mapping[str, str]], model: str,
+                    started: float, deadline: float) -> AsyncIterator[str]:
+        s = self.settings
+        stats = ChatStats(model=model, host=host.url)
+        try:
+            parts = await asyncio.wait_for(
+                host.client.chat(model=model, messages=list(messages), stream=True, options=self.options(),
+                                 keep_alive=s.keep_alive),
+                timeout=s.first_token_timeout_s,
+            )
+            iterator = parts.__aiter__()
+            first_deadline = started + s.first_token_timeout_s
+            while True:
+                limit = (first_deadline if stats.first_token_ms is None else deadline) - time.perf_counter()
+                part = await asyncio.wait_for(iterator.__anext__(), timeout=max(0.001, limit))
+                content = part.message.content if part.message is not None else ""
+                if content:
+                    if stats.first_token_ms is None:
+                        stats.first_token_ms = (time.perf_counter() - started) * 1000
+                    yield content
+                if part.done:
+                    stats.done_reason = part.done_reason
+                    stats.prompt_eval_count, stats.eval_count = part.prompt_eval_count, part.eval_count
+                    stats.total_duration, stats.load_duration = part.total_duration, part.load_duration
+                    break
+        except StopAsyncIteration:
+            pass
+        except (TimeoutError, asyncio.TimeoutError):
+            self._failed(host)
+            phase = "first token" if stats.first_token_ms is None else "reply"
+            limit_s = s.first_token_timeout_s if stats.first_token_ms is None else s.timeout_s
+            raise LLMUnavailable(f"{host.url}: no {phase} within {limit_s}s") from None
+        except LLMUnavailable:
+            raise
+        except Exception as exc:  # HTTP errors, refused connections, an error line mid-stream
+            self._failed(host)
+            raise LLMUnavailable(f"{host.url}: {type(exc).__name__}: {exc}") from None
+        host.breaker.success()
+        host.served += 1
+        self.last = stats
+
+    @staticmethod
+    def _failed(host: _Host) -> None:
+        host.failures += 1
+        host.breaker.failure()

@@ -1,0 +1,135 @@
+"""A loopback Ollama server that speaks the native API's wire format.
+
+``POST /api/chat`` and ``POST /api/generate``, streaming (NDJSON, one JSON object per line,
+``done: false`` pieces then a final ``done: true`` line with ``done_reason`` and the usage
+counters in nanoseconds) or not (one JSON object); ``GET /api/tags`` and ``/api/version``.
+Errors are what Ollama sends: an HTTP status with ``{"error": "..."}``, or an ``{"error": ...}``
+line in the middle of a stream. Latency, token pace, stalls and failures are configurable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class FakeOllama:
+    """Configure, ``await start()``, point clients at :attr:`url`, ``await close()``.
+
+    Args:
+        reply: the assistant's text, or a function of the request body that returns it.
+        ttft_s: delay before the first piece (time to first token).
+        token_s: delay between pieces.
+        status: answer every request with this HTTP status and an error body (e.g. 500).
+        stall_s: after the first piece, stall this long (a hung generation).
+        error_after: send an ``{"error": ...}`` line after this many pieces.
+        models: what ``/api/tags`` lists.
+    """
+
+    reply: str | Callable[[dict[str, Any]], str] = "Sure. When are you hoping to move?"
+    ttft_s: float = 0.0
+    token_s: float = 0.0
+    status: int | None = None
+    stall_s: float = 0.0
+    error_after: int | None = None
+    models: tuple[str, ...] = ("llama3.2:3b",)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    url: str = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/api/chat", self._chat)
+        app.router.add_post("/api/generate", self._generate)
+        app.router.add_get("/api/tags", self._tags)
+        app.router.add_get("/api/version", self._version)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def close(self) -> None:
+        await self._runner.cleanup()
+
+    # --- handlers --------------------------------------------------------------------------
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._answer(request, chat=True)
+
+    async def _generate(self, request: web.Request) -> web.StreamResponse:
+        return await self._answer(request, chat=False)
+
+    async def _version(self, _request: web.Request) -> web.Response:
+        return web.json_response({"version": "0.12.6"})
+
+    async def _tags(self, _request: web.Request) -> web.Response:
+        return web.json_response({"models": [{"name": m, "model": m, "size": 2_019_393_189} for m in self.models]})
+
+    async def _answer(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        if body.get("model") not in self.models:
+            return web.json_response({"error": f"model '{body.get('model')}' not found"}, status=404)
+        if self.status is not None:
+            return web.json_response({"error": "llama runner process has terminated"}, status=self.status)
+        if chat and not body.get("messages"):  # an empty chat only loads the model
+            return web.json_response(self._line(body, "", chat, done=True, reason="load"))
+        text = self.reply(body) if callable(self.reply) else self.reply
+        pieces = _tokens(text)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            started = time.perf_counter_ns()
+            await asyncio.sleep(self.ttft_s)
+            if not body.get("stream", True):
+                await asyncio.sleep(self.token_s * len(pieces))
+                return web.json_response(self._line(body, text, chat, done=True, started=started, count=len(pieces)))
+            response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+            await response.prepare(request)
+            for i, piece in enumerate(pieces):
+                if self.error_after is not None and i == self.error_after:
+                    await response.write(json.dumps({"error": "an error was encountered while running the model"}).encode() + b"\n")
+                    return response
+                await response.write(json.dumps(self._line(body, piece, chat)).encode() + b"\n")
+                if i == 0 and self.stall_s:
+                    await asyncio.sleep(self.stall_s)
+                await asyncio.sleep(self.token_s)
+            final = self._line(body, "", chat, done=True, started=started, count=len(pieces))
+            await response.write(json.dumps(final).encode() + b"\n")
+            await response.write_eof()
+            return response
+        finally:
+            self.in_flight -= 1
+
+    @staticmethod
+    def _line(body: dict[str, Any], text: str, chat: bool, *, done: bool = False, reason: str = "stop",
+              started: int | None = None, count: int = 0) -> dict[str, Any]:
+        line: dict[str, Any] = {"model": body["model"], "created_at": "2026-11-25T12:00:00.000000Z"}
+        if chat:
+            line["message"] = {"role": "assistant", "content": text}
+        else:
+            line["response"] = text
+        line["done"] = done
+        if done:
+            total = time.perf_counter_ns() - (started or time.perf_counter_ns())
+            prompt = sum(len(m.get("content", "").split()) for m in body.get("messages", [])) or 1
+            line.update(done_reason=reason, total_duration=total, load_duration=1_000_000,
+                        prompt_eval_count=prompt, prompt_eval_duration=total // 4,
+                        eval_count=count, eval_duration=total - total // 4)
+        return line
+
+
+def _tokens(text: str) -> list[str]:
+    """Word-sized pieces with their leading spaces, as a tokenizer streams them."""
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words) if w or i == 0]

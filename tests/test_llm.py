@@ -1,0 +1,213 @@
+"""Ollama's native chat API through the official client, against the loopback protocol double."""
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reauto.agent.llm import LLMBrain, PromptTemplate
+from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.breaker import Breaker
+from reauto.config import LlmSettings
+from reauto.errors import ConfigError
+from reauto.llm.ollama import LLMUnavailable, OllamaChat
+from tests.fakes.ollama import FakeOllama
+
+pytestmark = pytest.mark.integration
+PROMPT = Path(__file__).resolve().parents[1] / "prompts" / "agent.txt"
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture
+async def fake():
+    server = FakeOllama()
+    await server.start()
+    yield server
+    await server.close()
+
+
+def settings(*urls, **kw):
+    return LlmSettings(hosts=list(urls), **{"first_token_timeout_s": 0.5, "timeout_s": 2.0, **kw})
+
+
+# --- breaker -------------------------------------------------------------------------------------
+@pytest.mark.unit
+def test_breaker_opens_after_consecutive_failures_and_lets_one_trial_through():
+    now = [0.0]
+    b = Breaker(threshold=2, reset_s=10, clock=lambda: now[0])
+    b.failure()
+    assert b.allow() and b.state == "closed"
+    b.failure()
+    assert b.state == "open" and not b.allow()
+    now[0] = 10.0
+    assert b.state == "half-open" and b.allow() and not b.allow()  # one trial only
+    b.failure()
+    assert b.state == "open"
+    now[0] = 20.0
+    assert b.allow()
+    b.success()
+    assert b.state == "closed" and b.failures == 0
+
+
+# --- the client ----------------------------------------------------------------------------------
+async def test_streams_pieces_and_reads_the_final_stats_line(fake):
+    chat = OllamaChat(settings(fake.url, seed=7))
+    pieces = [p async for p in chat.stream(HELLO)]
+    assert "".join(pieces) == fake.reply and len(pieces) > 3
+    body = fake.requests[-1]
+    assert body["stream"] is True and body["model"] == "llama3.2:3b" and body["keep_alive"] == "10m"
+    assert body["options"] == {"temperature": 0.3, "num_ctx": 4096, "num_predict": 96, "seed": 7}
+    assert chat.last.done_reason == "stop" and chat.last.eval_count == len(pieces)
+    assert chat.last.first_token_ms is not None and chat.last.total_duration > 0
+    await chat.warm()
+    assert fake.requests[-1]["messages"] == []  # an empty chat loads the model
+    await chat.close()
+
+
+async def test_a_failing_host_is_retried_on_another_and_its_breaker_opens(fake):
+    broken = FakeOllama(status=500)
+    await broken.start()
+    chat = OllamaChat(settings(broken.url, fake.url, breaker_threshold=2))
+    chat.hosts[1].in_flight = 1  # make the broken host the least loaded: it is tried first
+    assert await chat.complete(HELLO) == fake.reply
+    chat.hosts[1].in_flight = 0
+    assert chat.hosts[0].failures == 1
+    chat.hosts[1].in_flight = 1
+    await chat.complete(HELLO)
+    chat.hosts[1].in_flight = 0
+    assert chat.hosts[0].breaker.state == "open"
+    before = len(broken.requests)
+    for _ in range(3):
+        await chat.complete(HELLO)
+    assert len(broken.requests) == before  # an open breaker sends nothing there
+    await chat.close()
+    await broken.close()
+
+
+async def test_errors_name_the_host_and_the_reason(fake):
+    chat = OllamaChat(settings(fake.url, retries=0))
+    fake.status = 500
+    with pytest.raises(LLMUnavailable, match=r"127\.0\.0\.1:\d+: ResponseError: llama runner"):
+        await chat.complete(HELLO)
+    fake.status = None
+    with pytest.raises(LLMUnavailable, match="not found"):
+        await chat.complete(HELLO, model="nope:1b")
+    fake.error_after = 2  # an error line in the middle of the stream
+    with pytest.raises(LLMUnavailable, match="error was encountered"):
+        await chat.complete(HELLO)
+    await chat.close()
+    dead = OllamaChat(settings("http://127.0.0.1:9", retries=0))
+    with pytest.raises(LLMUnavailable, match="ConnectError"):
+        await dead.complete(HELLO)
+    await dead.close()
+
+
+async def test_a_slow_first_token_or_a_stall_times_out(fake):
+    chat = OllamaChat(settings(fake.url, retries=0, first_token_timeout_s=0.2, timeout_s=0.6))
+    fake.ttft_s = 0.5
+    with pytest.raises(LLMUnavailable, match="no first token within 0.2s"):
+        await chat.complete(HELLO)
+    fake.ttft_s, fake.stall_s = 0.0, 1.0
+    with pytest.raises(LLMUnavailable, match="no reply within 0.6s"):
+        await chat.complete(HELLO)
+    await chat.close()
+
+
+async def test_requests_are_balanced_and_limited_per_host(fake):
+    other = FakeOllama()
+    await other.start()
+    fake.ttft_s = other.ttft_s = 0.05
+    chat = OllamaChat(settings(fake.url, other.url, max_concurrency_per_host=2, first_token_timeout_s=1.0))
+    replies = await asyncio.gather(*(chat.complete(HELLO) for _ in range(10)))
+    assert all(r == fake.reply for r in replies)
+    assert fake.max_in_flight <= 2 and other.max_in_flight <= 2
+    assert abs(chat.hosts[0].served - chat.hosts[1].served) <= 2 and sum(h.served for h in chat.hosts) == 10
+    await chat.close()
+    await other.close()
+
+
+async def test_a_full_queue_is_refused_at_once(fake):
+    fake.ttft_s = 0.3
+    chat = OllamaChat(settings(fake.url, retries=0, max_concurrency_per_host=1, queue_limit=1,
+                               first_token_timeout_s=2.0))
+    results = await asyncio.gather(*(chat.complete(HELLO) for _ in range(4)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, LLMUnavailable)]
+    assert refused and "waiting" in str(refused[0])
+    assert any(r == fake.reply for r in results)
+    await chat.close()
+
+
+# --- prompt template -----------------------------------------------------------------------------
+@pytest.mark.unit
+def test_prompt_template_is_versioned_and_checked(tmp_path):
+    prompt = PromptTemplate.load(PROMPT)
+    assert prompt.version == "1" and prompt.digest.startswith("1:")
+    text = prompt.render(agent_name="Ava", business="Acme", lead_name="Jane", known="nothing yet",
+                         next_line="When are you hoping to move?")
+    assert "Ava" in text and '"When are you hoping to move?"' in text
+    unversioned = tmp_path / "p.txt"
+    unversioned.write_text("Hello $name\n")
+    with pytest.raises(ConfigError, match=r"p.txt:1: a prompt template starts with"):
+        PromptTemplate.load(unversioned)
+    with pytest.raises(ConfigError, match="cannot read"):
+        PromptTemplate.load(tmp_path / "missing.txt")
+    odd = tmp_path / "odd.txt"
+    odd.write_text("# version: 2\nHi $who\n")
+    with pytest.raises(ConfigError, match=r"unknown placeholder \$who"):
+        PromptTemplate.load(odd).render(name="x")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# version: 2\nHi $\n")
+    with pytest.raises(ConfigError, match="invalid"):
+        PromptTemplate.load(bad)
+
+
+# --- the LLM brain -------------------------------------------------------------------------------
+def brain(chat):
+    config = ScriptConfig(agent_name="Ava", business="Acme Realty", lead_first_name="Jane",
+                          questions=[Question("intent", "Are you looking to buy or to sell?"),
+                                     Question("timeline_months", "When are you hoping to move?")],
+                          today=date(2026, 11, 24))
+    return LLMBrain(ScriptedBrain(config), chat, PromptTemplate.load(PROMPT))
+
+
+async def test_llm_words_the_planned_line_and_the_script_keeps_the_state(fake):
+    fake.reply = "Lovely to meet you, Jane! Are you thinking of buying, or selling?"
+    b = brain(OllamaChat(settings(fake.url)))
+    opening = b.opening()
+    assert "AI assistant" in opening.text  # the opening and its disclosures are never reworded
+    reply = await b.respond("yes this is jane", 0.9)
+    assert reply.text == fake.reply and reply.agent == "qualifier" and b.worded == 1
+    system = fake.requests[-1]["messages"][0]
+    assert system["role"] == "system" and '"Great. Are you looking to buy or to sell?"' in system["content"]
+    assert fake.requests[-1]["messages"][-1] == {"role": "user", "content": "yes this is jane"}
+    fake.reply = "Got it, buying. And when would you like to move?"
+    await b.respond("we want to buy", 0.9)
+    assert b.slots == {"intent": "buy"} and b.scripted.history[-1] == ("agent", fake.reply)
+    b.interrupted("Got it")
+    assert b.scripted.history[-1] == ("agent", "Got it")
+    assert b.score > 0
+    await b.chat.close()
+
+
+async def test_the_call_goes_on_with_the_script_when_ollama_fails_mid_call(fake):
+    fake.reply = "Hi Jane! Are you buying or selling?"
+    b = brain(OllamaChat(settings(fake.url, retries=0, breaker_threshold=1)))
+    b.opening()
+    assert (await b.respond("yes", 0.9)).text == fake.reply
+    fake.status = 500  # Ollama dies mid-call
+    reply = await b.respond("we want to buy", 0.9)
+    assert reply.text == "Okay. When are you hoping to move?" and b.fallbacks
+    assert b.chat.hosts[0].breaker.state == "open"
+    await b.chat.close()
+
+
+async def test_a_reply_that_drops_the_question_is_not_spoken(fake):
+    fake.reply = "Great, thanks!"
+    b = brain(OllamaChat(settings(fake.url)))
+    b.opening()
+    reply = await b.respond("yes", 0.9)
+    assert reply.text == "Great. Are you looking to buy or to sell?" and "did not keep the plan" in b.fallbacks[0]
+    ending = await b.respond("please do not call me again", 0.9)
+    assert ending.outcome == "dnc" and len(fake.requests) == 1  # endings are never sent to the LLM
+    await b.chat.close()
