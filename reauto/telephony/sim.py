@@ -9,7 +9,7 @@ personas that never pick up.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -46,7 +46,6 @@ class SimTelephony(Telephony):
         self.speed = speed
         self.max_call_s = max_call_s
         self.ring_s = ring_s
-        self._ids = itertools.count(1)
         self._tasks: dict[str, asyncio.Task[LeadReport]] = {}
 
     def script_for(self, number: str) -> LeadScript:
@@ -54,7 +53,7 @@ class SimTelephony(Telephony):
 
     async def place_call(self, *, to: str, caller_id: str, call_ref: str, **options: Any) -> CallHandle:
         script = self.script_for(to)
-        sid = f"SIM{next(self._ids):08d}"
+        sid = f"SIM{uuid.uuid4().hex}"  # unique across runs, like Twilio's CA… call SIDs
         unanswered = script.answers.get("_unanswered")
         if unanswered in {"no-answer", "busy", "failed"}:
             return CallHandle(sid=sid, status=unanswered)
