@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from reauto.errors import ReautoError
 
@@ -62,3 +62,12 @@ class Registry(Generic[T]):
                 f"{self.kind} provider {name!r} cannot be imported ({exc}): {hint}"
             ) from exc
         return getattr(module, attr)  # type: ignore[no-any-return]
+
+    def create(self, name: str, settings: Any) -> T:
+        """An instance of provider ``name``, built by its ``from_settings(settings)`` classmethod.
+
+        Raises:
+            ProviderUnavailable: unknown name, its dependencies are not installed, or its own
+                configuration (model, voice, key) is missing.
+        """
+        return self.load(name).from_settings(settings)  # type: ignore[attr-defined,no-any-return]

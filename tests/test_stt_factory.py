@@ -11,7 +11,7 @@ from reauto.config import SttSettings
 from reauto.providers import ProviderUnavailable
 from reauto.stt import REGISTRY
 from reauto.stt.base import STTProvider, Transcript
-from reauto.stt.factory import FallbackSTT, build, create_stt
+from reauto.stt.factory import FallbackSTT, create_stt
 from reauto.stt.pocketsphinx import PocketSphinxSTT
 from reauto.stt.whisper import FasterWhisperSTT
 
@@ -84,9 +84,9 @@ def test_unimportable_provider_falls_back_or_raises(
 
 
 def test_build_by_name() -> None:
-    assert isinstance(build("pocketsphinx", SttSettings()), PocketSphinxSTT)
+    assert isinstance(REGISTRY.create("pocketsphinx", SttSettings()), PocketSphinxSTT)
     with pytest.raises(ProviderUnavailable, match="unknown STT provider 'vosk'"):
-        build("vosk", SttSettings())
+        REGISTRY.create("vosk", SttSettings())
 
 
 async def test_fallback_takes_over_when_the_main_provider_cannot_load(

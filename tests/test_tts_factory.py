@@ -8,10 +8,11 @@ import pytest
 
 from reauto.config import TtsSettings
 from reauto.providers import ProviderUnavailable
+from reauto.tts import REGISTRY
 from reauto.tts.cache import AudioCache, CachedTTS
 from reauto.tts.elevenlabs import ElevenLabsTTS
 from reauto.tts.espeak import EspeakTTS
-from reauto.tts.factory import build, create_tiers, create_tts
+from reauto.tts.factory import create_tiers, create_tts
 from reauto.tts.fallback import FallbackTTS
 from reauto.tts.flite import FliteTTS
 from reauto.tts.piper import PiperTTS
@@ -23,7 +24,7 @@ def test_local_only_by_default() -> None:
     tts = create_tts(TtsSettings())
     assert isinstance(tts, PiperTTS) and tts.sample_rate == 22_050
     assert isinstance(create_tts(TtsSettings(local="flite", flite_voice="kal")), FliteTTS)
-    assert isinstance(build("espeak-ng", TtsSettings()), EspeakTTS)
+    assert isinstance(REGISTRY.create("espeak-ng", TtsSettings()), EspeakTTS)
 
 
 def test_premium_with_local_fallback() -> None:
@@ -48,6 +49,6 @@ def test_unconfigured_premium_keeps_the_local_voice(caplog: pytest.LogCaptureFix
 
 def test_unknown_or_broken_local_is_an_error() -> None:
     with pytest.raises(ProviderUnavailable, match="known:"):
-        build("nobody", TtsSettings())
+        REGISTRY.create("nobody", TtsSettings())
     with pytest.raises(ProviderUnavailable, match="tts.piper_voice"):
         create_tts(TtsSettings(piper_voice="/nonexistent/voice.onnx"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol, cast
 
 from reauto.config import SttSettings
 from reauto.providers import ProviderUnavailable
@@ -18,21 +17,6 @@ from reauto.stt import REGISTRY
 from reauto.stt.base import STTProvider, Transcript
 
 log = logging.getLogger(__name__)
-
-
-class _Configurable(Protocol):
-    @classmethod
-    def from_settings(cls, settings: SttSettings) -> STTProvider: ...
-
-
-def build(name: str, settings: SttSettings) -> STTProvider:
-    """One provider by registry name, configured from ``settings``.
-
-    Raises:
-        ProviderUnavailable: unknown name, or its extra is not installed.
-    """
-    cls = cast(type[_Configurable], REGISTRY.load(name))
-    return cls.from_settings(settings)
 
 
 class FallbackSTT(STTProvider):
@@ -96,13 +80,13 @@ def create_stt(settings: SttSettings) -> STTProvider:
     """
     fallback_name = None if settings.fallback in ("none", settings.provider) else settings.fallback
     try:
-        primary = build(settings.provider, settings)
+        primary = REGISTRY.create(settings.provider, settings)
     except ProviderUnavailable as exc:
         if fallback_name is None:
             raise
         log.warning("STT %s unavailable (%s); using fallback %s", settings.provider, exc,
                     fallback_name)
-        return build(fallback_name, settings)
+        return REGISTRY.create(fallback_name, settings)
     if fallback_name is None:
         return primary
-    return FallbackSTT(primary, build(fallback_name, settings))
+    return FallbackSTT(primary, REGISTRY.create(fallback_name, settings))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
 
 from reauto.config import TtsSettings
 from reauto.providers import ProviderUnavailable
@@ -23,22 +22,6 @@ from reauto.tts.cache import AudioCache, CachedTTS
 from reauto.tts.fallback import FallbackTTS, TtsOutcome
 
 log = logging.getLogger(__name__)
-
-
-class _Configurable(Protocol):
-    @classmethod
-    def from_settings(cls, settings: TtsSettings) -> TTSProvider: ...
-
-
-def build(name: str, settings: TtsSettings) -> TTSProvider:
-    """One provider by registry name, configured from ``settings``.
-
-    Raises:
-        ProviderUnavailable: unknown name, its extra or binary is missing, or its voice/key is
-            not configured.
-    """
-    cls = cast(type[_Configurable], REGISTRY.load(name))
-    return cls.from_settings(settings)
 
 
 @dataclass(frozen=True)
@@ -65,11 +48,11 @@ def create_tiers(
     Raises:
         ProviderUnavailable: the local provider cannot be built.
     """
-    local = _cached(build(settings.local, settings), cache)
+    local = _cached(REGISTRY.create(settings.local, settings), cache)
     if settings.premium == "none":
         return TtsTiers(local, None)
     try:
-        premium = _cached(build(settings.premium, settings), cache)
+        premium = _cached(REGISTRY.create(settings.premium, settings), cache)
     except ProviderUnavailable as exc:
         log.warning("TTS premium %s unavailable (%s); every utterance uses %s",
                     settings.premium, exc, settings.local)
