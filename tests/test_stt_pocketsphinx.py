@@ -16,6 +16,7 @@ import pytest
 
 from reauto.providers import ProviderUnavailable
 from reauto.stt.pocketsphinx import PocketSphinxSTT
+from reauto.stt.wer import word_errors
 from reauto.voice.audio import read_wav
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,13 +31,7 @@ def _clip(name: str) -> tuple[bytes, str]:
 
 
 def _errors(ref: str, hyp: str) -> int:
-    r, h = ref.split(), hyp.split()
-    row = list(range(len(h) + 1))
-    for i, a in enumerate(r, 1):
-        diagonal, row[0] = row[0], i
-        for j, b in enumerate(h, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (a != b))
-    return row[len(h)]
+    return word_errors(ref.split(), hyp.split())
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from reauto.stt.pocketsphinx import PocketSphinxSTT  # noqa: E402
-from reauto.stt.vocabulary import normalise  # noqa: E402
+from reauto.stt.wer import scoring_words, word_errors  # noqa: E402
 from reauto.voice.audio import phone_round_trip, read_wav, to_internal  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech"
@@ -79,28 +79,6 @@ CAMPAIGN_PHRASES = (
     "lender", "condo", "$400k", "three months", "next spring", "bedrooms",
 )
 Item = tuple[str, bytes, str]  # (id, 16 kHz PCM16, reference text)
-_CONTRACTIONS = {
-    "we're": "we are", "i'm": "i am", "you're": "you are", "they're": "they are",
-    "it's": "it is", "that's": "that is", "don't": "do not", "can't": "can not",
-    "won't": "will not", "i'd": "i would", "we'd": "we would", "i'll": "i will",
-}
-
-
-def words(text: str) -> list[str]:
-    """Normalised words for scoring (see the module doc)."""
-    return " ".join(_CONTRACTIONS.get(w, w) for w in normalise(text).split()).split()
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    """Word-level Levenshtein distance (substitutions + deletions + insertions)."""
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        diagonal, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (r != h))
-    return row[len(hyp)]
-
-
 def human_set() -> list[Item]:
     """(id, 16 kHz PCM, reference) for every transcribed human recording."""
     items = []
@@ -135,8 +113,8 @@ async def measure(
     started = time.perf_counter()
     for item_id, pcm, reference in items:
         result = await stt.transcribe(phone_round_trip(pcm) if phone else pcm)
-        ref, hyp = words(reference), words(result.text)
-        errors, total = errors + edit_distance(ref, hyp), total + len(ref)
+        ref, hyp = scoring_words(reference), scoring_words(result.text)
+        errors, total = errors + word_errors(ref, hyp), total + len(ref)
         if verbose:
             print(f"{item_id:22} {' '.join(ref)!r}\n{'':22} {' '.join(hyp)!r}", file=sys.stderr)
     return {"wer": errors / total, "errors": errors, "words": total, "utterances": len(items),
