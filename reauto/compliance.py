@@ -37,6 +37,10 @@ class Hours:
     sunday_start: time | None = None
 
 
+#: A call is abandoned unless the agent's first audio starts this soon after the person's greeting.
+ABANDON_AFTER_S = 2.0
+
+
 @dataclass(frozen=True)
 class ComplianceRules:
     """The calling rules as data."""
@@ -55,6 +59,7 @@ class ComplianceRules:
     max_attempts: int = 3
     require_written_consent: bool = True
     abandon_ceiling: float = 0.03
+    abandon_after_s: float = ABANDON_AFTER_S
     all_party_states: frozenset[str] = frozenset(
         {"CA", "FL", "IL", "MD", "MA", "MT", "NH", "PA", "WA", "CT", "DE", "NV", "MI"}
     )

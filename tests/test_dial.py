@@ -84,6 +84,9 @@ def test_dial_runs_a_campaign_end_to_end(dial_cfg, campaign_file, tmp_path):
 
     # every answered human's opening was synthesised while the phone rang, and served from cache
     assert data["tts_cache"]["hits"] >= 2
+    # the campaign's abandoned-call rate is reported: Jane and Tom answered in person, Linda's
+    # voicemail does not count
+    assert data["abandoned_30d"]["answered_by_a_person"] == 2 and data["abandoned_30d"]["ceiling"] == 0.03
     assert calls["Tom Becker"]["outcome"] == "dnc"
     assert calls["Linda Park"]["outcome"] == "voicemail"
 

@@ -86,3 +86,28 @@ async def test_retry_cadence(sqlite_engine, outcome, attempts_before, status, de
         assert moved.status == status
         if delay is not None:
             assert moved.next_attempt_at == NOW + delay
+
+
+async def test_abandoned_calls_are_counted_and_stop_the_campaign_at_the_ceiling(pg_engine):
+    from reauto.compliance import ComplianceRules
+    from reauto.dialer.assembly import CampaignGate
+    from reauto.store import repositories
+
+    lead, rec, sessions = await lead_and_recorder(pg_engine)
+    async with sessions.begin() as s:
+        row = await s.get(Lead, lead.id)
+        row.has_written_consent, row.state, row.tz_candidates = True, "TX", ["America/Chicago"]
+    gate = CampaignGate(sessions, ComplianceRules(max_attempts=100), clock=lambda: NOW)
+    assert await gate.abandon_rate(lead.campaign_id) is None  # nobody answered yet
+    # 1 abandoned of 20 person-answered calls (5%), plus voicemails that do not count
+    for i in range(22):
+        call_id = await rec.open_call(lead, provider="sim", worker="w1")
+        await rec.finish(call_id, status=CallStatus.COMPLETED, outcome="callback", now=NOW,
+                         abandoned=None if i >= 20 else i == 0)
+    async with sessions() as s:
+        assert await repositories.abandoned_calls(s, lead.campaign_id, now=NOW) == (1, 20)
+        assert await repositories.abandoned_calls(s, lead.campaign_id, now=NOW + timedelta(days=40)) == (0, 0)
+        fresh = await s.get(Lead, lead.id)
+    assert await gate.abandon_rate(lead.campaign_id) == pytest.approx(0.05)
+    decision = await gate(fresh, NOW)
+    assert not decision.allowed and "abandoned-call rate 5.0% over 3%" in decision.reason

@@ -37,6 +37,10 @@ def tables(settings: Settings) -> set[str]:
         engine.dispose()
 
 
+#: The newest migration.
+HEAD = "0002"
+
+
 @pytest.fixture
 def empty_pg():
     name = f"reauto_t_{RUN_ID}_mig"
@@ -48,11 +52,11 @@ def empty_pg():
 @pytest.mark.integration
 def test_postgres_upgrade_downgrade_upgrade_matches_models(empty_pg):
     assert migrate.current(empty_pg) == []
-    assert migrate.upgrade(empty_pg) == ["0001"]
+    assert migrate.upgrade(empty_pg) == [HEAD]
     assert schema_diff(empty_pg) == []
     assert migrate.downgrade(empty_pg, "base") == []
     assert tables(empty_pg) == set()
-    assert migrate.upgrade(empty_pg) == ["0001"]
+    assert migrate.upgrade(empty_pg) == [HEAD]
     assert schema_diff(empty_pg) == []
     assert tables(empty_pg) == set(Base.metadata.tables)
 
@@ -92,14 +96,14 @@ def test_sqlite_migrations_create_the_same_schema(sqlite_settings):
 @pytest.mark.integration
 def test_history_marks_applied(sqlite_settings):
     before = migrate.history(sqlite_settings)
-    assert [(r.revision, r.applied, r.is_head) for r in before] == [("0001", False, True)]
+    assert [(r.revision, r.applied, r.is_head) for r in before] == [("0001", False, False), (HEAD, False, True)]
     migrate.upgrade(sqlite_settings)
     assert migrate.history(sqlite_settings)[0].applied
 
 
 @pytest.mark.unit
 def test_unknown_revision_is_a_usage_error(sqlite_settings):
-    with pytest.raises(UsageError, match="unknown revision 'zzz'.*known: 0001"):
+    with pytest.raises(UsageError, match=f"unknown revision 'zzz'.*known: {HEAD}, 0001"):
         migrate.upgrade(sqlite_settings, "zzz")
 
 
@@ -114,18 +118,18 @@ def test_db_cli_upgrade_current_history_wait(backend, sqlite_settings, empty_pg)
         assert result.exit_code == 0, result.output
         return result.output
 
-    assert "behind head 0001" in cli("db", "current")
-    assert json.loads(cli("db", "upgrade", "--json"))["current"] == ["0001"]
+    assert f"behind head {HEAD}" in cli("db", "current")
+    assert json.loads(cli("db", "upgrade", "--json"))["current"] == [HEAD]
     current = json.loads(cli("db", "current", "--json"))
-    assert current["current"] == ["0001"] and current["up_to_date"] is True
+    assert current["current"] == [HEAD] and current["up_to_date"] is True
     assert "up to date" in cli("db", "current")
-    assert "0001" in cli("db", "history")
+    assert "0001" in cli("db", "history") and HEAD in cli("db", "history")
     assert json.loads(cli("db", "history", "--json"))[0]["applied"] is True
     assert json.loads(cli("db", "wait", "--json", "--timeout", "5"))["ready"] is True
     assert "is ready" in cli("db", "wait")
     assert "is at base" in cli("db", "downgrade", "base")
     assert json.loads(cli("db", "downgrade", "base", "--json"))["current"] == []
-    assert "is at 0001" in cli("db", "upgrade")
+    assert f"is at {HEAD}" in cli("db", "upgrade")
 
 
 @pytest.mark.integration

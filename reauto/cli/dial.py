@@ -45,11 +45,11 @@ def dial(
     if campaign.telephony != "sim":
         raise UsageError(f"{campaign_file}: telephony {campaign.telephony!r} is not available yet; use sim")
     clock_start = _parse_at(at)
-    summaries, denied, cache = asyncio.run(_run(cfg, campaign, max_calls=max_calls, concurrency=concurrency,
+    summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=max_calls, concurrency=concurrency,
                                          clock_start=clock_start, speed=speed, recordings=recordings,
                                          seed=seed_personas, live=not as_json))
     data = {"campaign": campaign.name, "calls": summaries, "denied": [{"lead_id": i, "reason": r} for i, r in denied],
-            "tts_cache": cache}
+            **extra}
     emit(data, as_json, _render)
 
 
@@ -67,9 +67,10 @@ def _parse_at(value: str | None) -> datetime | None:
 
 async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: int | None,
                clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
-               live: bool) -> tuple[list[Any], list[tuple[int, str]], dict[str, int]]:
+               live: bool) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.store import repositories
     from reauto.store.engine import make_engine, ping, session_factory
     from reauto.store.migrate import current, history
     from reauto.stt.pool import ProcessPoolSTT
@@ -102,7 +103,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         sessions, telephony, stt=stt, tts=tts, brain_factory=assembly.brain_factory(campaign, gate, llm=llm), gate=gate,
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
-                            recordings_dir=recordings, max_calls=max_calls),
+                            recordings_dir=recordings, max_calls=max_calls,
+                            abandon_after_s=gate.rules.abandon_after_s),
         on_change=view.update if view else None,
     )
     try:
@@ -112,11 +114,18 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                 summaries = await dialer.run()
         else:
             summaries = await dialer.run()
+        async with sessions() as s:
+            abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.clock())
     finally:
         await telephony.close()
         await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
         await engine.dispose()
-    return summaries, dialer.denied, {"hits": cache.hits, "misses": cache.misses}
+    return summaries, dialer.denied, {
+        "tts_cache": {"hits": cache.hits, "misses": cache.misses},
+        "abandoned_30d": {"calls": abandoned, "answered_by_a_person": answered,
+                          "rate": abandoned / answered if answered else None,
+                          "ceiling": gate.rules.abandon_ceiling},
+    }
 
 
 async def _llm(cfg: Any) -> Any:
@@ -180,6 +189,10 @@ def _render(data: dict[str, Any]) -> None:
         if s.slots:
             slots = ", ".join(f"{k}={_short(v)}" for k, v in s.slots.items())
             console.print(f"call {s.call_id} ({s.lead_name}): {slots}", highlight=False)
+    a = data["abandoned_30d"]
+    if a["answered_by_a_person"]:
+        console.print(f"abandoned calls, last 30 days: {a['calls']} of {a['answered_by_a_person']} answered by a "
+                      f"person ({a['rate']:.1%}; ceiling {a['ceiling']:.0%})", highlight=False)
     for d in data["denied"]:
         console.print(f"not dialed: lead {d['lead_id']}: {d['reason']}", highlight=False)
 

@@ -21,6 +21,7 @@ from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
 from reauto.dialer.records import RetryPolicy
 from reauto.llm.ollama import OllamaChat
 from reauto.sim.lead import LeadScript
+from reauto.store import repositories
 from reauto.store.models import Call, Campaign as CampaignRow, DncEntry, DncSource, Lead
 from reauto.store.types import utcnow
 from reauto.voice.conversation import Brain
@@ -120,6 +121,12 @@ class CampaignGate:
     def __post_init__(self) -> None:
         self.decisions: dict[int, Decision] = {}
 
+    async def abandon_rate(self, campaign_id: int, now: datetime | None = None) -> float | None:
+        """The campaign's abandoned share of person-answered calls over 30 days (None: no such call)."""
+        async with self.sessions() as s:
+            abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=now or self.clock())
+        return abandoned / answered if answered else None
+
     async def __call__(self, lead: Lead, _now: datetime) -> Decision:
         now = self.clock()
         async with self.sessions() as s:
@@ -134,7 +141,7 @@ class CampaignGate:
             dnc_internal=lead.dnc or DncSource.INTERNAL in listed, dnc_national=DncSource.NATIONAL in listed,
             attempts=lead.attempts,
         )
-        decision = check(facts, self.rules, now, history)
+        decision = check(facts, self.rules, now, history, abandon_rate=await self.abandon_rate(lead.campaign_id, now))
         self.decisions[lead.id] = decision
         return decision
 

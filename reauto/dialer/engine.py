@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto.compliance import ABANDON_AFTER_S
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.store import repositories
 from reauto.store.models import CallStatus, Lead, LeadStatus
@@ -65,6 +66,7 @@ class DialerConfig:
     poll_s: float = 0.5
     stop_when_idle: bool = True
     call_timeout_s: float = 600.0
+    abandon_after_s: float = ABANDON_AFTER_S
 
 
 @dataclass
@@ -207,11 +209,13 @@ class Dialer:
         live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
         self._changed()
         warming = asyncio.create_task(self._warm_opening(lead), name=f"warm-{call_id}")
+        person = False  # a person answered: a call that fails from here on counts as abandoned
         try:
             handle = await self.telephony.place_call(
                 to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
             )
-            if handle.answered_by != "human":
+            person = handle.answered_by == "human"
+            if not person:
                 warming.cancel()
             if handle.transport is None:
                 status = CallStatus(handle.status)
@@ -229,17 +233,21 @@ class Dialer:
             outcome = result.outcome or ("voicemail" if handle.answered_by == "machine" else "callback")
             slots = dict(getattr(brain, "slots", {}) or {})
             score = getattr(brain, "score", None)
+            # measured at the far end when the telephony can (what the lead waited), else by us
+            greeting_ms = details.get("hello_to_first_audio_ms") or result.latency.hello_to_first_audio_ms
+            abandoned = (greeting_ms is None or greeting_ms > self.config.abandon_after_s * 1000) if person else None
             await self.recorder.finish(
                 call_id, status=CallStatus.VOICEMAIL if handle.answered_by == "machine" else CallStatus.COMPLETED,
                 outcome=outcome, turns=result.turns, latency=result.latency, slots=slots, score=score,
-                recording_path=recording, retry=self.config.retry, details=details,
+                recording_path=recording, retry=self.config.retry, details=details, abandoned=abandoned,
             )
             self._summarise(call_id, lead, name, outcome, "completed", result, slots, score, details,
-                            recorded=recording is not None)
+                            recorded=recording is not None, greeting_ms=greeting_ms)
         except Exception as exc:
             log.exception("call %s to lead %s failed", call_id, lead.id)
             await self.recorder.finish(call_id, status=CallStatus.FAILED, outcome="callback",
-                                       retry=self.config.retry, details={"error": str(exc)})
+                                       retry=self.config.retry, details={"error": str(exc)},
+                                       abandoned=True if person else None)
             self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)})
         finally:
             warming.cancel()
@@ -289,7 +297,7 @@ class Dialer:
     def _summarise(
         self, call_id: int, lead: Lead, name: str, outcome: str, status: str,
         result: CallOutcome | None, slots: dict[str, Any], score: float | None,
-        details: dict[str, Any], *, recorded: bool = False,
+        details: dict[str, Any], *, recorded: bool = False, greeting_ms: float | None = None,
     ) -> None:
         firsts = [t.first_audio_ms for t in result.latency.completed()] if result else []
         overheads = [t.overhead_ms for t in result.latency.completed()] if result else []
@@ -301,8 +309,7 @@ class Dialer:
             turns=len(result.turns) if result else 0,
             first_audio_p50_ms=statistics.median(values) if values else None,
             first_audio_p95_ms=percentile(values, 95),
-            hello_to_first_audio_ms=details.get("hello_to_first_audio_ms")
-            or (result.latency.hello_to_first_audio_ms if result else None),
+            hello_to_first_audio_ms=greeting_ms,
             overhead_p95_ms=percentile(over, 95),
             cost_usd=0.0,
             recorded=recorded,

@@ -106,9 +106,14 @@ class CallRecorder:
         recording_path: str | None = None,
         retry: RetryPolicy = RetryPolicy(),
         details: Mapping[str, Any] | None = None,
+        abandoned: bool | None = None,
         now: datetime | None = None,
     ) -> None:
-        """Store the call's end and move its lead on, in one transaction."""
+        """Store the call's end and move its lead on, in one transaction.
+
+        ``abandoned``: whether a person answered and waited too long for the agent (None when no
+        person answered); the compliance gate keeps each campaign's rate under its ceiling.
+        """
         now = now or utcnow()
         async with self.sessions.begin() as s:
             call = await s.get(Call, call_id)
@@ -117,6 +122,7 @@ class CallRecorder:
             assert lead is not None
             call.status, call.outcome, call.ended_at = status, Outcome(outcome), now
             call.recorded, call.recording_path = recording_path is not None, recording_path
+            call.abandoned = abandoned
             completed = latency.completed() if latency is not None else []
             agent_turns = iter(completed)
             for seq, turn in enumerate(turns):

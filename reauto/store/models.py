@@ -231,6 +231,9 @@ class Call(Base):
     recorded: Mapped[bool] = mapped_column(Boolean, default=False)
     worker: Mapped[str | None] = mapped_column(String(120))
     cost_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    # A person answered and the agent's first audio came later than the abandon limit after
+    # their greeting (or never); None when no person answered (voicemail, no answer).
+    abandoned: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, tuple_, update
+from sqlalchemy import and_, case, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reauto.store.models import DIAL_QUEUE_PREDICATE, Call, CallEvent, Lead, LeadStatus
@@ -97,6 +97,18 @@ async def campaign_calls_between(
         query = query.where(tuple_(Call.created_at, Call.id) > tuple_(*after))
     query = query.order_by(Call.created_at, Call.id).limit(limit)
     return (await session.execute(query)).scalars().all()
+
+
+async def abandoned_calls(
+    session: AsyncSession, campaign_id: int, *, now: datetime | None = None, days: int = 30
+) -> tuple[int, int]:
+    """(abandoned, answered by a person) among the campaign's calls of the last ``days`` days."""
+    since = (now or utcnow()) - timedelta(days=days)
+    row = (await session.execute(
+        select(func.count(case((Call.abandoned.is_(True), 1))), func.count(Call.abandoned))
+        .where(Call.campaign_id == campaign_id, Call.created_at >= since)
+    )).one()
+    return int(row[0]), int(row[1])
 
 
 async def call_events(session: AsyncSession, call_id: int) -> Sequence[CallEvent]:
