@@ -6,16 +6,16 @@ by mapping pydantic's error locations back to the YAML nodes they came from.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import phonenumbers
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reauto.errors import ConfigError
+from reauto.yamlcheck import Problem, validate_yaml
+
+__all__ = ["Campaign", "Problem", "load_campaign", "validate_campaign"]
 
 #: Scoring inputs that are protected classes or their proxies (fair housing): never allowed.
 PROTECTED = frozenset({
@@ -151,81 +151,12 @@ class Campaign(_Model):
         return self
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a campaign file."""
-
-    file: str
-    line: int
-    column: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.field}: {self.message}"
-
-
-def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
-    node = root
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                key = next((k for k, v in node.value if k.value == str(part)), None)
-                return key or node
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
-def _key_node(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
-    parent = _node_at(root, loc[:-1])
-    if isinstance(parent, yaml.MappingNode):
-        return next((k for k, _ in parent.value if k.value == str(loc[-1])), parent)
-    return parent
-
-
 def validate_campaign(path: Path | str) -> tuple[Campaign | None, list[Problem]]:
     """Parse and validate a campaign file; returns the campaign or every problem found."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(str(path), 1, 1, "(file)", f"cannot read: {exc}")]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(str(path), line, col, "(yaml)", f"invalid YAML: {reason}")]
-    if not isinstance(data, dict):
-        return None, [Problem(str(path), 1, 1, "(file)", "expected a mapping of campaign settings")]
-    try:
-        campaign = Campaign.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            node = _key_node(root, loc) if err["type"] == "extra_forbidden" else _node_at(root, loc)
-            line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
-            field = ".".join(str(p) for p in loc) or "(campaign)"
-            message = "unknown key" if err["type"] == "extra_forbidden" else _expected(err)
-            problems.append(Problem(str(path), line, col, field, message))
-        return None, sorted(problems, key=lambda p: (p.line, p.column))
-    campaign.source = path
-    return campaign, []
-
-
-def _expected(err: Any) -> str:
-    msg = re.sub(r"^Value error, ", "", err["msg"])
-    if "input" in err and err["type"] not in {"missing"} and not isinstance(err["input"], dict | list):
-        return f"{msg} (got {err['input']!r})"
-    return msg
+    campaign, problems = validate_yaml(path, Campaign, "campaign settings")
+    if campaign is not None:
+        campaign.source = Path(path)
+    return campaign, problems
 
 
 def load_campaign(path: Path | str) -> Campaign:

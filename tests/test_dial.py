@@ -112,6 +112,32 @@ def test_dial_runs_a_campaign_end_to_end(dial_cfg, campaign_file, tmp_path):
     again = cli(dial_cfg, "dial", str(campaign_file), "--at", AT, "--json")
     assert again.exit_code == 0 and json.loads(again.stdout)["calls"] == []
 
+    # the stored calls are listed, and the recorded ones become an evaluation set
+    listed = cli(dial_cfg, "calls", "list", "--campaign", "demo", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert {c["id"]: c["outcome"] for c in json.loads(listed.stdout)}[jane["call_id"]] == "booked"
+    exported = cli(dial_cfg, "calls", "export-recordings", "--campaign", "demo", "--out", str(tmp_path / "set"),
+                   "--json")
+    assert exported.exit_code == 0, exported.output
+    jane_dir = tmp_path / "set" / f"call-{jane['call_id']}"
+    assert str(jane_dir) in json.loads(exported.stdout)["written"]
+    doc = yaml.safe_load((jane_dir / "call.yaml").read_text())
+    assert doc["labels"] == {"intent": "buy", "timeline_months": 3, "budget_usd": 400000, "preapproved": True,
+                             "outcome": "booked"}
+    assert doc["lead"]["name"] == "Jane Doe" and doc["turns"][0]["speaker"] == "agent"
+    assert (jane_dir / "agent.wav").stat().st_size > 50_000
+    again = cli(dial_cfg, "calls", "export-recordings", "--campaign", "demo", "--out", str(tmp_path / "set"),
+                "--json")
+    assert json.loads(again.stdout)["written"] == [] and "exists" in json.loads(again.stdout)["skipped"][0]["reason"]
+    # ... which `reauto eval` replays: the lead's channel is found with the VAD and heard again
+    evaluated = cli(dial_cfg.model_copy(update={"campaigns_dir": campaign_file.parent}), "eval", str(tmp_path / "set"),
+                    "--call", jane_dir.name, "--json")
+    assert evaluated.exit_code in (0, 1), evaluated.output
+    report = json.loads(evaluated.stdout)
+    assert report["problems"] == [], report["problems"]
+    (call,) = report["calls"]
+    assert call["outcome"]["label"] == "booked" and call["wer"] is not None and call["wer"] < 0.5, call
+
 
 def test_dial_rejects_bad_arguments(dial_cfg, campaign_file, tmp_path):
     result = cli(dial_cfg, "dial", str(campaign_file), "--at", "yesterday")

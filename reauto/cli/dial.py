@@ -12,6 +12,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
+from reauto.cli.brains import connect_llm
 from reauto.cli.context import settings
 from reauto.cli.output import JsonOpt, console, emit, err_console
 from reauto.errors import UsageError
@@ -96,7 +97,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     cache = AudioCache()
     tts = create_tts(cfg.tts, cache=cache)
     await asyncio.gather(stt.start(), tts.start())
-    llm = await _llm(cfg) if cfg.llm.brain == "ollama" else None
+    llm = await connect_llm(cfg) if cfg.llm.brain == "ollama" else None
     telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
     view = _LiveView() if live else None
     dialer = Dialer(
@@ -126,22 +127,6 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                           "rate": abandoned / answered if answered else None,
                           "ceiling": gate.rules.abandon_ceiling},
     }
-
-
-async def _llm(cfg: Any) -> Any:
-    """The Ollama client and prompt for ``llm.brain = ollama``, with the model loaded."""
-    from reauto.agent.llm import PromptTemplate
-    from reauto.llm.ollama import OllamaChat
-
-    prompt = PromptTemplate.load(cfg.prompts_dir / "agent.txt")
-    chat = OllamaChat(cfg.llm)
-    try:
-        await asyncio.wait_for(chat.warm(), timeout=cfg.llm.timeout_s)
-    except Exception as exc:  # the calls still run: every line falls back to the script
-        err_console.print(f"[yellow]warning:[/] Ollama at {', '.join(cfg.llm.hosts)} is not ready "
-                          f"({type(exc).__name__}: {exc}); calls use the scripted lines until it answers",
-                          highlight=False)
-    return chat, prompt
 
 
 def _elapsed(started: float) -> Any:

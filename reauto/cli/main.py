@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from reauto import __version__
-from reauto.cli import campaign, config_cmd, db, dial, dnc, leads
+from reauto.cli import calls, campaign, config_cmd, db, dial, dnc, eval_cmd, leads
 from reauto.cli.context import AppState
 from reauto.cli.output import JsonOpt, console, emit, err_console
 from reauto.cli.pending import pending_group
@@ -59,14 +59,12 @@ app.add_typer(campaign.app, name="campaign")
 app.add_typer(leads.app, name="leads")
 app.add_typer(dnc.app, name="dnc")
 app.command(name="dial")(dial.dial)
+app.command(name="eval")(eval_cmd.evaluate)
+app.add_typer(calls.app, name="calls")
 app.add_typer(config_cmd.app, name="config")
 for _name, _summary, _example, _feature in (
     ("serve", "Serve Twilio webhooks, the media WebSocket and /metrics.",
      "reauto serve --port 8080", "Twilio telephony"),
-    ("calls", "List calls, their turns, events and per-variant statistics.",
-     "reauto calls list --campaign demo", "the voice pipeline"),
-    ("eval", "Replay recorded calls through the current configuration and score it.",
-     "reauto eval recordings/ --fail-under-wer 0.2", "call evaluation"),
     ("budget", "Set budgets and see spend, reservations and forecast.",
      "reauto budget set --daily 25 --campaign demo", "cost control"),
     ("export", "Push call results to a CRM or file, cron-safe.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.agent.llm import LLMBrain, PromptTemplate
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign
 from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
 from reauto.dialer.records import RetryPolicy
@@ -146,6 +146,19 @@ class CampaignGate:
         return decision
 
 
+def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = ()) -> ScriptConfig:
+    """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures)."""
+    return ScriptConfig(
+        agent_name=campaign.persona.agent_name, business=campaign.persona.business,
+        questions=[Question(q.slot, q.text) for q in campaign.questions],
+        disclosures=([campaign.disclosure] if campaign.disclosure else []) + list(disclosures),
+        lead_first_name=first_name, booking_slots=campaign.booking.offers,
+        book_threshold=campaign.booking.book_threshold,
+        weights=campaign.scoring or dict(DEFAULT_WEIGHTS),
+        callback_number=campaign.persona.callback_number,
+    )
+
+
 def brain_factory(campaign: Campaign, gate: CampaignGate, *,
                   llm: tuple[OllamaChat, PromptTemplate] | None = None) -> Callable[[Lead, str], Brain]:
     """Builds each call's brain, with the disclosures the gate returned.
@@ -155,16 +168,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
 
     def build(lead: Lead, answered_by: str) -> Brain:
         decision = gate.decisions.get(lead.id)
-        config = ScriptConfig(
-            agent_name=campaign.persona.agent_name, business=campaign.persona.business,
-            questions=[Question(q.slot, q.text) for q in campaign.questions],
-            disclosures=([campaign.disclosure] if campaign.disclosure else []) + list(decision.disclosures if decision else ()),
-            lead_first_name=lead.first_name, booking_slots=campaign.booking.offers,
-            book_threshold=campaign.booking.book_threshold,
-            weights=campaign.scoring or {"intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3},
-            callback_number=campaign.persona.callback_number,
-        )
-        scripted = ScriptedBrain(config, answered_by=answered_by)
+        scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else ()),
+                                 answered_by=answered_by)
         return scripted if llm is None else LLMBrain(scripted, *llm)
 
     return build

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reauto.store.models import DIAL_QUEUE_PREDICATE, Call, CallEvent, Lead, LeadStatus
+from reauto.store.models import DIAL_QUEUE_PREDICATE, Call, CallEvent, Campaign, Lead, LeadStatus, Turn
 from reauto.store.types import utcnow
 
 
@@ -125,3 +125,20 @@ def add_event(
     event = CallEvent(call_id=call_id, type=type_, payload=payload or {}, ts=ts or utcnow())
     session.add(event)
     return event
+
+
+async def recent_calls(session: AsyncSession, *, campaign: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Calls newest first, with campaign, lead name and turn count (for ``reauto calls list``)."""
+    turns = select(func.count(Turn.id)).where(Turn.call_id == Call.id).correlate(Call).scalar_subquery()
+    query = (select(Call, Campaign.name, Lead.first_name, Lead.last_name, turns.label("turns"))
+             .join(Campaign, Campaign.id == Call.campaign_id).join(Lead, Lead.id == Call.lead_id)
+             .order_by(Call.created_at.desc(), Call.id.desc()).limit(limit))
+    if campaign is not None:
+        query = query.where(Campaign.name == campaign)
+    out = []
+    for call, camp, first, last, n in (await session.execute(query)).all():
+        out.append({"id": call.id, "campaign": camp, "lead": " ".join(p for p in (first, last) if p),
+                    "status": call.status.value if call.status else None,
+                    "outcome": call.outcome.value if call.outcome else None, "turns": n,
+                    "recording_path": call.recording_path, "created_at": call.created_at})
+    return out

@@ -159,6 +159,19 @@ def write_wav(path: Path | str, pcm: bytes, rate: int = SAMPLE_RATE, channels: i
     return path
 
 
+def write_ulaw_wav(path: Path | str, pcm: bytes, rate: int = SAMPLE_RATE) -> Path:
+    """Write PCM16 at ``rate`` as an 8 kHz μ-law WAV (format tag 7), as telephony recordings are."""
+    ulaw = pcm_to_phone(pcm, rate)
+    fmt = struct.pack("<HHIIHHH", 7, 1, PHONE_RATE, PHONE_RATE, 1, 8, 0)  # with cbSize, as WAVE_FORMAT_EX
+    fact = struct.pack("<I", len(ulaw))
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<I", 4) + fact
+            + b"data" + struct.pack("<I", len(ulaw)) + ulaw + (b"\x00" if len(ulaw) % 2 else b""))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
 def frames(pcm: bytes, frame_bytes: int = FRAME_BYTES) -> list[bytes]:
     """Split PCM into fixed frames, zero-padding the last one."""
     out = [pcm[i : i + frame_bytes] for i in range(0, len(pcm), frame_bytes)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from loguru import logger
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
@@ -113,6 +114,7 @@ class CallSession:
         greet_on_first_words: speak the opening at the end of the lead's first words; off for
             answering machines, where the opening waits for the end of the greeting.
         timeout_s: hard limit on the call's length.
+        observers: extra pipeline observers (evaluation, monitoring).
     """
 
     transport: BaseTransport
@@ -125,6 +127,7 @@ class CallSession:
     on_turn: Callable[[TurnRecord], None] | None = None
     greet_on_first_words: bool = True
     timeout_s: float = 600.0
+    observers: Sequence[BaseObserver] = ()
     _models: tuple[SileroVADAnalyzer, UserTurnStrategies] | None = field(default=None, init=False, repr=False)
 
     async def prepare(self) -> None:
@@ -162,7 +165,7 @@ class CallSession:
         worker = PipelineWorker(
             Pipeline(processors),
             params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE, audio_out_sample_rate=SAMPLE_RATE),
-            observers=[latency],
+            observers=[latency, *self.observers],
             enable_rtvi=False,
             enable_turn_tracking=False,  # reauto's LatencyObserver does this job, once
             idle_timeout_secs=None,

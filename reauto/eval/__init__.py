@@ -1,0 +1,1 @@
+"""Replay recorded calls through the current configuration and score it (``reauto eval``)."""
