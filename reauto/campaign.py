@@ -7,7 +7,7 @@ by mapping pydantic's error locations back to the YAML nodes they came from.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -115,10 +115,23 @@ class Campaign(_Model):
     tts_tier: Literal["local", "premium", "auto"] = "local"
     premium_share_cap: float = Field(0.3, ge=0, le=1)
     budget: str | None = None
+    amd: bool = True  # answering-machine detection on every call (voicemail path; billed per call)
+    pricing: dict[str, Any] = Field(default_factory=dict)  # overrides of [pricing] keys for this campaign
     prompt_variants: list[Variant] = Field(default_factory=list)
     sim_personas: list[SimPersona] = Field(default_factory=list)
     export_targets: list[str] = Field(default_factory=list)
     source: Path | None = Field(None, exclude=True)
+
+    @field_validator("pricing")
+    @classmethod
+    def _pricing_keys(cls, pricing: dict[str, Any]) -> dict[str, Any]:
+        from reauto.config import PricingSettings
+
+        unknown = sorted(set(pricing) - set(PricingSettings.model_fields))
+        if unknown:
+            raise ValueError(f"unknown pricing keys: {', '.join(unknown)} (see [pricing] in reauto.toml)")
+        PricingSettings.model_validate({**PricingSettings().model_dump(), **pricing})
+        return pricing
 
     @field_validator("caller_id")
     @classmethod

@@ -38,7 +38,7 @@ def test_help_lists_every_group():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("group", ["serve", "budget", "export"])
+@pytest.mark.parametrize("group", ["serve", "export"])
 def test_pending_groups_say_so_with_exit_2(group):
     result = runner.invoke(app, [group])
     assert result.exit_code == 2

@@ -7,6 +7,7 @@ in the run's PostgreSQL database.
 
 import json
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,48 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         asyncio.run_coroutine_threadsafe(fake.close(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+def test_dial_never_overspends_a_budget_and_itemises_every_call(dial_cfg, campaign_file, tmp_path, redis_settings):
+    """Budget $0.06/day, one minute held per call ($0.0255): two calls are dialed, the third is
+    refused before dialing; a call that needs a second minute is refused the top-up and ended."""
+    data = yaml.safe_load(campaign_file.read_text())
+    data["name"] = "budget-demo"
+    # Texan leads inside the calling window and on no DNC list (Tom asked not to be called above)
+    data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] in {"Jane Doe", "Linda Park"}] + [
+        {"name": "Ann Extra", "phone": "+15125550181", "state": "TX", "says_dnc": True},
+        {"name": "Bo Extra", "phone": "+15125550182", "state": "TX", "says_dnc": True}]
+    path = tmp_path / "budget.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    cfg = dial_cfg.model_copy(update={"redis": redis_settings, "budget": dial_cfg.budget.model_copy(
+        update={"call_estimate_min": 1.0})})
+    assert cli(cfg, "budget", "set", "--daily", "0.06", "--campaign", "budget-demo").exit_code == 0
+    result = cli(cfg, "dial", str(path), "--at", AT, "--speed", "1.5", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    spend = out["spend"]
+    assert len(out["calls"]) == 2 and spend["refused_for_budget"] == 1 and spend["overspent_calls"] == []
+    refused = [d for d in out["denied"] if d["reason"].startswith("budget")]
+    assert len(refused) == 1
+    assert rows(dial_cfg, Call, Call.lead_id == refused[0]["lead_id"]) == []  # refused before dialing
+    assert Decimal(str(spend["total_usd"])) <= Decimal("0.06")
+
+    # the ledger: every line is quantity × unit price, and each call's lines add up to its total
+    costs = cli(cfg, "budget", "costs", "--campaign", "budget-demo", "--json")
+    assert costs.exit_code == 0, costs.output
+    for call in json.loads(costs.stdout):
+        lines = call["lines"]
+        assert {line["component"] for line in lines} >= {"telephony", "media_stream", "amd", "stt", "tts"}
+        for line in lines:
+            q, p, a = (Decimal(str(line[k])) for k in ("quantity", "unit_price", "amount"))
+            assert a == (q * p).quantize(Decimal("0.000001"))
+        assert sum(Decimal(str(line["amount"])) for line in lines) == Decimal(str(call["total_usd"]))
+    status = cli(cfg, "budget", "status", "--campaign", "budget-demo", "--json")
+    (budget,) = json.loads(status.stdout)
+    assert Decimal(str(budget["spent_usd"])) == Decimal(str(spend["total_usd"])).quantize(Decimal("0.000001"))
+    assert Decimal(str(budget["held_usd"])) == 0 and budget["utilisation"] <= 1.0
+    assert cli(cfg, "budget", "status").exit_code == 0 and cli(cfg, "budget", "costs", "--campaign",
+                                                               "budget-demo").exit_code == 0
+    history = json.loads(cli(cfg, "budget", "history", "--campaign", "budget-demo", "--json").stdout)
+    assert sum(Decimal(str(d["total_usd"])) for d in history) == Decimal(str(budget["spent_usd"]))
+    assert cli(cfg, "budget", "history").exit_code == 0

@@ -69,6 +69,10 @@ def _parse_at(value: str | None) -> datetime | None:
 async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: int | None,
                clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
                live: bool) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
+    from reauto.costs.alerts import Alerter
+    from reauto.costs.budget import BudgetGuard
+    from reauto.costs.pricing import Catalogue
+    from reauto.costs.reservations import MemoryReservations, RedisReservations
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
     from reauto.store import repositories
@@ -77,7 +81,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.stt.pool import ProcessPoolSTT
     from reauto.telephony.sim import SimTelephony
     from reauto.tts.cache import AudioCache
-    from reauto.tts.factory import create_tts
+    from reauto.costs.tiering import TierStats, tiered_tts
+    from reauto.tts.factory import create_tiers
     from reauto.voice.pipeline import quiet_pipecat
 
     quiet_pipecat("ERROR")
@@ -95,7 +100,15 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     gate = assembly.CampaignGate(sessions, assembly.rules_for(campaign), **({"clock": clock} if clock else {}))
     stt = ProcessPoolSTT(cfg.stt, workers=assembly.stt_workers(), vocabulary=assembly.vocabulary(campaign))
     cache = AudioCache()
-    tts = create_tts(cfg.tts, cache=cache)
+    catalogue = Catalogue(cfg.pricing, campaign.pricing)
+    reservations = (RedisReservations(cfg.redis.url, prefix=cfg.redis.key_prefix, timeout_s=cfg.redis.socket_timeout_s)
+                    if cfg.redis.url else MemoryReservations())
+    # money is spent in real time, whatever instant --at evaluates the calling rules at
+    guard = BudgetGuard(sessions, reservations, cfg.budget, campaign.name, alerts=Alerter(cfg.budget))
+    tiers = TierStats()
+    tts = tiered_tts(create_tiers(cfg.tts, cache=cache, meter=True), mode=campaign.tts_tier,
+                     share_cap=campaign.premium_share_cap, premium_off_at=cfg.budget.premium_off_at,
+                     utilisation=lambda: guard.last_utilisation, stats=tiers)
     await asyncio.gather(stt.start(), tts.start())
     llm = await connect_llm(cfg) if cfg.llm.brain == "ollama" else None
     telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
@@ -105,8 +118,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
                             recordings_dir=recordings, max_calls=max_calls,
-                            abandon_after_s=gate.rules.abandon_after_s),
-        on_change=view.update if view else None,
+                            abandon_after_s=gate.rules.abandon_after_s, amd=campaign.amd,
+                            call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min),
+        on_change=view.update if view else None, catalogue=catalogue, guard=guard,
     )
     try:
         if view is not None:
@@ -117,16 +131,27 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             summaries = await dialer.run()
         async with sessions() as s:
             abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.clock())
+        utilisation = await guard.utilisation()
     finally:
+        await reservations.close()
         await telephony.close()
         await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
         await engine.dispose()
     return summaries, dialer.denied, {
         "tts_cache": {"hits": cache.hits, "misses": cache.misses},
+        "tts_tiers": {"premium": tiers.premium, "local": tiers.local},
+        "spend": {"total_usd": round(sum(c.cost_usd for c in summaries), 6), "budget_utilisation": round(utilisation, 4),
+                  "refused_for_budget": guard.refusals, "alerts": _alerts_raised(guard),
+                  "overspent_calls": [{"call_id": c, "spent_usd": str(x), "held_usd": str(h)}
+                                      for c, x, h in dialer.overspent]},
         "abandoned_30d": {"calls": abandoned, "answered_by_a_person": answered,
                           "rate": abandoned / answered if answered else None,
                           "ceiling": gate.rules.abandon_ceiling},
     }
+
+
+def _alerts_raised(guard: Any) -> list[dict[str, Any]]:
+    return list(guard.alerts.raised) if guard.alerts is not None else []
 
 
 def _elapsed(started: float) -> Any:
@@ -146,11 +171,12 @@ class _LiveView:
 
     def table(self, calls: dict[int, Any]) -> Table:
         t = Table(title="live calls", title_justify="left")
-        for col in ("call", "lead", "stage", "turns", "elapsed", "last"):
+        for col in ("call", "lead", "stage", "turns", "elapsed", "cost", "last"):
             t.add_column(col)
         now = asyncio.get_event_loop().time() if calls else 0
         for call_id, c in sorted(calls.items()):
-            t.add_row(str(call_id), c.lead_name, c.stage, str(c.turns), f"{now - c.started:.0f}s", c.last_text[-60:])
+            t.add_row(str(call_id), c.lead_name, c.stage, str(c.turns), f"{now - c.started:.0f}s", f"${c.cost:.4f}",
+                      c.last_text[-60:])
         return t
 
     def update(self, calls: dict[int, Any]) -> None:
@@ -168,12 +194,17 @@ def _render(data: dict[str, Any]) -> None:
         hello = f"{s.hello_to_first_audio_ms:.0f} ms" if s.hello_to_first_audio_ms is not None else "—"
         p = (f"{s.first_audio_p50_ms:.0f}/{s.first_audio_p95_ms:.0f} ms" if s.first_audio_p50_ms is not None else "—")
         score = f"{s.score:.2f}" if s.score is not None else "—"
-        t.add_row(str(s.call_id), s.lead_name, s.outcome, score, str(s.turns), hello, p, f"${s.cost_usd:.2f}")
+        t.add_row(str(s.call_id), s.lead_name, s.outcome, score, str(s.turns), hello, p, f"${s.cost_usd:.4f}")
     console.print(t)
     for s in sorted(data["calls"], key=lambda c: c.call_id):
         if s.slots:
             slots = ", ".join(f"{k}={_short(v)}" for k, v in s.slots.items())
             console.print(f"call {s.call_id} ({s.lead_name}): {slots}", highlight=False)
+    spend = data["spend"]
+    console.print(f"spend: ${spend['total_usd']:.4f} for {len(data['calls'])} calls; budget utilisation "
+                  f"{spend['budget_utilisation']:.0%}" + (f"; {spend['refused_for_budget']} call(s) not dialed for "
+                                                           "budget" if spend["refused_for_budget"] else ""),
+                  highlight=False)
     a = data["abandoned_30d"]
     if a["answered_by_a_person"]:
         console.print(f"abandoned calls, last 30 days: {a['calls']} of {a['answered_by_a_person']} answered by a "

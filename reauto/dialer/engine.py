@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 import statistics
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.compliance import ABANDON_AFTER_S
+from reauto.costs.budget import BudgetGuard, Hold
+from reauto.costs.meter import CostMeter, LedgerLine, current_meter
+from reauto.costs.pricing import Catalogue
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.store import repositories
 from reauto.store.models import CallStatus, Lead, LeadStatus
@@ -67,6 +73,9 @@ class DialerConfig:
     stop_when_idle: bool = True
     call_timeout_s: float = 600.0
     abandon_after_s: float = ABANDON_AFTER_S
+    amd: bool = True  # answering-machine detection on every call (billed per call)
+    call_estimate_min: float = 3.0  # minutes of call held against the budget before dialing
+    top_up_min: float = 1.0  # minutes added to a running call's hold at a time
 
 
 @dataclass
@@ -79,6 +88,7 @@ class LiveCall:
     last_text: str = ""
     turns: int = 0
     started: float = 0.0
+    cost: float = 0.0
 
 
 @dataclass
@@ -126,6 +136,8 @@ class Dialer:
         gate: Gate,
         config: DialerConfig,
         on_change: Callable[[dict[int, LiveCall]], None] | None = None,
+        catalogue: Catalogue | None = None,
+        guard: BudgetGuard | None = None,
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -138,8 +150,12 @@ class Dialer:
         self.live: dict[int, LiveCall] = {}
         self.summaries: list[CallSummary] = []
         self.denied: list[tuple[int, str]] = []
+        self.catalogue = catalogue
+        self.guard = guard
+        self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._placed = 0
+        self._out_of_budget = False
 
     def stop(self) -> None:
         """Stop claiming new leads; calls in progress finish."""
@@ -156,12 +172,19 @@ class Dialer:
                     free = min(free, self.config.max_calls - self._placed)
                 claimed = await self._claim(free) if free > 0 else []
                 for lead in claimed:
+                    if self._out_of_budget:  # claimed in the same batch: due again when money is
+                        await self._release(lead)
+                        continue
                     decision = await self.gate(lead, utcnow())
                     if not decision.allowed:
                         await self._release_denied(lead, decision)
                         continue
+                    hold = await self._hold(lead)
+                    if hold is False:
+                        continue
                     self._placed += 1
-                    tasks.add(asyncio.create_task(self._call(lead, decision.may_record), name=f"call-lead-{lead.id}"))
+                    tasks.add(asyncio.create_task(self._call(lead, decision.may_record, hold or None),
+                                                  name=f"call-lead-{lead.id}"))
             if not tasks:
                 idle = self.config.stop_when_idle and not claimed
                 if idle or self._stopping.is_set() or self._budget_spent():
@@ -176,7 +199,31 @@ class Dialer:
         return self.summaries
 
     def _budget_spent(self) -> bool:
-        return self.config.max_calls is not None and self._placed >= self.config.max_calls
+        """No more dials: the call cap is reached, or a budget could not cover the last one."""
+        return self._out_of_budget or (self.config.max_calls is not None and self._placed >= self.config.max_calls)
+
+    async def _hold(self, lead: Lead) -> Hold | None | bool:
+        """Hold the call's expected cost before dialing; False (lead released) when refused."""
+        if self.guard is None or self.catalogue is None:
+            return None
+        estimate = self.catalogue.call_estimate(self.telephony.name, self.config.call_estimate_min,
+                                                amd=self.config.amd)
+        hold = await self.guard.hold(f"lead-{lead.id}-{uuid.uuid4().hex[:8]}", estimate)
+        if hold is not None:
+            return hold
+        self._out_of_budget = True
+        reason = f"budget: cannot cover a new call (${estimate:.4f} held per call); dialing stops"
+        self.denied.append((lead.id, reason))
+        log.warning("lead %s not dialed: %s", lead.id, reason)
+        await self._release(lead)
+        return False
+
+    async def _release(self, lead: Lead) -> None:
+        """Give a claimed lead back untouched (it stays due)."""
+        async with self.sessions.begin() as s:
+            row = await s.get(Lead, lead.id)
+            assert row is not None
+            row.lease_owner, row.lease_expires_at = None, None
 
     async def _claim(self, limit: int) -> list[Lead]:
         async with self.sessions.begin() as s:
@@ -202,13 +249,16 @@ class Dialer:
         if self.on_change is not None:
             self.on_change(self.live)
 
-    async def _call(self, lead: Lead, may_record: bool) -> None:
+    async def _call(self, lead: Lead, may_record: bool, hold: Hold | None = None) -> None:
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
         loop = asyncio.get_running_loop()
         call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker)
         live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
+        meter = self._meter(live)
+        current_meter.set(meter)  # this task's context: every task the call starts reports here
         self._changed()
         warming = asyncio.create_task(self._warm_opening(lead), name=f"warm-{call_id}")
+        watchdog: asyncio.Task[None] | None = None
         person = False  # a person answered: a call that fails from here on counts as abandoned
         try:
             handle = await self.telephony.place_call(
@@ -221,14 +271,23 @@ class Dialer:
                 status = CallStatus(handle.status)
                 outcome = "no_answer"  # busy and failed keep their own call status
                 await self.recorder.finish(call_id, status=status, outcome=outcome, retry=self.config.retry)
-                self._summarise(call_id, lead, name, outcome, status.value, None, {}, None, {})
+                self._summarise(call_id, lead, name, outcome, status.value, None, {}, None, {}, meter=meter)
                 return
+            answered = loop.time()
+            if hold is not None and meter is not None:
+                watchdog = asyncio.create_task(self._watch_spend(call_id, hold, meter, handle, answered),
+                                               name=f"spend-{call_id}")
             await self.recorder.answered(call_id, handle.sid, handle.answered_by)
             live.stage = "talking"
             self._changed()
             result, brain = await self._converse(lead, handle, may_record, live)
             await self.telephony.hang_up(handle)
             details = await self.telephony.finished(handle)
+            if watchdog is not None:
+                watchdog.cancel()
+            if meter is not None:  # billed time: the telephony's own clock when it has one
+                seconds = details.get("duration_s") or (loop.time() - answered)
+                meter.record_call_time(self.telephony.name, float(seconds), amd=self.config.amd)
             recording = self._save_recording(call_id, result) if may_record else None
             outcome = result.outcome or ("voicemail" if handle.answered_by == "machine" else "callback")
             slots = dict(getattr(brain, "slots", {}) or {})
@@ -240,19 +299,63 @@ class Dialer:
                 call_id, status=CallStatus.VOICEMAIL if handle.answered_by == "machine" else CallStatus.COMPLETED,
                 outcome=outcome, turns=result.turns, latency=result.latency, slots=slots, score=score,
                 recording_path=recording, retry=self.config.retry, details=details, abandoned=abandoned,
+                costs=meter.lines if meter is not None else (),
             )
             self._summarise(call_id, lead, name, outcome, "completed", result, slots, score, details,
-                            recorded=recording is not None, greeting_ms=greeting_ms)
+                            recorded=recording is not None, greeting_ms=greeting_ms, meter=meter)
         except Exception as exc:
             log.exception("call %s to lead %s failed", call_id, lead.id)
             await self.recorder.finish(call_id, status=CallStatus.FAILED, outcome="callback",
                                        retry=self.config.retry, details={"error": str(exc)},
-                                       abandoned=True if person else None)
-            self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)})
+                                       abandoned=True if person else None,
+                                       costs=meter.lines if meter is not None else ())
+            self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)},
+                            meter=meter)
         finally:
             warming.cancel()
+            if watchdog is not None:
+                watchdog.cancel()
+            if hold is not None and self.guard is not None:
+                spent = meter.total if meter is not None else Decimal(0)
+                if spent > hold.amount:
+                    self.overspent.append((call_id, spent, hold.amount))
+                    log.error("call %s spent $%s, more than the $%s held", call_id, spent, hold.amount)
+                await self.guard.settle(hold, spent)
             self.live.pop(call_id, None)
             self._changed()
+
+    def _meter(self, live: LiveCall) -> CostMeter | None:
+        if self.catalogue is None:
+            return None
+
+        def on_line(line: LedgerLine) -> None:
+            live.cost += float(line.amount)
+            self._changed()
+
+        return CostMeter(self.catalogue, on_line=on_line)
+
+    async def _watch_spend(self, call_id: int, hold: Hold, meter: CostMeter, handle: CallHandle,
+                           answered: float, every_s: float = 1.0, lookahead_s: float = 15.0) -> None:
+        """Keep the call's hold ahead of its cost; end the call when a budget cannot cover more."""
+        assert self.guard is not None and self.catalogue is not None
+        provider = self.telephony.name
+        per_min = (self.catalogue.price("telephony", provider).unit_price
+                   + self.catalogue.price("media_stream", provider).unit_price)
+        amd = self.catalogue.price("amd", provider).unit_price if self.config.amd else Decimal(0)
+        speed = float(getattr(self.telephony, "speed", 1.0))  # a simulated clock may run faster
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every_s)
+            minutes = math.ceil(((loop.time() - answered) * speed + lookahead_s) / 60)
+            projected = meter.total + minutes * per_min + amd
+            if projected <= hold.amount:
+                continue
+            step = max(projected - hold.amount, per_min * Decimal(str(self.config.top_up_min)))
+            if await self.guard.top_up(hold, step):
+                continue
+            log.warning("call %s: the budget cannot cover another minute; ending the call", call_id)
+            await self.telephony.hang_up(handle)
+            return
 
     async def _warm_opening(self, lead: Lead) -> None:
         """Synthesise the opening while the phone rings, so "hello?" is answered from cache."""
@@ -268,6 +371,9 @@ class Dialer:
         self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall
     ) -> tuple[CallOutcome, Brain]:
         brain = self.brain_factory(lead, handle.answered_by)
+        meter = current_meter.get()
+        if meter is not None:  # the voice tier rule reads the lead's score as the call goes
+            meter.lead_score = lambda: float(getattr(brain, "score", 0.0) or 0.0)
 
         def on_turn(turn: TurnRecord) -> None:
             live.turns += 1
@@ -298,6 +404,7 @@ class Dialer:
         self, call_id: int, lead: Lead, name: str, outcome: str, status: str,
         result: CallOutcome | None, slots: dict[str, Any], score: float | None,
         details: dict[str, Any], *, recorded: bool = False, greeting_ms: float | None = None,
+        meter: CostMeter | None = None,
     ) -> None:
         firsts = [t.first_audio_ms for t in result.latency.completed()] if result else []
         overheads = [t.overhead_ms for t in result.latency.completed()] if result else []
@@ -311,7 +418,7 @@ class Dialer:
             first_audio_p95_ms=percentile(values, 95),
             hello_to_first_audio_ms=greeting_ms,
             overhead_p95_ms=percentile(over, 95),
-            cost_usd=0.0,
+            cost_usd=float(meter.total) if meter is not None else 0.0,
             recorded=recorded,
             details=details,
         ))

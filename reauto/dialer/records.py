@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto.costs.meter import LedgerLine
 from reauto.store.models import (
     Call,
     CallEvent,
     CallStatus,
+    CostEntry,
     DncEntry,
     DncSource,
     Lead,
@@ -107,9 +110,13 @@ class CallRecorder:
         retry: RetryPolicy = RetryPolicy(),
         details: Mapping[str, Any] | None = None,
         abandoned: bool | None = None,
+        costs: Sequence[LedgerLine] = (),
         now: datetime | None = None,
     ) -> None:
         """Store the call's end and move its lead on, in one transaction.
+
+        ``costs``: the call's priced usage; each line goes to the cost ledger and their sum is
+        the call's ``cost_total``.
 
         ``abandoned``: whether a person answered and waited too long for the agent (None when no
         person answered); the compliance gate keeps each campaign's rate under its ceiling.
@@ -123,6 +130,11 @@ class CallRecorder:
             call.status, call.outcome, call.ended_at = status, Outcome(outcome), now
             call.recorded, call.recording_path = recording_path is not None, recording_path
             call.abandoned = abandoned
+            for line in costs:
+                s.add(CostEntry(call_id=call_id, campaign_id=call.campaign_id, ts=now, component=line.component,
+                                provider=line.provider, quantity=line.quantity, unit=line.unit,
+                                unit_price=line.unit_price, amount=line.amount))
+            call.cost_total = sum((line.amount for line in costs), Decimal(0))
             completed = latency.completed() if latency is not None else []
             agent_turns = iter(completed)
             for seq, turn in enumerate(turns):

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reauto.costs.meter import usage
 from reauto.breaker import Breaker
 from reauto.config import LlmSettings
 from reauto.errors import ReautoError
@@ -209,6 +210,7 @@ class OllamaChat:
         host.breaker.success()
         host.served += 1
         self.last = stats
+        usage("llm", f"ollama:{model}", (stats.prompt_eval_count or 0) + (stats.eval_count or 0), "token")
 
     @staticmethod
     def _failed(host: _Host) -> None:

@@ -61,6 +61,7 @@ class LeadReport:
     hello_to_first_audio_ms: float | None = None
     interrupted_agent: bool = False
     hung_up_by: str = ""
+    seconds: float = 0.0  # from picking up to hanging up, on the simulated clock
 
 
 def asked_slot(text: str) -> str | None:
@@ -206,6 +207,7 @@ class SimulatedLead:
         await self.clock.wait_tick()
         self.line.tick(mic)
         self._ticks += 1
+        self.report.seconds = round(self._ticks * 0.02, 2)
 
     async def _silence(self, seconds: float) -> None:
         for _ in range(int(seconds / 0.02)):

@@ -88,6 +88,7 @@ class SimTelephony(Telephony):
             "hung_up_by": report.hung_up_by,
             "underruns": line.stats.underruns,
             "clears": line.stats.clears,
+            "duration_s": report.seconds,  # simulated time from answer to hang-up (billed time)
         }
 
     async def close(self) -> None:

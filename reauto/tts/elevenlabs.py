@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from reauto.config import TtsSettings
+from reauto.costs.meter import elevenlabs_usage
 from reauto.errors import ReautoError
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
@@ -115,6 +116,9 @@ class ElevenLabsTTS(TTSProvider):
     Raises:
         ProviderUnavailable: no key or voice id, or an unsupported output format.
     """
+
+    #: Bills itself from the ``character-cost`` header (the cost meter does not count characters).
+    reports_usage = True
 
     name = "elevenlabs"
     tier = "premium"
@@ -219,6 +223,7 @@ class ElevenLabsTTS(TTSProvider):
                     self.last_request_id = response.headers.get("request-id")
                     cost = response.headers.get("character-cost", "")
                     self.last_character_cost = int(cost) if cost.isdigit() else len(text)
+                    elevenlabs_usage(self.model_id, len(text), int(cost) if cost.isdigit() else None)
                     first = await response.content.readany()
                 except BaseException:
                     response.release()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reauto.config import TtsSettings
+from reauto.costs.meter import metered
 from reauto.providers import ProviderUnavailable
 from reauto.tts import REGISTRY
 from reauto.tts.base import TTSProvider
@@ -37,6 +38,7 @@ def create_tiers(
     *,
     cache: AudioCache | None = None,
     on_outcome: Callable[[TtsOutcome], None] | None = None,
+    meter: bool = False,
 ) -> TtsTiers:
     """Both tiers as ``settings`` configure them.
 
@@ -44,15 +46,18 @@ def create_tiers(
         settings: the ``[tts]`` section.
         cache: when given, each provider serves repeated utterances from it.
         on_outcome: told which tier spoke each premium-attempted utterance, and why.
+        meter: report each synthesis's characters to the running call's cost meter (below the
+            cache: a cached utterance costs nothing).
 
     Raises:
         ProviderUnavailable: the local provider cannot be built.
     """
-    local = _cached(REGISTRY.create(settings.local, settings), cache)
+    wrap = metered if meter else (lambda provider: provider)
+    local = _cached(wrap(REGISTRY.create(settings.local, settings)), cache)
     if settings.premium == "none":
         return TtsTiers(local, None)
     try:
-        premium = _cached(REGISTRY.create(settings.premium, settings), cache)
+        premium = _cached(wrap(REGISTRY.create(settings.premium, settings)), cache)
     except ProviderUnavailable as exc:
         log.warning("TTS premium %s unavailable (%s); every utterance uses %s",
                     settings.premium, exc, settings.local)
@@ -67,13 +72,14 @@ def create_tts(
     *,
     cache: AudioCache | None = None,
     on_outcome: Callable[[TtsOutcome], None] | None = None,
+    meter: bool = False,
 ) -> TTSProvider:
     """The provider ``settings`` configure: local, or premium with the local fallback.
 
     Raises:
         ProviderUnavailable: the local provider cannot be built.
     """
-    tiers = create_tiers(settings, cache=cache, on_outcome=on_outcome)
+    tiers = create_tiers(settings, cache=cache, on_outcome=on_outcome, meter=meter)
     return tiers.premium or tiers.local
 
 

@@ -18,6 +18,7 @@ from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
 
+from reauto.costs.meter import usage
 from reauto.stt.base import STTProvider, Transcript
 from reauto.tts.base import TTSProvider
 
@@ -69,12 +70,21 @@ class ProviderSTTService(SegmentedSTTService):
             yield ErrorFrame(error=f"STT {self._provider.name} failed: {exc}")
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
+        usage("stt", _provider_name(self._provider), round(transcript.audio_s, 3), "second")
         if self._on_timing is not None:
             self._on_timing(SttTiming(transcript.audio_s, elapsed_ms, transcript))
         if transcript.text.strip():
             frame = TranscriptionFrame(transcript.text, self._user_id, time_now_iso8601(), result=transcript)
             frame.metadata["stt_ms"] = elapsed_ms
             yield frame
+
+
+def _provider_name(provider: STTProvider) -> str:
+    """The recogniser that really ran (through a process pool or a fallback wrapper)."""
+    active = getattr(provider, "active", None)
+    if isinstance(active, STTProvider):
+        return _provider_name(active)
+    return str(getattr(provider, "provider_name", provider.name))
 
 
 class ProviderTTSService(TTSService):

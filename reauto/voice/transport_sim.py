@@ -14,6 +14,7 @@ import time
 
 from pipecat.frames.frames import (
     CancelFrame,
+    CancelWorkerFrame,
     EndFrame,
     Frame,
     InputAudioRawFrame,
@@ -61,8 +62,9 @@ class SimInputTransport(BaseInputTransport):
         while True:
             packet = await self._line.to_agent.get()
             if packet is None:
-                # the far end hung up: end the pipeline the way a closed media stream would
-                await self.push_frame(EndFrame())
+                # the far end hung up: nobody hears the rest, so the call's worker is cancelled
+                # (an EndFrame pushed from here would not stop the worker that runs the pipeline)
+                await self.push_frame(CancelWorkerFrame(reason="the far end hung up"), FrameDirection.UPSTREAM)
                 return
             pcm = self._codec.decode(packet)
             if pcm:

@@ -1,0 +1,74 @@
+"""Budget alerts: a log line, and a JSON POST to a webhook, once per budget window and level.
+
+The webhook call has a timeout, retries with backoff and a breaker (after repeated failures it
+is skipped for a while, so a dead endpoint never slows the calls down); the log line is always
+written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from reauto.breaker import Breaker
+from reauto.config import BudgetSettings
+
+log = logging.getLogger(__name__)
+
+
+class Alerter:
+    """Raises each (budget window, level) alert once per process.
+
+    Args:
+        settings: ``[budget]`` (levels, webhook, timeout).
+        retries: webhook attempts after the first.
+    """
+
+    def __init__(self, settings: BudgetSettings, *, retries: int = 2) -> None:
+        self.settings = settings
+        self.retries = retries
+        self.breaker = Breaker(threshold=3, reset_s=60.0)
+        self.raised: list[dict[str, Any]] = []
+        self._seen: set[tuple[str, str, str, float]] = set()
+
+    async def utilisation(self, scope: str, period: str, start: datetime, spent: Decimal, amount: Decimal) -> None:
+        """Alert for every level ``spent / amount`` has reached and that was not raised yet."""
+        share = float(spent / amount) if amount else 0.0
+        for level in sorted(self.settings.alert_at):
+            key = (scope, period, start.isoformat(), level)
+            if share + 1e-9 < level or key in self._seen:
+                continue
+            self._seen.add(key)
+            await self.raise_alert({"kind": "budget", "scope": scope, "period": period, "level": level,
+                                    "spent_usd": str(spent), "budget_usd": str(amount),
+                                    "utilisation": round(share, 4), "window_start": start.isoformat()})
+
+    async def raise_alert(self, payload: dict[str, Any]) -> None:
+        """Log ``payload`` and POST it to the webhook when one is set."""
+        self.raised.append(payload)
+        log.warning("budget alert: %s", payload)
+        url = self.settings.alert_webhook
+        if not url or not self.breaker.allow():
+            return
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=self.settings.alert_timeout_s)
+        for attempt in range(self.retries + 1):
+            try:
+                async with aiohttp.ClientSession(timeout=timeout) as session, \
+                        session.post(url, json=payload) as response:
+                    if response.status < 500:
+                        self.breaker.success()
+                        if response.status >= 400:
+                            log.warning("alert webhook %s refused the alert: HTTP %s", url, response.status)
+                        return
+                    raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if attempt == self.retries:
+                    self.breaker.failure()
+                    log.warning("alert webhook %s failed: %s", url, exc)
+                    return
+                await asyncio.sleep(0.2 * 2**attempt)

@@ -1,0 +1,208 @@
+"""Budgets that are never overspent: windows, holds before dialing, top-ups, settlement, alerts.
+
+A budget is an amount per day, week or month (UTC periods: days from midnight, weeks from Monday,
+months from the 1st), for everything (``global``) or one campaign (``campaign:<name>``). Before a
+call is dialed the :class:`BudgetGuard` holds its expected cost in every budget that covers it;
+while the call runs it tops the hold up a minute at a time; when the call ends the hold becomes
+the call's real cost (its ledger total). A call that cannot get a hold is not dialed; a running
+call whose top-up is refused is ended. Spending stops at ``stop_dialing_at`` × the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reauto.config import BudgetSettings
+from reauto.costs.alerts import Alerter
+from reauto.costs.reservations import Counter, Reservations
+from reauto.store.models import Budget, BudgetPeriod, Campaign, CostEntry
+from reauto.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+GLOBAL = "global"
+MICROS = Decimal(1_000_000)
+
+
+def campaign_scope(name: str) -> str:
+    return f"campaign:{name}"
+
+
+def to_micros(amount: Decimal) -> int:
+    return int((amount * MICROS).to_integral_value())
+
+
+def from_micros(micros: int) -> Decimal:
+    return Decimal(micros) / MICROS
+
+
+def period_bounds(period: BudgetPeriod | str, now: datetime) -> tuple[datetime, datetime]:
+    """The UTC period containing ``now``: [start, end)."""
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    period = BudgetPeriod(period)
+    if period == BudgetPeriod.DAILY:
+        return day, day + timedelta(days=1)
+    if period == BudgetPeriod.WEEKLY:
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    start = day.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start, end
+
+
+@dataclass(frozen=True)
+class Window:
+    """One budget's current period."""
+
+    scope: str
+    period: BudgetPeriod
+    amount: Decimal
+    start: datetime
+    end: datetime
+    stop_at: float = 1.0
+
+    @property
+    def counter(self) -> Counter:
+        key = f"{self.scope}:{self.period.value}:{self.start:%Y%m%d}"
+        return Counter(key, to_micros(self.amount * Decimal(str(self.stop_at))), int(self.end.timestamp()))
+
+
+async def windows_for(s: AsyncSession, scopes: Sequence[str], now: datetime, stop_at: float = 1.0) -> list[Window]:
+    """The current windows of every budget set for ``scopes``."""
+    rows = (await s.execute(select(Budget).where(Budget.scope.in_(list(scopes))).order_by(Budget.id))).scalars()
+    out = []
+    for b in rows:
+        start, end = period_bounds(b.period, now)
+        out.append(Window(b.scope, BudgetPeriod(b.period), Decimal(b.amount), start, end, stop_at))
+    return out
+
+
+async def ledger_spent(s: AsyncSession, scope: str, start: datetime, end: datetime) -> Decimal:
+    """What the cost ledger says was spent in a scope between two instants."""
+    query = select(func.coalesce(func.sum(CostEntry.amount), 0)).where(CostEntry.ts >= start, CostEntry.ts < end)
+    if scope != GLOBAL:
+        name = scope.split(":", 1)[1]
+        query = query.join(Campaign, Campaign.id == CostEntry.campaign_id).where(Campaign.name == name)
+    return Decimal((await s.execute(query)).scalar_one())
+
+
+@dataclass
+class Hold:
+    """Money held for one call."""
+
+    call_ref: str
+    windows: list[Window]
+    amount: Decimal = Decimal(0)
+
+
+@dataclass
+class BudgetGuard:
+    """Holds, tops up and settles calls against every budget that covers a campaign.
+
+    Args:
+        sessions: the store (budgets, and the ledger to restore lost counters from).
+        reservations: the shared counters (Redis, or in-process).
+        settings: ``[budget]``.
+        campaign: the campaign's name.
+        alerts: told of utilisation crossing the alert levels.
+        clock: the current instant.
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    reservations: Reservations
+    settings: BudgetSettings
+    campaign: str
+    alerts: Alerter | None = None
+    clock: Callable[[], datetime] = utcnow
+    holds: dict[str, Hold] = field(default_factory=dict)
+    refusals: int = 0
+    #: Utilisation after the last hold, top-up or settlement (read per utterance by the voice tier rule).
+    last_utilisation: float = 0.0
+
+    @property
+    def scopes(self) -> list[str]:
+        return [GLOBAL, campaign_scope(self.campaign)]
+
+    async def windows(self) -> list[Window]:
+        async with self.sessions() as s:
+            return await windows_for(s, self.scopes, self.clock(), self.settings.stop_dialing_at)
+
+    async def hold(self, call_ref: str, amount: Decimal) -> Hold | None:
+        """Hold ``amount`` for a call about to be dialed; None when a budget cannot cover it."""
+        hold = Hold(call_ref, await self.windows())
+        if not await self._reserve(hold, amount):
+            self.refusals += 1
+            return None
+        self.holds[call_ref] = hold
+        self.last_utilisation = await self.utilisation(hold.windows)
+        return hold
+
+    async def top_up(self, hold: Hold, amount: Decimal) -> bool:
+        """Add to a running call's hold; False when a budget cannot cover it (end the call)."""
+        ok = await self._reserve(hold, amount)
+        self.last_utilisation = await self.utilisation(hold.windows)
+        return ok
+
+    async def settle(self, hold: Hold, spent: Decimal) -> None:
+        """The call ended having cost ``spent`` (its ledger total, already stored)."""
+        self.holds.pop(hold.call_ref, None)
+        await self.reservations.settle([w.counter for w in hold.windows], hold.call_ref, to_micros(spent))
+        self.last_utilisation = await self.utilisation(hold.windows)
+        await self.check_alerts(hold.windows)
+
+    async def _reserve(self, hold: Hold, amount: Decimal) -> bool:
+        if not hold.windows or amount <= 0:
+            hold.amount += max(amount, Decimal(0))
+            return True
+        counters = [w.counter for w in hold.windows]
+        for _ in range(3):
+            ok = await self.reservations.reserve(counters, hold.call_ref, to_micros(amount))
+            if ok is None:  # counters lost: rebuild them from the ledger, then ask again
+                await self.restore(hold.windows)
+                continue
+            if ok:
+                hold.amount += amount
+            return ok
+        raise RuntimeError("budget counters could not be restored")
+
+    async def restore(self, windows: Sequence[Window]) -> None:
+        """Recreate missing counters from the cost ledger and the holds this process runs."""
+        for w in windows:
+            if await self.reservations.snapshot(w.counter) is not None:
+                continue
+            async with self.sessions() as s:
+                spent = await ledger_spent(s, w.scope, w.start, w.end)
+            holds = {ref: to_micros(h.amount) for ref, h in self.holds.items()
+                     if any(x.counter.key == w.counter.key for x in h.windows)}
+            log.warning("budget %s %s: counters missing, restored from the ledger (spent $%.2f, %d calls held)",
+                        w.scope, w.period.value, spent, len(holds))
+            await self.reservations.restore(w.counter, to_micros(spent), holds)
+
+    async def utilisation(self, windows: Sequence[Window] | None = None) -> float:
+        """The highest (spent + held) / budget over the campaign's budgets (0 without budgets)."""
+        worst = 0.0
+        for w in windows if windows is not None else await self.windows():
+            snap = await self.reservations.snapshot(w.counter)
+            if snap is None:
+                await self.restore([w])
+                snap = await self.reservations.snapshot(w.counter) or (0, 0)
+            if w.amount > 0:
+                worst = max(worst, float(from_micros(snap[0] + snap[1]) / w.amount))
+        return worst
+
+    async def check_alerts(self, windows: Sequence[Window]) -> None:
+        if self.alerts is None:
+            return
+        for w in windows:
+            snap = await self.reservations.snapshot(w.counter)
+            if snap is None or w.amount <= 0:
+                continue
+            spent = from_micros(snap[0])
+            await self.alerts.utilisation(w.scope, w.period.value, w.start, spent, w.amount)

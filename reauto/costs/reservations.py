@@ -1,0 +1,181 @@
+"""Budget counters shared by every dialer: spent and reserved dollars per budget window.
+
+Amounts are integer micro-dollars. A call *holds* money before it is dialed and while it runs;
+``reserve`` adds to a hold only if every window it touches still has room (all or nothing, in
+one atomic step: a Lua script on Redis, a lock in-process), and ``settle`` turns a hold into
+what was really spent. So concurrent dialers can never together commit more than a budget.
+
+A window whose counters are missing (Redis restarted without persistence, or a key expired)
+answers ``None``: the :class:`~reauto.costs.budget.BudgetGuard` restores it from the cost ledger
+in the store and asks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: Counters live this long after their window ends (for ``budget status`` of a past period).
+KEEP_AFTER_S = 8 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One budget window's counters: its key, its limit and when it may be forgotten."""
+
+    key: str
+    limit: int
+    expires_at: int  # unix seconds
+
+
+class Reservations(ABC):
+    """Spent / reserved counters per budget window."""
+
+    @abstractmethod
+    async def reserve(self, counters: Sequence[Counter], hold: str, amount: int) -> bool | None:
+        """Add ``amount`` to ``hold`` in every window if all have room; None if one is missing."""
+
+    @abstractmethod
+    async def settle(self, counters: Sequence[Counter], hold: str, spent: int) -> None:
+        """Release ``hold`` and add ``spent`` (a hold the counters no longer know adds nothing:
+        the ledger the window was restored from already has it)."""
+
+    @abstractmethod
+    async def snapshot(self, counter: Counter) -> tuple[int, int] | None:
+        """(spent, reserved), or None when the window's counters are missing."""
+
+    @abstractmethod
+    async def restore(self, counter: Counter, spent: int, holds: dict[str, int]) -> None:
+        """Create a missing window from the ledger's spent total and the holds still running."""
+
+    async def close(self) -> None:  # noqa: B027 (optional)
+        """Release connections."""
+
+
+class MemoryReservations(Reservations):
+    """In-process counters (the embedded default: one dialer process)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._windows: dict[str, dict[str, int]] = {}
+
+    async def reserve(self, counters: Sequence[Counter], hold: str, amount: int) -> bool | None:
+        async with self._lock:
+            if any(c.key not in self._windows for c in counters):
+                return None
+            for c in counters:
+                w = self._windows[c.key]
+                if w["spent"] + w["reserved"] + amount > c.limit:
+                    return False
+            for c in counters:
+                w = self._windows[c.key]
+                w["reserved"] += amount
+                w["hold:" + hold] = w.get("hold:" + hold, 0) + amount
+            return True
+
+    async def settle(self, counters: Sequence[Counter], hold: str, spent: int) -> None:
+        async with self._lock:
+            for c in counters:
+                w = self._windows.get(c.key)
+                if w is None or ("hold:" + hold) not in w:
+                    continue
+                w["reserved"] -= w.pop("hold:" + hold)
+                w["spent"] += spent
+
+    async def snapshot(self, counter: Counter) -> tuple[int, int] | None:
+        w = self._windows.get(counter.key)
+        return None if w is None else (w["spent"], w["reserved"])
+
+    async def restore(self, counter: Counter, spent: int, holds: dict[str, int]) -> None:
+        async with self._lock:
+            if counter.key not in self._windows:
+                self._windows[counter.key] = {"spent": spent, "reserved": sum(holds.values()),
+                                              **{"hold:" + h: a for h, a in holds.items()}}
+
+
+_RESERVE = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then return -1 end
+end
+local amount = tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+  local spent = tonumber(redis.call('HGET', key, 'spent') or '0')
+  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
+  if spent + reserved + amount > tonumber(ARGV[2 + i]) then return 0 end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'reserved', amount)
+  redis.call('HINCRBY', key, 'hold:' .. ARGV[1], amount)
+end
+return 1
+"""
+
+_SETTLE = """
+for i, key in ipairs(KEYS) do
+  local held = redis.call('HGET', key, 'hold:' .. ARGV[1])
+  if held then
+    redis.call('HINCRBY', key, 'reserved', -tonumber(held))
+    redis.call('HDEL', key, 'hold:' .. ARGV[1])
+    redis.call('HINCRBY', key, 'spent', tonumber(ARGV[2]))
+  end
+end
+return 1
+"""
+
+_RESTORE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'spent', ARGV[1], 'reserved', ARGV[2])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], 'hold:' .. ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIREAT', KEYS[1], ARGV[3])
+return 1
+"""
+
+
+class RedisReservations(Reservations):
+    """Counters in Redis, shared by every dialer process (atomic Lua scripts).
+
+    Args:
+        url: the Redis server.
+        prefix: key prefix (``[redis] key_prefix``).
+        timeout_s: per-command timeout.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "reauto:", timeout_s: float = 2.0) -> None:
+        import redis.asyncio as aioredis
+
+        self.prefix = prefix
+        self.client = aioredis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                                        retry_on_timeout=True, health_check_interval=10)
+        self._reserve = self.client.register_script(_RESERVE)
+        self._settle = self.client.register_script(_SETTLE)
+        self._restore = self.client.register_script(_RESTORE)
+
+    def _key(self, counter: Counter) -> str:
+        return f"{self.prefix}budget:{counter.key}"
+
+    async def reserve(self, counters: Sequence[Counter], hold: str, amount: int) -> bool | None:
+        if not counters:
+            return True
+        result = int(await self._reserve(keys=[self._key(c) for c in counters],
+                                         args=[hold, amount, *(c.limit for c in counters)]))
+        return None if result < 0 else bool(result)
+
+    async def settle(self, counters: Sequence[Counter], hold: str, spent: int) -> None:
+        if counters:
+            await self._settle(keys=[self._key(c) for c in counters], args=[hold, spent])
+
+    async def snapshot(self, counter: Counter) -> tuple[int, int] | None:
+        values = await self.client.hmget(self._key(counter), ["spent", "reserved"])
+        if values[0] is None:
+            return None
+        return int(values[0]), int(values[1] or 0)
+
+    async def restore(self, counter: Counter, spent: int, holds: dict[str, int]) -> None:
+        flat = [x for h, a in holds.items() for x in (h, a)]
+        await self._restore(keys=[self._key(counter)],
+                            args=[spent, sum(holds.values()), counter.expires_at + KEEP_AFTER_S, *flat])
+
+    async def close(self) -> None:
+        await self.client.aclose()
