@@ -250,14 +250,17 @@ async def test_guard_without_budgets_always_holds_and_alerts_once_per_level(pg_e
     assert await guard.hold("x", Decimal("5")) is not None and await guard.utilisation() == 0.0
     async with sessions.begin() as s:
         s.add(Budget(scope=GLOBAL, period=BudgetPeriod.MONTHLY, amount=Decimal("1.00")))
-    guard = BudgetGuard(sessions, MemoryReservations(), BudgetSettings(), "none", alerts=alerts)
+    guard = BudgetGuard(sessions, MemoryReservations(), BudgetSettings(premium_off_at=0.8), "none", alerts=alerts)
     hold = await guard.hold("y", Decimal("0.6"))
     await guard.settle(hold, Decimal("0.55"))
-    hold = await guard.hold("z", Decimal("0.3"))
+    assert not guard.premium_off
+    hold = await guard.hold("z", Decimal("0.3"))  # 0.55 spent + 0.3 held: the breaker turns premium off
+    assert guard.premium_off and guard.last_utilisation == pytest.approx(0.85)
     await guard.settle(hold, Decimal("0.30"))
-    assert [a["level"] for a in alerts.raised] == [0.5, 0.8]
+    assert [a["level"] for a in alerts.raised if a["kind"] == "budget"] == [0.5, 0.8]
+    assert [a["action"] for a in alerts.raised if a["kind"] == "breaker"] == ["premium_tts_off"]
     await guard.check_alerts(await guard.windows())
-    assert len(alerts.raised) == 2
+    assert len(alerts.raised) == 3
 
 
 @pytest.mark.integration

@@ -233,6 +233,7 @@ def test_dial_never_overspends_a_budget_and_itemises_every_call(dial_cfg, campai
     assert len(refused) == 1
     assert rows(dial_cfg, Call, Call.lead_id == refused[0]["lead_id"]) == []  # refused before dialing
     assert Decimal(str(spend["total_usd"])) <= Decimal("0.06")
+    assert {"kind": "breaker", "action": "dialing_stopped"}.items() <= spend["alerts"][0].items()
 
     # the ledger: every line is quantity × unit price, and each call's lines add up to its total
     costs = cli(cfg, "budget", "costs", "--campaign", "budget-demo", "--json")
@@ -253,3 +254,5 @@ def test_dial_never_overspends_a_budget_and_itemises_every_call(dial_cfg, campai
     history = json.loads(cli(cfg, "budget", "history", "--campaign", "budget-demo", "--json").stdout)
     assert sum(Decimal(str(d["total_usd"])) for d in history) == Decimal(str(budget["spent_usd"]))
     assert cli(cfg, "budget", "history").exit_code == 0
+    by_provider = json.loads(cli(cfg, "budget", "history", "--by", "provider", "--json").stdout)
+    assert "pocketsphinx" in by_provider[-1]["components"] and "sim" in by_provider[-1]["components"]

@@ -171,12 +171,15 @@ def history(
     ctx: typer.Context,
     days: Annotated[int, typer.Option(help="How many days back.", min=1, max=366)] = 14,
     campaign: Annotated[str | None, typer.Option("--campaign", "-C", help="Only this campaign.")] = None,
+    by: Annotated[str, typer.Option(help="Columns: component (telephony, stt …) or provider.")] = "component",
     as_json: JsonOpt = False,
 ) -> None:
-    """Spend per day and component (telephony, media stream, AMD, STT, TTS, LLM) from the ledger.
+    """Spend per day and component (telephony, media stream, AMD, STT, TTS, LLM) or provider.
 
-    Example: reauto budget history --days 7 --campaign demo
+    Example: reauto budget history --days 7 --campaign demo --by provider
     """
+    if by not in ("component", "provider"):
+        raise UsageError(f"--by {by!r}: expected component or provider")
     from sqlalchemy import func, select
 
     from reauto.store.engine import session_factory
@@ -186,8 +189,9 @@ def history(
     async def work(engine: Any) -> list[dict[str, Any]]:
         since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
         day = func.date(CostEntry.ts)
-        query = (select(day, CostEntry.component, func.sum(CostEntry.amount), func.count(func.distinct(CostEntry.call_id)))
-                 .where(CostEntry.ts >= since).group_by(day, CostEntry.component).order_by(day))
+        column = CostEntry.component if by == "component" else CostEntry.provider
+        query = (select(day, column, func.sum(CostEntry.amount), func.count(func.distinct(CostEntry.call_id)))
+                 .where(CostEntry.ts >= since).group_by(day, column).order_by(day))
         if campaign:
             query = query.join(Campaign, Campaign.id == CostEntry.campaign_id).where(Campaign.name == campaign)
         async with session_factory(engine)() as s:

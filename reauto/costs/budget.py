@@ -125,6 +125,19 @@ class BudgetGuard:
     refusals: int = 0
     #: Utilisation after the last hold, top-up or settlement (read per utterance by the voice tier rule).
     last_utilisation: float = 0.0
+    premium_off: bool = False  # the emergency breaker turned premium voices off
+
+    async def _utilisation_changed(self, windows: Sequence[Window]) -> None:
+        self.last_utilisation = await self.utilisation(windows)
+        if not self.premium_off and self.last_utilisation >= self.settings.premium_off_at and windows:
+            self.premium_off = True
+            await self.breaker_alert("premium_tts_off")
+
+    async def breaker_alert(self, action: str) -> None:
+        """Tell the operators the emergency breaker acted (premium voices off, dialing stopped)."""
+        if self.alerts is not None:
+            await self.alerts.raise_alert({"kind": "breaker", "action": action, "campaign": self.campaign,
+                                           "utilisation": round(self.last_utilisation, 4)})
 
     @property
     def scopes(self) -> list[str]:
@@ -141,20 +154,20 @@ class BudgetGuard:
             self.refusals += 1
             return None
         self.holds[call_ref] = hold
-        self.last_utilisation = await self.utilisation(hold.windows)
+        await self._utilisation_changed(hold.windows)
         return hold
 
     async def top_up(self, hold: Hold, amount: Decimal) -> bool:
         """Add to a running call's hold; False when a budget cannot cover it (end the call)."""
         ok = await self._reserve(hold, amount)
-        self.last_utilisation = await self.utilisation(hold.windows)
+        await self._utilisation_changed(hold.windows)
         return ok
 
     async def settle(self, hold: Hold, spent: Decimal) -> None:
         """The call ended having cost ``spent`` (its ledger total, already stored)."""
         self.holds.pop(hold.call_ref, None)
         await self.reservations.settle([w.counter for w in hold.windows], hold.call_ref, to_micros(spent))
-        self.last_utilisation = await self.utilisation(hold.windows)
+        await self._utilisation_changed(hold.windows)
         await self.check_alerts(hold.windows)
 
     async def _reserve(self, hold: Hold, amount: Decimal) -> bool:

@@ -212,6 +212,7 @@ class Dialer:
         if hold is not None:
             return hold
         self._out_of_budget = True
+        await self.guard.breaker_alert("dialing_stopped")
         reason = f"budget: cannot cover a new call (${estimate:.4f} held per call); dialing stops"
         self.denied.append((lead.id, reason))
         log.warning("lead %s not dialed: %s", lead.id, reason)
