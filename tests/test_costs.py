@@ -348,3 +348,21 @@ async def test_tier_rule_reads_score_budget_and_share_and_premium_bills_elevenla
         assert "tts tier decision" in caplog.text and "lead_score" in caplog.text
         current_meter.set(None)
         await tts.close()
+
+
+@pytest.mark.integration
+async def test_unreachable_counters_fail_closed(pg_engine):
+    """With the shared counters down no call can prove its money is there: nothing is dialed."""
+    sessions = session_factory(pg_engine)
+    async with sessions.begin() as s:
+        s.add(Budget(scope=GLOBAL, period=BudgetPeriod.DAILY, amount=Decimal("5")))
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = RedisReservations(f"redis://127.0.0.1:{port}/0", timeout_s=0.5)
+    guard = BudgetGuard(sessions, store, BudgetSettings(), "down")
+    assert await guard.hold("a", Decimal("0.06")) is None and guard.refusals == 1
+    from reauto.costs.budget import Hold
+
+    await guard.settle(Hold("b", await guard.windows(), Decimal("0.06")), Decimal("0.02"))  # logged, not raised
+    await store.close()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.config import BudgetSettings
 from reauto.costs.alerts import Alerter
-from reauto.costs.reservations import Counter, Reservations
+from reauto.costs.reservations import COUNTER_ERRORS, Counter, Reservations
 from reauto.store.models import Budget, BudgetPeriod, Campaign, CostEntry
 from reauto.store.types import utcnow
 
@@ -128,7 +128,11 @@ class BudgetGuard:
     premium_off: bool = False  # the emergency breaker turned premium voices off
 
     async def _utilisation_changed(self, windows: Sequence[Window]) -> None:
-        self.last_utilisation = await self.utilisation(windows)
+        try:
+            self.last_utilisation = await self.utilisation(windows)
+        except COUNTER_ERRORS as exc:
+            log.error("budget counters unreachable (%s); utilisation not updated", exc)
+            return
         if not self.premium_off and self.last_utilisation >= self.settings.premium_off_at and windows:
             self.premium_off = True
             await self.breaker_alert("premium_tts_off")
@@ -166,8 +170,13 @@ class BudgetGuard:
     async def settle(self, hold: Hold, spent: Decimal) -> None:
         """The call ended having cost ``spent`` (its ledger total, already stored)."""
         self.holds.pop(hold.call_ref, None)
-        await self.reservations.settle([w.counter for w in hold.windows], hold.call_ref, to_micros(spent))
-        await self._utilisation_changed(hold.windows)
+        try:
+            await self.reservations.settle([w.counter for w in hold.windows], hold.call_ref, to_micros(spent))
+            await self._utilisation_changed(hold.windows)
+        except COUNTER_ERRORS as exc:
+            # the ledger has the call's cost; lost counters are rebuilt from it when reachable again
+            log.error("budget counters unreachable while settling %s (%s)", hold.call_ref, exc)
+            return
         await self.check_alerts(hold.windows)
 
     async def _reserve(self, hold: Hold, amount: Decimal) -> bool:
@@ -176,7 +185,12 @@ class BudgetGuard:
             return True
         counters = [w.counter for w in hold.windows]
         for _ in range(3):
-            ok = await self.reservations.reserve(counters, hold.call_ref, to_micros(amount))
+            try:
+                ok = await self.reservations.reserve(counters, hold.call_ref, to_micros(amount))
+            except COUNTER_ERRORS as exc:
+                # fail closed: without the shared counters no dialer can prove the money is there
+                log.error("budget counters unreachable (%s: %s): not spending", type(exc).__name__, exc)
+                return False
             if ok is None:  # counters lost: rebuild them from the ledger, then ask again
                 await self.restore(hold.windows)
                 continue

@@ -17,6 +17,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+try:  # the errors a counter store raises when it is unreachable or times out
+    from redis.exceptions import RedisError
+
+    COUNTER_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, RedisError)
+except ImportError:  # pragma: no cover (the redis extra is not installed: in-process counters only)
+    COUNTER_ERRORS = (OSError, TimeoutError)
+
 #: Counters live this long after their window ends (for ``budget status`` of a past period).
 KEEP_AFTER_S = 8 * 24 * 3600
 
