@@ -19,6 +19,7 @@ class Breaker:
     threshold: int = 3
     reset_s: float = 30.0
     clock: Callable[[], float] = time.monotonic
+    name: str = ""  # the dependency, for the reauto_breaker_state metric (unnamed: not exported)
     failures: int = field(default=0, init=False)
     opened_at: float | None = field(default=None, init=False)
     _trial: bool = field(default=False, init=False)
@@ -35,6 +36,7 @@ class Breaker:
         state = self.state
         if state == "closed":
             return True
+        self._export()  # an open breaker turns half-open with time: the gauge follows on each attempt
         if state == "half-open" and not self._trial:
             self._trial = True
             return True
@@ -42,9 +44,17 @@ class Breaker:
 
     def success(self) -> None:
         self.failures, self.opened_at, self._trial = 0, None, False
+        self._export()
 
     def failure(self) -> None:
         self.failures += 1
         self._trial = False
         if self.failures >= self.threshold or self.opened_at is not None:
             self.opened_at = self.clock()
+        self._export()
+
+    def _export(self) -> None:
+        if self.name:
+            from reauto.metrics import BREAKER_CODES, BREAKER_STATE
+
+            BREAKER_STATE.labels(dependency=self.name).set(BREAKER_CODES[self.state])

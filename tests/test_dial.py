@@ -256,3 +256,23 @@ def test_dial_never_overspends_a_budget_and_itemises_every_call(dial_cfg, campai
     assert cli(cfg, "budget", "history").exit_code == 0
     by_provider = json.loads(cli(cfg, "budget", "history", "--by", "provider", "--json").stdout)
     assert "pocketsphinx" in by_provider[-1]["components"] and "sim" in by_provider[-1]["components"]
+
+    # the Prometheus metrics of this run agree with the store (the campaign label is this test's)
+    from reauto.metrics import exposition
+    from reauto.monitoring.top import parse
+
+    samples = parse(exposition().decode())
+
+    def metric(name, **labels):
+        return sum(v for got, v in samples.get(name, []) if all(got.get(k) == x for k, x in labels.items()))
+
+    stored = [rows(dial_cfg, Call, Call.id == c["call_id"])[0] for c in out["calls"]]
+    assert metric("reauto_calls_placed_total", campaign="budget-demo") == len(stored) == 2
+    for call in stored:
+        assert metric("reauto_calls_completed_total", campaign="budget-demo", outcome=call.outcome.value) >= 1
+    assert metric("reauto_calls_completed_total", campaign="budget-demo") == 2
+    assert metric("reauto_calls_active", campaign="budget-demo") == 0
+    assert metric("reauto_leads_refused_total", campaign="budget-demo", reason="budget") == 1
+    assert metric("reauto_cost_dollars_total", campaign="budget-demo") == pytest.approx(
+        float(sum(c.cost_total for c in stored)))
+    assert metric("reauto_stage_latency_seconds_count", stage="first_audio") >= 2

@@ -29,6 +29,10 @@ def dial(
     speed: Annotated[float, typer.Option(help="Simulated leads' clock speed (1 = real time).", min=0.5, max=4)] = 1.0,
     recordings: Annotated[Path | None, typer.Option(help="Directory for dual-channel recordings.")] = None,
     seed_personas: Annotated[bool, typer.Option(help="Simulated telephony: add the campaign's personas as leads.")] = True,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve /metrics (Prometheus) and /live (calls in progress, for `reauto top`) on this port.",
+        min=0, max=65535)] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics endpoint binds to.")] = "127.0.0.1",
     as_json: JsonOpt = False,
 ) -> None:
     """Dial a campaign's due leads: compliance gate, live calls, stored results.
@@ -48,7 +52,8 @@ def dial(
     clock_start = _parse_at(at)
     summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=max_calls, concurrency=concurrency,
                                          clock_start=clock_start, speed=speed, recordings=recordings,
-                                         seed=seed_personas, live=not as_json))
+                                         seed=seed_personas, live=not as_json,
+                                         metrics=(metrics_host, metrics_port) if metrics_port is not None else None))
     data = {"campaign": campaign.name, "calls": summaries, "denied": [{"lead_id": i, "reason": r} for i, r in denied],
             **extra}
     emit(data, as_json, _render)
@@ -68,7 +73,8 @@ def _parse_at(value: str | None) -> datetime | None:
 
 async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: int | None,
                clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
-               live: bool) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
+               live: bool, metrics: tuple[str, int] | None = None,
+               ) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
     from reauto.costs.alerts import Alerter
     from reauto.costs.budget import BudgetGuard
     from reauto.costs.pricing import Catalogue
@@ -119,9 +125,24 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
                             recordings_dir=recordings, max_calls=max_calls,
                             abandon_after_s=gate.rules.abandon_after_s, amd=campaign.amd,
-                            call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min),
-        on_change=view.update if view else None, catalogue=catalogue, guard=guard,
+                            call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min,
+                            campaign_name=campaign.name),
+        on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
     )
+    server, watcher = None, None
+    if metrics is not None:
+        from reauto.monitoring.server import MonitoringServer, live_rows, watch_store
+
+        async def count_due() -> int:
+            async with sessions() as s:
+                return await repositories.due_count(s, campaign_id, now=gate.clock())
+
+        server = MonitoringServer(lambda: live_rows(dialer.live), host=metrics[0], port=metrics[1])
+        await server.start()
+        watcher = asyncio.create_task(watch_store(engine, count_due, lambda: gate.abandon_rate(campaign_id),
+                                                  campaign.name), name="store-metrics")
+        err_console.print(f"metrics on http://{metrics[0]}:{server.port}/metrics, live calls on /live",
+                          highlight=False)
     try:
         if view is not None:
             with Live(view.table({}), console=err_console, refresh_per_second=4, transient=True) as live_view:
@@ -133,6 +154,10 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.clock())
         utilisation = await guard.utilisation()
     finally:
+        if watcher is not None:
+            watcher.cancel()
+        if server is not None:
+            await server.close()
         await reservations.close()
         await telephony.close()
         await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))

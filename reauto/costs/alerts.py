@@ -30,7 +30,7 @@ class Alerter:
     def __init__(self, settings: BudgetSettings, *, retries: int = 2) -> None:
         self.settings = settings
         self.retries = retries
-        self.breaker = Breaker(threshold=3, reset_s=60.0)
+        self.breaker = Breaker(threshold=3, reset_s=60.0, name="alert_webhook")
         self.raised: list[dict[str, Any]] = []
         self._seen: set[tuple[str, str, str, float]] = set()
 

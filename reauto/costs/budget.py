@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reauto.config import BudgetSettings
 from reauto.costs.alerts import Alerter
 from reauto.costs.reservations import COUNTER_ERRORS, Counter, Reservations
+from reauto.metrics import BUDGET_UTILISATION
 from reauto.store.models import Budget, BudgetPeriod, Campaign, CostEntry
 from reauto.store.types import utcnow
 
@@ -221,7 +222,9 @@ class BudgetGuard:
                 await self.restore([w])
                 snap = await self.reservations.snapshot(w.counter) or (0, 0)
             if w.amount > 0:
-                worst = max(worst, float(from_micros(snap[0] + snap[1]) / w.amount))
+                share = float(from_micros(snap[0] + snap[1]) / w.amount)
+                BUDGET_UTILISATION.labels(scope=w.scope, period=w.period.value).set(share)
+                worst = max(worst, share)
         return worst
 
     async def check_alerts(self, windows: Sequence[Window]) -> None:

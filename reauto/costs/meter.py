@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from reauto.costs.pricing import MICRO, Catalogue, dec
+from reauto.metrics import TTS_CHARACTERS
 from reauto.tts.base import TTSProvider
 
 
@@ -97,6 +98,7 @@ def usage(component: str, provider: str, quantity: float | int | Decimal, unit: 
 
 def elevenlabs_usage(model: str, characters: int, billed: int | None) -> None:
     """ElevenLabs credits for one request: its ``character-cost`` header, else the model's rate."""
+    TTS_CHARACTERS.labels(tier="premium", provider="elevenlabs").inc(characters)
     meter = current_meter.get()
     if meter is None:
         return
@@ -128,6 +130,7 @@ class MeteredTTS(TTSProvider):
             if not charged:
                 charged = True
                 usage("tts", self.inner.name, len(text), "character")
+                TTS_CHARACTERS.labels(tier=self.inner.tier, provider=self.inner.name).inc(len(text))
             yield chunk
 
     async def close(self) -> None:

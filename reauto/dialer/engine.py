@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto import metrics
 from reauto.compliance import ABANDON_AFTER_S
 from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
@@ -74,6 +75,8 @@ class DialerConfig:
     call_timeout_s: float = 600.0
     abandon_after_s: float = ABANDON_AFTER_S
     amd: bool = True  # answering-machine detection on every call (billed per call)
+    campaign_name: str = ""  # the metrics' campaign label
+    prompt_variant: str | None = None
     call_estimate_min: float = 3.0  # minutes of call held against the budget before dialing
     top_up_min: float = 1.0  # minutes added to a running call's hold at a time
 
@@ -113,6 +116,37 @@ class CallSummary:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def refusal_kind(reason: str) -> str:
+    """A bounded label for a gate refusal (the reason itself is free text)."""
+    lowered = reason.lower()
+    for kind in ("dnc", "consent", "holiday", "window", "attempt", "abandon", "24"):
+        if kind in lowered:
+            return {"24": "frequency", "attempt": "attempts"}.get(kind, kind)
+    return "other"
+
+
+def observe_call(result: CallOutcome, greeting_ms: float | None, vad_stop_s: float) -> None:
+    """Per-turn stage latencies and the lead turns' recogniser confidence of one finished call.
+
+    Stages, per answered lead turn: ``vad`` the end-of-turn wait after the VAD stop, ``stt``
+    recognition, ``llm_first_token`` the agent's reply, ``tts_first_byte`` the first audio
+    chunk, ``first_audio`` VAD stop → first audio out, ``turn_total`` the lead's last word →
+    first audio out (the VAD needs ``vad_stop_s`` of silence before it stops).
+    """
+    for t in result.latency.completed():
+        first = t.first_audio_ms
+        metrics.observe_stages([
+            ("vad", t.turn_wait_ms), ("stt", None if t.greeting else t.stt_ms), ("llm_first_token", t.brain_ms),
+            ("tts_first_byte", t.tts_ms), ("first_audio", first),
+            ("turn_total", None if first is None else first + vad_stop_s * 1000),
+        ])
+    if greeting_ms is not None:
+        metrics.HELLO_TO_AUDIO.observe(greeting_ms / 1000)
+    for turn in result.turns:
+        if turn.speaker == "lead" and turn.confidence is not None:
+            metrics.STT_CONFIDENCE.observe(turn.confidence)
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """The q-th percentile (0..100) by nearest rank; None for no values."""
     if not values:
@@ -138,6 +172,7 @@ class Dialer:
         on_change: Callable[[dict[int, LiveCall]], None] | None = None,
         catalogue: Catalogue | None = None,
         guard: BudgetGuard | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -152,6 +187,9 @@ class Dialer:
         self.denied: list[tuple[int, str]] = []
         self.catalogue = catalogue
         self.guard = guard
+        # the instant the gate evaluates the calling rules at (a simulated campaign may run its own
+        # clock); the queue and the store keep real time, and a reschedule is carried over
+        self.clock = clock
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._placed = 0
@@ -175,7 +213,7 @@ class Dialer:
                     if self._out_of_budget:  # claimed in the same batch: due again when money is
                         await self._release(lead)
                         continue
-                    decision = await self.gate(lead, utcnow())
+                    decision = await self.gate(lead, self.clock())
                     if not decision.allowed:
                         await self._release_denied(lead, decision)
                         continue
@@ -212,6 +250,7 @@ class Dialer:
         if hold is not None:
             return hold
         self._out_of_budget = True
+        metrics.LEADS_REFUSED.labels(campaign=self.config.campaign_name, reason="budget").inc()
         await self.guard.breaker_alert("dialing_stopped")
         reason = f"budget: cannot cover a new call (${estimate:.4f} held per call); dialing stops"
         self.denied.append((lead.id, reason))
@@ -235,12 +274,15 @@ class Dialer:
 
     async def _release_denied(self, lead: Lead, decision: GateDecision) -> None:
         self.denied.append((lead.id, decision.reason))
+        metrics.LEADS_REFUSED.labels(campaign=self.config.campaign_name, reason=refusal_kind(decision.reason)).inc()
         async with self.sessions.begin() as s:
             row = await s.get(Lead, lead.id)
             assert row is not None
             row.lease_owner, row.lease_expires_at = None, None
             if decision.next_allowed_at is not None:
-                row.status, row.next_attempt_at = LeadStatus.SCHEDULED, decision.next_allowed_at
+                # "in 13 hours" on the gate's clock is in 13 hours of real time
+                row.status = LeadStatus.SCHEDULED
+                row.next_attempt_at = utcnow() + (decision.next_allowed_at - self.clock())
             elif "dnc" in decision.reason.lower():
                 row.status, row.dnc = LeadStatus.DNC, True
             else:
@@ -257,6 +299,9 @@ class Dialer:
         live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
         meter = self._meter(live)
         current_meter.set(meter)  # this task's context: every task the call starts reports here
+        campaign = self.config.campaign_name
+        metrics.CALLS_PLACED.labels(campaign=campaign).inc()
+        metrics.CALLS_ACTIVE.labels(campaign=campaign).inc()
         self._changed()
         warming = asyncio.create_task(self._warm_opening(lead), name=f"warm-{call_id}")
         watchdog: asyncio.Task[None] | None = None
@@ -313,6 +358,7 @@ class Dialer:
             self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)},
                             meter=meter)
         finally:
+            metrics.CALLS_ACTIVE.labels(campaign=campaign).dec()
             warming.cancel()
             if watchdog is not None:
                 watchdog.cancel()
@@ -330,10 +376,12 @@ class Dialer:
             return None
 
         def on_line(line: LedgerLine) -> None:
-            live.cost += float(line.amount)
+            live.cost = max(live.cost, float(meter.total))
+            metrics.COST.labels(campaign=self.config.campaign_name, component=line.component).inc(float(line.amount))
             self._changed()
 
-        return CostMeter(self.catalogue, on_line=on_line)
+        meter = CostMeter(self.catalogue, on_line=on_line)
+        return meter
 
     async def _watch_spend(self, call_id: int, hold: Hold, meter: CostMeter, handle: CallHandle,
                            answered: float, every_s: float = 1.0, lookahead_s: float = 15.0) -> None:
@@ -347,7 +395,12 @@ class Dialer:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(every_s)
-            minutes = math.ceil(((loop.time() - answered) * speed + lookahead_s) / 60)
+            elapsed = (loop.time() - answered) * speed
+            live = self.live.get(call_id)
+            if live is not None:  # the running total: what is metered plus the minutes begun so far
+                live.cost = float(meter.total + max(1, math.ceil(elapsed / 60)) * per_min + amd)
+                self._changed()
+            minutes = math.ceil((elapsed + lookahead_s) / 60)
             projected = meter.total + minutes * per_min + amd
             if projected <= hold.amount:
                 continue
@@ -391,6 +444,7 @@ class Dialer:
             on_turn=on_turn,
             greet_on_first_words=handle.answered_by != "machine",
             timeout_s=self.config.call_timeout_s,
+            hung_up=getattr(handle.far_end, "hung_up", None),
         )
         return await session.run(), brain
 
@@ -407,6 +461,10 @@ class Dialer:
         details: dict[str, Any], *, recorded: bool = False, greeting_ms: float | None = None,
         meter: CostMeter | None = None,
     ) -> None:
+        metrics.CALLS_COMPLETED.labels(campaign=self.config.campaign_name, outcome=outcome, status=status,
+                                       variant=self.config.prompt_variant or "default").inc()
+        if result is not None:
+            observe_call(result, greeting_ms, self.config.turn_taking.vad_stop_s)
         firsts = [t.first_audio_ms for t in result.latency.completed()] if result else []
         overheads = [t.overhead_ms for t in result.latency.completed()] if result else []
         values = [v for v in firsts if v is not None]

@@ -104,7 +104,7 @@ async def replay(call: RecordedCall, spans: list[tuple[float, float]], *, stt: S
     probe = ClockProbe()
     session = CallSession(SimTransport(line), stt, tts, brain, turn_taking=turn_taking or TurnTaking(),
                           on_agent_text=line.say_text, greet_on_first_words=call.spec.answered_by == "human",
-                          timeout_s=call.seconds + tail_s + 30, observers=[probe])
+                          timeout_s=call.seconds + tail_s + 30, observers=[probe], hung_up=line.hung_up)
     await session.prepare()
     ulaw = pcm_to_phone(call.pcm)
     packets = [ulaw[i : i + PHONE_FRAME_BYTES].ljust(PHONE_FRAME_BYTES, b"\xff")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reauto.costs.meter import usage
+from reauto.metrics import LLM_TOKENS
 from reauto.breaker import Breaker
 from reauto.config import LlmSettings
 from reauto.errors import ReautoError
@@ -77,7 +78,8 @@ class OllamaChat:
             self.hosts.append(_Host(
                 url=url.rstrip("/"), client=AsyncClient(host=url, timeout=timeout),
                 slots=asyncio.Semaphore(s.max_concurrency_per_host),
-                breaker=Breaker(threshold=s.breaker_threshold, reset_s=s.breaker_reset_s),
+                breaker=Breaker(threshold=s.breaker_threshold, reset_s=s.breaker_reset_s,
+                                name=f"ollama {url.rstrip('/')}"),
             ))
 
     def options(self) -> dict[str, Any]:
@@ -210,7 +212,9 @@ class OllamaChat:
         host.breaker.success()
         host.served += 1
         self.last = stats
-        usage("llm", f"ollama:{model}", (stats.prompt_eval_count or 0) + (stats.eval_count or 0), "token")
+        tokens = (stats.prompt_eval_count or 0) + (stats.eval_count or 0)
+        usage("llm", f"ollama:{model}", tokens, "token")
+        LLM_TOKENS.labels(model=model).inc(tokens)
 
     @staticmethod
     def _failed(host: _Host) -> None:

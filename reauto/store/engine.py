@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reauto.config import DatabaseSettings
 from reauto.errors import ConfigError, DatabaseUnavailable
+from reauto.metrics import DB_POOL, DB_QUERY
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
@@ -82,7 +84,31 @@ def make_engine(db: DatabaseSettings) -> AsyncEngine:
     engine = create_async_engine(url, **_engine_kwargs(db, url))
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "before_cursor_execute", _query_started)
+    event.listen(engine.sync_engine, "after_cursor_execute", _query_done)
     return engine
+
+
+def _query_started(conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+    context._reauto_started = time.perf_counter()  # noqa: SLF001
+
+
+def _query_done(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+    started = getattr(context, "_reauto_started", None)
+    if started is not None:
+        kind = statement.lstrip().split(None, 1)[0].lower() if statement.strip() else "other"
+        DB_QUERY.labels(query=kind if kind in {"select", "insert", "update", "delete"} else "other").observe(
+            time.perf_counter() - started)
+
+
+def pool_stats(engine: AsyncEngine) -> None:
+    """Export the pool's checked-out and idle connections (called by the dialer's monitor)."""
+    pool = engine.sync_engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    idle = getattr(pool, "checkedin", None)
+    if callable(checked_out) and callable(idle):
+        DB_POOL.labels(state="checked_out").set(checked_out())
+        DB_POOL.labels(state="idle").set(idle())
 
 
 def make_sync_engine(db: DatabaseSettings) -> Engine:

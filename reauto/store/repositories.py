@@ -28,6 +28,13 @@ def _dial_queue(campaign_id: int, now: datetime, limit: int) -> Any:
     )
 
 
+async def due_count(session: AsyncSession, campaign_id: int, *, now: datetime | None = None,
+                    cap: int = 100_000) -> int:
+    """How many leads are due to be dialed (counted up to ``cap``, so a huge queue stays cheap)."""
+    due = _dial_queue(campaign_id, now or utcnow(), cap).with_only_columns(Lead.id).order_by(None)
+    return int((await session.execute(select(func.count()).select_from(due.subquery()))).scalar_one())
+
+
 async def peek_next_leads(
     session: AsyncSession, campaign_id: int, *, now: datetime | None = None, limit: int = 1
 ) -> Sequence[Lead]:

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass
 
+from reauto.metrics import CACHE_REQUESTS
 from reauto.tts.base import TTSProvider
 
 CacheKey = tuple[str, str, str]
@@ -58,9 +59,11 @@ class AudioCache:
         entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
+            CACHE_REQUESTS.labels(kind="tts", result="miss").inc()
             return None
         self._entries.move_to_end(key)
         self.hits += 1
+        CACHE_REQUESTS.labels(kind="tts", result="hit").inc()
         return entry
 
     def put(self, key: CacheKey, audio: CachedAudio) -> None:

@@ -115,6 +115,8 @@ class CallSession:
             answering machines, where the opening waits for the end of the greeting.
         timeout_s: hard limit on the call's length.
         observers: extra pipeline observers (evaluation, monitoring).
+        hung_up: set when the far end hangs up; the pipeline is cancelled if it has not ended
+            ``hangup_grace_s`` later.
     """
 
     transport: BaseTransport
@@ -128,6 +130,8 @@ class CallSession:
     greet_on_first_words: bool = True
     timeout_s: float = 600.0
     observers: Sequence[BaseObserver] = ()
+    hung_up: asyncio.Event | None = None
+    hangup_grace_s: float = 3.0
     _models: tuple[SileroVADAnalyzer, UserTurnStrategies] | None = field(default=None, init=False, repr=False)
 
     async def prepare(self) -> None:
@@ -172,6 +176,32 @@ class CallSession:
         )
         return worker, conversation, latency, recorder
 
+    async def _until_done(self, run: asyncio.Future[Any], worker: PipelineWorker) -> None:
+        """Wait for the pipeline to end; when the far end hangs up (or the time limit passes) and it
+        does not end by itself within :attr:`hangup_grace_s`, cancel it: a call never outlives its line."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        gone = asyncio.ensure_future(self.hung_up.wait()) if self.hung_up is not None else None
+        try:
+            done, _ = await asyncio.wait([run, *([gone] if gone else [])], timeout=self.timeout_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if run in done:
+                return run.result()
+            reason = "the far end hung up" if gone is not None and gone in done else "call time limit"
+            if reason == "the far end hung up":
+                done, _ = await asyncio.wait([run], timeout=max(0.0, min(self.hangup_grace_s, deadline - loop.time())))
+                if run in done:
+                    return run.result()
+            logger.warning(f"cancelling the call pipeline: {reason}")
+            await worker.cancel(reason=reason)
+            try:
+                await asyncio.wait_for(run, timeout=5.0)
+            except TimeoutError:
+                run.cancel()
+        finally:
+            if gone is not None:
+                gone.cancel()
+
     async def run(self) -> CallOutcome:
         """Run the call until it ends (either side hangs up, or the time limit)."""
         await self.prepare()
@@ -189,10 +219,7 @@ class CallSession:
 
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)
-        try:
-            await asyncio.wait_for(runner.run(), timeout=self.timeout_s)
-        except TimeoutError:
-            await worker.cancel(reason="call time limit")
+        await self._until_done(asyncio.ensure_future(runner.run()), worker)
         return CallOutcome(
             turns=conversation.turns,
             latency=latency.latency,

@@ -1,0 +1,85 @@
+"""reauto's Prometheus metrics: one module, the ``reauto_`` prefix, base units (seconds, dollars).
+
+No label carries a call id, a phone number or a lead: label values are campaigns, outcomes,
+stages, providers and the like, so the series count stays bounded. Every process registers the
+same metrics; ``reauto dial --metrics-port`` and ``reauto serve`` expose them on ``/metrics``.
+With ``PROMETHEUS_MULTIPROC_DIR`` set (several dialer processes behind one scrape), values are
+aggregated across processes by prometheus-client's multiprocess mode.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+#: Latency buckets in seconds: voice stages live between 10 ms and a few seconds.
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+#: Stages of a turn, measured per lead turn (see reauto.voice.latency).
+STAGES = ("vad", "stt", "llm_first_token", "tts_first_byte", "first_audio", "turn_total")
+
+CALLS_PLACED = Counter("reauto_calls_placed", "Calls placed (dialed).", ["campaign"])
+CALLS_COMPLETED = Counter("reauto_calls_completed", "Calls ended, by outcome and final status.",
+                          ["campaign", "outcome", "status", "variant"])
+CALLS_ACTIVE = Gauge("reauto_calls_active", "Calls in progress.", ["campaign"], multiprocess_mode="livesum")
+LEADS_REFUSED = Counter("reauto_leads_refused", "Leads the compliance gate or the budget did not let dial.",
+                        ["campaign", "reason"])
+STAGE_LATENCY = Histogram("reauto_stage_latency_seconds", "Per-turn latency of each stage, from the lead's "
+                          "end of speech.", ["stage"], buckets=LATENCY_BUCKETS)
+HELLO_TO_AUDIO = Histogram("reauto_hello_to_first_audio_seconds", "The lead's first words to the agent's "
+                           "first audio (the abandoned-call clock).", buckets=LATENCY_BUCKETS)
+ABANDONED_RATIO = Gauge("reauto_abandoned_calls_ratio", "Abandoned share of person-answered calls, last 30 days.",
+                        ["campaign"], multiprocess_mode="max")
+STT_CONFIDENCE = Histogram("reauto_stt_confidence", "Recogniser confidence of lead turns (0..1).",
+                           buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0))
+CACHE_REQUESTS = Counter("reauto_cache_requests", "Cache lookups by kind and result.", ["kind", "result"])
+LLM_TOKENS = Counter("reauto_llm_tokens", "LLM tokens (prompt + reply) by model.", ["model"])
+TTS_CHARACTERS = Counter("reauto_tts_characters", "Characters synthesised by tier and provider.",
+                         ["tier", "provider"])
+COST = Counter("reauto_cost_dollars", "Priced usage by component.", ["campaign", "component"])
+BUDGET_UTILISATION = Gauge("reauto_budget_utilisation_ratio", "Spent and held over the budget, by scope.",
+                           ["scope", "period"], multiprocess_mode="max")
+BREAKER_STATE = Gauge("reauto_breaker_state", "Circuit breakers: 0 closed, 1 half-open, 2 open.",
+                      ["dependency"], multiprocess_mode="max")
+DB_QUERY = Histogram("reauto_db_query_seconds", "Store queries by name.", ["query"], buckets=LATENCY_BUCKETS)
+DB_POOL = Gauge("reauto_db_pool_connections", "Database pool connections by state.", ["state"],
+                multiprocess_mode="livesum")
+QUEUE_DEPTH = Gauge("reauto_dialer_queue_depth", "Leads due to be dialed.", ["campaign"], multiprocess_mode="max")
+LOOP_LAG = Histogram("reauto_event_loop_lag_seconds", "How late the event loop runs a 100 ms timer.",
+                     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
+SPEED_TO_LEAD = Histogram("reauto_speed_to_lead_seconds", "Lead received → dial started.",
+                          buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600))
+
+BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
+
+
+def metric_names() -> list[str]:
+    """Every metric family reauto exports (as Prometheus names them, counters with ``_total``)."""
+    out = []
+    for metric in (CALLS_PLACED, CALLS_COMPLETED, CALLS_ACTIVE, LEADS_REFUSED, STAGE_LATENCY, HELLO_TO_AUDIO,
+                   ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, TTS_CHARACTERS, COST,
+                   BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD):
+        name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
+        out.append(f"{name}_total" if isinstance(metric, Counter) else name)
+    return out
+
+
+def exposition(registry: CollectorRegistry | None = None) -> bytes:
+    """The text exposition of every metric (aggregated across processes in multiprocess mode)."""
+    if registry is None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    if registry is None:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    return generate_latest(registry)
+
+
+def observe_stages(stages: Iterable[tuple[str, float | None]]) -> None:
+    """Record one turn's stage latencies given in milliseconds (None: not reached)."""
+    for stage, ms in stages:
+        if ms is not None and ms >= 0:
+            STAGE_LATENCY.labels(stage=stage).observe(ms / 1000)
