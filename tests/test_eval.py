@@ -291,3 +291,34 @@ def test_eval_help_has_an_example():
 def test_unknown_call_name_is_a_usage_error():
     result = cli(EVAL_SET, "--call", "nobody")
     assert isinstance(result.exception, UsageError) and "no call named nobody" in result.exception.message
+
+
+@pytest.mark.unit
+def test_turns_split_on_the_live_call_are_grouped_back_by_their_words():
+    from reauto.eval.segment import group_turns
+
+    refs = ["hello", "yes", "it is mark", "we are selling our house"]
+    assert group_turns(refs, ["hello", "yes it is mark", "we are selling our house"]) == [[0], [1, 2], [3]]
+    assert group_turns(refs, ["hello yes", "it is mark", "we are selling our house"]) == [[0, 1], [2], [3]]
+    assert group_turns(["a", "b"], ["x", "y"]) == [[0], [1]]
+    with pytest.raises(ValueError):
+        group_turns(["a"], ["x", "y"])
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_recording_with_fewer_utterances_than_turns_is_still_scored(tmp_path):
+    root = tmp_path / "set"
+    doc = {"campaign": "demo", "lead": {"name": "Tom Becker"},
+           "turns": [{"speaker": "lead", "text": "hello"},
+                     {"speaker": "lead", "text": "please take me off your list"},
+                     {"speaker": "agent", "text": "Sorry?"},
+                     {"speaker": "lead", "text": "and do not call me again"}],
+           "labels": {"outcome": "dnc"}}
+    write_call(root / "split", doc)
+    result = cli(root, "--json")
+    assert result.exit_code == 0, result.output
+    (call,) = json.loads(result.stdout)["calls"]
+    assert [t["reference"] for t in call["turns"]] == [
+        "hello", "please take me off your list and do not call me again"]
+    assert [t["turn"] for t in call["turns"]] == [1, 2]

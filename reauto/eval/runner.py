@@ -19,11 +19,11 @@ from reauto.campaign import Campaign
 from reauto.config import Settings, SttSettings
 from reauto.dialer.assembly import vocabulary
 from reauto.dialer.engine import percentile
-from reauto.errors import ReautoError
+from reauto.errors import ReautoError, UsageError
 from reauto.eval import realtime
 from reauto.eval.recordings import CallProblem, RecordedCall
 from reauto.eval.scoring import WordErrors, confidence_bins, confusion, slot_accuracy, slot_matches, total, word_errors
-from reauto.eval.segment import align, speech_spans
+from reauto.eval.segment import align, group_turns, speech_spans
 from reauto.eval.ttscheck import VoiceCheck, check_voice
 from reauto.stt.base import STTProvider
 from reauto.stt.pool import ProcessPoolSTT
@@ -244,8 +244,7 @@ class Evaluator:
         """Score one call."""
         campaign = self.campaign_for(call)
         stt = await self._stt_for(campaign)
-        spans = await self._spans(call)
-        heard = await asyncio.gather(*(self._transcribe(stt, call, i, span) for i, span in enumerate(spans)))
+        spans, heard = await self._lead_turns(stt, call)
         replies, slots, outcome = await replay_agent(self.brain_for(campaign, call), [t.heard for t in heard],
                                                      [t.confidence for t in heard])
         result = CallResult(call.name, campaign.name, call.seconds, list(heard), replies, slots, outcome,
@@ -268,14 +267,35 @@ class Evaluator:
         if self.on_call is not None:
             self.on_call(call.name)
 
-    async def _spans(self, call: RecordedCall) -> list[tuple[float, float]]:
-        if call.timed:
-            return [(t.start or 0.0, t.end or 0.0) for t in call.lead_turns]
-        found = await asyncio.to_thread(speech_spans, call.pcm)
-        return align(found, len(call.lead_turns))
+    async def _lead_turns(self, stt: STTProvider, call: RecordedCall
+                          ) -> tuple[list[tuple[float, float]], list[TurnResult]]:
+        """Where each lead turn is in the audio, and what the recogniser heard there.
 
-    async def _transcribe(self, stt: STTProvider, call: RecordedCall, i: int, span: tuple[float, float]) -> TurnResult:
-        reference = call.lead_turns[i].text
+        Given times are used as they are. Otherwise the VAD's utterances are merged down to the
+        number of turns; when it finds fewer utterances than turns (a live call split one
+        utterance in two), consecutive reference turns are grouped per utterance by their words.
+        """
+        refs = [t.text for t in call.lead_turns]
+        if call.timed:
+            spans = [(t.start or 0.0, t.end or 0.0) for t in call.lead_turns]
+        else:
+            found = await asyncio.to_thread(speech_spans, call.pcm)
+            if not found:
+                raise UsageError("the VAD found no speech in lead.wav")
+            if len(found) < len(refs):
+                heard = await asyncio.gather(*(self._transcribe(stt, call, i, span, "")
+                                               for i, span in enumerate(found)))
+                groups = group_turns(refs, [h.heard for h in heard])
+                turns = [TurnResult(g[0] + 1, " ".join(refs[k] for k in g), h.heard, h.confidence, h.start, h.end,
+                                    word_errors(" ".join(refs[k] for k in g), h.heard), h.stt_ms)
+                         for g, h in zip(groups, heard, strict=True)]
+                return found, turns
+            spans = align(found, len(refs))
+        turns = await asyncio.gather(*(self._transcribe(stt, call, i, span, refs[i]) for i, span in enumerate(spans)))
+        return spans, list(turns)
+
+    async def _transcribe(self, stt: STTProvider, call: RecordedCall, i: int, span: tuple[float, float],
+                          reference: str) -> TurnResult:
         async with self._stt_slots:
             t0 = time.perf_counter()
             transcript = await stt.transcribe(call.segment(*span))
