@@ -235,6 +235,15 @@ class Settings(_Section):
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")
 
 
+#: prometheus-client's own switch for multi-process metrics (it reads it when it is imported).
+PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prometheus_multiproc_dir(env: Mapping[str, str] | None = None) -> str | None:
+    """The directory several processes share their metrics in, when multi-process mode is on."""
+    return (os.environ if env is None else env).get(PROMETHEUS_MULTIPROC_ENV) or None
+
+
 def load_settings(
     path: Path | str | None = None,
     env: Mapping[str, str] | None = None,

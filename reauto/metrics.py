@@ -9,11 +9,12 @@ aggregated across processes by prometheus-client's multiprocess mode.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
+
+from reauto.config import prometheus_multiproc_dir
 
 #: Latency buckets in seconds: voice stages live between 10 ms and a few seconds.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
@@ -68,7 +69,7 @@ def metric_names() -> list[str]:
 
 def exposition(registry: CollectorRegistry | None = None) -> bytes:
     """The text exposition of every metric (aggregated across processes in multiprocess mode)."""
-    if registry is None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if registry is None and prometheus_multiproc_dir():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     if registry is None:

@@ -87,7 +87,7 @@ def status(
     Example: reauto budget status --campaign demo
     """
     from reauto.costs.budget import GLOBAL, campaign_scope, ledger_spent, windows_for
-    from reauto.costs.reservations import MemoryReservations, RedisReservations
+    from reauto.costs.reservations import reservations_for
     from reauto.store.engine import session_factory
     from reauto.store.models import Budget
     from reauto.store.types import utcnow
@@ -104,8 +104,7 @@ def status(
             else:
                 scopes = sorted(set((await s.execute(select(Budget.scope))).scalars()))
             windows = await windows_for(s, scopes, now)
-            counters = (RedisReservations(cfg.redis.url, prefix=cfg.redis.key_prefix,
-                                          timeout_s=cfg.redis.socket_timeout_s) if cfg.redis.url else MemoryReservations())
+            counters = reservations_for(cfg.redis)
             out = []
             try:
                 for w in windows:

@@ -78,7 +78,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.costs.alerts import Alerter
     from reauto.costs.budget import BudgetGuard
     from reauto.costs.pricing import Catalogue
-    from reauto.costs.reservations import MemoryReservations, RedisReservations
+    from reauto.costs.reservations import reservations_for
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
     from reauto.store import repositories
@@ -107,8 +107,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     stt = ProcessPoolSTT(cfg.stt, workers=assembly.stt_workers(), vocabulary=assembly.vocabulary(campaign))
     cache = AudioCache()
     catalogue = Catalogue(cfg.pricing, campaign.pricing)
-    reservations = (RedisReservations(cfg.redis.url, prefix=cfg.redis.key_prefix, timeout_s=cfg.redis.socket_timeout_s)
-                    if cfg.redis.url else MemoryReservations())
+    reservations = reservations_for(cfg.redis)
     # money is spent in real time, whatever instant --at evaluates the calling rules at
     guard = BudgetGuard(sessions, reservations, cfg.budget, campaign.name, alerts=Alerter(cfg.budget))
     tiers = TierStats()

@@ -17,6 +17,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reauto.config import RedisSettings
+
 try:  # the errors a counter store raises when it is unreachable or times out
     from redis.exceptions import RedisError
 
@@ -138,6 +140,13 @@ for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], 'hold:' .. ARGV[i], ARGV[i + 
 redis.call('EXPIREAT', KEYS[1], ARGV[3])
 return 1
 """
+
+
+def reservations_for(settings: RedisSettings) -> Reservations:
+    """The shared counters in Redis when ``[redis] url`` is set, else in-process ones."""
+    if settings.url:
+        return RedisReservations(settings.url, prefix=settings.key_prefix, timeout_s=settings.socket_timeout_s)
+    return MemoryReservations()
 
 
 class RedisReservations(Reservations):
