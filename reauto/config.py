@@ -212,6 +212,33 @@ class BudgetSettings(_Section):
     alert_timeout_s: float = Field(3.0, gt=0, description="Timeout of one alert webhook request.")
 
 
+class TwilioSettings(_Section):
+    """``[twilio]``: placing calls with Twilio and serving its webhooks and media streams."""
+
+    account_sid: str = Field("", description="Account SID (AC…); prefer REAUTO_TWILIO_ACCOUNT_SID.")
+    auth_token: str = Field(
+        "", description="Auth token: signs Twilio's webhooks and the REST calls; prefer REAUTO_TWILIO_AUTH_TOKEN.")
+    api_base_url: str = Field(
+        "", description="REST API base URL; empty is Twilio's (https://api.twilio.com). Tests point it at a double.")
+    public_url: str = Field(
+        "", description="Public https URL Twilio reaches reauto serve at (webhooks; wss:// for media).")
+    listen_host: str = Field("127.0.0.1", description="Address reauto serve (or reauto dial's server) binds to.")
+    listen_port: int = Field(8080, ge=0, le=65535, description="Port of the webhook and media server (0: any free).")
+    trust_proxy: bool = Field(
+        False, description="Rebuild the signed URL from X-Forwarded-Proto/Host (behind a reverse proxy).")
+    machine_detection: Literal["DetectMessageEnd", "Enable", "none"] = Field(
+        "DetectMessageEnd", description="Answering-machine detection, asynchronous (campaign `amd: false` skips it).")
+    ring_timeout_s: int = Field(25, ge=5, le=600, description="Seconds Twilio lets the phone ring.")
+    time_limit_s: int = Field(900, ge=30, le=14400, description="Longest a call may last (Twilio's TimeLimit).")
+    media_timeout_s: float = Field(
+        15.0, gt=0, description="Seconds after answer within which the media stream must connect.")
+    request_timeout_s: float = Field(5.0, gt=0, description="Timeout of one REST request.")
+    retries: int = Field(2, ge=0, le=5, description="Retries of a REST request on a transient failure.")
+    max_body_bytes: int = Field(64_000, ge=1024, description="Largest webhook body accepted.")
+    breaker_threshold: int = Field(5, ge=1, description="Consecutive REST failures that open the breaker.")
+    breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
+
+
 class Settings(_Section):
     """Every setting of reauto. Build it with :func:`load_settings`."""
 
@@ -230,6 +257,7 @@ class Settings(_Section):
     llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
     pricing: PricingSettings = Field(default_factory=PricingSettings)  # type: ignore[arg-type]
     budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")

@@ -38,7 +38,7 @@ def test_help_lists_every_group():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("group", ["serve", "export"])
+@pytest.mark.parametrize("group", ["export"])
 def test_pending_groups_say_so_with_exit_2(group):
     result = runner.invoke(app, [group])
     assert result.exit_code == 2
@@ -96,3 +96,40 @@ def test_console_script_reports_unreachable_database_in_one_line(tmp_path):
     assert "cannot reach PostgreSQL at 127.0.0.1:1" in proc.stderr
     assert "check that the server is running" in proc.stderr
     assert len(lines) <= 3  # one message, soft-wrapped at most by the terminal width
+
+
+@pytest.mark.integration
+def test_reauto_serve_answers_health_and_stops_on_sigterm(tmp_path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {"REAUTO_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", "PATH": "/usr/bin:/bin",
+           "REAUTO_TWILIO_AUTH_TOKEN": "secret-token-never-printed"}
+    proc = subprocess.Popen([sys.executable, "-m", "reauto.cli.main", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        deadline, body = time.monotonic() + 60, None
+        while body is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+            except OSError:
+                time.sleep(0.2)
+        assert body == b'{"status":"ok"}', proc.stderr.read() if proc.poll() is not None else "no answer"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            assert json.loads(r.read())["checks"]["database"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "secret-token-never-printed" not in err
+
+
+@pytest.mark.unit
+def test_reauto_serve_refuses_a_simulated_campaign():
+    result = runner.invoke(app, ["serve", "--campaign", "campaigns/demo.yaml"])
+    assert "reauto serve dials twilio campaigns" in str(result.exception)

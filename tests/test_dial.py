@@ -147,8 +147,10 @@ def test_dial_rejects_bad_arguments(dial_cfg, campaign_file, tmp_path):
     assert isinstance(result.exception, UsageError) and "UTC offset" in str(result.exception)
     twilio = tmp_path / "twilio.yaml"
     twilio.write_text(campaign_file.read_text().replace("telephony: sim", "telephony: twilio"))
+    result = cli(dial_cfg, "dial", str(twilio), "--at", AT)
+    assert isinstance(result.exception, UsageError) and "--at is for simulated telephony" in str(result.exception)
     result = cli(dial_cfg, "dial", str(twilio))
-    assert isinstance(result.exception, UsageError) and "not available yet" in str(result.exception)
+    assert isinstance(result.exception, UsageError) and "public_url" in str(result.exception)
 
 
 def test_dial_needs_a_migrated_database(tmp_path, campaign_file):

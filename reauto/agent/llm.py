@@ -100,6 +100,9 @@ class LLMBrain:
     def interrupted(self, spoken: str) -> None:
         self.scripted.interrupted(spoken)
 
+    def opt_out(self) -> Reply:
+        return self.scripted.opt_out()  # the opt-out confirmation is spoken word for word
+
     # --- results (the scripted brain's) -----------------------------------------------------
     @property
     def slots(self) -> dict[str, Any]:

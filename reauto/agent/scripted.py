@@ -142,6 +142,12 @@ class ScriptedBrain:
         self._index += 1
         return self._next_question(prefix=self._acknowledge(expecting))
 
+    def opt_out(self) -> Reply:
+        """The lead pressed the opt-out key: confirm and end the call as "do not call"."""
+        self.history.append(("lead", "[pressed the opt-out key]"))
+        line, outcome = ENDINGS["dnc"]
+        return self._say(line, "closer", end_call=True, outcome=outcome)
+
     def _answer_objection(self, answer: str, reason: str) -> Reply:
         """Answer a side question, then go back to where the script was."""
         back = self.agent

@@ -38,7 +38,9 @@ def dial(
     """Dial a campaign's due leads: compliance gate, live calls, stored results.
 
     With `telephony: sim` every call reaches a simulated lead (the campaign's personas) over a
-    simulated 8 kHz μ-law phone line; the agent hears only audio. Needs a migrated database
+    simulated 8 kHz μ-law phone line; the agent hears only audio. With `telephony: twilio` the
+    calls go through Twilio (\\[twilio] settings) and this process serves the webhooks and media
+    streams on \\[twilio] listen_host:listen_port behind public_url. Needs a migrated database
     (`reauto db upgrade`).
 
     Example: reauto dial campaigns/demo.yaml --at 2026-11-24T15:00:00-06:00
@@ -47,8 +49,10 @@ def dial(
 
     cfg = settings(ctx)
     campaign = load_campaign(campaign_file)
-    if campaign.telephony != "sim":
-        raise UsageError(f"{campaign_file}: telephony {campaign.telephony!r} is not available yet; use sim")
+    if campaign.telephony != "sim" and at is not None:
+        raise UsageError(f"--at is for simulated telephony only; {campaign_file} uses {campaign.telephony}")
+    if campaign.telephony == "twilio" and not cfg.twilio.public_url:
+        raise UsageError("telephony twilio needs [twilio] public_url (the https URL Twilio reaches reauto at)")
     clock_start = _parse_at(at)
     summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=max_calls, concurrency=concurrency,
                                          clock_start=clock_start, speed=speed, recordings=recordings,
@@ -74,6 +78,7 @@ def _parse_at(value: str | None) -> datetime | None:
 async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: int | None,
                clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
                live: bool, metrics: tuple[str, int] | None = None,
+               agent_text_tap: Any = None, forever: bool = False,
                ) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
     from reauto.costs.alerts import Alerter
     from reauto.costs.budget import BudgetGuard
@@ -99,7 +104,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         raise UsageError("the database schema is not up to date: run `reauto db upgrade` first")
     sessions = session_factory(engine)
     campaign_id = await assembly.upsert_campaign(sessions, campaign)
-    if seed:
+    if seed and campaign.telephony == "sim":
         await assembly.seed_sim_leads(sessions, campaign_id, campaign)
     started = time.monotonic()
     clock = (lambda: clock_start + _elapsed(started)) if clock_start else None
@@ -116,8 +121,18 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                      utilisation=lambda: guard.last_utilisation, stats=tiers)
     await asyncio.gather(stt.start(), tts.start())
     llm = await connect_llm(cfg) if cfg.llm.brain == "ollama" else None
-    telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
     view = _LiveView() if live else None
+    web = None
+    if campaign.telephony == "twilio":
+        from reauto.monitoring.server import live_rows
+        from reauto.serve.embed import twilio_stack
+
+        telephony, web = await twilio_stack(cfg, sessions=sessions, engine=engine, amd=campaign.amd,
+                                            live=lambda: live_rows(dialer.live), on_agent_text=agent_text_tap)
+        err_console.print(f"webhooks and media streams on http://{web.host}:{web.port} "
+                          f"(public: {cfg.twilio.public_url})", highlight=False)
+    else:
+        telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
     dialer = Dialer(
         sessions, telephony, stt=stt, tts=tts, brain_factory=assembly.brain_factory(campaign, gate, llm=llm), gate=gate,
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
@@ -125,7 +140,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             recordings_dir=recordings, max_calls=max_calls,
                             abandon_after_s=gate.rules.abandon_after_s, amd=campaign.amd,
                             call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min,
-                            campaign_name=campaign.name),
+                            campaign_name=campaign.name, stop_when_idle=not forever),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
     )
     server, watcher = None, None
@@ -142,6 +157,11 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                                                   campaign.name), name="store-metrics")
         err_console.print(f"metrics on http://{metrics[0]}:{server.port}/metrics, live calls on /live",
                           highlight=False)
+    if forever:  # reauto serve --campaign: a signal stops new dials, live calls finish
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, dialer.stop)
     try:
         if view is not None:
             with Live(view.table({}), console=err_console, refresh_per_second=4, transient=True) as live_view:
@@ -159,6 +179,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             await server.close()
         await reservations.close()
         await telephony.close()
+        if web is not None:
+            await web.close()
         await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
         await engine.dispose()
     return summaries, dialer.denied, {

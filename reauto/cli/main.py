@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from reauto import __version__
-from reauto.cli import budget, calls, campaign, config_cmd, db, dial, dnc, eval_cmd, leads, report, top
+from reauto.cli import budget, calls, campaign, config_cmd, db, dial, dnc, eval_cmd, leads, report, serve, top
 from reauto.cli.context import AppState
 from reauto.cli.output import JsonOpt, console, emit, err_console
 from reauto.cli.pending import pending_group
@@ -64,10 +64,9 @@ app.add_typer(calls.app, name="calls")
 app.add_typer(budget.app, name="budget")
 app.command(name="top")(top.top)
 app.command(name="report")(report.report)
+app.command(name="serve")(serve.serve)
 app.add_typer(config_cmd.app, name="config")
 for _name, _summary, _example, _feature in (
-    ("serve", "Serve Twilio webhooks, the media WebSocket and /metrics.",
-     "reauto serve --port 8080", "Twilio telephony"),
     ("export", "Push call results to a CRM or file, cron-safe.",
      "reauto export --to csv --since 2026-11-01", "CRM export"),
 ):

@@ -304,13 +304,17 @@ class Dialer:
         metrics.CALLS_ACTIVE.labels(campaign=campaign).inc()
         self._changed()
         warming = asyncio.create_task(self._warm_opening(lead), name=f"warm-{call_id}")
+        # the call's VAD and end-of-turn models load while the phone rings, not after "hello?"
+        models = asyncio.ensure_future(asyncio.to_thread(self.config.turn_taking.models))
         watchdog: asyncio.Task[None] | None = None
         person = False  # a person answered: a call that fails from here on counts as abandoned
         try:
             handle = await self.telephony.place_call(
                 to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
             )
-            person = handle.answered_by == "human"
+            # "unknown": asynchronous answering-machine detection reports during the call; until
+            # it says machine, whoever answered is treated as a person (the 2-second rule applies)
+            person = handle.transport is not None and handle.answered_by != "machine"
             if not person:
                 warming.cancel()
             if handle.transport is None:
@@ -326,7 +330,8 @@ class Dialer:
             await self.recorder.answered(call_id, handle.sid, handle.answered_by)
             live.stage = "talking"
             self._changed()
-            result, brain = await self._converse(lead, handle, may_record, live)
+            result, brain = await self._converse(lead, handle, may_record, live, models)
+            person = handle.answered_by != "machine"
             await self.telephony.hang_up(handle)
             details = await self.telephony.finished(handle)
             if watchdog is not None:
@@ -360,6 +365,7 @@ class Dialer:
         finally:
             metrics.CALLS_ACTIVE.labels(campaign=campaign).dec()
             warming.cancel()
+            models.cancel()
             if watchdog is not None:
                 watchdog.cancel()
             if hold is not None and self.guard is not None:
@@ -422,7 +428,8 @@ class Dialer:
             log.warning("could not prepare the opening for lead %s: %s", lead.id, exc)
 
     async def _converse(
-        self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall
+        self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall,
+        models: asyncio.Future[Any] | None = None,
     ) -> tuple[CallOutcome, Brain]:
         brain = self.brain_factory(lead, handle.answered_by)
         meter = current_meter.get()
@@ -446,7 +453,27 @@ class Dialer:
             timeout_s=self.config.call_timeout_s,
             hung_up=getattr(handle.far_end, "hung_up", None),
         )
-        return await session.run(), brain
+        if models is not None:
+            session.use_models(await models)
+        detected = getattr(self.telephony, "amd_result", None)
+        amd = detected(handle) if detected is not None else None
+        watcher = (asyncio.create_task(self._follow_amd(amd, lead, handle, session, live), name="amd")
+                   if amd is not None else None)
+        try:
+            return await session.run(), brain
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _follow_amd(self, amd: asyncio.Future[str], lead: Lead, handle: CallHandle, session: CallSession,
+                          live: LiveCall) -> None:
+        """Answering-machine detection reported during the call: a machine gets the voicemail."""
+        handle.answered_by = await asyncio.shield(amd)
+        if handle.answered_by != "machine":
+            return
+        live.stage = "voicemail"
+        self._changed()
+        await session.switch_brain(self.brain_factory(lead, "machine"), "answering machine detected")
 
     def _save_recording(self, call_id: int, result: CallOutcome) -> str | None:
         if self.config.recordings_dir is None or not result.recording:

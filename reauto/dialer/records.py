@@ -26,6 +26,7 @@ from reauto.store.models import (
     Turn,
 )
 from reauto.store.types import utcnow
+from reauto.telephony.lifecycle import advance
 from reauto.voice.conversation import TurnRecord
 from reauto.voice.latency import CallLatency
 
@@ -89,11 +90,11 @@ class CallRecorder:
 
     async def answered(self, call_id: int, sid: str, answered_by: str) -> None:
         async with self.sessions.begin() as s:
-            call = await s.get(Call, call_id)
+            call = await s.get(Call, call_id, with_for_update=True)
             assert call is not None
             call.provider_sid = sid
-            call.status = CallStatus.IN_PROGRESS
-            call.answered_at = utcnow()
+            call.status = advance(call.status, CallStatus.IN_PROGRESS)
+            call.answered_at = call.answered_at or utcnow()
             s.add(CallEvent(call_id=call_id, type="answered", payload={"answered_by": answered_by}))
 
     async def finish(
@@ -123,11 +124,13 @@ class CallRecorder:
         """
         now = now or utcnow()
         async with self.sessions.begin() as s:
-            call = await s.get(Call, call_id)
+            call = await s.get(Call, call_id, with_for_update=True)
             assert call is not None
             lead = await s.get(Lead, call.lead_id, with_for_update=True)
             assert lead is not None
-            call.status, call.outcome, call.ended_at = status, Outcome(outcome), now
+            # the provider's callbacks may have moved the call on already: never backwards
+            call.status, call.outcome = advance(call.status, status), Outcome(outcome)
+            call.ended_at = call.ended_at or now
             call.recorded, call.recording_path = recording_path is not None, recording_path
             call.abandoned = abandoned
             for line in costs:

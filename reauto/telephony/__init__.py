@@ -7,7 +7,8 @@ from reauto.telephony.base import CallHandle, Telephony
 
 REGISTRY: Registry[Telephony] = Registry(
     "telephony",
-    {"sim": ProviderSpec("reauto.telephony.sim:SimTelephony")},
+    {"sim": ProviderSpec("reauto.telephony.sim:SimTelephony"),
+     "twilio": ProviderSpec("reauto.telephony.twilio:TwilioTelephony", extra="twilio")},
 )
 
 __all__ = ["REGISTRY", "CallHandle", "Telephony"]

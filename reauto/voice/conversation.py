@@ -19,8 +19,10 @@ from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
     EndWorkerFrame,
     Frame,
+    InputDTMFFrame,
     InterruptionFrame,
     OutputTransportMessageFrame,
+    SystemFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
     UserStartedSpeakingFrame,
@@ -31,6 +33,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 #: Average speaking rate of the agent voices, words per second (for interrupted replies).
 WORDS_PER_SECOND = 2.6
+#: The keypad key that opts the lead out (announced in voicemails; "press 9").
+OPT_OUT_KEY = "9"
 
 
 def mark_message(name: str) -> dict[str, Any]:
@@ -46,6 +50,15 @@ class Reply:
     end_call: bool = False
     outcome: str | None = None
     agent: str = ""
+
+
+@dataclass
+class SwitchBrainFrame(SystemFrame):
+    """Hand the rest of the call to another brain, which speaks its opening at once (what was
+    playing is cut off): answering-machine detection found a machine after the call began."""
+
+    brain: Any = None
+    reason: str = ""
 
 
 class Brain(Protocol):
@@ -140,6 +153,12 @@ class ConversationProcessor(FrameProcessor):
             await self.push_frame(frame, direction)
             await self._lead_turn_finished()
             return
+        elif isinstance(frame, SwitchBrainFrame):
+            await self._switch(frame.brain)
+            return
+        elif isinstance(frame, InputDTMFFrame) and frame.button.value == OPT_OUT_KEY:
+            await self._opt_out()
+            return
         elif isinstance(frame, InterruptionFrame):
             self._on_interruption()
         elif isinstance(frame, BotStartedSpeakingFrame):
@@ -190,6 +209,25 @@ class ConversationProcessor(FrameProcessor):
         elif reply.end_call and not self._ended:
             self._ended = True
             await self.push_frame(EndWorkerFrame(), FrameDirection.UPSTREAM)
+
+    async def _switch(self, brain: Brain) -> None:
+        self._brain = brain
+        self._pending.clear()
+        self._skip_hello_turn = self._awaiting_transcript = self._end_after_speech = False
+        if self._ended:
+            return
+        self._on_interruption()  # the history keeps what was heard of the cut-off reply
+        await self.broadcast_interruption()  # stop what is playing (Twilio: clear)
+        await self._speak(brain.opening())
+
+    async def _opt_out(self) -> None:
+        opt_out = getattr(self._brain, "opt_out", None)
+        if opt_out is None or self._ended or self._end_after_speech:
+            return
+        self._record(TurnRecord("lead", f"[pressed {OPT_OUT_KEY}]"))
+        self._on_interruption()
+        await self.broadcast_interruption()
+        await self._speak(opt_out())
 
     def _on_interruption(self) -> None:
         if self._current is None or self._bot_started is None:

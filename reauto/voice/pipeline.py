@@ -34,7 +34,7 @@ from pipecat.workers.runner import WorkerRunner
 from reauto.stt.base import STTProvider
 from reauto.tts.base import TTSProvider
 from reauto.voice.audio import SAMPLE_RATE
-from reauto.voice.conversation import Brain, ConversationProcessor, TurnRecord
+from reauto.voice.conversation import Brain, ConversationProcessor, SwitchBrainFrame, TurnRecord
 from reauto.voice.latency import CallLatency, LatencyObserver
 from reauto.voice.services import ProviderSTTService, ProviderTTSService
 from reauto.voice.vad import GatedSileroVADAnalyzer
@@ -133,6 +133,7 @@ class CallSession:
     hung_up: asyncio.Event | None = None
     hangup_grace_s: float = 3.0
     _models: tuple[SileroVADAnalyzer, UserTurnStrategies] | None = field(default=None, init=False, repr=False)
+    _worker: PipelineWorker | None = field(default=None, init=False, repr=False)
 
     async def prepare(self) -> None:
         """Load the per-call turn-taking models in a thread (while the phone rings).
@@ -142,6 +143,10 @@ class CallSession:
         """
         if self._models is None:
             self._models = await asyncio.to_thread(self.turn_taking.models)
+
+    def use_models(self, models: tuple[SileroVADAnalyzer, UserTurnStrategies]) -> None:
+        """Models loaded ahead (:meth:`TurnTaking.models`, e.g. while the phone rang)."""
+        self._models = models
 
     def build(self) -> tuple[PipelineWorker, ConversationProcessor, LatencyObserver, AudioBufferProcessor | None]:
         """The worker and the processors whose results :meth:`run` reads."""
@@ -176,6 +181,13 @@ class CallSession:
         )
         return worker, conversation, latency, recorder
 
+    async def switch_brain(self, brain: Brain, reason: str) -> bool:
+        """Hand the running call to ``brain`` (e.g. voicemail once a machine is detected)."""
+        if self._worker is None:
+            return False
+        await self._worker.queue_frame(SwitchBrainFrame(brain=brain, reason=reason))
+        return True
+
     async def _until_done(self, run: asyncio.Future[Any], worker: PipelineWorker) -> None:
         """Wait for the pipeline to end; when the far end hangs up (or the time limit passes) and it
         does not end by itself within :attr:`hangup_grace_s`, cancel it: a call never outlives its line."""
@@ -206,6 +218,7 @@ class CallSession:
         """Run the call until it ends (either side hangs up, or the time limit)."""
         await self.prepare()
         worker, conversation, latency, recorder = self.build()
+        self._worker = worker
         recording = bytearray()
         if recorder is not None:
 

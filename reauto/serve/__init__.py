@@ -1,0 +1,1 @@
+"""`reauto serve`: Twilio webhooks, media streams, health and metrics."""

@@ -1,0 +1,239 @@
+"""The webhook and media server: Twilio's TwiML, status and AMD callbacks, the media WebSocket,
+``/healthz``, ``/readyz`` and ``/metrics``.
+
+Every Twilio HTTP webhook must carry a valid ``X-Twilio-Signature`` for the URL Twilio
+requested (403 otherwise); a media WebSocket is kept only when its ``start`` message carries the
+call's one-time token (closed with 1008 otherwise). Bodies over ``[twilio] max_body_bytes`` get
+413. Callbacks move the call's stored state forward only (:mod:`reauto.telephony.lifecycle`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.websockets import WebSocketDisconnect
+
+from reauto.breaker import Breaker
+from reauto.config import TwilioSettings
+from reauto.metrics import exposition
+from reauto.serve.security import ReplayGuard, signed_url, valid_signature
+from reauto.telephony.lifecycle import apply_status, parse_twilio_status
+from reauto.telephony.twilio import CallRegistry, MediaChannel
+
+log = logging.getLogger(__name__)
+
+#: Close code for a media stream without a valid token (RFC 6455: policy violation).
+POLICY_VIOLATION = 1008
+TWIML = "application/xml"
+
+
+class Forbidden(Exception):
+    """A webhook without a valid signature."""
+
+
+class TooLarge(Exception):
+    """A request body over the limit."""
+
+
+@dataclass
+class ServeContext:
+    """What the server needs from the process it runs in.
+
+    Attributes:
+        settings: ``[twilio]`` (auth token, public URL, proxy trust, body limit).
+        registry: the calls this process placed (TwiML, tokens, waiting dialers).
+        sessions: the store, for the call lifecycle (None: callbacks only reach the registry).
+        checks: readiness probes by name (database, redis …); each raises when not ready.
+        breakers: breakers whose state ``/readyz`` reports (an open one makes it not ready).
+        live: the calls in progress as JSON rows (``/live``, read by ``reauto top``).
+    """
+
+    settings: TwilioSettings
+    registry: CallRegistry
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    checks: dict[str, Callable[[], Awaitable[Any]]] = field(default_factory=dict)
+    breakers: list[Breaker] = field(default_factory=list)
+    live: Callable[[], list[dict[str, Any]]] | None = None
+    replay: ReplayGuard = field(default_factory=ReplayGuard)
+    media_start_timeout_s: float = 10.0
+
+
+def _form_example(**fields: str) -> dict[str, Any]:
+    return {"requestBody": {"content": {"application/x-www-form-urlencoded": {
+        "schema": {"type": "object", "additionalProperties": {"type": "string"}}, "example": fields}}}}
+
+
+def create_app(ctx: ServeContext) -> FastAPI:
+    """The ASGI app of ``reauto serve`` (and of ``reauto dial``'s embedded server)."""
+    app = FastAPI(
+        title="reauto serve", version="1",
+        description="Twilio webhooks (signed with X-Twilio-Signature), the Media Streams WebSocket at "
+                    "/media/{call_id}, health, readiness and Prometheus metrics.",
+    )
+    limit = ctx.settings.max_body_bytes
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return JSONResponse({"detail": f"body over {limit} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_request: Request, exc: Forbidden) -> Response:
+        log.warning("webhook refused: %s", exc)
+        return JSONResponse({"detail": "invalid Twilio signature"}, status_code=403)
+
+    @app.exception_handler(TooLarge)
+    async def _too_large(_request: Request, _exc: TooLarge) -> Response:
+        return JSONResponse({"detail": f"body over {limit} bytes"}, status_code=413)
+
+    async def verified_form(request: Request) -> dict[str, str]:
+        body = await request.body()
+        if len(body) > limit:
+            raise TooLarge()
+        form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+        path_qs = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        url = signed_url(path_qs, public_url=ctx.settings.public_url, scheme=request.url.scheme,
+                         host=request.headers.get("host", ""),
+                         forwarded_proto=request.headers.get("x-forwarded-proto"),
+                         forwarded_host=request.headers.get("x-forwarded-host"),
+                         trust_proxy=ctx.settings.trust_proxy)
+        signature = request.headers.get("x-twilio-signature")
+        if not valid_signature(ctx.settings.auth_token, url, form, signature):
+            raise Forbidden(f"{'missing' if not signature else 'wrong'} signature on {request.url.path}")
+        if ctx.replay.stale(form.get("Timestamp")):
+            raise Forbidden(f"stale callback on {request.url.path} (Timestamp {form.get('Timestamp')})")
+        return form
+
+    @app.post("/twilio/twiml/{call_id}", response_class=Response, tags=["twilio"],
+              summary="TwiML for an answered call: <Connect><Stream> to its media WebSocket",
+              openapi_extra=_form_example(CallSid="CA0123456789abcdef0123456789abcdef", CallStatus="in-progress",
+                                          AccountSid="AC0123456789abcdef0123456789abcdef", To="+15125550123",
+                                          From="+15125550100", Direction="outbound-api"))
+    async def twiml(call_id: str, request: Request) -> Response:
+        await verified_form(request)
+        return Response(ctx.registry.twiml(call_id), media_type=TWIML)
+
+    @app.post("/twilio/status/{call_id}", status_code=204, tags=["twilio"],
+              summary="Call status callback (initiated, ringing, answered, completed, busy, no-answer …)",
+              openapi_extra=_form_example(CallSid="CA0123456789abcdef0123456789abcdef", CallStatus="completed",
+                                          SequenceNumber="3", CallDuration="42",
+                                          Timestamp="Wed, 25 Nov 2026 16:00:00 +0000"))
+    async def status(call_id: str, request: Request) -> Response:
+        form = await verified_form(request)
+        if ctx.replay.seen(request.headers.get("i-twilio-idempotency-token")):
+            return Response(status_code=204)
+        raw = form.get("CallStatus", "")
+        try:
+            new = parse_twilio_status(raw)
+        except ValueError:
+            return JSONResponse({"detail": f"unknown CallStatus {raw!r}"}, status_code=400)
+        duration = form.get("CallDuration")
+        if ctx.sessions is not None and call_id.isdigit():
+            await apply_status(ctx.sessions, int(call_id), new, sid=form.get("CallSid"),
+                               payload={k: form[k] for k in ("CallStatus", "SequenceNumber", "CallDuration",
+                                                             "Timestamp", "SipResponseCode") if k in form})
+        ctx.registry.status(call_id, raw, sid=form.get("CallSid"),
+                            duration_s=float(duration) if duration and duration.isdigit() else None)
+        return Response(status_code=204)
+
+    @app.post("/twilio/amd/{call_id}", status_code=204, tags=["twilio"],
+              summary="Asynchronous answering-machine detection result",
+              openapi_extra=_form_example(CallSid="CA0123456789abcdef0123456789abcdef", AnsweredBy="machine_end_beep",
+                                          MachineDetectionDuration="4180"))
+    async def amd(call_id: str, request: Request) -> Response:
+        form = await verified_form(request)
+        answered_by = form.get("AnsweredBy", "unknown")
+        ctx.registry.answered_by(call_id, answered_by)
+        if ctx.sessions is not None and call_id.isdigit():
+            from reauto.dialer.records import CallRecorder
+
+            await CallRecorder(ctx.sessions).event(int(call_id), "amd", {
+                "answered_by": answered_by, "duration_ms": form.get("MachineDetectionDuration")})
+        return Response(status_code=204)
+
+    @app.websocket("/media/{call_id}")
+    async def media(websocket: WebSocket, call_id: str) -> None:
+        await websocket.accept()
+        try:
+            start = await asyncio.wait_for(_read_start(websocket), ctx.media_start_timeout_s)
+        except (TimeoutError, WebSocketDisconnect, ValueError) as exc:
+            log.warning("media stream for call %s refused: no valid start message (%s)", call_id, exc)
+            await _close(websocket)
+            return
+        info = start.get("start", {})
+        pending = ctx.registry.claim_media(call_id, (info.get("customParameters") or {}).get("token"))
+        if pending is None or (pending.sid and info.get("callSid") not in (None, pending.sid)):
+            log.warning("media stream for call %s refused: wrong, missing or used token", call_id)
+            await _close(websocket)
+            return
+        channel = MediaChannel(websocket, stream_sid=str(start.get("streamSid") or info.get("streamSid")),
+                               call_sid=str(info.get("callSid") or pending.sid),
+                               parameters=dict(info.get("customParameters") or {}))
+        pending.media.set_result(channel)
+        try:  # the call's pipeline reads and writes the socket until the dialer is done with it
+            await asyncio.wait_for(channel.done.wait(), ctx.settings.time_limit_s + 120)
+        except TimeoutError:
+            log.warning("media stream for call %s outlived the call time limit; closing", call_id)
+        await _close(websocket, code=1000)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Dependencies reachable (store, Redis) and no breaker open",
+             responses={503: {"description": "not ready; `checks` says why"}})
+    async def readyz() -> Response:
+        checks: dict[str, str] = {}
+        for name, probe in ctx.checks.items():
+            try:
+                await asyncio.wait_for(probe(), 3.0)
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 (reported, not raised)
+                checks[name] = f"failed: {type(exc).__name__}: {exc}"[:200]
+        for breaker in ctx.breakers:
+            checks[f"breaker:{breaker.name}"] = breaker.state
+        ready = all(v in ("ok", "closed", "half-open") for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks, "calls_in_flight": len(ctx.registry)},
+                            status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/live", tags=["operations"], summary="Calls in progress (read by `reauto top`)")
+    async def live() -> dict[str, Any]:
+        return {"calls": ctx.live() if ctx.live is not None else []}
+
+    return app
+
+
+async def _read_start(websocket: WebSocket) -> dict[str, Any]:
+    """Twilio's first messages: ``connected``, then ``start`` (returned)."""
+    for _ in range(3):
+        message = json.loads(await websocket.receive_text())
+        if message.get("event") == "start":
+            return dict(message)
+        if message.get("event") != "connected":
+            raise ValueError(f"unexpected {message.get('event')!r} before start")
+    raise ValueError("no start message")
+
+
+async def _close(websocket: WebSocket, code: int = POLICY_VIOLATION) -> None:
+    try:
+        await websocket.close(code=code)
+    except RuntimeError:  # already closed by the far end
+        pass
+

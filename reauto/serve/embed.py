@@ -1,0 +1,62 @@
+"""The Twilio side of a process that dials: provider, call registry and webhook server together.
+
+``reauto dial`` (with ``telephony: twilio``) and ``reauto serve --campaign`` both run this, so
+Twilio's media streams reach the process whose dialer placed the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from reauto.config import Settings
+from reauto.serve.app import ServeContext, create_app
+from reauto.serve.server import WebServer
+from reauto.telephony.twilio import CallRegistry, TwilioTelephony
+
+
+def readiness_checks(cfg: Settings, engine: Any) -> dict[str, Callable[[], Awaitable[Any]]]:
+    """Probes for ``/readyz``: the store, and Redis when one is configured."""
+    from reauto.store.engine import ping
+
+    checks: dict[str, Callable[[], Awaitable[Any]]] = {"database": lambda: ping(engine)}
+    if cfg.redis.url:
+        url, timeout = cfg.redis.url, cfg.redis.socket_timeout_s
+
+        async def redis_ping() -> None:
+            import redis.asyncio as aioredis
+
+            client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
+
+        checks["redis"] = redis_ping
+    return checks
+
+
+async def start_server(cfg: Settings, *, registry: CallRegistry, sessions: Any, engine: Any,
+                       breakers: list[Any], live: Callable[[], list[dict[str, Any]]] | None,
+                       host: str | None = None, port: int | None = None,
+                       handle_signals: bool = False) -> WebServer:
+    """The webhook/media/health/metrics server, listening."""
+    app = create_app(ServeContext(cfg.twilio, registry, sessions, checks=readiness_checks(cfg, engine),
+                                  breakers=breakers, live=live))
+    server = WebServer(app, host=host or cfg.twilio.listen_host,
+                       port=cfg.twilio.listen_port if port is None else port, handle_signals=handle_signals)
+    await server.start()
+    return server
+
+
+async def twilio_stack(cfg: Settings, *, sessions: Any, engine: Any, amd: bool,
+                       live: Callable[[], list[dict[str, Any]]] | None,
+                       on_agent_text: Callable[[str, str], None] | None = None,
+                       ) -> tuple[TwilioTelephony, WebServer]:
+    """Twilio telephony plus its listening server (the caller closes both)."""
+    registry = CallRegistry(cfg.twilio.public_url)
+    telephony = TwilioTelephony(cfg.twilio, registry, amd=amd, on_agent_text=on_agent_text)
+    await telephony.start()
+    server = await start_server(cfg, registry=registry, sessions=sessions, engine=engine,
+                                breakers=[telephony.breaker], live=live)
+    return telephony, server
