@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reauto.cli.main import app
-from reauto.dialer.engine import refusal_kind
+from reauto.dialer.results import refusal_kind
 from reauto.errors import ReautoError
 from reauto.metrics import CALLS_COMPLETED, CALLS_PLACED, STAGE_LATENCY, exposition, metric_names, observe_stages
 from reauto.monitoring.server import MonitoringServer, live_rows

@@ -86,6 +86,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.costs.reservations import reservations_for
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.monitoring.server import live_rows
     from reauto.store import repositories
     from reauto.store.engine import make_engine, ping, session_factory
     from reauto.store.migrate import current, history
@@ -124,11 +125,14 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     view = _LiveView() if live else None
     web = None
     if campaign.telephony == "twilio":
-        from reauto.monitoring.server import live_rows
         from reauto.serve.embed import twilio_stack
 
-        telephony, web = await twilio_stack(cfg, sessions=sessions, engine=engine, amd=campaign.amd,
-                                            live=lambda: live_rows(dialer.live), on_agent_text=agent_text_tap)
+        try:
+            telephony, web = await twilio_stack(cfg, sessions=sessions, engine=engine, amd=campaign.amd,
+                                                live=lambda: live_rows(dialer.live), on_agent_text=agent_text_tap)
+        except BaseException:
+            await asyncio.gather(stt.close(), tts.close(), reservations.close(), engine.dispose())
+            raise
         err_console.print(f"webhooks and media streams on http://{web.host}:{web.port} "
                           f"(public: {cfg.twilio.public_url})", highlight=False)
     else:
@@ -145,7 +149,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     )
     server, watcher = None, None
     if metrics is not None:
-        from reauto.monitoring.server import MonitoringServer, live_rows, watch_store
+        from reauto.monitoring.server import MonitoringServer, watch_store
 
         async def count_due() -> int:
             async with sessions() as s:

@@ -18,7 +18,7 @@ from typing import Any
 from reauto.campaign import Campaign
 from reauto.config import Settings, SttSettings
 from reauto.dialer.assembly import vocabulary
-from reauto.dialer.engine import percentile
+from reauto.dialer.results import percentile
 from reauto.errors import ReautoError, UsageError
 from reauto.eval import realtime
 from reauto.eval.recordings import CallProblem, RecordedCall

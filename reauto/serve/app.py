@@ -24,6 +24,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from reauto.breaker import Breaker
 from reauto.config import TwilioSettings
+from reauto.dialer.records import CallRecorder
 from reauto.metrics import exposition
 from reauto.serve.security import ReplayGuard, signed_url, valid_signature
 from reauto.telephony.lifecycle import apply_status, parse_twilio_status
@@ -80,6 +81,7 @@ def create_app(ctx: ServeContext) -> FastAPI:
                     "/media/{call_id}, health, readiness and Prometheus metrics.",
     )
     limit = ctx.settings.max_body_bytes
+    recorder = CallRecorder(ctx.sessions) if ctx.sessions is not None else None
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -155,10 +157,8 @@ def create_app(ctx: ServeContext) -> FastAPI:
         form = await verified_form(request)
         answered_by = form.get("AnsweredBy", "unknown")
         ctx.registry.answered_by(call_id, answered_by)
-        if ctx.sessions is not None and call_id.isdigit():
-            from reauto.dialer.records import CallRecorder
-
-            await CallRecorder(ctx.sessions).event(int(call_id), "amd", {
+        if recorder is not None and call_id.isdigit():
+            await recorder.event(int(call_id), "amd", {
                 "answered_by": answered_by, "duration_ms": form.get("MachineDetectionDuration")})
         return Response(status_code=204)
 

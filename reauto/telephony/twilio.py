@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from xml.sax.saxutils import quoteattr
 
-from pipecat.frames.frames import Frame, InputTransportMessageFrame
+from pipecat.frames.frames import Frame, OutputTransportMessageFrame, OutputTransportMessageUrgentFrame
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from reauto.breaker import Breaker
@@ -39,10 +39,12 @@ from reauto.voice.audio import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-#: Twilio statuses that end a call which never reached the media stream.
-UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled", "completed"})
+#: Twilio's final call statuses (before the media stream connects, each means it never will).
+FINAL = frozenset({"busy", "no-answer", "failed", "canceled", "completed"})
 #: HTTP statuses worth retrying (Twilio did not act on the request).
 TRANSIENT_HTTP = frozenset({429, 500, 502, 503, 504})
+#: Twilio error codes of a hang-up on a call that has already ended (not in progress, not found).
+ALREADY_ENDED = frozenset({21220, 20404})
 
 
 def mask_number(number: str) -> str:
@@ -51,32 +53,18 @@ def mask_number(number: str) -> str:
 
 
 class TwilioMediaSerializer(TwilioFrameSerializer):
-    """Pipecat's Twilio serializer, plus the marks reauto uses to know what the lead has heard.
-
-    Outgoing ``mark`` messages get the stream's ``streamSid`` (Twilio requires it); the marks
-    Twilio echoes back once the audio before them has played arrive as
-    ``InputTransportMessageFrame``s.
-    """
+    """Pipecat's Twilio serializer, with the ``streamSid`` Twilio requires on the reply marks
+    reauto sends (``ConversationProcessor`` writes them without knowing the stream)."""
 
     def __init__(self, stream_sid: str, call_sid: str) -> None:
         super().__init__(stream_sid, call_sid, params=TwilioFrameSerializer.InputParams(auto_hang_up=False))
-        self.marks_played: list[str] = []
 
     async def serialize(self, frame: Frame) -> str | bytes | None:
-        payload = await super().serialize(frame)
-        if isinstance(payload, str) and '"mark"' in payload:
-            message = json.loads(payload)
-            if message.get("event") == "mark" and "streamSid" not in message:
-                payload = json.dumps({**message, "streamSid": self._stream_sid})
-        return payload
-
-    async def deserialize(self, data: str | bytes) -> Frame | None:
-        if isinstance(data, str) and '"mark"' in data[:40]:
-            message = json.loads(data)
-            if message.get("event") == "mark":
-                self.marks_played.append(str(message.get("mark", {}).get("name", "")))
-                return InputTransportMessageFrame(message=message)
-        return await super().deserialize(data)
+        if (isinstance(frame, (OutputTransportMessageFrame, OutputTransportMessageUrgentFrame))
+                and isinstance(frame.message, dict) and frame.message.get("event") == "mark"
+                and not self.should_ignore_frame(frame)):
+            return json.dumps({**frame.message, "streamSid": self._stream_sid})
+        return await super().serialize(frame)
 
 
 @dataclass
@@ -170,7 +158,7 @@ class CallRegistry:
         pending.statuses.append(status)
         if duration_s is not None:
             pending.duration_s = duration_s
-        if status in UNANSWERED:
+        if status in FINAL:
             if not pending.final.done():
                 pending.final.set_result(status)
             if status == "completed":
@@ -341,16 +329,13 @@ class TwilioTelephony(Telephony):
             await self._rest("hanging up", lambda: self.client.calls(sid).update(status="completed"),
                              retry_timeouts=True)
         except TwilioError as exc:
-            log.warning("could not hang up %s: %s", sid, exc)
+            if getattr(exc.__cause__, "code", None) not in ALREADY_ENDED:  # ended already: nothing to do
+                log.warning("could not hang up %s: %s", sid, exc)
 
     async def hang_up(self, handle: CallHandle) -> None:
-        channel: MediaChannel | None = handle.far_end
         pending = self.registry.by_sid(handle.sid)
-        if pending is not None and pending.completed.is_set():
-            return  # Twilio already reported the call completed
-        if channel is not None and channel.hung_up.is_set() and pending is None:
-            return
-        await self._hang_up_sid(handle.sid)
+        if pending is None or not pending.completed.is_set():  # not yet reported completed by Twilio
+            await self._hang_up_sid(handle.sid)
 
     async def finished(self, handle: CallHandle, wait_s: float = 5.0) -> dict[str, Any]:
         """Twilio's view of the ended call: billed duration (from the completed callback), AMD."""
