@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from reauto.sim.lead import LeadScript, flite_packets
-from tests.fakes.twilio import AmdDetector, AmdSettings, TwilioDouble, stream_of
+from tests.fakes.twilio import AmdDetector, AmdSettings, DoubleProcess, TwilioDouble, stream_of
 
 pytestmark = pytest.mark.integration
 
@@ -464,3 +464,20 @@ def test_amd_gives_up_on_silence() -> None:
     verdicts = [detector.feed(silence, agent_speaking=False) for _ in range(300)]
     assert verdicts[249] == "unknown" and detector.elapsed_ms == 5_000
     assert [v for v in verdicts if v] == ["unknown"]
+
+
+# --- the double in its own process ---------------------------------------------------------
+async def test_the_double_runs_in_its_own_process(server: Server) -> None:
+    personas = {NO_ANSWER: LeadScript("Nora Away", answers={"_unanswered": "no-answer"})}
+    async with DoubleProcess(personas, speed=4, ring_s=0.2) as remote:
+        sdk = Client(remote.account_sid, remote.auth_token)
+        sdk.api.base_url = remote.base_url
+        call = await asyncio.to_thread(sdk.calls.create, to=NO_ANSWER, from_=CALLER, url=server.url + "/voice",
+                                       status_callback=server.url + "/status")
+        reports = await remote.reports()  # waits for every call to end
+        assert reports[call.sid]["status"] == "no-answer"
+        wrong = Client(remote.account_sid, "wrong")
+        wrong.api.base_url = remote.base_url
+        with pytest.raises(TwilioRestException) as raised:  # the control routes leave Twilio's auth alone
+            await asyncio.to_thread(wrong.calls(call.sid).fetch)
+        assert raised.value.status == 401

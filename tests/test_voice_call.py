@@ -107,7 +107,12 @@ async def test_call_collects_the_leads_answers_over_the_phone_path(providers):
 async def test_barge_in_clears_agent_audio_and_keeps_only_what_was_heard(providers):
     long_reply = ("Let me tell you a little about how this works: I will ask you a few quick questions "
                   "about your timeline, your budget and your financing, and then I can set up a time for you "
-                  "to talk with one of our licensed agents who knows your neighborhood very well.")
+                  "to talk with one of our licensed agents who knows your neighborhood very well. "
+                  # long enough that agent audio is still being written when the interruption is
+                  # detected, even on a loaded machine (the far end then has audio to clear)
+                  "They can walk you through the homes that fit, the schools nearby, the commute, and "
+                  "what similar houses have sold for this year, so you know what to expect before you "
+                  "tour anything or talk with a lender about your numbers.")
     brain = QuestionBrain([long_reply, "When are you hoping to buy?"])
     script = LeadScript("Jane Doe", {**ANSWERS, "interruption": "sorry who is this again"}, interrupts=True)
     outcome, report, line = await run_call(providers, brain, script)

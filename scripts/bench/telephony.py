@@ -4,8 +4,8 @@ over ``telephony: sim`` in the same run for comparison.
 
     .venv/bin/python scripts/bench/telephony.py --calls 20
 
-Each call is placed with the real twilio SDK against the loopback double (tests/fakes/twilio.py),
-which fetches reauto's TwiML, sends signed callbacks and streams a simulated lead (flite voice,
+Each call is placed with the real twilio SDK against the loopback double (tests/fakes/twilio.py,
+in its own process: Twilio's side does not share reauto's event loop), which fetches reauto's TwiML, sends signed callbacks and streams a simulated lead (flite voice,
 8 kHz μ-law, real time) over the media WebSocket into the same call pipeline ``reauto dial``
 runs: Silero VAD, Smart-Turn, pocketsphinx (2 processes), the scripted agent, Piper. The database
 is a fresh SQLite file (the embedded default).
@@ -38,7 +38,7 @@ from reauto.config import DatabaseSettings, Settings, TwilioSettings  # noqa: E4
 from reauto.dialer import assembly  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.engine import make_engine, session_factory  # noqa: E402
-from tests.fakes.twilio import TwilioDouble  # noqa: E402
+from tests.fakes.twilio import DoubleProcess  # noqa: E402
 
 AT = datetime.fromisoformat("2026-11-24T14:00:00-06:00")
 VOICES = ["rms", "awb", "kal16", "slt"]
@@ -69,7 +69,7 @@ async def one_run(telephony: str, n: int, workdir: Path) -> dict[str, Any]:
     data = campaign.model_dump(mode="json")
     data.update(name=f"bench-{telephony}", telephony=telephony, concurrency=n, sim_personas=personas(n))
     campaign = type(campaign).model_validate(data)
-    cfg = Settings(database=DatabaseSettings(url=f"sqlite:///{workdir / f'{telephony}.db'}"))
+    cfg = Settings(database=DatabaseSettings(url=f"sqlite:///{workdir / f'{telephony}-{n}.db'}"))
     migrate.upgrade(cfg)
     started = time.perf_counter()
     if telephony == "sim":
@@ -82,7 +82,7 @@ async def one_run(telephony: str, n: int, workdir: Path) -> dict[str, Any]:
         sessions = session_factory(engine)
         await assembly.seed_sim_leads(sessions, await assembly.upsert_campaign(sessions, campaign), campaign)
         await engine.dispose()
-        async with TwilioDouble(personas=assembly.lead_scripts(campaign), ring_s=3.0) as double:
+        async with DoubleProcess(assembly.lead_scripts(campaign), ring_s=3.0) as double:
             port = free_port()
             cfg = cfg.model_copy(update={"twilio": TwilioSettings(
                 account_sid=double.account_sid, auth_token=double.auth_token, api_base_url=double.base_url,
@@ -90,7 +90,7 @@ async def one_run(telephony: str, n: int, workdir: Path) -> dict[str, Any]:
             summaries, _denied, _ = await dial_cmd._run(cfg, campaign, max_calls=None, concurrency=n,
                                                         clock_start=AT, speed=1.0, recordings=None, seed=True,
                                                         live=False, agent_text_tap=double.agent_text)
-            reports = [await double.finished(sid) for sid in list(double.calls)]
+            reports = list((await double.reports()).values())
         far = [r.get("hello_to_first_audio_ms") for r in reports]
         underruns = sum(r.get("underruns", 0) for r in reports)
     wall = time.perf_counter() - started

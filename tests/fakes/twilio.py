@@ -72,6 +72,8 @@ DEFAULT_TIME_LIMIT_S = 14_400.0
 #: How long Twilio waits for a webhook's answer (seconds).
 WEBHOOK_TIMEOUT_S = 15.0
 PACKET_MS = 20
+#: Path prefix of the harness's control routes (see :class:`DoubleProcess`).
+CONTROL = "/_double"
 
 
 def new_sid(prefix: str) -> str:
@@ -707,11 +709,25 @@ class TwilioRestApi:
         app.router.add_post(base + ".json", self._create)
         app.router.add_get(base + "/{sid}.json", self._fetch)
         app.router.add_post(base + "/{sid}.json", self._update)
+        # not Twilio's: the test harness's side door when the double runs in its own process
+        app.router.add_post(CONTROL + "/agent-text", self._agent_text)
+        app.router.add_get(CONTROL + "/calls", self._reports)
         return app
+
+    async def _agent_text(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self._double.agent_text(str(body["call_sid"]), str(body["text"]))
+        return web.json_response({})
+
+    async def _reports(self, _request: web.Request) -> web.Response:
+        double = self._double
+        return web.json_response({sid: await double.finished(sid) for sid in list(double.calls)})
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         double = self._double
+        if request.path.startswith(CONTROL):
+            return await handler(request)
         try:
             auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
         except ValueError:
@@ -893,3 +909,79 @@ class TwilioDouble:
             "duration_s": report.seconds,
             "status": call.status,
         }
+
+
+# --- the double in its own process -----------------------------------------------------------
+class DoubleProcess:
+    """The double in a separate process, so its own work (the leads' audio, JSON, base64) does not
+    share reauto's event loop — as Twilio's side never does. Benchmarks use it.
+
+    The agent-text tap and the reports go over the control routes of the double's REST server.
+    """
+
+    def __init__(self, personas: Mapping[str, LeadScript], *, speed: float = 1.0, ring_s: float = 1.0) -> None:
+        self.personas = personas
+        self.speed, self.ring_s = speed, ring_s
+        self.account_sid, self.auth_token = "AC" + "0" * 32, "double-auth-token"
+        self.base_url = ""
+        self._proc: asyncio.subprocess.Process | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._posts: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> Self:
+        import dataclasses
+        import sys
+        import tempfile
+
+        spec = {phone: dataclasses.asdict(script) for phone, script in self.personas.items()}
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(spec, f)
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.fakes.twilio", f.name, str(self.speed), str(self.ring_s),
+            stdout=asyncio.subprocess.PIPE)
+        assert self._proc.stdout is not None
+        line = await asyncio.wait_for(self._proc.stdout.readline(), 60)
+        self.base_url = json.loads(line)["base_url"]
+        self._session = aiohttp.ClientSession()
+        return self
+
+    def agent_text(self, call_sid: str, text: str) -> None:
+        assert self._session is not None
+        task = asyncio.get_running_loop().create_task(self._post(call_sid, text))
+        self._posts.add(task)
+        task.add_done_callback(self._posts.discard)
+
+    async def _post(self, call_sid: str, text: str) -> None:
+        assert self._session is not None
+        async with self._session.post(self.base_url + CONTROL + "/agent-text",
+                                      json={"call_sid": call_sid, "text": text}) as r:
+            r.raise_for_status()
+
+    async def reports(self) -> dict[str, dict[str, Any]]:
+        """Every call's report, once all have ended."""
+        assert self._session is not None
+        async with self._session.get(self.base_url + CONTROL + "/calls") as r:
+            return dict(await r.json())
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.terminate()
+            await self._proc.wait()
+
+
+async def _serve(personas_file: str, speed: float, ring_s: float) -> None:
+    with open(personas_file) as f:
+        spec = json.load(f)
+    personas = {phone: LeadScript(**{**fields, "answers": dict(fields["answers"])}) for phone, fields in spec.items()}
+    async with TwilioDouble(personas=personas, speed=speed, ring_s=ring_s) as double:
+        print(json.dumps({"base_url": double.base_url}), flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(sys.argv[1], float(sys.argv[2]), float(sys.argv[3])))
