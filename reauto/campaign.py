@@ -116,6 +116,7 @@ class Campaign(_Model):
     premium_share_cap: float = Field(0.3, ge=0, le=1)
     budget: str | None = None
     amd: bool = True  # answering-machine detection on every call (voicemail path; billed per call)
+    voicemail: Literal["message", "hang_up"] = "message"  # at a machine: leave the message, or hang up
     pricing: dict[str, Any] = Field(default_factory=dict)  # overrides of [pricing] keys for this campaign
     prompt_variants: list[Variant] = Field(default_factory=list)
     sim_personas: list[SimPersona] = Field(default_factory=list)

@@ -144,6 +144,15 @@ def test_voicemail_leaves_a_callback_message():
     assert reply.end_call and reply.outcome == "voicemail" and "512 555 0100" in reply.text
 
 
+def test_a_campaign_may_hang_up_on_machines_and_the_keypad_opts_out():
+    reply = ScriptedBrain(config(leave_voicemail=False), answered_by="machine").opening()
+    assert (reply.text, reply.end_call, reply.outcome) == ("", True, "voicemail")
+    brain = ScriptedBrain(config())
+    brain.opening()
+    out = brain.opt_out()
+    assert out.end_call and out.outcome == "dnc" and "off our list" in out.text
+
+
 def test_a_qualified_lead_is_booked():
     brain = ScriptedBrain(config())
     brain.opening()

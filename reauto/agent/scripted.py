@@ -55,6 +55,7 @@ class ScriptConfig:
     book_threshold: float = 0.5
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     callback_number: str = ""
+    leave_voicemail: bool = True  # an answering machine gets the message; False: hang up
     today: date = field(default_factory=date.today)
 
 
@@ -105,6 +106,8 @@ class ScriptedBrain:
     def opening(self) -> Reply:
         c = self.config
         if self.answered_by == "machine":
+            if not c.leave_voicemail:
+                return self._say("", "voicemail", end_call=True, outcome="voicemail")
             text = (f"Hi, this is {c.agent_name}, an AI assistant calling from {c.business} about your "
                     f"home search. Please call us back at {c.callback_number or 'this number'}. "
                     "If you'd rather not hear from us, call that number and say stop. Goodbye.")

@@ -156,6 +156,7 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
         book_threshold=campaign.booking.book_threshold,
         weights=campaign.scoring or dict(DEFAULT_WEIGHTS),
         callback_number=campaign.persona.callback_number,
+        leave_voicemail=campaign.voicemail == "message",
     )
 
 
