@@ -8,6 +8,8 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from reauto.cli.main import app, run
+from reauto.cli.context import AppState
+from reauto.config import Settings
 
 runner = CliRunner()
 GROUPS = ["leads", "campaign", "dnc", "dial", "serve", "calls", "eval", "budget", "export", "db"]
@@ -133,3 +135,6 @@ def test_reauto_serve_answers_health_and_stops_on_sigterm(tmp_path):
 def test_reauto_serve_refuses_a_simulated_campaign():
     result = runner.invoke(app, ["serve", "--campaign", "campaigns/demo.yaml"])
     assert "reauto serve dials twilio campaigns" in str(result.exception)
+    result = runner.invoke(app, ["serve", "--campaign", "campaigns/austin-buyers.yaml"],
+                           obj=AppState(_settings=Settings()))
+    assert "needs [twilio] public_url" in str(result.exception)

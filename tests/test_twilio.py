@@ -153,3 +153,26 @@ async def test_placing_calls_fails_clearly(campaign):
         with pytest.raises(TwilioError, match="HTTP 401"):
             await telephony.place_call(to="+15125550123", caller_id="+15125550100", call_ref="1")
         assert telephony.registry.get("1") is None
+
+
+async def test_a_serving_dialer_waits_for_leads_until_a_signal(databases, campaign):
+    import asyncio
+    import os
+    import signal
+
+    cfg = databases[1]
+    data = campaign.model_dump(mode="json")
+    data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] == "Nora Away"]
+    away = type(campaign).model_validate({**data, "telephony": "twilio", "name": "serving"})
+    async with TwilioDouble(personas=assembly.lead_scripts(away), speed=SPEED, ring_s=0.2) as double:
+        cfg = cfg.model_copy(update={"twilio": twilio_settings(double, free_port())})
+        serving = asyncio.create_task(run(cfg, away, agent_text_tap=double.agent_text, forever=True))
+        for _ in range(300):  # the call is placed and ends; the dialer keeps waiting for leads
+            if double.calls and all(c.ended.is_set() for c in double.calls.values()):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        assert not serving.done()
+        os.kill(os.getpid(), signal.SIGTERM)  # what `reauto serve --campaign` gets from systemd
+        result = await asyncio.wait_for(serving, 30)
+    assert result["Nora Away"].outcome == "no_answer" and len(double.calls) == 1

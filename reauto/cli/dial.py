@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -161,11 +162,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                                                   campaign.name), name="store-metrics")
         err_console.print(f"metrics on http://{metrics[0]}:{server.port}/metrics, live calls on /live",
                           highlight=False)
-    if forever:  # reauto serve --campaign: a signal stops new dials, live calls finish
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, dialer.stop)
+    signals = (signal.SIGINT, signal.SIGTERM) if forever else ()
+    for sig in signals:  # reauto serve --campaign: a signal stops new dials, live calls finish
+        asyncio.get_running_loop().add_signal_handler(sig, dialer.stop)
     try:
         if view is not None:
             with Live(view.table({}), console=err_console, refresh_per_second=4, transient=True) as live_view:
@@ -177,6 +176,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.clock())
         utilisation = await guard.utilisation()
     finally:
+        for sig in signals:
+            asyncio.get_running_loop().remove_signal_handler(sig)
         if watcher is not None:
             watcher.cancel()
         if server is not None:
