@@ -239,6 +239,21 @@ class TwilioSettings(_Section):
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
 
 
+class IntakeSettings(_Section):
+    """``[intake]``: leads posted to ``reauto serve`` (``POST /v1/leads``)."""
+
+    api_keys: list[str] = Field(
+        default_factory=list, description="Keys accepted as Authorization: Bearer <key>; prefer REAUTO_INTAKE_API_KEYS.")
+    hmac_secret: str = Field(
+        "", description="Secret of X-Reauto-Signature (HMAC-SHA256 over <t>.<body>); prefer REAUTO_INTAKE_HMAC_SECRET.")
+    max_skew_s: float = Field(300.0, gt=0, description="Oldest (or newest) signature timestamp accepted, seconds.")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest intake request body.")
+    max_leads: int = Field(500, ge=1, description="Most leads in one request.")
+    consent_written: bool = Field(
+        False, description="The consent field of posted leads is prior express written consent (your web form).")
+    consent_ai_voice: bool = Field(False, description="That consent covers calls with an artificial (AI) voice.")
+
+
 class Settings(_Section):
     """Every setting of reauto. Build it with :func:`load_settings`."""
 
@@ -258,6 +273,7 @@ class Settings(_Section):
     pricing: PricingSettings = Field(default_factory=PricingSettings)  # type: ignore[arg-type]
     budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)  # type: ignore[arg-type]
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")

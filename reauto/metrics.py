@@ -50,8 +50,9 @@ DB_POOL = Gauge("reauto_db_pool_connections", "Database pool connections by stat
 QUEUE_DEPTH = Gauge("reauto_dialer_queue_depth", "Leads due to be dialed.", ["campaign"], multiprocess_mode="max")
 LOOP_LAG = Histogram("reauto_event_loop_lag_seconds", "How late the event loop runs a 100 ms timer.",
                      buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
-SPEED_TO_LEAD = Histogram("reauto_speed_to_lead_seconds", "Lead received → dial started.",
-                          buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600))
+SPEED_TO_LEAD = Histogram("reauto_speed_to_lead_seconds", "A posted lead's intake → dial started, and → answered.",
+                          ["stage"], buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600))
+LEADS_RECEIVED = Counter("reauto_leads_received", "Leads posted to the intake, by result.", ["result"])
 
 BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
 
@@ -61,7 +62,8 @@ def metric_names() -> list[str]:
     out = []
     for metric in (CALLS_PLACED, CALLS_COMPLETED, CALLS_ACTIVE, LEADS_REFUSED, STAGE_LATENCY, HELLO_TO_AUDIO,
                    ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, TTS_CHARACTERS, COST,
-                   BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD):
+                   BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
+                   LEADS_RECEIVED):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

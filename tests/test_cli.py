@@ -132,9 +132,7 @@ def test_reauto_serve_answers_health_and_stops_on_sigterm(tmp_path):
 
 
 @pytest.mark.unit
-def test_reauto_serve_refuses_a_simulated_campaign():
-    result = runner.invoke(app, ["serve", "--campaign", "campaigns/demo.yaml"])
-    assert "reauto serve dials twilio campaigns" in str(result.exception)
+def test_reauto_serve_needs_a_public_url_for_twilio():
     result = runner.invoke(app, ["serve", "--campaign", "campaigns/austin-buyers.yaml"],
                            obj=AppState(_settings=Settings()))
     assert "needs [twilio] public_url" in str(result.exception)

@@ -69,7 +69,14 @@ def report_tables(report: CampaignReport) -> list[TableSpec]:
         ("abandoned calls", str(q.abandoned)),
         ("abandoned / answered", pct(q.abandon_rate)),
     ])
-    return [summary, days, outcomes, variants, cost, quality]
+    v = report.speed
+    speed = TableSpec("speed to lead (posted leads' first calls)", ("measure", "value"), [
+        ("posted leads dialed", str(v.posted_leads_dialed)),
+        ("intake → dial started p50 / p95 (s)", f"{num(v.dial_p50_s, '.1f')} / {num(v.dial_p95_s, '.1f')}"),
+        ("posted leads who answered", str(v.answered)),
+        ("intake → answered p50 / p95 (s)", f"{num(v.answered_p50_s, '.1f')} / {num(v.answered_p95_s, '.1f')}"),
+    ])
+    return [summary, days, outcomes, variants, cost, quality, speed]
 
 
 def render_png(report: CampaignReport) -> bytes:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,7 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reauto.errors import UsageError
 from reauto.store.engine import session_factory
-from reauto.store.models import Call, CallStatus, Campaign, Outcome, QualificationSnapshot, Turn
+from reauto.store.models import Call, CallEvent, CallStatus, Campaign, Outcome, QualificationSnapshot, Turn
 
 #: A call qualifies its lead when its latest snapshot scores at least this.
 QUALIFIED_SCORE = 0.6
@@ -174,6 +174,26 @@ class QualityStats:
 
 
 @dataclass
+class SpeedToLead:
+    """Posted leads' first calls: intake → dial started and → answered, in seconds."""
+
+    posted_leads_dialed: int = 0
+    dial_p50_s: float | None = None
+    dial_p95_s: float | None = None
+    answered: int = 0
+    answered_p50_s: float | None = None
+    answered_p95_s: float | None = None
+
+
+def speed_to_lead(timings: Iterable[Mapping[str, float]]) -> SpeedToLead:
+    """Percentiles of the ``speed_to_lead`` timings stored with each posted lead's first call."""
+    dial = [t["dial_s"] for t in timings if "dial_s" in t]
+    answered = [t["answered_s"] for t in timings if "answered_s" in t]
+    return SpeedToLead(len(dial), percentile(dial, 50), percentile(dial, 95),
+                       len(answered), percentile(answered, 50), percentile(answered, 95))
+
+
+@dataclass
 class CampaignReport:
     """Everything ``reauto report`` shows; ``end`` is exclusive (00:00 UTC after the last day)."""
 
@@ -188,6 +208,7 @@ class CampaignReport:
     cost: CostStats
     quality: QualityStats
     notes: list[str] = field(default_factory=list)
+    speed: SpeedToLead = field(default_factory=SpeedToLead)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON data: dates and instants as ISO 8601, Decimals as strings."""
@@ -376,7 +397,7 @@ def cost_stats(rows: Sequence[CallRow], total: Totals) -> CostStats:
 
 
 def summarise(campaign: str, period: Period | str, start: datetime, end: datetime, rows: Sequence[CallRow],
-              quality: QualityStats) -> CampaignReport:
+              quality: QualityStats, speed: SpeedToLead | None = None) -> CampaignReport:
     """Assemble the report from the period's call rows and its quality figures."""
     total = totals(rows)
     variants = variant_stats(rows)
@@ -386,7 +407,7 @@ def summarise(campaign: str, period: Period | str, start: datetime, end: datetim
     return CampaignReport(campaign=campaign, period=Period(period).value, start=start, end=end,
                           days=daily_stats(rows, start, (end - start).days), totals=total,
                           outcomes=outcome_mix(rows), variants=variants, cost=cost_stats(rows, total),
-                          quality=quality, notes=notes)
+                          quality=quality, notes=notes, speed=speed or SpeedToLead())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +428,10 @@ async def build_report(engine: AsyncEngine, campaign: str, period: Period | str,
         rows = await _call_rows(s, in_period)
         quality = await _quality(s, in_period, answered=sum(r.answered for r in rows),
                                  abandoned=sum(r.abandoned for r in rows))
-    return summarise(campaign, period, start, stop, rows, quality)
+        ended = (await s.execute(select(CallEvent.payload).join(Call, Call.id == CallEvent.call_id)
+                                 .where(in_period, CallEvent.type == "ended"))).scalars()
+        speed = speed_to_lead(p["speed_to_lead"] for p in ended if isinstance(p, dict) and "speed_to_lead" in p)
+    return summarise(campaign, period, start, stop, rows, quality, speed)
 
 
 async def _campaign_id(s: AsyncSession, name: str) -> int:

@@ -24,7 +24,7 @@ def _public(ctx: typer.Context) -> dict:
     for section in data.values():
         if isinstance(section, dict):
             for key, value in section.items():
-                if value and key.endswith(("api_key", "token", "secret")):
+                if value and key.endswith(("api_key", "api_keys", "token", "secret")):
                     section[key] = "***"
     data["source_file"] = str(cfg.source_file) if cfg.source_file else None
     return data

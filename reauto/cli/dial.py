@@ -79,7 +79,7 @@ def _parse_at(value: str | None) -> datetime | None:
 async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: int | None,
                clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
                live: bool, metrics: tuple[str, int] | None = None,
-               agent_text_tap: Any = None, forever: bool = False,
+               agent_text_tap: Any = None, forever: bool = False, poll_s: float = 0.5,
                ) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
     from reauto.costs.alerts import Alerter
     from reauto.costs.budget import BudgetGuard
@@ -125,19 +125,32 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     llm = await connect_llm(cfg) if cfg.llm.brain == "ollama" else None
     view = _LiveView() if live else None
     web = None
-    if campaign.telephony == "twilio":
-        from reauto.serve.embed import twilio_stack
 
-        try:
+    def wake(posted_to: int) -> None:  # a lead was posted: dial it now, not at the next poll
+        if posted_to == campaign_id:
+            dialer.wake()
+
+    try:
+        if campaign.telephony == "twilio":
+            from reauto.serve.embed import twilio_stack
+
             telephony, web = await twilio_stack(cfg, sessions=sessions, engine=engine, amd=campaign.amd,
-                                                live=lambda: live_rows(dialer.live), on_agent_text=agent_text_tap)
-        except BaseException:
-            await asyncio.gather(stt.close(), tts.close(), reservations.close(), engine.dispose())
-            raise
-        err_console.print(f"webhooks and media streams on http://{web.host}:{web.port} "
-                          f"(public: {cfg.twilio.public_url})", highlight=False)
-    else:
-        telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
+                                                live=lambda: live_rows(dialer.live), on_agent_text=agent_text_tap,
+                                                on_intake=wake)
+        else:
+            telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
+            if forever:  # a serving simulated campaign still takes posted leads
+                from reauto.serve.embed import start_server
+                from reauto.telephony.twilio import CallRegistry
+
+                web = await start_server(cfg, registry=CallRegistry(""), sessions=sessions, engine=engine,
+                                         breakers=[], live=lambda: live_rows(dialer.live), on_intake=wake)
+    except BaseException:
+        await asyncio.gather(stt.close(), tts.close(), reservations.close(), engine.dispose())
+        raise
+    if web is not None:
+        err_console.print(f"webhooks, media streams and lead intake (/v1/leads) on http://{web.host}:{web.port}",
+                          highlight=False)
     dialer = Dialer(
         sessions, telephony, stt=stt, tts=tts, brain_factory=assembly.brain_factory(campaign, gate, llm=llm), gate=gate,
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
@@ -145,7 +158,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             recordings_dir=recordings, max_calls=max_calls,
                             abandon_after_s=gate.rules.abandon_after_s, amd=campaign.amd,
                             call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min,
-                            campaign_name=campaign.name, stop_when_idle=not forever),
+                            campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
     )
     server, watcher = None, None

@@ -17,18 +17,20 @@ from reauto.errors import UsageError
 def serve(
     ctx: typer.Context,
     campaign_file: Annotated[Path | None, typer.Option(
-        "--campaign", help="Also dial this campaign (telephony: twilio) from this process, until stopped.")] = None,
+        "--campaign", help="Also dial this campaign from this process (posted leads first), until stopped.")] = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default: \\[twilio] listen_host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: \\[twilio] listen_port).", min=0, max=65535)] = None,
     concurrency: Annotated[int | None, typer.Option(help="Calls at once (default: the campaign's).", min=1)] = None,
 ) -> None:
-    """Serve Twilio's webhooks and media streams, /healthz, /readyz, /metrics and /docs.
+    """Serve Twilio's webhooks and media streams, lead intake, /healthz, /readyz, /metrics and /docs.
 
     Twilio reaches the server at \\[twilio] public_url (put a TLS proxy in front); every webhook
     must carry a valid X-Twilio-Signature and every media stream its call's one-time token.
     With --campaign the same process dials the campaign's due leads (the media streams of its
-    calls come back here) and keeps waiting for new ones; SIGTERM or Ctrl-C stops new dials and
-    lets the calls in progress finish.
+    calls come back here) and keeps waiting for new ones; a lead posted to /v1/leads
+    (\[intake] api_keys or hmac_secret) goes to the head of the queue and is dialed at once, within
+    the calling rules. SIGTERM or Ctrl-C stops new dials and lets the calls in progress finish.
+    A `telephony: sim` campaign is served too: its calls reach simulated leads.
 
     Example: reauto serve --campaign campaigns/austin-buyers.yaml --port 8080
     """
@@ -42,10 +44,7 @@ def serve(
     from reauto.cli.dial import _run
 
     campaign = load_campaign(campaign_file)
-    if campaign.telephony != "twilio":
-        raise UsageError(f"{campaign_file}: reauto serve dials twilio campaigns; this one uses "
-                         f"{campaign.telephony} (run it with `reauto dial`)")
-    if not cfg.twilio.public_url:
+    if campaign.telephony == "twilio" and not cfg.twilio.public_url:
         raise UsageError("telephony twilio needs [twilio] public_url (the https URL Twilio reaches reauto at)")
     summaries, denied, _extra = asyncio.run(_run(cfg, campaign, max_calls=None, concurrency=concurrency,
                                                  clock_start=None, speed=1.0, recordings=None, seed=False,

@@ -29,6 +29,7 @@ from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.records import CallRecorder, RetryPolicy
+from reauto.leads.build import META_KEY
 from reauto.store import repositories
 from reauto.store.models import CallStatus, Lead, LeadStatus
 from reauto.store.types import utcnow
@@ -82,6 +83,12 @@ class DialerConfig:
     top_up_min: float = 1.0  # minutes added to a running call's hold at a time
 
 
+def posted_at(lead: Lead) -> datetime | None:
+    """When a lead that has never been called was posted to the intake (None: not posted, or called)."""
+    stamp = (lead.custom or {}).get(META_KEY, {}).get("intake_at") if lead.attempts == 0 else None
+    return datetime.fromisoformat(stamp) if stamp else None
+
+
 class Dialer:
     """Runs one campaign's calls on one worker."""
 
@@ -118,12 +125,30 @@ class Dialer:
         self.clock = clock
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
         self._placed = 0
         self._out_of_budget = False
 
     def stop(self) -> None:
         """Stop claiming new leads; calls in progress finish."""
         self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look for due leads now, not at the next poll (a lead was just posted)."""
+        self._wake.set()
+
+    async def _nap(self, tasks: set[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
+        """Wait up to ``poll_s`` for a call to end or a :meth:`wake`; returns the calls that ended."""
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait([*tasks, waker], timeout=self.config.poll_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waker.cancel()
+        self._wake.clear()
+        done.discard(waker)
+        return done  # type: ignore[return-value]
 
     async def run(self) -> list[CallSummary]:
         """Dial until no lead is due (or :meth:`stop`), then wait for live calls to end."""
@@ -153,10 +178,9 @@ class Dialer:
                 idle = self.config.stop_when_idle and not claimed
                 if idle or self._stopping.is_set() or self._budget_spent():
                     break
-                await asyncio.sleep(self.config.poll_s)  # wait for leads to fall due
+                await self._nap(tasks)  # wait for leads to fall due, or to be posted
                 continue
-            done, _ = await asyncio.wait(tasks, timeout=self.config.poll_s, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+            for task in await self._nap(tasks):
                 tasks.discard(task)
                 if task.exception() is not None:
                     log.error("call task failed: %s", task.exception())
@@ -221,7 +245,12 @@ class Dialer:
     async def _call(self, lead: Lead, may_record: bool, hold: Hold | None = None) -> None:
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
         loop = asyncio.get_running_loop()
+        intake_at = posted_at(lead)
         call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker)
+        speed: dict[str, float] = {}
+        if intake_at is not None:  # a posted lead's first call: how fast did we dial?
+            speed["dial_s"] = round((utcnow() - intake_at).total_seconds(), 3)
+            metrics.SPEED_TO_LEAD.labels(stage="dial").observe(speed["dial_s"])
         live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
         meter = self._meter(live)
         current_meter.set(meter)  # this task's context: every task the call starts reports here
@@ -246,10 +275,15 @@ class Dialer:
             if handle.transport is None:
                 status = CallStatus(handle.status)
                 outcome = "no_answer"  # busy and failed keep their own call status
-                await self.recorder.finish(call_id, status=status, outcome=outcome, retry=self.config.retry)
-                self._summarise(call_id, lead, name, outcome, status.value, None, {}, None, {}, meter=meter)
+                details = {"speed_to_lead": speed} if speed else {}
+                await self.recorder.finish(call_id, status=status, outcome=outcome, retry=self.config.retry,
+                                           details=details)
+                self._summarise(call_id, lead, name, outcome, status.value, None, {}, None, details, meter=meter)
                 return
             answered = loop.time()
+            if intake_at is not None:
+                speed["answered_s"] = round((utcnow() - intake_at).total_seconds(), 3)
+                metrics.SPEED_TO_LEAD.labels(stage="answered").observe(speed["answered_s"])
             if hold is not None and meter is not None:
                 watchdog = asyncio.create_task(self._watch_spend(call_id, hold, meter, handle, answered),
                                                name=f"spend-{call_id}")
@@ -260,6 +294,8 @@ class Dialer:
             person = handle.answered_by != "machine"
             await self.telephony.hang_up(handle)
             details = await self.telephony.finished(handle)
+            if speed:
+                details = {**details, "speed_to_lead": speed}
             if watchdog is not None:
                 watchdog.cancel()
             if meter is not None:  # billed time: the telephony's own clock when it has one

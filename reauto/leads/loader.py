@@ -189,24 +189,24 @@ async def load_leads(
             report.issues += issues
             if draft is None:
                 report.rejected += 1
-            elif _is_duplicate(draft, first_line, first_external, report, name):
+            elif is_duplicate(draft, first_line, first_external, report, name):
                 report.duplicates_in_file += 1
             else:
                 batch.append(draft)
         if len(batch) >= batch_size:
-            await _write_batch(engine, report, batch)
+            await write_batch(engine, report, batch)
             batch = []
         if on_progress is not None and report.rows % 500 == 0:
             on_progress(progress, report)
     if batch:
-        await _write_batch(engine, report, batch)
+        await write_batch(engine, report, batch)
     report.seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(progress, report)
     return report
 
 
-def _is_duplicate(
+def is_duplicate(
     draft: LeadDraft,
     first_line: dict[str, int],
     first_external: dict[str, int],
@@ -230,12 +230,17 @@ def _is_duplicate(
     return False
 
 
-async def _write_batch(engine: AsyncEngine, report: LoadReport, batch: Sequence[LeadDraft]) -> None:
-    """Insert one batch of new leads and their consent records in one transaction."""
+async def write_batch(engine: AsyncEngine, report: LoadReport, batch: Sequence[LeadDraft], *,
+                      priority: int = 0) -> set[str]:
+    """Insert one batch of new leads and their consent records in one transaction.
+
+    Leads already in the campaign (same number or external id) are left as they are. Returns the
+    numbers inserted. ``priority``: place in the dial queue (higher first; intake leads jump it).
+    """
     async with engine.begin() as conn:
         listed = await _listed(conn, [d.phone for d in batch])
         now = utcnow()
-        rows = [_lead_row(d, report.campaign_id, d.phone in listed, now) for d in batch]
+        rows = [_lead_row(d, report.campaign_id, d.phone in listed, now, priority) for d in batch]
         inserted = await insert_ignore(conn, Lead.__table__, rows, returning=("id", "phone_e164"))
         ids = {phone: lead_id for lead_id, phone in inserted}
         consents = [
@@ -249,6 +254,7 @@ async def _write_batch(engine: AsyncEngine, report: LoadReport, batch: Sequence[
     report.already_present += len(batch) - len(ids)
     report.consent_records += len(consents)
     report.dnc_flagged += sum(1 for phone in ids if phone in listed)
+    return set(ids)
 
 
 async def _listed(conn: AsyncConnection, phones: list[str]) -> set[str]:
@@ -268,14 +274,14 @@ async def _insert_consents(conn: AsyncConnection, consents: list[dict[str, Any]]
     await insert_ignore(conn, ConsentRecord.__table__, consents)
 
 
-def _lead_row(draft: LeadDraft, campaign_id: int, dnc: bool, now: Any) -> dict[str, Any]:
+def _lead_row(draft: LeadDraft, campaign_id: int, dnc: bool, now: Any, priority: int = 0) -> dict[str, Any]:
     # Every column is given explicitly: one shape for executemany, no per-row default calls.
     return {
         **draft.row,
         "campaign_id": campaign_id,
         "dnc": dnc,
         "status": LeadStatus.DNC.value if dnc else LeadStatus.NEW.value,
-        "priority": 0,
+        "priority": priority,
         "attempts": 0,
         "last_attempt_at": None,
         "next_attempt_at": now,

@@ -19,12 +19,17 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from reauto.breaker import Breaker
-from reauto.config import TwilioSettings
+from reauto import metrics
+from reauto.config import IntakeSettings, TwilioSettings
 from reauto.dialer.records import CallRecorder
+from reauto.intake.auth import Forbidden as IntakeForbidden
+from reauto.intake.auth import Unauthorized, authenticate
+from reauto.intake.leads import UnknownCampaign, accept_leads
+from reauto.leads.build import ConsentPolicy
 from reauto.metrics import exposition
 from reauto.serve.security import ReplayGuard, signed_url, valid_signature
 from reauto.telephony.lifecycle import apply_status, parse_twilio_status
@@ -66,6 +71,10 @@ class ServeContext:
     live: Callable[[], list[dict[str, Any]]] | None = None
     replay: ReplayGuard = field(default_factory=ReplayGuard)
     media_start_timeout_s: float = 10.0
+    intake: IntakeSettings | None = None
+    engine: AsyncEngine | None = None
+    region: str = "US"
+    on_intake: Callable[[int], None] | None = None  # wakes the dialer of the campaign (by id)
 
 
 def _form_example(**fields: str) -> dict[str, Any]:
@@ -81,13 +90,15 @@ def create_app(ctx: ServeContext) -> FastAPI:
                     "/media/{call_id}, health, readiness and Prometheus metrics.",
     )
     limit = ctx.settings.max_body_bytes
+    intake_limit = ctx.intake.max_body_bytes if ctx.intake is not None else limit
     recorder = CallRecorder(ctx.sessions) if ctx.sessions is not None else None
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse({"detail": f"body over {limit} bytes"}, status_code=413)
+        most = intake_limit if request.url.path.startswith("/v1/") else limit
+        if length is not None and (not length.isdigit() or int(length) > most):
+            return JSONResponse({"detail": f"body over {most} bytes"}, status_code=413)
         return await call_next(request)
 
     @app.exception_handler(Forbidden)
@@ -187,6 +198,49 @@ def create_app(ctx: ServeContext) -> FastAPI:
             log.warning("media stream for call %s outlived the call time limit; closing", call_id)
         await _close(websocket, code=1000)
 
+    @app.post("/v1/leads", tags=["intake"], summary="Post new leads: stored at the head of the dial queue",
+              responses={200: {"description": "every record's fate: created, already_present, rejected"},
+                         401: {"description": "no API key or signature"}, 403: {"description": "wrong one"},
+                         404: {"description": "no such campaign"}, 422: {"description": "no record was usable"}},
+              openapi_extra={"requestBody": {"content": {"application/json": {"example": {"leads": [
+                  {"external_id": "web-1841", "first_name": "Jane", "last_name": "Doe", "phone": "(512) 555-0123",
+                   "email": "jane@example.com", "state": "TX", "consent": "yes",
+                   "consent_at": "2026-11-25T15:02:00Z"}]}}}}})
+    async def intake_leads(request: Request, campaign: str) -> Response:
+        if ctx.intake is None or ctx.engine is None:
+            return JSONResponse({"detail": "lead intake is not enabled on this server"}, status_code=404)
+        body = await request.body()
+        if len(body) > intake_limit:
+            raise TooLarge()
+        try:
+            authenticate(request.headers, body, api_keys=ctx.intake.api_keys, hmac_secret=ctx.intake.hmac_secret,
+                         max_skew_s=ctx.intake.max_skew_s)
+        except Unauthorized as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=401)
+        except IntakeForbidden as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            return JSONResponse({"detail": f"body is not JSON: {exc}"}, status_code=400)
+        records = payload.get("leads", [payload]) if isinstance(payload, dict) else payload
+        if not isinstance(records, list) or not records:
+            return JSONResponse({"detail": "expected a lead object, a list of them, or {\"leads\": [...]}"},
+                                status_code=400)
+        if len(records) > ctx.intake.max_leads:
+            return JSONResponse({"detail": f"at most {ctx.intake.max_leads} leads per request"}, status_code=413)
+        policy = ConsentPolicy(written=ctx.intake.consent_written, artificial_voice=ctx.intake.consent_ai_voice)
+        try:
+            result = await accept_leads(ctx.engine, campaign, records, region=ctx.region, policy=policy)
+        except UnknownCampaign as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        if result.created and ctx.on_intake is not None:
+            ctx.on_intake(result.campaign_id)
+        metrics.LEADS_RECEIVED.labels(result="created").inc(len(result.created))
+        metrics.LEADS_RECEIVED.labels(result="rejected").inc(len({r["index"] for r in result.rejected}))
+        usable = result.created or result.already_present
+        return JSONResponse(result.as_json(), status_code=200 if usable else 422)
+
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -208,7 +262,7 @@ def create_app(ctx: ServeContext) -> FastAPI:
                             status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
-    async def metrics() -> Response:
+    async def prometheus_metrics() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST
 
         return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -39,10 +39,11 @@ def readiness_checks(cfg: Settings, engine: Any) -> dict[str, Callable[[], Await
 async def start_server(cfg: Settings, *, registry: CallRegistry, sessions: Any, engine: Any,
                        breakers: list[Any], live: Callable[[], list[dict[str, Any]]] | None,
                        host: str | None = None, port: int | None = None,
-                       handle_signals: bool = False) -> WebServer:
-    """The webhook/media/health/metrics server, listening."""
+                       handle_signals: bool = False, on_intake: Callable[[int], None] | None = None) -> WebServer:
+    """The webhook/media/intake/health/metrics server, listening."""
     app = create_app(ServeContext(cfg.twilio, registry, sessions, checks=readiness_checks(cfg, engine),
-                                  breakers=breakers, live=live))
+                                  breakers=breakers, live=live, intake=cfg.intake, engine=engine,
+                                  region=cfg.default_region, on_intake=on_intake))
     server = WebServer(app, host=host or cfg.twilio.listen_host,
                        port=cfg.twilio.listen_port if port is None else port, handle_signals=handle_signals)
     await server.start()
@@ -52,11 +53,12 @@ async def start_server(cfg: Settings, *, registry: CallRegistry, sessions: Any, 
 async def twilio_stack(cfg: Settings, *, sessions: Any, engine: Any, amd: bool,
                        live: Callable[[], list[dict[str, Any]]] | None,
                        on_agent_text: Callable[[str, str], None] | None = None,
+                       on_intake: Callable[[int], None] | None = None,
                        ) -> tuple[TwilioTelephony, WebServer]:
     """Twilio telephony plus its listening server (the caller closes both)."""
     registry = CallRegistry(cfg.twilio.public_url)
     telephony = TwilioTelephony(cfg.twilio, registry, amd=amd, on_agent_text=on_agent_text)
     await telephony.start()
     server = await start_server(cfg, registry=registry, sessions=sessions, engine=engine,
-                                breakers=[telephony.breaker], live=live)
+                                breakers=[telephony.breaker], live=live, on_intake=on_intake)
     return telephony, server

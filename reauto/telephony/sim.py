@@ -55,9 +55,11 @@ class SimTelephony(Telephony):
         script = self.script_for(to)
         sid = f"SIM{uuid.uuid4().hex}"  # unique across runs, like Twilio's CA… call SIDs
         unanswered = script.answers.get("_unanswered")
-        if unanswered in {"no-answer", "busy", "failed"}:
+        if unanswered in {"busy", "failed"}:  # a busy signal or a failure comes back at once
             return CallHandle(sid=sid, status=unanswered)
         await asyncio.sleep(self.ring_s / self.speed)  # ringing
+        if unanswered == "no-answer":  # it rang out
+            return CallHandle(sid=sid, status=unanswered)
         line = PhoneLine(speed=self.speed)
         lead = SimulatedLead(script, line, max_s=self.max_call_s)
         self._tasks[sid] = asyncio.create_task(lead.run(), name=f"sim-lead-{sid}")

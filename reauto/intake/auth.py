@@ -1,0 +1,62 @@
+"""Who may post leads: an API key (``Authorization: Bearer …``) or an HMAC-SHA256 signature.
+
+The signature header is ``X-Reauto-Signature: t=<unix seconds>,v1=<hex>`` where ``v1`` is
+HMAC-SHA256 keyed by ``[intake] hmac_secret`` over ``<t>.<raw body>``. A signature older or newer
+than ``max_skew_s`` is refused, so a captured request cannot be replayed later. To sign in a
+shell::
+
+    t=$(date +%s); sig=$(printf '%s.%s' "$t" "$body" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1)
+    curl -H "X-Reauto-Signature: t=$t,v1=$sig" -H 'Content-Type: application/json' -d "$body" …
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping, Sequence
+
+SIGNATURE_HEADER = "x-reauto-signature"
+
+
+class Unauthorized(Exception):
+    """No credentials (401)."""
+
+
+class Forbidden(Exception):
+    """Wrong credentials (403)."""
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The ``X-Reauto-Signature`` value for ``body`` (what a sender computes)."""
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def authenticate(headers: Mapping[str, str], body: bytes, *, api_keys: Sequence[str], hmac_secret: str,
+                 max_skew_s: float = 300.0, now: float | None = None) -> str:
+    """How the request authenticated (``api_key`` or ``signature``); raises when it did not."""
+    auth = headers.get("authorization", "")
+    signature = headers.get(SIGNATURE_HEADER, "")
+    if not auth and not signature:
+        raise Unauthorized("send Authorization: Bearer <api key> or X-Reauto-Signature")
+    if auth:
+        scheme, _, key = auth.partition(" ")
+        if scheme.lower() == "bearer" and key and any(hmac.compare_digest(key, k) for k in api_keys if k):
+            return "api_key"
+        if not signature:
+            raise Forbidden("unknown API key")
+    if not hmac_secret:
+        raise Forbidden("signatures are not accepted: [intake] hmac_secret is not set")
+    parts = dict(p.split("=", 1) for p in signature.split(",") if "=" in p)
+    try:
+        t = int(parts.get("t", ""))
+    except ValueError:
+        raise Forbidden("malformed X-Reauto-Signature (expected t=<unix seconds>,v1=<hex>)") from None
+    if abs((time.time() if now is None else now) - t) > max_skew_s:
+        raise Forbidden(f"signature timestamp more than {max_skew_s:.0f} s from now")
+    expected = sign(hmac_secret, body, t).split("v1=", 1)[1]
+    if not hmac.compare_digest(expected, parts.get("v1", "")):
+        raise Forbidden("signature does not match the body")
+    return "signature"
