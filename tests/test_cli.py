@@ -71,12 +71,14 @@ def test_run_turns_reauto_errors_into_one_line(tmp_path, monkeypatch, capsys):
 @pytest.mark.unit
 def test_config_show_and_check(tmp_path):
     cfg = tmp_path / "r.toml"
-    cfg.write_text('[database]\nurl = "postgresql+psycopg://bob:secret@db:5432/x"\n[redis]\nurl = "redis://:pw@r:6379/0"\n'
-                   '[tts]\nelevenlabs_api_key = "sk_live_123"\n')
+    cfg.write_text('[database]\nurl = "postgresql+psycopg://bob:hunter2pw@db:5432/x"\n[redis]\nurl = "redis://:pw@r:6379/0"\n'
+                   '[tts]\nelevenlabs_api_key = "sk_live_123"\n'
+                   '[intake]\napi_keys = ["intake-k-123"]\nhmac_secret = "hm-456"\n[twilio]\nauth_token = "tw-789"\n')
     shown = runner.invoke(app, ["--config", str(cfg), "config", "show", "--json"])
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.output)
-    assert "secret" not in shown.output and "pw@" not in shown.output and "sk_live" not in shown.output
+    assert "hunter2pw" not in shown.output and "pw@" not in shown.output and "sk_live" not in shown.output
+    assert not any(v in shown.output for v in ("intake-k-123", "hm-456", "tw-789"))
     assert data["database"]["url"] == "postgresql+psycopg://bob:***@db:5432/x"
     plain = runner.invoke(app, ["--config", str(cfg), "config", "show"])
     assert "database.pool_size = 10" in plain.output

@@ -160,6 +160,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min,
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
+        warmers=[llm[0].warm] if llm else [],
     )
     server, watcher = None, None
     if metrics is not None:

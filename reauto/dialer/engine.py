@@ -14,7 +14,7 @@ import math
 import socket
 import statistics
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -106,6 +106,7 @@ class Dialer:
         catalogue: Catalogue | None = None,
         guard: BudgetGuard | None = None,
         clock: Callable[[], datetime] = utcnow,
+        warmers: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -123,6 +124,7 @@ class Dialer:
         # the instant the gate evaluates the calling rules at (a simulated campaign may run its own
         # clock); the queue and the store keep real time, and a reschedule is carried over
         self.clock = clock
+        self.warmers = list(warmers)  # other providers to wake while a phone rings (the LLM's model)
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -380,14 +382,16 @@ class Dialer:
             return
 
     async def _warm_opening(self, lead: Lead) -> None:
-        """Synthesise the opening while the phone rings, so "hello?" is answered from cache."""
-        warm = getattr(self.tts, "warm", None)
-        if warm is None:
-            return
-        try:
-            await warm([self.brain_factory(lead, "human").opening().text])
-        except Exception as exc:  # the call itself synthesises it again
-            log.warning("could not prepare the opening for lead %s: %s", lead.id, exc)
+        """While the phone rings: synthesise the opening (so "hello?" is answered from cache) and
+        wake the other providers (the LLM loads its model if it was unloaded)."""
+        async def opening() -> None:
+            warm = getattr(self.tts, "warm", None)
+            if warm is not None:
+                await warm([self.brain_factory(lead, "human").opening().text])
+
+        for result in await asyncio.gather(opening(), *(w() for w in self.warmers), return_exceptions=True):
+            if isinstance(result, Exception):  # the call itself does the work again
+                log.warning("could not prepare lead %s's call while it rang: %s", lead.id, result)
 
     async def _converse(
         self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall,
