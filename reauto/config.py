@@ -252,6 +252,61 @@ class IntakeSettings(_Section):
     consent_written: bool = Field(
         False, description="The consent field of posted leads is prior express written consent (your web form).")
     consent_ai_voice: bool = Field(False, description="That consent covers calls with an artificial (AI) voice.")
+    forms: dict[str, FormSettings] = Field(
+        default_factory=dict, description="Website forms posted to POST /v1/forms/<name>, by name.")
+
+
+class FormSettings(_Section):
+    """``[intake.forms.<name>]``: a website form (or form service) posting to ``/v1/forms/<name>``."""
+
+    campaign: str = Field(description="Campaign the form's leads are dialed in.")
+    token: str = Field(
+        min_length=16, description="Secret the form sends as ?token= or X-Reauto-Form-Token (16+ characters).")
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Lead field → the form's field name, e.g. {phone = \"your-phone\", first_name = \"fname\"}; "
+                    "unmapped form fields are matched by the lead file column aliases.")
+    consent_field: str = Field("", description="The form's consent checkbox (empty: the form has none).")
+    consent_text: str = Field(
+        "", description="The consent disclosure shown next to the checkbox, stored as evidence (decides whether "
+                        "it is written consent and covers AI-voice calls and texts).")
+    honeypot: str = Field("", description="A hidden field people leave empty; a post that fills it is dropped.")
+    redirect: str = Field(
+        "", description="Where a browser goes after posting (303); empty: JSON answer. Errors add ?error=<reason>.")
+
+    @field_validator("fields")
+    @classmethod
+    def _lead_fields(cls, fields: dict[str, str]) -> dict[str, str]:
+        from reauto.leads.mapping import FIELDS
+
+        unknown = sorted(set(fields) - set(FIELDS))
+        if unknown:
+            raise ValueError(f"unknown lead fields {', '.join(unknown)} (known: {', '.join(FIELDS)})")
+        consent = sorted(f for f in fields if f.startswith("consent"))
+        if consent:
+            raise ValueError(f"{', '.join(consent)}: consent comes from consent_field and consent_text, not a mapping")
+        return fields
+
+
+class FollowUpBossSettings(_Section):
+    """``[followupboss]``: the Follow Up Boss account (webhook intake of new people)."""
+
+    api_key: str = Field("", description="API key (Basic auth user); prefer REAUTO_FOLLOWUPBOSS_API_KEY.")
+    system: str = Field("reauto", description="X-System header: the registered system name.")
+    system_key: str = Field(
+        "", description="X-System-Key; also signs webhooks (FUB-Signature). Prefer REAUTO_FOLLOWUPBOSS_SYSTEM_KEY.")
+    base_url: str = Field("https://api.followupboss.com", description="API base URL.")
+    intake_campaign: str = Field(
+        "", description="Campaign new people (peopleCreated/peopleUpdated webhooks) are dialed in; empty: off.")
+    intake_stages: list[str] = Field(
+        default_factory=list, description="Only people in these stages become leads (empty: every stage).")
+    consent_tags: list[str] = Field(
+        default_factory=list, description="Tags that mean the person gave the consent in consent_text.")
+    consent_text: str = Field("", description="The consent disclosure those people agreed to (evidence).")
+    timeout_s: float = Field(3.0, gt=0, description="Timeout of one API request.")
+    retries: int = Field(1, ge=0, le=5, description="Retries of a request on a timeout, 429 or 5xx.")
+    breaker_threshold: int = Field(5, ge=1, description="Consecutive failures that open the breaker.")
+    breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
 
 
 class Settings(_Section):
@@ -274,6 +329,7 @@ class Settings(_Section):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)  # type: ignore[arg-type]
     intake: IntakeSettings = Field(default_factory=IntakeSettings)  # type: ignore[arg-type]
+    followupboss: FollowUpBossSettings = Field(default_factory=FollowUpBossSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")

@@ -73,12 +73,16 @@ def test_config_show_and_check(tmp_path):
     cfg = tmp_path / "r.toml"
     cfg.write_text('[database]\nurl = "postgresql+psycopg://bob:hunter2pw@db:5432/x"\n[redis]\nurl = "redis://:pw@r:6379/0"\n'
                    '[tts]\nelevenlabs_api_key = "sk_live_123"\n'
-                   '[intake]\napi_keys = ["intake-k-123"]\nhmac_secret = "hm-456"\n[twilio]\nauth_token = "tw-789"\n')
+                   '[intake]\napi_keys = ["intake-k-123"]\nhmac_secret = "hm-456"\n[twilio]\nauth_token = "tw-789"\n'
+                   '[intake.forms.web]\ncampaign = "demo"\ntoken = "form-token-0123456789"\n'
+                   '[followupboss]\napi_key = "fub-k-1"\nsystem_key = "fub-sys-2"\n')
     shown = runner.invoke(app, ["--config", str(cfg), "config", "show", "--json"])
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.output)
     assert "hunter2pw" not in shown.output and "pw@" not in shown.output and "sk_live" not in shown.output
-    assert not any(v in shown.output for v in ("intake-k-123", "hm-456", "tw-789"))
+    assert not any(v in shown.output for v in ("intake-k-123", "hm-456", "tw-789", "form-token", "fub-k-1",
+                                               "fub-sys-2"))
+    assert data["intake"]["forms"]["web"]["token"] == "***" and data["intake"]["forms"]["web"]["campaign"] == "demo"
     assert data["database"]["url"] == "postgresql+psycopg://bob:***@db:5432/x"
     plain = runner.invoke(app, ["--config", str(cfg), "config", "show"])
     assert "database.pool_size = 10" in plain.output

@@ -21,13 +21,21 @@ def _public(ctx: typer.Context) -> dict:
     data["database"]["url"] = redact(cfg.database.url)
     if cfg.redis.url:
         data["redis"]["url"] = redact(cfg.redis.url)
-    for section in data.values():
-        if isinstance(section, dict):
-            for key, value in section.items():
-                if value and key.endswith(("api_key", "api_keys", "token", "secret")):
-                    section[key] = "***"
+    _mask(data)
     data["source_file"] = str(cfg.source_file) if cfg.source_file else None
     return data
+
+
+#: Setting names whose values are secrets (at any depth: forms' tokens too).
+SECRET_SUFFIXES = ("api_key", "api_keys", "token", "secret", "system_key")
+
+
+def _mask(node: dict) -> None:
+    for key, value in node.items():
+        if isinstance(value, dict):
+            _mask(value)
+        elif value and key.endswith(SECRET_SUFFIXES):
+            node[key] = "***"
 
 
 @app.command()

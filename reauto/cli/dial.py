@@ -87,6 +87,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.costs.reservations import reservations_for
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.intake.wake import wake_bus_for
     from reauto.monitoring.server import live_rows
     from reauto.store import repositories
     from reauto.store.engine import make_engine, ping, session_factory
@@ -126,9 +127,14 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     view = _LiveView() if live else None
     web = None
 
+    dialer: Any = None
+
     def wake(posted_to: int) -> None:  # a lead was posted: dial it now, not at the next poll
-        if posted_to == campaign_id:
+        if posted_to == campaign_id and dialer is not None:
             dialer.wake()
+
+    bus = wake_bus_for(cfg, engine)  # posted here or to any other process's server
+    bus.subscribe(wake)
 
     try:
         if campaign.telephony == "twilio":
@@ -136,7 +142,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
 
             telephony, web = await twilio_stack(cfg, sessions=sessions, engine=engine, amd=campaign.amd,
                                                 live=lambda: live_rows(dialer.live), on_agent_text=agent_text_tap,
-                                                on_intake=wake)
+                                                on_intake=bus.publish)
         else:
             telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
             if forever:  # a serving simulated campaign still takes posted leads
@@ -144,9 +150,12 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                 from reauto.telephony.twilio import CallRegistry
 
                 web = await start_server(cfg, registry=CallRegistry(""), sessions=sessions, engine=engine,
-                                         breakers=[], live=lambda: live_rows(dialer.live), on_intake=wake)
+                                         breakers=[], live=lambda: live_rows(dialer.live),
+                                         on_intake=bus.publish)
+        await bus.start()
     except BaseException:
-        await asyncio.gather(stt.close(), tts.close(), reservations.close(), engine.dispose())
+        await asyncio.gather(stt.close(), tts.close(), reservations.close(), bus.close())
+        await engine.dispose()
         raise
     if web is not None:
         err_console.print(f"webhooks, media streams and lead intake (/v1/leads) on http://{web.host}:{web.port}",
@@ -200,6 +209,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         await telephony.close()
         if web is not None:
             await web.close()
+        await bus.close()
         await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
         await engine.dispose()
     return summaries, dialer.denied, {

@@ -28,7 +28,7 @@ def serve(
     must carry a valid X-Twilio-Signature and every media stream its call's one-time token.
     With --campaign the same process dials the campaign's due leads (the media streams of its
     calls come back here) and keeps waiting for new ones; a lead posted to /v1/leads
-    (\[intake] api_keys or hmac_secret) goes to the head of the queue and is dialed at once, within
+    (\\[intake] api_keys or hmac_secret) goes to the head of the queue and is dialed at once, within
     the calling rules. SIGTERM or Ctrl-C stops new dials and lets the calls in progress finish.
     A `telephony: sim` campaign is served too: its calls reach simulated leads.
 
@@ -55,13 +55,15 @@ def serve(
 
 
 async def _serve_only(cfg: Any) -> None:
+    from reauto.intake.wake import wake_bus_for
     from reauto.serve.embed import start_server
     from reauto.store.engine import make_engine, session_factory
     from reauto.telephony.twilio import CallRegistry
 
     engine = make_engine(cfg.database)
+    bus = wake_bus_for(cfg, engine)  # posted leads wake the dial workers of other processes
     server = await start_server(cfg, registry=CallRegistry(cfg.twilio.public_url), sessions=session_factory(engine),
-                                engine=engine, breakers=[], live=None)
+                                engine=engine, breakers=[], live=None, on_intake=bus.publish)
     err_console.print(f"serving on http://{server.host}:{server.port} (docs on /docs); Ctrl-C stops",
                       highlight=False)
     stop = asyncio.Event()
@@ -72,4 +74,5 @@ async def _serve_only(cfg: Any) -> None:
         await stop.wait()
     finally:
         await server.close()
+        await bus.close()
         await engine.dispose()

@@ -55,11 +55,15 @@ async def campaign_id_of(engine: AsyncEngine, name: str) -> int:
 
 async def accept_leads(engine: AsyncEngine, campaign: str, records: Sequence[Any], *, region: str = "US",
                        policy: ConsentPolicy = ConsentPolicy(),  # noqa: B008 - frozen, shared safely
-                       priority: int = INTAKE_PRIORITY, source: str = "intake") -> IntakeResult:
-    """Validate and store ``records`` in ``campaign``; returns each record's fate."""
+                       priority: int = INTAKE_PRIORITY, source: str = "intake",
+                       mapping: ColumnMapping | None = None) -> IntakeResult:
+    """Validate and store ``records`` in ``campaign``; returns each record's fate.
+
+    ``mapping``: how the records' keys map onto lead fields (default: the lead file aliases).
+    """
     result = IntakeResult(campaign_id=await campaign_id_of(engine, campaign))
     report = LoadReport(file=source, campaign=campaign, campaign_id=result.campaign_id)
-    mapping = ColumnMapping()
+    mapping = mapping or ColumnMapping()
     received = utcnow()
     drafts: list[LeadDraft] = []
     first_line: dict[str, int] = {}

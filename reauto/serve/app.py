@@ -10,6 +10,8 @@ call's one-time token (closed with 1008 otherwise). Bodies over ``[twilio] max_b
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -74,7 +76,8 @@ class ServeContext:
     intake: IntakeSettings | None = None
     engine: AsyncEngine | None = None
     region: str = "US"
-    on_intake: Callable[[int], None] | None = None  # wakes the dialer of the campaign (by id)
+    on_intake: Callable[[int], Any] | None = None  # wakes the campaign's dialers (by id; may be async)
+    followupboss: Any = None  # reauto.intake.followupboss.FollowUpBoss when its webhooks are taken
 
 
 def _form_example(**fields: str) -> dict[str, Any]:
@@ -231,15 +234,121 @@ def create_app(ctx: ServeContext) -> FastAPI:
             return JSONResponse({"detail": f"at most {ctx.intake.max_leads} leads per request"}, status_code=413)
         policy = ConsentPolicy(written=ctx.intake.consent_written, artificial_voice=ctx.intake.consent_ai_voice)
         try:
-            result = await accept_leads(ctx.engine, campaign, records, region=ctx.region, policy=policy)
+            result = await store_intake(records, campaign, policy=policy, source="intake")
         except UnknownCampaign as exc:
             return JSONResponse({"detail": str(exc)}, status_code=404)
-        if result.created and ctx.on_intake is not None:
-            ctx.on_intake(result.campaign_id)
-        metrics.LEADS_RECEIVED.labels(result="created").inc(len(result.created))
-        metrics.LEADS_RECEIVED.labels(result="rejected").inc(len({r["index"] for r in result.rejected}))
         usable = result.created or result.already_present
         return JSONResponse(result.as_json(), status_code=200 if usable else 422)
+
+    async def store_intake(records: list[Any], campaign: str, *, policy: ConsentPolicy, source: str,
+                           mapping: Any = None) -> Any:
+        """Validate and store; wake the campaign's dialers; count. Raises UnknownCampaign."""
+        assert ctx.engine is not None
+        result = await accept_leads(ctx.engine, campaign, records, region=ctx.region, policy=policy, source=source,
+                                    mapping=mapping)
+        if result.created and ctx.on_intake is not None:
+            woken = ctx.on_intake(result.campaign_id)
+            if inspect.isawaitable(woken):  # a wake-up bus: dialers in other processes too
+                await woken
+        metrics.LEADS_RECEIVED.labels(result="created").inc(len(result.created))
+        metrics.LEADS_RECEIVED.labels(result="rejected").inc(len({r["index"] for r in result.rejected}))
+        return result
+
+    @app.post("/v1/webhooks/followupboss", tags=["intake"],
+              summary="Follow Up Boss webhook (peopleCreated, peopleUpdated): new people become leads",
+              responses={200: {"description": "each person's fate"}, 401: {"description": "no FUB-Signature"},
+                         403: {"description": "wrong signature"}, 404: {"description": "not enabled"},
+                         503: {"description": "Follow Up Boss could not be read; deliver again"}},
+              openapi_extra={"requestBody": {"content": {"application/json": {"example": {
+                  "eventId": "0f3e5d1c-2b4a-4c6e-9a8b-7d6c5b4a3f2e", "eventCreated": "2026-11-25T15:02:00+00:00",
+                  "event": "peopleCreated", "resourceIds": [1841],
+                  "uri": "https://api.followupboss.com/v1/people?id=1841"}}}}})
+    async def followupboss_webhook(request: Request) -> Response:
+        from reauto.intake import followupboss as fub
+
+        if ctx.followupboss is None or ctx.engine is None:
+            return JSONResponse({"detail": "Follow Up Boss intake is off ([followupboss] intake_campaign)"},
+                                status_code=404)
+        body = await request.body()
+        if len(body) > intake_limit:
+            raise TooLarge()
+        settings = ctx.followupboss.settings
+        try:
+            fub.verify(request.headers, body, settings.system_key)
+        except Unauthorized as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=401)
+        except IntakeForbidden as exc:
+            log.warning("Follow Up Boss webhook refused: %s", exc)
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        try:
+            payload = json.loads(body)
+            assert isinstance(payload, dict)
+        except (ValueError, AssertionError):
+            return JSONResponse({"detail": "body is not a JSON object"}, status_code=400)
+        if ctx.replay.seen(f"fub:{payload.get('eventId')}" if payload.get("eventId") else None):
+            return JSONResponse({"event": payload.get("event"), "duplicate": True})
+        try:
+            result = await fub.handle_webhook(payload, ctx.followupboss, settings, store=functools.partial(
+                store_intake, policy=ConsentPolicy(), source="followupboss"))
+        except fub.FollowUpBossError as exc:
+            ctx.replay.forget(f"fub:{payload.get('eventId')}")
+            log.warning("Follow Up Boss webhook %s not processed: %s", payload.get("eventId"), exc)
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        except UnknownCampaign as exc:
+            ctx.replay.forget(f"fub:{payload.get('eventId')}")
+            return JSONResponse({"detail": f"[followupboss] intake_campaign: {exc}"}, status_code=500)
+        return JSONResponse(result.as_json())
+
+    @app.post("/v1/forms/{name}", tags=["intake"], response_class=Response,
+              summary="A website form's submission (URL-encoded or JSON) with the form's token",
+              responses={200: {"description": "the lead's fate (JSON)"}, 303: {"description": "to the form's redirect"},
+                         401: {"description": "no token"}, 403: {"description": "wrong token"},
+                         404: {"description": "no such form"}, 422: {"description": "the submission is not a lead"}},
+              openapi_extra=_form_example(token="<the form's token>", fname="Jane", lname="Doe",
+                                          **{"your-phone": "(512) 555-0123", "state": "TX", "tcpa": "on"}))
+    async def form_post(name: str, request: Request) -> Response:
+        from reauto.intake.forms import form_record, mapping_for, token_ok
+
+        form = ctx.intake.forms.get(name) if ctx.intake is not None else None
+        if form is None or ctx.engine is None:
+            return JSONResponse({"detail": f"no form named {name!r} ([intake.forms.{name}])"}, status_code=404)
+        body = await request.body()
+        if len(body) > intake_limit:
+            raise TooLarge()
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        fields: dict[str, Any]
+        if content_type == "application/json":
+            try:
+                fields = json.loads(body)
+                assert isinstance(fields, dict)
+            except (ValueError, AssertionError):
+                return _form_answer(form, 400, {"detail": "body is not a JSON object"})
+        elif content_type in ("application/x-www-form-urlencoded", ""):
+            fields = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+        else:
+            return _form_answer(form, 415, {"detail": f"{content_type} is not accepted: post the form URL-encoded "
+                                                      "(the browser default) or as JSON"})
+        allowed = token_ok(form, request.headers, {**dict(request.query_params), **{
+            k: str(v) for k, v in fields.items() if k == "token"}})
+        if allowed is None:
+            return _form_answer(form, 401, {"detail": "send the form's token as ?token= or X-Reauto-Form-Token"})
+        if not allowed:
+            return _form_answer(form, 403, {"detail": "wrong form token"})
+        client = request.headers.get("x-forwarded-for", "").split(",")[0].strip() if ctx.settings.trust_proxy else ""
+        record = form_record(name, form, fields, client_ip=client or (request.client.host if request.client else ""),
+                             user_agent=request.headers.get("user-agent", ""),
+                             page=request.headers.get("referer", ""))
+        if record is None:  # a bot filled the honeypot: looks accepted, nothing stored
+            log.info("form %s: submission dropped (honeypot %r filled)", name, form.honeypot)
+            return _form_answer(form, 200, {"created": [], "already_present": [], "rejected": [], "warnings": []})
+        policy = ConsentPolicy()  # what the consent covers is read from the form's disclosure text
+        try:
+            result = await store_intake([record], form.campaign, policy=policy, source=f"form:{name}",
+                                        mapping=mapping_for(form))
+        except UnknownCampaign as exc:
+            return _form_answer(form, 500, {"detail": f"[intake.forms.{name}] campaign: {exc}"})
+        usable = result.created or result.already_present
+        return _form_answer(form, 200 if usable else 422, result.as_json())
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -272,6 +381,19 @@ def create_app(ctx: ServeContext) -> FastAPI:
         return {"calls": ctx.live() if ctx.live is not None else []}
 
     return app
+
+
+def _form_answer(form: Any, status: int, body: dict[str, Any]) -> Response:
+    """JSON for a form service; a 303 to the form's redirect for a browser (with ?error= on failure)."""
+    if not form.redirect:
+        return JSONResponse(body, status_code=status)
+    from urllib.parse import urlencode
+
+    target = form.redirect
+    if status >= 400:
+        reasons = [r.get("reason", "") for r in body.get("rejected", [])] or [str(body.get("detail", ""))]
+        target += ("&" if "?" in target else "?") + urlencode({"error": "; ".join(reasons)[:300]})
+    return Response(status_code=303, headers={"Location": target})
 
 
 async def _read_start(websocket: WebSocket) -> dict[str, Any]:

@@ -39,21 +39,33 @@ def readiness_checks(cfg: Settings, engine: Any) -> dict[str, Callable[[], Await
 async def start_server(cfg: Settings, *, registry: CallRegistry, sessions: Any, engine: Any,
                        breakers: list[Any], live: Callable[[], list[dict[str, Any]]] | None,
                        host: str | None = None, port: int | None = None,
-                       handle_signals: bool = False, on_intake: Callable[[int], None] | None = None) -> WebServer:
+                       handle_signals: bool = False, on_intake: Callable[[int], Any] | None = None) -> WebServer:
     """The webhook/media/intake/health/metrics server, listening."""
+    fub = None
+    if cfg.followupboss.intake_campaign:
+        from reauto.intake.followupboss import FollowUpBoss
+
+        fub = FollowUpBoss(cfg.followupboss)  # its breaker is a metric, not readiness: calls go on
     app = create_app(ServeContext(cfg.twilio, registry, sessions, checks=readiness_checks(cfg, engine),
                                   breakers=breakers, live=live, intake=cfg.intake, engine=engine,
-                                  region=cfg.default_region, on_intake=on_intake))
+                                  region=cfg.default_region, on_intake=on_intake, followupboss=fub))
     server = WebServer(app, host=host or cfg.twilio.listen_host,
                        port=cfg.twilio.listen_port if port is None else port, handle_signals=handle_signals)
-    await server.start()
+    if fub is not None:
+        server.closers.append(fub.close)
+    try:
+        await server.start()
+    except BaseException:
+        if fub is not None:
+            await fub.close()
+        raise
     return server
 
 
 async def twilio_stack(cfg: Settings, *, sessions: Any, engine: Any, amd: bool,
                        live: Callable[[], list[dict[str, Any]]] | None,
                        on_agent_text: Callable[[str, str], None] | None = None,
-                       on_intake: Callable[[int], None] | None = None,
+                       on_intake: Callable[[int], Any] | None = None,
                        ) -> tuple[TwilioTelephony, WebServer]:
     """Twilio telephony plus its listening server (the caller closes both)."""
     registry = CallRegistry(cfg.twilio.public_url)

@@ -71,3 +71,7 @@ class ReplayGuard:
         while len(self._seen) > self.remember:
             self._seen.popitem(last=False)
         return False
+
+    def forget(self, token: str) -> None:
+        """A request that failed: its delivery again must be processed."""
+        self._seen.pop(token, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from reauto.errors import UsageError
@@ -34,6 +34,7 @@ class WebServer:
         self._server = _Server(config)
         self.host, self.port = host, port
         self._task: asyncio.Task[None] | None = None
+        self.closers: list[Callable[[], Awaitable[Any]]] = []  # what the app holds (API clients)
 
     async def start(self, timeout_s: float = 10.0) -> None:
         self._task = asyncio.create_task(self._server.serve(), name="web-server")
@@ -62,3 +63,5 @@ class WebServer:
         except TimeoutError:
             self._task.cancel()
         self._task = None
+        for closer in self.closers:
+            await closer()
