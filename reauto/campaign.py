@@ -92,6 +92,37 @@ class SimPersona(_Model):
     voice: Literal["kal", "kal16", "awb", "rms", "slt"] = "rms"
 
 
+#: What an SMS template may name (``{first_name}`` …); ``call_time`` only in the after-hours notice.
+SMS_FIELDS = frozenset({"first_name", "agent_name", "business", "callback_number", "call_time"})
+
+
+class CadenceStep(_Model):
+    """One touch of the cadence: a call or a text, some minutes after the previous step ended
+    unanswered (no answer, busy or voicemail). A lead who answers leaves the cadence."""
+
+    action: Literal["call", "sms"]
+    after_min: int = Field(0, ge=0, le=60 * 24 * 60, description="Minutes after the previous step (first: 0).")
+    voicemail: Literal["message", "hang_up"] | None = Field(
+        None, description="Call steps: at an answering machine, leave the message (a voicemail drop) or hang "
+                          "up; default: the campaign's voicemail.")
+    template: str = Field("", description="Sms steps: the name of the text in sms.templates.")
+
+
+class Sms(_Model):
+    """Texts: each sent only when the lead's consent covers texts and the lead is not on a DNC list."""
+
+    templates: dict[str, str] = Field(
+        default_factory=dict, description="Texts by name; may use {first_name}, {agent_name}, {business}, "
+                                          "{callback_number} and {call_time}; each must offer STOP to opt out.")
+    after_hours_intake: str = Field(
+        "", description="Template texted once to a posted lead that cannot be called yet (its {call_time}: the "
+                        "first legal minute, in the lead's time); empty: no text.")
+    quiet_hours: bool = Field(
+        True, description="Text only inside the legal calling hours of the lead's state (federal 8:00–21:00 and "
+                          "stricter states); counsel may decide an immediate reply to the lead's own request "
+                          "is not a solicitation and set false.")
+
+
 class Variant(_Model):
     name: str
     weight: float = Field(1.0, gt=0)
@@ -121,6 +152,9 @@ class Campaign(_Model):
     prompt_variants: list[Variant] = Field(default_factory=list)
     sim_personas: list[SimPersona] = Field(default_factory=list)
     export_targets: list[str] = Field(default_factory=list)
+    cadence: list[CadenceStep] = Field(
+        default_factory=list, description="Multi-touch cadence (calls and texts); empty: call, then retry.")
+    sms: Sms = Field(default_factory=Sms)  # type: ignore[arg-type]
     source: Path | None = Field(None, exclude=True)
 
     @field_validator("pricing")
@@ -155,6 +189,33 @@ class Campaign(_Model):
         if any(w < 0 for w in weights.values()):
             raise ValueError("weights must be ≥ 0")
         return weights
+
+    @model_validator(mode="after")
+    def _texts_known(self) -> Campaign:
+        import string
+
+        for name, text in self.sms.templates.items():
+            if "STOP" not in text:
+                raise ValueError(f"sms.templates.{name}: a text must tell the lead how to opt out (\"Reply STOP …\")")
+            names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+            unknown = sorted(names - SMS_FIELDS)
+            if unknown:
+                raise ValueError(f"sms.templates.{name}: unknown {{{', '.join(unknown)}}} "
+                                 f"(known: {', '.join(sorted(SMS_FIELDS))})")
+        wanted = [(f"cadence[{i}].template", s.template) for i, s in enumerate(self.cadence) if s.action == "sms"]
+        if self.sms.after_hours_intake:
+            wanted.append(("sms.after_hours_intake", self.sms.after_hours_intake))
+        for where, name in wanted:
+            if name not in self.sms.templates:
+                raise ValueError(f"{where}: no text named {name!r} in sms.templates")
+        for i, step in enumerate(self.cadence):
+            if step.action == "sms" and step.voicemail is not None:
+                raise ValueError(f"cadence[{i}]: voicemail applies to call steps only")
+            if step.action == "call" and step.template:
+                raise ValueError(f"cadence[{i}]: template applies to sms steps only")
+        if self.cadence and self.cadence[0].action != "call":
+            raise ValueError("cadence[0]: the first touch is a call (speed to lead)")
+        return self
 
     @model_validator(mode="after")
     def _slots_known(self) -> Campaign:

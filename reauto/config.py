@@ -27,8 +27,10 @@ ENV_PREFIX = "REAUTO_"
 CONFIG_ENV = "REAUTO_CONFIG"
 DEFAULT_CONFIG_FILE = "reauto.toml"
 
-#: Environment variables that steer loading itself rather than a setting.
-_LOADER_VARS = frozenset({CONFIG_ENV})
+#: Environment variables that steer loading itself, or the scripts around reauto, rather than a setting.
+_LOADER_VARS = frozenset({CONFIG_ENV, "REAUTO_VENV"})
+#: Prefix of the test suite's own variables (the database and Redis servers it uses).
+_TOOLING_PREFIX = "REAUTO_TEST_"
 
 
 class _Section(BaseModel):
@@ -418,7 +420,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for var, value in sorted(environ.items()):
-        if not var.startswith(ENV_PREFIX) or var in _LOADER_VARS:
+        if not var.startswith(ENV_PREFIX) or var in _LOADER_VARS or var.startswith(_TOOLING_PREFIX):
             continue
         name = var[len(ENV_PREFIX) :].lower()
         target = _env_target(name, sections)

@@ -98,6 +98,9 @@ def test_unknown_env_variable_is_named(tmp_path):
         load_settings(write(tmp_path, ""), env={"REAUTO_DATABASE_URI": "x"})
     with pytest.raises(ConfigError, match="REAUTO_NOPE__URL"):
         load_settings(write(tmp_path, ""), env={"REAUTO_NOPE__URL": "x"})
+    # the scripts' and the test suite's own variables are not settings
+    tooling = {"REAUTO_VENV": "/opt/venv", "REAUTO_TEST_PG_ADMIN_URL": "postgresql://x", "REAUTO_TEST_REDIS_URL": "r"}
+    assert load_settings(write(tmp_path, ""), env=tooling).database.url == Settings().database.url
 
 
 def test_bad_env_value_names_variable(tmp_path):

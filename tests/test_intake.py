@@ -152,18 +152,20 @@ def serving(tmp_path):
     # the posted lead never picks up: the call is placed and ends at once
     data["sim_personas"] = [{"name": "Nora Posted", "phone": "+15125550166", "state": "TX",
                              "answers": {"_unanswered": "no-answer"}}]
+    data["sms"] = {"templates": {"later": "Hi {first_name}, {agent_name} from {business} will call you at "
+                                          "{call_time}. Reply STOP to opt out."}, "after_hours_intake": "later"}
     path = tmp_path / "speed.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     yield cfg, load_campaign(path)
     drop_database(name)
 
 
-async def serve_and_post(cfg, campaign, at: str):
+async def serve_and_post(cfg, campaign, at: str, **lead):
     """Run the campaign's dialer (serving, 60 s poll) and post the lead once it idles."""
-    return await serve_and_post_to(cfg, campaign, at, cfg.twilio.listen_port)
+    return await serve_and_post_to(cfg, campaign, at, cfg.twilio.listen_port, **lead)
 
 
-async def serve_and_post_to(cfg, campaign, at: str, port: int):
+async def serve_and_post_to(cfg, campaign, at: str, port: int, **lead):
     """Run the campaign's dialer (serving, 60 s poll) and post the lead to ``port`` once it idles."""
     from reauto.dialer import assembly
     from reauto.store.engine import make_engine
@@ -188,7 +190,7 @@ async def serve_and_post_to(cfg, campaign, at: str, port: int):
         posted = time.monotonic()
         async with http.post(url, params={"campaign": "speed"}, headers={"Authorization": f"Bearer {KEY}"},
                              json={"phone": "+1 512 555 0166", "first_name": "Nora", "state": "TX",
-                                   "consent": "yes", "consent_at": "2026-11-24T13:59:00-06:00"}) as r:
+                                   "consent": "yes", "consent_at": "2026-11-24T13:59:00-06:00", **lead}) as r:
             assert r.status == 200, await r.text()
     return task, posted
 
@@ -256,6 +258,31 @@ async def test_outside_legal_hours_a_posted_lead_waits_for_the_first_legal_minut
     expected = max(first_nine(at, zone) for zone in lead.tz_candidates) - at
     wait = lead.next_attempt_at - utcnow()
     assert expected - timedelta(minutes=2) < wait <= expected
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_after_hours_a_posted_lead_is_texted_when_we_will_call(serving):
+    """20:30 in Austin: past the campaign's calls (20:00), inside Texas's legal hours (21:00)."""
+    import re
+
+    from reauto.store.models import Touch
+
+    cfg, campaign = serving
+    text = "I agree to calls and text messages, including with an artificial voice."
+    task, _posted = await serve_and_post(cfg, campaign, "2026-11-24T20:30:00-06:00", consent_text=text)
+    touches = []
+    for _ in range(100):
+        touches = rows(cfg, Touch)
+        if touches:
+            break
+        await asyncio.sleep(0.1)
+    await stop(task)
+    assert rows(cfg, Call) == []
+    [touch] = touches
+    assert (touch.kind, touch.status) == ("after_hours", "sent"), touch.reason
+    assert re.fullmatch(r"Hi Nora, Ava from Lone Star Realty will call you at (9|10):00 AM tomorrow\. "
+                        r"Reply STOP to opt out\.", touch.body)
 
 
 def first_nine(at: datetime, zone: str) -> datetime:

@@ -87,6 +87,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.costs.reservations import reservations_for
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.dialer.texting import Texter
     from reauto.intake.wake import wake_bus_for
     from reauto.monitoring.server import live_rows
     from reauto.store import repositories
@@ -170,6 +171,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
         warmers=[llm[0].warm] if llm else [],
+        texter=Texter(sessions, telephony, campaign, gate.rules, waits=assembly.retry_for(campaign).cadence,
+                      clock=gate.clock) if campaign.cadence or campaign.sms.after_hours_intake else None,
+        steps=[step.action for step in campaign.cadence],
     )
     server, watcher = None, None
     if metrics is not None:

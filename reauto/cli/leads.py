@@ -212,6 +212,12 @@ def _render_detail(details: list[queries.LeadDetail]) -> None:
                 ["source", "reason", "added", "removed"],
                 [(d["source"], d["reason"], d["added_at"], d["removed_at"]) for d in detail.dnc_entries],
             )
+        if detail.touches:
+            table(
+                "texts",
+                ["at", "kind", "step", "status", "reason", "text"],
+                [(t["created_at"], t["kind"], t["step"], t["status"], t["reason"], t["body"]) for t in detail.touches],
+            )
 
 
 @app.command()
@@ -220,7 +226,7 @@ def show(
     ref: Annotated[str, typer.Argument(help="Lead id, or a phone number (every campaign's lead).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one lead in full: fields, consent records and DNC entries.
+    """Show one lead in full: fields, consent records, DNC entries and the texts sent (or skipped).
 
     Example: reauto leads show "+1 512 555 0123"
     """

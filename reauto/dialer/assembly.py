@@ -22,7 +22,7 @@ from reauto.dialer.records import RetryPolicy
 from reauto.llm.ollama import OllamaChat
 from reauto.sim.lead import LeadScript
 from reauto.store import repositories
-from reauto.store.models import Call, Campaign as CampaignRow, DncEntry, DncSource, Lead
+from reauto.store.models import Call, Campaign as CampaignRow, ConsentRecord, DncEntry, DncSource, Lead
 from reauto.store.types import utcnow
 from reauto.voice.conversation import Brain
 
@@ -33,7 +33,8 @@ def rules_for(campaign: Campaign) -> ComplianceRules:
     start, end = (datetime.strptime(v, "%H:%M").time() for v in (w.start, w.end))
     return ComplianceRules(
         campaign=Hours(start, end), days=frozenset(w.days), federal_holidays=w.holidays == "us_federal",
-        max_attempts=campaign.retry.max_attempts,
+        # a cadence's length bounds its calls (each call step is one attempt)
+        max_attempts=max(campaign.retry.max_attempts, sum(s.action == "call" for s in campaign.cadence)),
     )
 
 
@@ -42,6 +43,7 @@ def retry_for(campaign: Campaign) -> RetryPolicy:
     return RetryPolicy(
         max_attempts=r.max_attempts, no_answer=timedelta(minutes=r.no_answer_min),
         busy=timedelta(minutes=r.busy_min), voicemail=timedelta(minutes=r.voicemail_min),
+        cadence=tuple(timedelta(minutes=s.after_min) for s in campaign.cadence),
     )
 
 
@@ -89,9 +91,14 @@ async def seed_sim_leads(sessions: async_sessionmaker[AsyncSession], campaign_id
                 continue
             first, _, last = persona.name.partition(" ")
             zones = zones_of(persona.phone)
-            s.add(Lead(campaign_id=campaign_id, phone_e164=persona.phone, first_name=first, last_name=last or None,
-                       state=persona.state, timezone=zones[0] if len(zones) == 1 else None, tz_candidates=zones,
-                       has_written_consent=True, source="sim persona"))
+            lead = Lead(campaign_id=campaign_id, phone_e164=persona.phone, first_name=first, last_name=last or None,
+                        state=persona.state, timezone=zones[0] if len(zones) == 1 else None, tz_candidates=zones,
+                        has_written_consent=True, source="sim persona")
+            s.add(lead)
+            await s.flush()
+            s.add(ConsentRecord(lead_id=lead.id, kind="prior_express_written", covers_calls=True, covers_texts=True,
+                                covers_artificial_voice=True, method="simulated persona",
+                                evidence=f"simulated lead of campaign {campaign.name} (no real person)"))
             added += 1
     return added
 
@@ -146,8 +153,17 @@ class CampaignGate:
         return decision
 
 
-def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = ()) -> ScriptConfig:
-    """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures)."""
+def step_voicemail(campaign: Campaign, step: int) -> str:
+    """What a call at ``step`` of the cadence does at an answering machine (message or hang_up)."""
+    if 0 <= step < len(campaign.cadence) and campaign.cadence[step].voicemail is not None:
+        return str(campaign.cadence[step].voicemail)
+    return campaign.voicemail
+
+
+def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = (), *,
+                  step: int = 0) -> ScriptConfig:
+    """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures), at
+    the lead's cadence ``step``."""
     return ScriptConfig(
         agent_name=campaign.persona.agent_name, business=campaign.persona.business,
         questions=[Question(q.slot, q.text) for q in campaign.questions],
@@ -156,7 +172,7 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
         book_threshold=campaign.booking.book_threshold,
         weights=campaign.scoring or dict(DEFAULT_WEIGHTS),
         callback_number=campaign.persona.callback_number,
-        leave_voicemail=campaign.voicemail == "message",
+        leave_voicemail=step_voicemail(campaign, step) == "message",
     )
 
 
@@ -169,8 +185,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
 
     def build(lead: Lead, answered_by: str) -> Brain:
         decision = gate.decisions.get(lead.id)
-        scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else ()),
-                                 answered_by=answered_by)
+        scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else (),
+                                               step=lead.cadence_step or 0), answered_by=answered_by)
         return scripted if llm is None else LLMBrain(scripted, *llm)
 
     return build

@@ -29,6 +29,7 @@ from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.records import CallRecorder, RetryPolicy
+from reauto.dialer.texting import Texter
 from reauto.leads.build import META_KEY
 from reauto.store import repositories
 from reauto.store.models import CallStatus, Lead, LeadStatus
@@ -107,6 +108,8 @@ class Dialer:
         guard: BudgetGuard | None = None,
         clock: Callable[[], datetime] = utcnow,
         warmers: Sequence[Callable[[], Awaitable[None]]] = (),
+        texter: Texter | None = None,
+        steps: Sequence[str] = (),
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -125,6 +128,8 @@ class Dialer:
         # clock); the queue and the store keep real time, and a reschedule is carried over
         self.clock = clock
         self.warmers = list(warmers)  # other providers to wake while a phone rings (the LLM's model)
+        self.texter = texter  # the campaign's texts (cadence steps, after-hours notices to posted leads)
+        self.steps = list(steps)  # the cadence's actions ("call", "sms"); empty: every attempt is a call
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -163,6 +168,10 @@ class Dialer:
                     free = min(free, self.config.max_calls - self._placed)
                 claimed = await self._claim(free) if free > 0 else []
                 for lead in claimed:
+                    if self._is_text_step(lead):  # a text takes no call slot and no budget hold
+                        assert self.texter is not None
+                        await self.texter.cadence_step(lead)
+                        continue
                     if self._out_of_budget:  # claimed in the same batch: due again when money is
                         await self._release(lead)
                         continue
@@ -187,6 +196,10 @@ class Dialer:
                 if task.exception() is not None:
                     log.error("call task failed: %s", task.exception())
         return self.summaries
+
+    def _is_text_step(self, lead: Lead) -> bool:
+        step = lead.cadence_step or 0
+        return self.texter is not None and step < len(self.steps) and self.steps[step] == "sms"
 
     def _budget_spent(self) -> bool:
         """No more dials: the call cap is reached, or a budget could not cover the last one."""
@@ -239,6 +252,8 @@ class Dialer:
                 row.status, row.dnc = LeadStatus.DNC, True
             else:
                 row.status = LeadStatus.EXHAUSTED
+        if self.texter is not None and decision.next_allowed_at is not None and posted_at(lead) is not None:
+            await self.texter.after_hours(lead, decision.next_allowed_at)  # "we'll call you at 9:00 AM"
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -248,7 +263,8 @@ class Dialer:
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
         loop = asyncio.get_running_loop()
         intake_at = posted_at(lead)
-        call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker)
+        call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker,
+                                                step=lead.cadence_step if self.steps else None)
         speed: dict[str, float] = {}
         if intake_at is not None:  # a posted lead's first call: how fast did we dial?
             speed["dial_s"] = round((utcnow() - intake_at).total_seconds(), 3)

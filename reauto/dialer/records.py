@@ -42,15 +42,24 @@ OUTCOME_STATUS: Mapping[str, LeadStatus] = {
 }
 
 
+#: Outcomes that leave a lead in its cadence: nobody (or a machine) answered.
+UNANSWERED = frozenset({Outcome.NO_ANSWER, Outcome.VOICEMAIL})
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """When to try a lead again after an unanswered attempt."""
+    """When to try a lead again after an unanswered attempt.
+
+    ``cadence``: with a campaign cadence, the wait before each step (index 0: the first); an
+    unanswered call moves the lead to the next step instead of the retry delays.
+    """
 
     max_attempts: int = 3
     no_answer: timedelta = timedelta(hours=4)
     busy: timedelta = timedelta(minutes=30)
     voicemail: timedelta = timedelta(days=1)
     callback: timedelta = timedelta(days=1)
+    cadence: tuple[timedelta, ...] = ()
 
     def delay(self, outcome: str) -> timedelta:
         return {
@@ -61,6 +70,15 @@ class RetryPolicy:
         }.get(outcome, self.no_answer)
 
 
+def advance_cadence(lead: Lead, waits: Sequence[timedelta], now: datetime) -> LeadStatus:
+    """Move ``lead`` to its cadence's next step: due after that step's wait, or exhausted after the last."""
+    lead.cadence_step = (lead.cadence_step or 0) + 1
+    if lead.cadence_step >= len(waits):
+        return LeadStatus.EXHAUSTED
+    lead.next_attempt_at = now + waits[lead.cadence_step]
+    return LeadStatus.SCHEDULED
+
+
 @dataclass
 class CallRecorder:
     """Writes one call's records; every method is its own short transaction."""
@@ -68,8 +86,9 @@ class CallRecorder:
     sessions: async_sessionmaker[AsyncSession]
 
     async def open_call(
-        self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None
+        self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None, step: int | None = None
     ) -> int:
+        """The call row (queued) and its ``dial`` event (with the cadence step the call is, if any)."""
         async with self.sessions.begin() as s:
             call = Call(
                 campaign_id=lead.campaign_id,
@@ -81,7 +100,10 @@ class CallRecorder:
             )
             s.add(call)
             await s.flush()
-            s.add(CallEvent(call_id=call.id, type="dial", payload={"worker": worker}))
+            payload: dict[str, Any] = {"worker": worker}
+            if step is not None:
+                payload["cadence_step"] = step
+            s.add(CallEvent(call_id=call.id, type="dial", payload=payload))
             return call.id
 
     async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None) -> None:
@@ -169,7 +191,9 @@ class CallRecorder:
         lead.lease_owner = None
         lead.lease_expires_at = None
         status = OUTCOME_STATUS.get(outcome, LeadStatus.SCHEDULED)
-        if status in (LeadStatus.SCHEDULED, LeadStatus.CALLBACK):
+        if retry.cadence and outcome in UNANSWERED:
+            status = advance_cadence(lead, retry.cadence, now)
+        elif status in (LeadStatus.SCHEDULED, LeadStatus.CALLBACK):
             if lead.attempts >= retry.max_attempts:
                 status = LeadStatus.EXHAUSTED
             else:

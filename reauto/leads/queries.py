@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reauto.errors import UsageError
 from reauto.leads.normalize import InvalidPhone, parse_phone
-from reauto.store.models import Campaign, ConsentRecord, DncEntry, Lead, LeadStatus
+from reauto.store.models import Campaign, ConsentRecord, DncEntry, Lead, LeadStatus, Touch
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +31,13 @@ class LeadSummary:
 
 @dataclass(frozen=True, slots=True)
 class LeadDetail:
-    """Everything stored about one lead: its row, consent records and DNC entries."""
+    """Everything stored about one lead: its row, consent records, DNC entries and texts."""
 
     lead: dict[str, Any]
     campaign: str
     consents: list[dict[str, Any]]
     dnc_entries: list[dict[str, Any]]
+    touches: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def campaign_id(engine: AsyncEngine, name: str) -> int:
@@ -141,12 +142,18 @@ async def show_lead(engine: AsyncEngine, ref: str, *, region: str = "US") -> lis
                     .order_by(DncEntry.id)
                 )
             ).mappings().all()
+            touches = (
+                await conn.execute(
+                    select(Touch.__table__).where(Touch.lead_id == lead["id"]).order_by(Touch.id)
+                )
+            ).mappings().all()
             details.append(
                 LeadDetail(
                     lead=lead,
                     campaign=row["campaign_name"],
                     consents=[dict(c) for c in consents],
                     dnc_entries=[dict(d) for d in dnc],
+                    touches=[dict(t) for t in touches],
                 )
             )
     return details

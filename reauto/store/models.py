@@ -172,6 +172,8 @@ class Lead(Base):
     status: Mapped[LeadStatus] = mapped_column(_enum(LeadStatus, "lead_status"), default="new")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # the campaign cadence's next step (0: the first); unused by campaigns without a cadence
+    cadence_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set at insert so new leads queue in arrival order; the dialer moves it on each attempt.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
@@ -209,6 +211,26 @@ class ConsentRecord(Base):
     method: Mapped[str | None] = mapped_column(String(120))  # web form, paper, recorded call
     evidence: Mapped[str | None] = mapped_column(Text)  # disclosure text, URL, IP
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Touch(Base):
+    """One contact attempt other than a call (a text), or a step of the cadence that was skipped."""
+
+    __tablename__ = "touches"
+    __table_args__ = (Index("ix_touches_lead_created", "lead_id", "created_at"),
+                      Index("ix_touches_campaign_created", "campaign_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # sms
+    kind: Mapped[str] = mapped_column(String(32))  # cadence (a cadence step), after_hours (the intake notice)
+    step: Mapped[int | None] = mapped_column(Integer)  # the cadence step, when it is one
+    status: Mapped[str] = mapped_column(String(16))  # sent, skipped, failed
+    reason: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

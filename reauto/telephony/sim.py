@@ -46,6 +46,7 @@ class SimTelephony(Telephony):
         self.speed = speed
         self.max_call_s = max_call_s
         self.ring_s = ring_s
+        self.texts: list[dict[str, str]] = []  # what the simulated leads' phones received
         self._tasks: dict[str, asyncio.Task[LeadReport]] = {}
 
     def script_for(self, number: str) -> LeadScript:
@@ -92,6 +93,11 @@ class SimTelephony(Telephony):
             "clears": line.stats.clears,
             "duration_s": report.seconds,  # simulated time from answer to hang-up (billed time)
         }
+
+    async def send_sms(self, *, to: str, from_: str, body: str) -> str:
+        sid = f"SMsim{len(self.texts) + 1:08d}"
+        self.texts.append({"sid": sid, "to": to, "from": from_, "body": body})
+        return sid
 
     async def close(self) -> None:
         for task in self._tasks.values():

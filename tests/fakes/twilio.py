@@ -709,6 +709,7 @@ class TwilioRestApi:
         app.router.add_post(base + ".json", self._create)
         app.router.add_get(base + "/{sid}.json", self._fetch)
         app.router.add_post(base + "/{sid}.json", self._update)
+        app.router.add_post(f"/{API_VERSION}/Accounts/{{account}}/Messages.json", self._message)
         # not Twilio's: the test harness's side door when the double runs in its own process
         app.router.add_post(CONTROL + "/agent-text", self._agent_text)
         app.router.add_get(CONTROL + "/calls", self._reports)
@@ -745,6 +746,27 @@ class TwilioRestApi:
             return twilio_error(400, *problem)
         call = self._double.place(params)
         return web.json_response(call.resource(), status=201)
+
+    async def _message(self, request: web.Request) -> web.Response:
+        """``Messages.json``: a text is queued (the double keeps it in :attr:`TwilioDouble.messages`)."""
+        form = await request.post()
+        to, sender, body = str(form.get("To", "")), str(form.get("From", "")), str(form.get("Body", ""))
+        if not to:
+            return twilio_error(400, 21604, "A 'To' phone number is required.")
+        if not sender and not form.get("MessagingServiceSid"):
+            return twilio_error(400, 21603, "A 'From' phone number is required.")
+        if not body and not form.get("MediaUrl"):
+            return twilio_error(400, 21602, "Message body is required.")
+        if len(body) > 1600:
+            return twilio_error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+        double = self._double
+        sid = f"SM{uuid.uuid4().hex}"
+        message = {"sid": sid, "account_sid": double.account_sid, "to": to, "from": sender, "body": body,
+                   "status": "queued", "direction": "outbound-api", "num_segments": str(1 + len(body) // 153),
+                   "api_version": API_VERSION, "date_created": format_datetime(datetime.now(UTC), usegmt=True), "error_code": None,
+                   "uri": f"/{API_VERSION}/Accounts/{double.account_sid}/Messages/{sid}.json"}
+        double.messages.append(message)
+        return web.json_response(message, status=201)
 
     @staticmethod
     def _invalid(params: MultiDict[str]) -> tuple[int, str] | None:
@@ -830,6 +852,7 @@ class TwilioDouble:
         self.shuffle_callbacks = False
         self.media_token: str | None = None
         self.calls: dict[str, DoubleCall] = {}
+        self.messages: list[dict[str, Any]] = []  # texts sent through Messages.json
         self.webhooks = WebhookSender(self)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._runner: web.AppRunner | None = None
