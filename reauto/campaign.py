@@ -151,7 +151,9 @@ class Campaign(_Model):
     pricing: dict[str, Any] = Field(default_factory=dict)  # overrides of [pricing] keys for this campaign
     prompt_variants: list[Variant] = Field(default_factory=list)
     sim_personas: list[SimPersona] = Field(default_factory=list)
-    export_targets: list[str] = Field(default_factory=list)
+    export_targets: list[str] = Field(
+        default_factory=list, description="Targets each call is pushed to when it ends (followupboss, hubspot, "
+                                          "salesforce, webhook; csv and jsonl go through `reauto export`).")
     cadence: list[CadenceStep] = Field(
         default_factory=list, description="Multi-touch cadence (calls and texts); empty: call, then retry.")
     sms: Sms = Field(default_factory=Sms)  # type: ignore[arg-type]
@@ -167,6 +169,16 @@ class Campaign(_Model):
             raise ValueError(f"unknown pricing keys: {', '.join(unknown)} (see [pricing] in reauto.toml)")
         PricingSettings.model_validate({**PricingSettings().model_dump(), **pricing})
         return pricing
+
+    @field_validator("export_targets")
+    @classmethod
+    def _known_targets(cls, targets: list[str]) -> list[str]:
+        from reauto.export.targets import TARGETS
+
+        unknown = [t for t in targets if t not in TARGETS]
+        if unknown:
+            raise ValueError(f"unknown export targets {', '.join(unknown)} (known: {', '.join(TARGETS)})")
+        return targets
 
     @field_validator("caller_id")
     @classmethod

@@ -39,6 +39,8 @@ class Hours:
 
 #: A call is abandoned unless the agent's first audio starts this soon after the person's greeting.
 ABANDON_AFTER_S = 2.0
+#: A lead refused because the campaign's abandoned-call rate is over its ceiling is looked at again after this.
+ABANDON_RECHECK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class ComplianceRules:
     three_in_24h_states: frozenset[str] = frozenset({"FL", "OK", "MD"})
     max_attempts: int = 3
     require_written_consent: bool = True
+    require_ai_voice_consent: bool = True  # the consent on record covers artificial-voice calls (FCC 24-17)
     abandon_ceiling: float = 0.03
     abandon_after_s: float = ABANDON_AFTER_S
     all_party_states: frozenset[str] = frozenset(
@@ -74,6 +77,7 @@ class LeadFacts:
     state: str | None
     zones: tuple[str, ...]
     has_written_consent: bool
+    ai_voice_consent: bool = False  # a consent on record, not revoked, covers artificial-voice calls
     dnc_internal: bool = False
     dnc_national: bool = False
     attempts: int = 0
@@ -169,10 +173,14 @@ def check(
         return Decision(False, f"dnc: on the {which} do-not-call list")
     if rules.require_written_consent and not lead.has_written_consent:
         return Decision(False, "no prior express written consent for an artificial-voice call")
+    if rules.require_ai_voice_consent and not lead.ai_voice_consent:
+        return Decision(False, "no consent on record covers calls with an artificial (AI) voice")
     if lead.attempts >= rules.max_attempts:
         return Decision(False, f"attempts exhausted ({lead.attempts}/{rules.max_attempts})")
     if abandon_rate is not None and abandon_rate > rules.abandon_ceiling:
-        return Decision(False, f"campaign abandoned-call rate {abandon_rate:.1%} over {rules.abandon_ceiling:.0%}")
+        # the campaign's condition, not the lead's: try again later (the rate falls as the window moves)
+        return Decision(False, f"campaign abandoned-call rate {abandon_rate:.1%} over {rules.abandon_ceiling:.0%}",
+                        next_allowed_at=now + ABANDON_RECHECK)
     zones = zones_for(lead)
     if not zones:
         return Decision(False, "unknown time zone: the lead has no zone, state or usable number")

@@ -311,6 +311,26 @@ class FollowUpBossSettings(_Section):
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
 
 
+class ExportSettings(_Section):
+    """``[export]``: where ``reauto export --to TARGET`` sends call results and texts."""
+
+    out_dir: Path = Field(Path("exports"), description="Directory of the csv and jsonl files (one file per run).")
+    batch_size: int = Field(500, ge=1, le=100_000, description="Most calls (and texts) one run sends.")
+    webhook_url: str = Field("", description="The webhook target's URL (records POSTed as signed JSON).")
+    webhook_secret: str = Field(
+        "", description="HMAC key of the webhook's X-Reauto-Signature; prefer REAUTO_EXPORT_WEBHOOK_SECRET.")
+    hubspot_token: str = Field("", description="HubSpot private-app token; prefer REAUTO_EXPORT_HUBSPOT_TOKEN.")
+    hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
+    salesforce_instance_url: str = Field("", description="Salesforce instance, e.g. https://acme.my.salesforce.com.")
+    salesforce_token: str = Field(
+        "", description="Salesforce OAuth access token; prefer REAUTO_EXPORT_SALESFORCE_TOKEN.")
+    salesforce_api_version: str = Field("v60.0", description="Salesforce REST API version.")
+    salesforce_external_id_field: str = Field(
+        "Reauto_Lead_Id__c", description="The Lead's external-id field reauto upserts on (create it in Salesforce).")
+    timeout_s: float = Field(5.0, gt=0, description="Timeout of one request to a CRM or webhook.")
+    retries: int = Field(2, ge=0, le=5, description="Retries of a request on a timeout, 408, 429 or 5xx.")
+
+
 class Settings(_Section):
     """Every setting of reauto. Build it with :func:`load_settings`."""
 
@@ -332,6 +352,7 @@ class Settings(_Section):
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)  # type: ignore[arg-type]
     intake: IntakeSettings = Field(default_factory=IntakeSettings)  # type: ignore[arg-type]
     followupboss: FollowUpBossSettings = Field(default_factory=FollowUpBossSettings)  # type: ignore[arg-type]
+    export: ExportSettings = Field(default_factory=ExportSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")

@@ -19,7 +19,7 @@ from reauto.dialer.records import CallRecorder, RetryPolicy, advance_cadence
 from reauto.dialer.texting import QUIET, Texter, spoken_time
 from reauto.errors import ConfigError
 from reauto.store import migrate
-from reauto.store.engine import make_engine, session_factory
+from reauto.store.engine import session_factory
 from reauto.store.models import Call, CallEvent, Campaign, ConsentRecord, Lead, LeadStatus, Touch
 from reauto.store.types import utcnow
 from reauto.telephony.sim import SimTelephony

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from reauto.cli.main import app, run
 from reauto.cli.context import AppState
 from reauto.config import Settings
+from reauto.errors import UsageError
 
 runner = CliRunner()
 GROUPS = ["leads", "campaign", "dnc", "dial", "serve", "calls", "eval", "budget", "export", "db"]
@@ -40,11 +41,12 @@ def test_help_lists_every_group():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("group", ["export"])
-def test_pending_groups_say_so_with_exit_2(group):
-    result = runner.invoke(app, [group])
-    assert result.exit_code == 2
-    assert "not available yet" in result.output
+def test_export_without_a_target_says_where_to():
+    result = runner.invoke(app, ["export"])
+    assert isinstance(result.exception, UsageError) and result.exception.exit_code == 2
+    assert "--to followupboss|hubspot|salesforce|webhook|csv|jsonl" in str(result.exception)
+    unknown = runner.invoke(app, ["export", "--to", "pipedrive"])
+    assert "unknown target" in str(unknown.exception)
 
 
 @pytest.mark.unit
@@ -142,3 +144,18 @@ def test_reauto_serve_needs_a_public_url_for_twilio():
     result = runner.invoke(app, ["serve", "--campaign", "campaigns/austin-buyers.yaml"],
                            obj=AppState(_settings=Settings()))
     assert "needs [twilio] public_url" in str(result.exception)
+
+
+@pytest.mark.unit
+def test_log_level_applies_to_reauto_loggers_of_the_console_script():
+    import logging
+
+    from reauto.cli.context import configure_logging
+
+    logger = logging.getLogger("reauto")
+    before = logger.level
+    try:
+        configure_logging("WARNING")
+        assert logger.level == logging.WARNING and logging.getLogger().handlers
+    finally:
+        logger.setLevel(before)

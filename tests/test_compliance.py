@@ -13,7 +13,8 @@ CHI, NY, LA, DEN = "America/Chicago", "America/New_York", "America/Los_Angeles",
 
 
 def lead(state="TX", zones=(CHI,), **kw):
-    base = dict(phone_e164="+15125550123", state=state, zones=tuple(zones), has_written_consent=True)
+    base = dict(phone_e164="+15125550123", state=state, zones=tuple(zones), has_written_consent=True,
+                ai_voice_consent=True)
     base.update(kw)
     return LeadFacts(**base)
 
@@ -26,6 +27,7 @@ def at(zone, y, m, d, hh, mm=0):
     (lead(dnc_national=True), "national do-not-call"),
     (lead(dnc_internal=True), "internal do-not-call"),
     (lead(has_written_consent=False), "written consent"),
+    (lead(ai_voice_consent=False), "artificial (AI) voice"),
     (lead(attempts=3), "attempts exhausted"),
     (lead(state=None, zones=()), "unknown time zone"),
 ])
@@ -77,8 +79,10 @@ def test_three_calls_in_24_hours_in_florida():
 
 
 def test_abandon_ceiling_stops_dialing():
-    d = check(lead(), RULES, at(CHI, 2026, 11, 24, 14), abandon_rate=0.05)
+    now = at(CHI, 2026, 11, 24, 14)
+    d = check(lead(), RULES, now, abandon_rate=0.05)
     assert not d.allowed and "abandoned-call rate" in d.reason
+    assert d.next_allowed_at == now + timedelta(hours=1)  # the campaign's state: the lead is not closed
 
 
 def test_campaign_window_and_days_narrow_the_law():

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.store.engine import session_factory
-from reauto.store.models import (Call, CallEvent, CallStatus, Campaign, DncEntry, Lead, LeadStatus,
+from reauto.store.models import (Call, CallEvent, CallStatus, Campaign, ConsentRecord, DncEntry, Lead, LeadStatus,
                                  QualificationSnapshot, Turn)
 from reauto.voice.conversation import TurnRecord
 from reauto.voice.latency import CallLatency, TurnLatency
@@ -97,6 +97,7 @@ async def test_abandoned_calls_are_counted_and_stop_the_campaign_at_the_ceiling(
     async with sessions.begin() as s:
         row = await s.get(Lead, lead.id)
         row.has_written_consent, row.state, row.tz_candidates = True, "TX", ["America/Chicago"]
+        s.add(ConsentRecord(lead_id=lead.id, kind="prior_express_written", covers_artificial_voice=True))
     gate = CampaignGate(sessions, ComplianceRules(max_attempts=100), clock=lambda: NOW)
     assert await gate.abandon_rate(lead.campaign_id) is None  # nobody answered yet
     # 1 abandoned of 20 person-answered calls (5%), plus voicemails that do not count
@@ -111,3 +112,9 @@ async def test_abandoned_calls_are_counted_and_stop_the_campaign_at_the_ceiling(
     assert await gate.abandon_rate(lead.campaign_id) == pytest.approx(0.05)
     decision = await gate(fresh, NOW)
     assert not decision.allowed and "abandoned-call rate 5.0% over 3%" in decision.reason
+    assert decision.next_allowed_at == NOW + timedelta(hours=1)  # looked at again later, not closed
+    # without a consent covering an artificial voice the lead is not called at all
+    async with sessions.begin() as s:
+        (await s.execute(select(ConsentRecord))).scalar_one().covers_artificial_voice = False
+    refused = await gate(fresh, NOW)
+    assert not refused.allowed and "artificial (AI) voice" in refused.reason

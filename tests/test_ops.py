@@ -45,7 +45,7 @@ DEV_COMPOSE = ROOT / "docker-compose.yml"
 PROD_COMPOSE = ROOT / "deploy" / "compose.production.yml"
 COMPOSE_FILES = [DEV_COMPOSE, PROD_COMPOSE]
 SCRIPTS = ["backup", "restore", "migrate-and-seed", "deploy"]
-SERVICES = ["reauto-serve.service", "reauto-dial@.service", "reauto-export.service"]
+SERVICES = ["reauto-serve.service", "reauto-dial@.service", "reauto-export@.service"]
 LEAD_PHONE = "+15125550123"
 
 runner = CliRunner()
@@ -319,11 +319,11 @@ def test_deploy_dry_run_prints_every_command_and_touches_nothing(tmp_path: Path)
     prefix = tmp_path / "opt" / "reauto"
     user = f"rt{uuid.uuid4().hex[:8]}"  # a user that does not exist here
     watched = [Path("/etc/reauto"), Path("/var/lib/reauto"), *(Path("/etc/systemd/system") / u for u in
-                                                                  [*SERVICES, "reauto-export.timer"])]
+                                                                  [*SERVICES, "reauto-export@.timer"])]
     existed = {p: p.exists() for p in watched}
 
     result = run_script("deploy", "--dry-run", "--prefix", str(prefix), "--user", user,
-                        "--campaign", "demo", "--workers", "2")
+                        "--campaign", "demo", "--workers", "2", "--export", "followupboss", "--export", "csv")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
 
@@ -342,16 +342,17 @@ def test_deploy_dry_run_prints_every_command_and_touches_nothing(tmp_path: Path)
         index(r"^install .*/dev/stdin /etc/reauto/env <<'EOF'$"),
         index(r"^ln -sfn demo.yaml /etc/reauto/campaigns/demo.2.yaml$"),
         *(index(rf"install -m 0644 -o root -g root .* /etc/systemd/system/{re.escape(u)}$")
-          for u in [*SERVICES, "reauto-export.timer"]),
+          for u in [*SERVICES, "reauto-export@.timer"]),
         index(rf"^systemd-run --wait .*--uid={user} .*/scripts/ops/migrate-and-seed --campaigns-dir /etc/reauto/campaigns"),
         index(r"^systemctl daemon-reload$"),
         index(r"^systemctl enable reauto-serve.service reauto-dial@demo.service reauto-dial@demo.2.service$"),
         index(r"^systemctl restart reauto-serve.service reauto-dial@demo.service reauto-dial@demo.2.service$"),
+        index(r"^systemctl enable --now reauto-export@followupboss.timer reauto-export@csv.timer$"),
     ]
     assert order == sorted(order)
     assert "DIAL_PORT=8081" in lines and "DIAL_PORT=8082" in lines
     assert any(f"User={user}" in line and str(prefix) in line for line in lines)  # units rendered for the site
-    assert not any(line.startswith("systemctl") and "reauto-export.timer" in line for line in lines)
+    assert run_script("deploy", "--dry-run", "--export", "pipedrive").returncode == 2
     # nothing was created
     assert not (tmp_path / "opt").exists()
     assert {p: p.exists() for p in watched} == existed
@@ -427,10 +428,10 @@ def test_long_running_units_restart_and_let_calls_finish() -> None:
     assert parse_reauto(shlex.split(unit_values(dial, "ExecStart")[0].replace("%i", "x")
                                     .replace("${DIAL_PORT}", "0"))[1:]) == "reauto serve"
     assert "/etc/reauto/campaigns/%i.yaml" in unit_values(dial, "ExecStart")[0]
-    export = UNITS / "reauto-export.service"
+    export = UNITS / "reauto-export@.service"
     assert unit_values(export, "Type") == ["oneshot"]
-    assert "not implemented yet" in export.read_text(encoding="utf-8")
-    assert unit_values(UNITS / "reauto-export.timer", "Unit") == ["reauto-export.service"]
+    assert parse_reauto(shlex.split(unit_values(export, "ExecStart")[0].replace("%i", "csv"))[1:]) == "reauto export"
+    assert unit_values(UNITS / "reauto-export@.timer", "Unit") == ["reauto-export@%i.service"]
 
 
 @pytest.mark.integration
@@ -670,3 +671,13 @@ def test_operations_guide_names_files_that_exist() -> None:
         assert f"scripts/ops/{name}" in guide
     for endpoint in ("/healthz", "/readyz", "/metrics"):
         assert endpoint in guide
+
+
+@pytest.mark.unit
+def test_the_cron_example_runs_real_export_commands() -> None:
+    jobs = [line for line in (ROOT / "scripts" / "cron" / "export.cron").read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#") and "=" not in line.split()[0]]
+    assert len(jobs) == 3
+    for job in jobs:
+        argv = shlex.split(job.split("&&", 1)[1])
+        assert argv[0].endswith("/reauto") and parse_reauto(argv[1:]) == "reauto export"

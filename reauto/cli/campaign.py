@@ -27,7 +27,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Campaign files.")
 
     def render(d: dict) -> None:
         for p in d["problems"]:
-            err_console.print(str(p), highlight=False)
+            err_console.print(str(p), highlight=False, markup=False)  # patterns have [brackets]
         if d["ok"]:
             console.print(f"{len(d['files'])} campaign file(s) OK")
 

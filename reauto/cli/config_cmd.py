@@ -27,7 +27,7 @@ def _public(ctx: typer.Context) -> dict:
 
 
 #: Setting names whose values are secrets (at any depth: forms' tokens too).
-SECRET_SUFFIXES = ("api_key", "api_keys", "token", "secret", "system_key")
+SECRET_SUFFIXES = ("api_key", "api_keys", "token", "secret", "system_key", "webhook", "webhook_url")
 
 
 def _mask(node: dict) -> None:

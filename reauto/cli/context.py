@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,23 @@ class AppState:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config_path)
+            if LOGGING["console"]:
+                configure_logging(self._settings.log_level)
         return self._settings
+
+
+#: Set by the console script: its process logs to stderr (tests and embedding programs keep theirs).
+LOGGING = {"console": False}
+
+
+def configure_logging(level: str) -> None:
+    """reauto's log lines on stderr at ``log_level`` (an embedding program's own handlers win)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    logging.getLogger("reauto").setLevel(level)
 
 
 def state(ctx: typer.Context) -> AppState:

@@ -88,6 +88,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
     from reauto.dialer.texting import Texter
+    from reauto.export.realtime import RealtimeExport
     from reauto.intake.wake import wake_bus_for
     from reauto.monitoring.server import live_rows
     from reauto.store import repositories
@@ -129,6 +130,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     web = None
 
     dialer: Any = None
+    realtime = RealtimeExport(engine, cfg, campaign.name, campaign.export_targets)  # CRM push at call end
 
     def wake(posted_to: int) -> None:  # a lead was posted: dial it now, not at the next poll
         if posted_to == campaign_id and dialer is not None:
@@ -174,7 +176,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         texter=Texter(sessions, telephony, campaign, gate.rules, waits=assembly.retry_for(campaign).cadence,
                       clock=gate.clock) if campaign.cadence or campaign.sms.after_hours_intake else None,
         steps=[step.action for step in campaign.cadence],
+        on_call_end=realtime.call_ended if realtime else None,
     )
+    realtime.start()
     server, watcher = None, None
     if metrics is not None:
         from reauto.monitoring.server import MonitoringServer, watch_store
@@ -214,6 +218,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         if web is not None:
             await web.close()
         await bus.close()
+        await realtime.close()
         await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
         await engine.dispose()
     return summaries, dialer.denied, {

@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 
 from reauto import __version__
-from reauto.cli import budget, calls, campaign, config_cmd, db, dial, dnc, eval_cmd, leads, report, serve, top
-from reauto.cli.context import AppState
+from reauto.cli import budget, calls, campaign, config_cmd, db, dial, dnc, eval_cmd, export, leads, report, serve, top
+from reauto.cli.context import LOGGING, AppState
 from reauto.cli.output import JsonOpt, console, emit, err_console
-from reauto.cli.pending import pending_group
 from reauto.errors import ReautoError
 
 app = typer.Typer(
@@ -66,15 +65,12 @@ app.command(name="top")(top.top)
 app.command(name="report")(report.report)
 app.command(name="serve")(serve.serve)
 app.add_typer(config_cmd.app, name="config")
-for _name, _summary, _example, _feature in (
-    ("export", "Push call results to a CRM or file, cron-safe.",
-     "reauto export --to csv --since 2026-11-01", "CRM export"),
-):
-    app.add_typer(pending_group(_name, _summary, _example, _feature), name=_name)
+app.add_typer(export.app, name="export")
 
 
 def run() -> None:
     """Console-script entry point: one clear line, not a traceback, for reauto's own errors."""
+    LOGGING["console"] = True  # log lines at [log_level] on stderr
     try:
         app()
     except ReautoError as exc:

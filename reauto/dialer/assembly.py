@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.agent.llm import LLMBrain, PromptTemplate
@@ -141,10 +141,13 @@ class CampaignGate:
                 DncEntry.phone_e164 == lead.phone_e164, DncEntry.removed_at.is_(None)))).scalars()}
             history = list((await s.execute(select(Call.created_at).where(
                 Call.lead_id == lead.id, Call.created_at > now - timedelta(hours=24)))).scalars())
+            ai_voice = bool(await s.scalar(select(exists().where(
+                ConsentRecord.lead_id == lead.id, ConsentRecord.covers_artificial_voice.is_(True),
+                ConsentRecord.revoked_at.is_(None)))))
         facts = LeadFacts(
             phone_e164=lead.phone_e164, state=lead.state,
             zones=tuple(lead.tz_candidates or ([lead.timezone] if lead.timezone else []) or zones_of(lead.phone_e164)),
-            has_written_consent=lead.has_written_consent,
+            has_written_consent=lead.has_written_consent, ai_voice_consent=ai_voice,
             dnc_internal=lead.dnc or DncSource.INTERNAL in listed, dnc_national=DncSource.NATIONAL in listed,
             attempts=lead.attempts,
         )

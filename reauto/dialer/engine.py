@@ -110,6 +110,7 @@ class Dialer:
         warmers: Sequence[Callable[[], Awaitable[None]]] = (),
         texter: Texter | None = None,
         steps: Sequence[str] = (),
+        on_call_end: Callable[[int], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -130,6 +131,7 @@ class Dialer:
         self.warmers = list(warmers)  # other providers to wake while a phone rings (the LLM's model)
         self.texter = texter  # the campaign's texts (cadence steps, after-hours notices to posted leads)
         self.steps = list(steps)  # the cadence's actions ("call", "sms"); empty: every attempt is a call
+        self.on_call_end = on_call_end  # told each call's id once its records are stored (real-time export)
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -356,6 +358,8 @@ class Dialer:
                 await self.guard.settle(hold, spent)
             self.live.pop(call_id, None)
             self._changed()
+            if self.on_call_end is not None:
+                self.on_call_end(call_id)
 
     def _meter(self, live: LiveCall) -> CostMeter | None:
         if self.catalogue is None:

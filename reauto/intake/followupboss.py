@@ -15,14 +15,13 @@ import base64
 import hashlib
 import hmac
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from reauto.breaker import Breaker
 from reauto.config import FollowUpBossSettings
+from reauto.httpapi import HttpApi
 from reauto.intake.auth import Forbidden, Unauthorized
 from reauto.intake.leads import IntakeResult
 
@@ -59,54 +58,22 @@ class FollowUpBoss:
 
     def __init__(self, settings: FollowUpBossSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        self.breaker = Breaker(settings.breaker_threshold, settings.breaker_reset_s, name="followupboss")
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url.rstrip("/"), auth=(settings.api_key, ""), timeout=settings.timeout_s,
-            headers={"X-System": settings.system, "X-System-Key": settings.system_key,
-                     "Accept": "application/json"}, transport=transport)
+        self.api = HttpApi(settings.base_url, name="followupboss", timeout_s=settings.timeout_s,
+                           retries=settings.retries, auth=(settings.api_key, ""), transport=transport,
+                           headers={"X-System": settings.system, "X-System-Key": settings.system_key,
+                                    "Accept": "application/json"},
+                           breaker_threshold=settings.breaker_threshold, breaker_reset_s=settings.breaker_reset_s,
+                           max_retry_after_s=5.0, transient=FollowUpBossError, permanent=FollowUpBossError)
+        self.breaker = self.api.breaker
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self.api.close()
 
     async def person(self, person_id: int) -> dict[str, Any] | None:
         """The person with all fields, or None when Follow Up Boss has no such person."""
-        response = await self._get(f"/v1/people/{int(person_id)}", {"fields": "allFields"})
-        return None if response is None else dict(response)
-
-    async def _get(self, path: str, params: Mapping[str, str]) -> Any:
-        attempts = 1 + self.settings.retries
-        for attempt in range(attempts):
-            if not self.breaker.allow():
-                raise FollowUpBossError("Follow Up Boss breaker is open (the API failed repeatedly)")
-            wait = 0.2 * 2 ** attempt * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
-            try:
-                response = await self._http.get(path, params=params)
-            except httpx.TimeoutException:
-                self.breaker.failure()
-                problem = f"GET {path} timed out after {self.settings.timeout_s:.1f} s"
-            except httpx.HTTPError as exc:
-                self.breaker.failure()
-                problem = f"GET {path} failed: {type(exc).__name__}: {exc}"
-            else:
-                if response.status_code == 404:
-                    self.breaker.success()
-                    return None
-                if response.status_code < 400:
-                    self.breaker.success()
-                    return response.json()
-                problem = f"GET {path}: HTTP {response.status_code} {response.text[:200]}"
-                if response.status_code not in (408, 429) and response.status_code < 500:
-                    self.breaker.success()  # the service works; the request is wrong (auth, id)
-                    raise FollowUpBossError(problem)
-                self.breaker.failure()
-                retry_after = response.headers.get("retry-after", "")
-                if retry_after.isdigit():
-                    wait = min(float(retry_after), 5.0)
-            if attempt == attempts - 1:
-                raise FollowUpBossError(problem)
-            log.warning("%s; retrying in %.1f s", problem, wait)
-            await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+        response = await self.api.request("GET", f"/v1/people/{int(person_id)}", params={"fields": "allFields"},
+                                          ok_statuses=(404,))
+        return None if response.status_code == 404 else dict(response.json())
 
 
 def person_to_record(person: Mapping[str, Any], settings: FollowUpBossSettings) -> dict[str, Any]:

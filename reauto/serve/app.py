@@ -110,8 +110,9 @@ def create_app(ctx: ServeContext) -> FastAPI:
         return JSONResponse({"detail": "invalid Twilio signature"}, status_code=403)
 
     @app.exception_handler(TooLarge)
-    async def _too_large(_request: Request, _exc: TooLarge) -> Response:
-        return JSONResponse({"detail": f"body over {limit} bytes"}, status_code=413)
+    async def _too_large(request: Request, _exc: TooLarge) -> Response:
+        most = intake_limit if request.url.path.startswith("/v1/") else limit
+        return JSONResponse({"detail": f"body over {most} bytes"}, status_code=413)
 
     async def verified_form(request: Request) -> dict[str, str]:
         body = await request.body()
@@ -410,6 +411,6 @@ async def _read_start(websocket: WebSocket) -> dict[str, Any]:
 async def _close(websocket: WebSocket, code: int = POLICY_VIOLATION) -> None:
     try:
         await websocket.close(code=code)
-    except RuntimeError:  # already closed by the far end
+    except (RuntimeError, WebSocketDisconnect):  # already closed by the far end
         pass
 

@@ -388,6 +388,20 @@ class ExportRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")
 
 
+class ExportItem(Base):
+    """A record delivered to an export target: each call and text goes to each target once."""
+
+    __tablename__ = "export_items"
+    __table_args__ = (UniqueConstraint("target", "item_key", name="uq_export_items_target_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    target: Mapped[str] = mapped_column(String(40))
+    item_key: Mapped[str] = mapped_column(String(60))  # call:<id> or text:<id>
+    remote_id: Mapped[str | None] = mapped_column(String(120))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("export_runs.id", ondelete="SET NULL"))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class DeadLetter(Base):
     __tablename__ = "dead_letters"
     __table_args__ = (Index("ix_dead_letters_open", "kind", "resolved_at"),)

@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from . import listen
+
 
 @dataclass
 class FakeOllama:
@@ -51,12 +53,7 @@ class FakeOllama:
         app.router.add_post("/api/generate", self._generate)
         app.router.add_get("/api/tags", self._tags)
         app.router.add_get("/api/version", self._version)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await listen(app)
         return self.url
 
     async def close(self) -> None:

@@ -1,0 +1,79 @@
+"""Real-time export: a campaign's ``export_targets`` receive each call as soon as it ends.
+
+The dialer signals every call end; one background task per dialer runs an export to each API
+target of the campaign (``followupboss``, ``hubspot``, ``salesforce``, ``webhook``) — calls never
+wait for a CRM. Several ends close together make one run. The run is the same as ``reauto
+export``'s (ledger, idempotency keys, dead letters), so the cron export and the real-time push
+never send a record twice; when cron holds the lock the push leaves the records to it. File
+targets (``csv``, ``jsonl``) are batch outputs: export them with ``reauto export``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reauto.export.runner import ExportLocked, run_export
+from reauto.export.targets import create_target
+
+log = logging.getLogger(__name__)
+
+FILE_TARGETS = frozenset({"csv", "jsonl"})
+
+
+class RealtimeExport:
+    """Pushes ``campaign``'s finished calls (and texts) to its API targets in the background."""
+
+    def __init__(self, engine: AsyncEngine, cfg: Any, campaign: str, targets: list[str]) -> None:
+        self.engine, self.cfg, self.campaign = engine, cfg, campaign
+        self.targets = [t for t in targets if t not in FILE_TARGETS]
+        self.runs = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.targets)
+
+    def start(self) -> None:
+        if self.targets and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=f"export-{self.campaign}")
+
+    def call_ended(self, _call_id: int | None = None) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.push()
+
+    async def push(self) -> None:
+        """One export run to each target (errors are logged: the records wait for the next run)."""
+        self.runs += 1
+        for name in self.targets:
+            try:
+                target = create_target(name, self.cfg)
+                report = await run_export(self.engine, target, campaign=self.campaign,
+                                          limit=self.cfg.export.batch_size)
+            except ExportLocked:
+                continue  # a cron export is running: it sends these records
+            except Exception as exc:  # noqa: BLE001 - the dialer goes on; cron or the next call retries
+                log.warning("real-time export to %s failed: %s: %s", name, type(exc).__name__, exc)
+                continue
+            if report.failed:
+                log.warning("real-time export to %s: %d records to the dead-letter list", name, len(report.failed))
+
+    async def close(self, timeout_s: float = 30.0) -> None:
+        """Stop, after a last push of what ended since the previous one."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+        try:
+            await asyncio.wait_for(self.push(), timeout_s)
+        except TimeoutError:
+            log.warning("real-time export: the last push took over %.0f s; `reauto export` sends the rest", timeout_s)

@@ -1,0 +1,57 @@
+"""What every export target implements, and the HTTP client the HTTP targets share.
+
+A target receives one record at a time (a call or a text, see :mod:`reauto.export.records`) with
+an idempotency key that is the same every time that record is sent to that target, and returns
+the id the far end gave it. It raises :class:`TransientExportError` for what may succeed later
+(timeouts, 408, 429, 5xx, an open breaker) and :class:`PermanentExportError` for what will not
+(another 4xx, a record the target cannot take); the runner retries the first kind and sends both
+to the dead-letter table when they persist.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from reauto.httpapi import HttpApi, PermanentError, TransientError, transient_status
+
+__all__ = ["ExportError", "ExportTarget", "HttpApi", "PermanentExportError", "TransientExportError",
+           "transient_status"]
+
+
+
+class ExportError(RuntimeError):
+    """A record could not be exported."""
+
+
+class TransientExportError(ExportError, TransientError):
+    """May succeed if tried again later."""
+
+
+class PermanentExportError(ExportError, PermanentError):
+    """Will not succeed as it is (bad credentials, a rejected record)."""
+
+
+class ExportTarget(ABC):
+    """Base class of export targets (chosen by name: ``reauto export --to NAME``)."""
+
+    name: ClassVar[str]
+    #: A record sent is stored at the far end at once (APIs); False: only after :meth:`finish` (files).
+    durable_on_send: ClassVar[bool] = True
+
+    async def start(self) -> None:
+        """Open clients, files, tokens."""
+
+    @abstractmethod
+    async def send(self, record: Mapping[str, Any], key: str) -> str:
+        """Deliver one record; returns the far end's id for it (or ``key`` when it has none)."""
+
+    async def finish(self) -> None:
+        """The run's records were all sent: make them durable (files are renamed into place)."""
+
+    async def abort(self) -> None:
+        """The run failed before :meth:`finish`: discard what is not durable."""
+
+    async def close(self) -> None:
+        """Release clients."""

@@ -1,0 +1,102 @@
+"""File targets: ``csv`` and ``jsonl`` in ``[export] out_dir``, one file per run.
+
+A run writes ``.reauto-<target>-<stamp>.<ext>.part`` and renames it to
+``reauto-<target>-<stamp>.<ext>`` only when every record of the run is in it, in the same step
+that marks the records exported: a run that dies leaves no file and marks nothing, so the next
+run writes every record once. The columns and fields are the ``reauto.export/1`` schema
+(:mod:`reauto.export.records`); CSV cells holding nested values (slots, appointment, text) are JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from reauto.export.records import CSV_COLUMNS, flat
+from reauto.export.targets.base import ExportTarget, PermanentExportError
+
+
+class _FileTarget(ExportTarget):
+    extension: ClassVar[str]
+    durable_on_send: ClassVar[bool] = False  # records count as exported when the file is in place
+
+    def __init__(self, out_dir: Path | str) -> None:
+        self.out_dir = Path(out_dir)
+        self.path: Path | None = None  # the finished file of the run (None until finish)
+        self._part: Path | None = None
+        self._fh: IO[str] | None = None
+        self.count = 0
+
+    def _open(self) -> IO[str]:
+        if self._fh is None:
+            try:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PermanentExportError(f"[export] out_dir {self.out_dir}: {exc.strerror}") from None
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            self.path = self.out_dir / f"reauto-{self.name}-{stamp}.{self.extension}"
+            self._part = self.out_dir / f".{self.path.name}.part"
+            self._fh = self._part.open("w", encoding="utf-8", newline="")
+            self._header(self._fh)
+        return self._fh
+
+    def _header(self, fh: IO[str]) -> None:
+        """Written once at the top of the file."""
+
+    async def send(self, record: Mapping[str, Any], key: str) -> str:
+        self._write(self._open(), record)
+        self.count += 1
+        return f"{self.path.name if self.path else ''}#{self.count}"
+
+    def _write(self, fh: IO[str], record: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def finish(self) -> None:
+        if self._fh is None:
+            return
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        self._fh = None
+        assert self._part is not None and self.path is not None
+        self._part.replace(self.path)
+
+    async def abort(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if self._part is not None:
+            self._part.unlink(missing_ok=True)
+        self.path = None
+
+    async def close(self) -> None:
+        await self.abort() if self._fh is not None else None
+
+
+class CsvTarget(_FileTarget):
+    """One row per record, the columns of ``CSV_COLUMNS``."""
+
+    name = "csv"
+    extension = "csv"
+
+    def _header(self, fh: IO[str]) -> None:
+        self._writer = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS), extrasaction="ignore")
+        self._writer.writeheader()
+
+    def _write(self, fh: IO[str], record: Mapping[str, Any]) -> None:
+        self._writer.writerow(flat(dict(record)))
+
+
+class JsonlTarget(_FileTarget):
+    """One JSON object per line: the whole record (with the transcript)."""
+
+    name = "jsonl"
+    extension = "jsonl"
+
+    def _write(self, fh: IO[str], record: Mapping[str, Any]) -> None:
+        fh.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
