@@ -6,6 +6,7 @@ by mapping pydantic's error locations back to the YAML nodes they came from.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,11 +71,54 @@ class Slot(_Model):
 
 
 class Booking(_Model):
-    calendar: str = "default"
-    slot_minutes: int = Field(30, ge=5, le=240)
-    timezone: str = "America/Chicago"
-    offers: list[str] = Field(default_factory=list, description="Slots offered on the call.")
-    book_threshold: float = Field(0.5, ge=0, le=1)
+    """Appointments with the human agent: fixed offers, or real free slots of the agent's calendar."""
+
+    calendar: str = Field("default", description="The human agent's calendar (no double booking within it).")
+    slot_minutes: int = Field(30, ge=5, le=240, description="Length of an appointment.")
+    timezone: str = Field("America/Chicago", description="The calendar's time zone (hours below are in it).")
+    offers: list[str] = Field(
+        default_factory=list, description="Fixed slots offered as spoken (\"Tuesday at 10 AM\"); empty with hours set: "
+                                          "two real free slots are offered and booked.")
+    book_threshold: float = Field(0.5, ge=0, le=1, description="Lowest score offered an appointment.")
+    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]] = Field(
+        default_factory=dict, description="Weekly availability, e.g. {mon: [\"09:00-12:00\", \"13:00-17:00\"]}.")
+    blackout_dates: list[date] = Field(default_factory=list, description="Days with no appointments.")
+    buffer_minutes: int = Field(15, ge=0, le=240, description="Free time kept around every busy period.")
+    min_notice_minutes: int = Field(120, ge=0, description="Earliest appointment after now.")
+    horizon_days: int = Field(14, ge=1, le=90, description="Latest appointment, days ahead.")
+    busy_calendar: str = Field(
+        "", description="The agent's own calendar as an iCalendar feed (file path or http(s) URL): its events "
+                        "are busy time, recurring ones included.")
+    meeting_link: str = Field(
+        "", description="Link template for the meeting, e.g. https://meet.example.com/{calendar}/{appointment_id}.")
+    confirm: Literal["sms", "email", "none"] = Field(
+        "sms", description="Confirmation of a booking: a text (when consent covers texts, else an email "
+                           "with the invite), an email with the invite, or none.")
+
+    @field_validator("hours")
+    @classmethod
+    def _spans(cls, hours: dict[str, list[str]]) -> dict[str, list[str]]:
+        import re
+
+        for day, spans in hours.items():
+            for span in spans:
+                found = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", span)
+                if found is None or not (int(found[1]) < 24 and int(found[2]) < 60 and int(found[4]) < 60
+                                         and (int(found[3]) < 24 or span[6:] == "24:00")) \
+                        or span[:5] >= span[6:]:
+                    raise ValueError(f"{day}: {span!r} is not a span like 09:00-17:00")
+        return hours
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r} (e.g. America/Chicago)") from None
+        return zone
 
 
 class SimPersona(_Model):

@@ -331,6 +331,17 @@ class ExportSettings(_Section):
     retries: int = Field(2, ge=0, le=5, description="Retries of a request on a timeout, 408, 429 or 5xx.")
 
 
+class SchedulingSettings(_Section):
+    """``[scheduling]``: appointments booked on calls (the calendar itself is in each campaign's booking)."""
+
+    organizer_name: str = Field("", description="Who invites (default: the campaign's business).")
+    organizer_email: str = Field("", description="The invite's organizer address (the human agent or the team).")
+    outbox_dir: Path = Field(
+        Path("outbox"), description="Where confirmation emails (with the .ics invite) are written for your mailer.")
+    busy_cache_s: float = Field(300.0, ge=0, description="How long a fetched busy calendar (iCalendar feed) is reused.")
+    feed_timeout_s: float = Field(5.0, gt=0, description="Timeout of one busy-calendar fetch.")
+
+
 class Settings(_Section):
     """Every setting of reauto. Build it with :func:`load_settings`."""
 
@@ -353,6 +364,7 @@ class Settings(_Section):
     intake: IntakeSettings = Field(default_factory=IntakeSettings)  # type: ignore[arg-type]
     followupboss: FollowUpBossSettings = Field(default_factory=FollowUpBossSettings)  # type: ignore[arg-type]
     export: ExportSettings = Field(default_factory=ExportSettings)  # type: ignore[arg-type]
+    scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")

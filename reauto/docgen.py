@@ -523,8 +523,11 @@ Checks beyond the types below:
   [configuration](configuration.md#pricing)), with valid values.
 * `calling_window` narrows the legal window, it never widens it: the federal and state calling
   hours still apply (see [compliance](compliance.md)).
-* `export_targets` is meant for CRM export (`reauto export`), which is not available yet: the key
-  is accepted and not used.
+* `export_targets` must name known targets; each call is pushed to the API targets among them
+  when it ends (see [CRM set-up and export](crm.md)).
+* `cadence[0]` is a call; `sms` steps name a text of `sms.templates`; every text offers STOP.
+* `booking.hours` spans look like `09:00-17:00` (end at most `24:00`); with hours and no fixed
+  `offers`, calls offer two real free slots of the calendar and book the chosen one.
 """
 
 

@@ -176,20 +176,41 @@ class Receiver:
         await self.runner.cleanup()
 
 
-async def test_webhook_signed_retried_dead_lettered_and_retried_from_the_list(pg_engine):
-    await seed(pg_engine, calls=1, texts=0)
-    async with Receiver("s3cret", statuses=[503, 500, 500, 500]) as hook:
-        report = await run_export(pg_engine, WebhookTarget(hook.url, "s3cret", timeout_s=1, retries=2))
-        assert report.exported == [] and "HTTP 500" in report.failed[0]["error"]
-        [letter] = await dead_letters(pg_engine)
-        assert letter["key"] == "reauto:webhook:call:1" and letter["target"] == "webhook"
-        # the next run leaves the dead letter alone; retrying it from the list sends it
-        assert (await run_export(pg_engine, WebhookTarget(hook.url, "s3cret"))).exported == []
+async def test_webhook_signed_retried_then_parked_and_retried_from_the_list(pg_engine):
+    from reauto.export import runner
+
+    await seed(pg_engine, calls=2, texts=0)
+    async with Receiver("s3cret", statuses=[503, 500, 500]) as hook:
+        # the receiver is down (every retry of the first record fails): the run stops, nothing is parked
+        down = await run_export(pg_engine, WebhookTarget(hook.url, "s3cret", timeout_s=1, retries=2))
+        assert down.exported == [] and "HTTP 500" in down.failed[0]["error"] and "unavailable" in down.stopped
+        assert await dead_letters(pg_engine) == [] and hook.received == []
+        # it is back: the next run sends both, in order
+        back = await run_export(pg_engine, WebhookTarget(hook.url, "s3cret"))
+        assert back.exported == ["call:1", "call:2"] and back.stopped is None
+        # a record refused (400) is parked at once; one failing transiently run after run is parked too
+        await seed_more(pg_engine)
+        await seed_more(pg_engine)
+        hook.statuses = [400]
+        refused = await run_export(pg_engine, WebhookTarget(hook.url, "s3cret", retries=0))
+        assert refused.exported == ["call:4"] and "HTTP 400" in refused.failed[0]["error"]
+        for _ in range(runner.PARK_AFTER):
+            await seed_more(pg_engine)
+            hook.statuses = [500]
+            await run_export(pg_engine, WebhookTarget(hook.url, "s3cret", retries=0))
+        # call:5 failed in each of those runs (each stopped there): parked after the third
+        letters = await dead_letters(pg_engine)
+        assert [(d["key"], d["attempts"]) for d in letters] == [("reauto:webhook:call:5", 3),
+                                                                  ("reauto:webhook:call:3", 1)]
+        # retried from the list: sent, resolved, never sent again
         retried = await retry_dead_letters(pg_engine, WebhookTarget(hook.url, "s3cret"))
-        assert retried.exported == ["call:1"] and await dead_letters(pg_engine) == []
-        assert [r["key"] for r in hook.received] == ["call:1"] and hook.keys == ["reauto:webhook:call:1"]
+        assert retried.exported == ["call:3", "call:5"] and await dead_letters(pg_engine) == []
+        assert (await run_export(pg_engine, WebhookTarget(hook.url, "s3cret"))).exported == ["call:6", "call:7"]
         assert (await run_export(pg_engine, WebhookTarget(hook.url, "s3cret"))).exported == []
-    assert await ledger(pg_engine, "webhook") == ["call:1"]
+        keys = [r["key"] for r in hook.received]
+        assert sorted(keys) == sorted(set(keys)) and len(keys) == 7
+        assert hook.keys[0] == "reauto:webhook:call:1"
+    assert len(await ledger(pg_engine, "webhook")) == 7
 
 
 async def test_two_runs_never_overlap(pg_engine, sqlite_engine):
@@ -343,3 +364,14 @@ async def test_a_dialing_campaign_pushes_each_call_to_its_targets_when_it_ends(t
     assert len(summaries) == 2
     assert sorted(r["lead"]["first_name"] for r in hook.received) == ["Nora", "Ray"]
     assert {r["disposition"] for r in hook.received} == {"no_answer"} and not (tmp_path / "out").exists()
+
+
+async def test_small_batches_and_campaign_runs_never_hide_records(pg_engine, tmp_path):
+    await seed(pg_engine, calls=3, texts=5)
+    scoped = await run_export(pg_engine, JsonlTarget(tmp_path), campaign="other")
+    assert scoped.exported == []
+    sent: list[str] = []
+    for _ in range(6):
+        sent += (await run_export(pg_engine, JsonlTarget(tmp_path), limit=2)).exported
+    assert sorted(sent) == sorted(["call:1", "call:2", "call:3"] + [f"text:{i}" for i in range(1, 6)])
+    assert len(sent) == len(set(sent))

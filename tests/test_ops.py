@@ -679,5 +679,5 @@ def test_the_cron_example_runs_real_export_commands() -> None:
             if line and not line.startswith("#") and "=" not in line.split()[0]]
     assert len(jobs) == 3
     for job in jobs:
-        argv = shlex.split(job.split("&&", 1)[1])
+        argv = shlex.split(job.split("&&", 1)[1].split(">", 1)[0])
         assert argv[0].endswith("/reauto") and parse_reauto(argv[1:]) == "reauto export"

@@ -112,6 +112,12 @@ class LLMBrain:
     def score(self) -> float:
         return self.scripted.score
 
+    def snapshot(self) -> dict[str, Any]:
+        return self.scripted.snapshot()  # the scripted flow is the conversation's state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.scripted.restore(state)
+
     # --- internals ----------------------------------------------------------------------------
     def _messages(self, plan: Reply, said: str) -> list[dict[str, str]]:
         c = self.scripted.config

@@ -57,6 +57,9 @@ class ScriptConfig:
     callback_number: str = ""
     leave_voicemail: bool = True  # an answering machine gets the message; False: hang up
     today: date = field(default_factory=date.today)
+    # real calendar slots instead of booking_slots: ``await offers() -> [spoken slot, …]`` and
+    # ``await book(spoken slot) -> bool`` (False: someone took it meanwhile)
+    scheduler: Any = None
 
 
 def score_slots(slots: Mapping[str, Any], weights: Mapping[str, float]) -> float:
@@ -101,6 +104,7 @@ class ScriptedBrain:
         self._index = 0
         self._retried: set[str] = set()
         self._last = ""
+        self._offers: list[str] = list(config.booking_slots)
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -127,7 +131,7 @@ class ScriptedBrain:
             if found.has(intent):
                 return self._say(line, "closer", end_call=True, outcome=outcome)
         if found.has("robot_question"):
-            return self._answer_objection(
+            return await self._answer_objection(
                 f"Yes, I'm an AI assistant working with the team at {self.config.business}. "
                 "A licensed agent handles everything after this call.", "asked if AI")
         if found.has("repeat_request") and self._last:
@@ -136,14 +140,14 @@ class ScriptedBrain:
             if slot not in self.values or value.confidence >= self.values[slot].confidence:
                 self.values[slot] = value
         if self.agent == "scheduler":
-            return self._book(text)
+            return await self._book(text)
         if self.agent == "greeter":
-            return self._next_question(prefix="Great. ")
+            return await self._next_question(prefix="Great. ")
         if expecting is not None and expecting not in self.values and expecting not in self._retried:
             self._retried.add(expecting)
             return self._say(f"Sorry, I didn't quite catch that. {self._ask_current()}", "qualifier")
         self._index += 1
-        return self._next_question(prefix=self._acknowledge(expecting))
+        return await self._next_question(prefix=self._acknowledge(expecting))
 
     def opt_out(self) -> Reply:
         """The lead pressed the opt-out key: confirm and end the call as "do not call"."""
@@ -151,12 +155,12 @@ class ScriptedBrain:
         line, outcome = ENDINGS["dnc"]
         return self._say(line, "closer", end_call=True, outcome=outcome)
 
-    def _answer_objection(self, answer: str, reason: str) -> Reply:
+    async def _answer_objection(self, answer: str, reason: str) -> Reply:
         """Answer a side question, then go back to where the script was."""
         back = self.agent
         self._move("objection", reason)
         if back == "greeter":  # the lead is on the line and listening: start qualifying
-            return self._next_question(prefix=answer + " ")
+            return await self._next_question(prefix=answer + " ")
         self._move(back, "objection answered")
         return self._say(f"{answer} {self._ask_current()}", back)
 
@@ -165,6 +169,28 @@ class ScriptedBrain:
             if self.history[i][0] == "agent":
                 self.history[i] = ("agent", spoken)  # keep only what the lead heard
                 break
+
+    # --- session state --------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Where the conversation stands, as JSON-able data (checkpointed after every turn)."""
+        return {
+            "agent": self.agent, "history": [list(h) for h in self.history], "index": self._index,
+            "retried": sorted(self._retried), "last": self._last, "offers": list(self._offers),
+            "transitions": [list(t) for t in self.transitions], "slots": self.slots,
+            "confidence": {k: v.confidence for k, v in self.values.items()},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue a conversation from :meth:`snapshot` (another worker, or after a restart)."""
+        self.agent, self._index, self._last = state["agent"], int(state["index"]), state["last"]
+        self.history = [(speaker, text) for speaker, text in state["history"]]
+        self._retried, self._offers = set(state["retried"]), list(state["offers"])
+        self.transitions = [(a, b, why) for a, b, why in state["transitions"]]
+        self.values = {}
+        for slot, value in state["slots"].items():
+            if isinstance(value, dict) and set(value) == {"low", "high"}:
+                value = MoneyRange(value["low"], value["high"])
+            self.values[slot] = SlotValue(value, float(state["confidence"].get(slot, 0.5)))
 
     # --- results ----------------------------------------------------------------
     @property
@@ -196,31 +222,45 @@ class ScriptedBrain:
             return self._offer()
         return "How can I help?"
 
-    def _next_question(self, prefix: str = "") -> Reply:
+    async def _next_question(self, prefix: str = "") -> Reply:
         questions = self.config.questions
         while self._index < len(questions) and questions[self._index].slot in self.values:
             self._index += 1  # the lead already told us
         if self._index < len(questions):
             self._move("qualifier", "next question")
             return self._say(prefix + questions[self._index].text, "qualifier")
-        if self.config.booking_slots and self.score >= self.config.book_threshold:
+        if self.score >= self.config.book_threshold and await self._load_offers():
             self._move("scheduler", f"score {self.score}")
             return self._say(prefix + self._offer(), "scheduler")
         return self._say(prefix + "Thank you, that's everything I need. One of our agents will follow up "
                          "with you soon. Goodbye.", "closer", end_call=True, outcome="callback")
 
-    def _offer(self) -> str:
-        first, second = (list(self.config.booking_slots) + ["", ""])[:2]
-        return f"I can set up a call with one of our agents. Would {first} or {second} work for you?"
+    async def _load_offers(self) -> bool:
+        """The slots to offer: the calendar's free ones now (with a scheduler), else the fixed ones."""
+        if self.config.scheduler is not None:
+            self._offers = list(await self.config.scheduler.offers())
+        return bool(self._offers)
 
-    def _book(self, text: str) -> Reply:
-        choice = _choose(text, self.config.booking_slots)
+    def _offer(self) -> str:
+        return f"I can set up a call with one of our agents. Would {self._either()} work for you?"
+
+    def _either(self) -> str:
+        return " or ".join(self._offers[:2])
+
+    async def _book(self, text: str) -> Reply:
+        choice = _choose(text, self._offers)
         if choice is None:
             if "scheduler" in self._retried:
                 return self._say("No problem, an agent will reach out to find a time. Goodbye.", "closer",
                                  end_call=True, outcome="callback")
             self._retried.add("scheduler")
             return self._say(f"Sorry, which works better: {self._offer().split('Would ')[1]}", "scheduler")
+        if self.config.scheduler is not None and not await self.config.scheduler.book(choice):
+            if await self._load_offers():  # another call took it a moment ago
+                return self._say(f"Sorry, that time was just taken. Would {self._either()} work for you instead?",
+                                 "scheduler")
+            return self._say("Sorry, that time was just taken and nothing else is open right now. An agent "
+                             "will reach out to find a time. Goodbye.", "closer", end_call=True, outcome="callback")
         self.values["appointment"] = SlotValue(choice, 0.9)
         return self._say(f"Perfect, you're booked for {choice}. You'll get a confirmation shortly. "
                          "Thanks, and goodbye!", "closer", end_call=True, outcome="booked")

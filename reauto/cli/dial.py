@@ -89,6 +89,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.dialer.engine import Dialer, DialerConfig
     from reauto.dialer.texting import Texter
     from reauto.export.realtime import RealtimeExport
+    from reauto.scheduling.booking import BusyFeed, Scheduler
+    from reauto.sessions import sessions_for
     from reauto.intake.wake import wake_bus_for
     from reauto.monitoring.server import live_rows
     from reauto.store import repositories
@@ -131,6 +133,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
 
     dialer: Any = None
     realtime = RealtimeExport(engine, cfg, campaign.name, campaign.export_targets)  # CRM push at call end
+    conversations = sessions_for(cfg.redis)  # each live call's conversation state (shared through Redis)
 
     def wake(posted_to: int) -> None:  # a lead was posted: dial it now, not at the next poll
         if posted_to == campaign_id and dialer is not None:
@@ -157,14 +160,29 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                                          on_intake=bus.publish)
         await bus.start()
     except BaseException:
-        await asyncio.gather(stt.close(), tts.close(), reservations.close(), bus.close())
+        await asyncio.gather(stt.close(), tts.close(), reservations.close(), bus.close(), conversations.close())
         await engine.dispose()
         raise
     if web is not None:
         err_console.print(f"webhooks, media streams and lead intake (/v1/leads) on http://{web.host}:{web.port}",
                           highlight=False)
+    texter = Texter(sessions, telephony, campaign, gate.rules, waits=assembly.retry_for(campaign).cadence,
+                    clock=gate.clock)
+    schedulers: list[Any] = []  # this run's calls that may still be sending a booking confirmation
+    feed = BusyFeed(campaign.booking.busy_calendar, campaign.booking.timezone, cache_s=cfg.scheduling.busy_cache_s,
+                    timeout_s=cfg.scheduling.feed_timeout_s)
+
+    def scheduler_for(lead: Any) -> Any:
+        schedulers[:] = [s for s in schedulers if any(not t.done() for t in s.confirmations)]
+        scheduler = Scheduler(sessions, campaign, lead, settings=cfg.scheduling, feed=feed, texter=texter,
+                              clock=gate.clock)
+        schedulers.append(scheduler)
+        return scheduler
+
     dialer = Dialer(
-        sessions, telephony, stt=stt, tts=tts, brain_factory=assembly.brain_factory(campaign, gate, llm=llm), gate=gate,
+        sessions, telephony, stt=stt, tts=tts, gate=gate,
+        brain_factory=assembly.brain_factory(campaign, gate, llm=llm, scheduler_for=scheduler_for
+                                             if assembly.uses_calendar(campaign) else None),
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
                             recordings_dir=recordings, max_calls=max_calls,
@@ -173,10 +191,10 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
         warmers=[llm[0].warm] if llm else [],
-        texter=Texter(sessions, telephony, campaign, gate.rules, waits=assembly.retry_for(campaign).cadence,
-                      clock=gate.clock) if campaign.cadence or campaign.sms.after_hours_intake else None,
+        texter=texter if campaign.cadence or campaign.sms.after_hours_intake else None,
         steps=[step.action for step in campaign.cadence],
         on_call_end=realtime.call_ended if realtime else None,
+        sessions_store=conversations,
     )
     realtime.start()
     server, watcher = None, None
@@ -218,7 +236,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         if web is not None:
             await web.close()
         await bus.close()
+        await asyncio.gather(*(s.drain() for s in schedulers))  # booking confirmations in flight
         await realtime.close()
+        await conversations.close()
         await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
         await engine.dispose()
     return summaries, dialer.denied, {

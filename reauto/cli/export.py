@@ -15,7 +15,9 @@ from reauto.errors import UsageError
 app = typer.Typer(
     help="Push each finished call and each text to a CRM (followupboss, hubspot, salesforce), a signed "
     "webhook, or a csv/jsonl file, exactly once per target. Safe from cron: two runs never overlap "
-    "and a record that keeps failing waits in the dead-letter list.\n\n"
+    "and a record that keeps failing waits in the dead-letter list. Exit status: 0 done (or skipped: "
+    "another export to the target is running), 1 a record failed (the target is unavailable, or a record "
+    "went to the dead-letter list), 2 bad usage or settings.\n\n"
     "Example: reauto export --to followupboss --campaign austin-buyers",
     invoke_without_command=True,
 )
@@ -58,6 +60,7 @@ def export(
         raise UsageError("say where to: --to followupboss|hubspot|salesforce|webhook|csv|jsonl")
     from reauto.export.runner import ExportLocked, run_export
     from reauto.export.targets import create_target
+    from reauto.export.targets.base import ExportError
 
     cfg = settings(ctx)
     target = create_target(to, cfg)
@@ -69,6 +72,8 @@ def export(
 
     try:
         report = run_db(cfg, work)
+    except ExportError as exc:  # the target could not start (an unwritable out_dir)
+        raise UsageError(str(exc)) from None
     except ExportLocked as exc:
         emit({"target": to, "skipped": str(exc)}, as_json,
              lambda d: err_console.print(f"skipped: {d['skipped']}", highlight=False))
@@ -84,8 +89,10 @@ def _render(d: dict[str, Any]) -> None:
               [(r["key"], r["kind"], r["campaign"], r["summary"]) for r in d["would_export"]])
         return
     where = f" → {d['file']}" if d["file"] else ""
-    console.print(f"{d['target']}: {d['exported']} exported{where}, {len(d['failed'])} to the dead-letter list",
-                  highlight=False)
+    console.print(f"{d['target']}: {d['exported']} exported{where}, {len(d['failed'])} failed", highlight=False,
+                  markup=False)
+    if d.get("stopped"):
+        err_console.print(f"stopped: {d['stopped']}", highlight=False, markup=False)
     for failure in d["failed"]:
         err_console.print(f"  {failure['key']}: {failure['error']}", highlight=False, markup=False)
 

@@ -74,7 +74,9 @@ def run() -> None:
     try:
         app()
     except ReautoError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # messages name settings like [export] webhook_url
+
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

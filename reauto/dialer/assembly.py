@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
@@ -164,7 +165,7 @@ def step_voicemail(campaign: Campaign, step: int) -> str:
 
 
 def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = (), *,
-                  step: int = 0) -> ScriptConfig:
+                  step: int = 0, scheduler: Any = None) -> ScriptConfig:
     """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures), at
     the lead's cadence ``step``."""
     return ScriptConfig(
@@ -176,11 +177,13 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
         weights=campaign.scoring or dict(DEFAULT_WEIGHTS),
         callback_number=campaign.persona.callback_number,
         leave_voicemail=step_voicemail(campaign, step) == "message",
+        scheduler=scheduler,
     )
 
 
 def brain_factory(campaign: Campaign, gate: CampaignGate, *,
-                  llm: tuple[OllamaChat, PromptTemplate] | None = None) -> Callable[[Lead, str], Brain]:
+                  llm: tuple[OllamaChat, PromptTemplate] | None = None,
+                  scheduler_for: Callable[[Lead], Any] | None = None) -> Callable[[Lead, str], Brain]:
     """Builds each call's brain, with the disclosures the gate returned.
 
     Without ``llm`` it is the scripted brain; with it, the scripted flow worded by the LLM.
@@ -188,11 +191,18 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
 
     def build(lead: Lead, answered_by: str) -> Brain:
         decision = gate.decisions.get(lead.id)
+        scheduler = scheduler_for(lead) if scheduler_for is not None and answered_by != "machine" else None
         scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else (),
-                                               step=lead.cadence_step or 0), answered_by=answered_by)
+                                               step=lead.cadence_step or 0, scheduler=scheduler),
+                                 answered_by=answered_by)
         return scripted if llm is None else LLMBrain(scripted, *llm)
 
     return build
+
+
+def uses_calendar(campaign: Campaign) -> bool:
+    """Whether calls offer the calendar's real free slots (weekly hours set, no fixed offers)."""
+    return bool(campaign.booking.hours) and not campaign.booking.offers
 
 
 def stt_workers() -> int:

@@ -30,6 +30,7 @@ from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.dialer.texting import Texter
+from reauto.sessions import SessionStore
 from reauto.leads.build import META_KEY
 from reauto.store import repositories
 from reauto.store.models import CallStatus, Lead, LeadStatus
@@ -111,6 +112,7 @@ class Dialer:
         texter: Texter | None = None,
         steps: Sequence[str] = (),
         on_call_end: Callable[[int], None] | None = None,
+        sessions_store: SessionStore | None = None,
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -132,6 +134,8 @@ class Dialer:
         self.texter = texter  # the campaign's texts (cadence steps, after-hours notices to posted leads)
         self.steps = list(steps)  # the cadence's actions ("call", "sms"); empty: every attempt is a call
         self.on_call_end = on_call_end  # told each call's id once its records are stored (real-time export)
+        self.session_store = sessions_store  # each live call's conversation, checkpointed after every turn
+        self._checkpoints: set[asyncio.Task[None]] = set()
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -310,7 +314,7 @@ class Dialer:
             await self.recorder.answered(call_id, handle.sid, handle.answered_by)
             live.stage = "talking"
             self._changed()
-            result, brain = await self._converse(lead, handle, may_record, live, models)
+            result, brain = await self._converse(lead, handle, may_record, live, models, call_id=call_id)
             person = handle.answered_by != "machine"
             await self.telephony.hang_up(handle)
             details = await self.telephony.finished(handle)
@@ -358,8 +362,36 @@ class Dialer:
                 await self.guard.settle(hold, spent)
             self.live.pop(call_id, None)
             self._changed()
+            await self._end_session(call_id)
             if self.on_call_end is not None:
                 self.on_call_end(call_id)
+
+    def _checkpoint(self, call_id: int, brain: Brain) -> None:
+        """Store where the conversation stands (in the background: the call never waits for it)."""
+        snapshot = getattr(brain, "snapshot", None)
+        if self.session_store is None or snapshot is None:
+            return
+        store, state = self.session_store, {"call_id": call_id, "brain": snapshot()}
+
+        async def save() -> None:
+            try:
+                await store.save(call_id, state)
+            except Exception as exc:  # noqa: BLE001 - the call goes on; only its checkpoint is late
+                log.warning("call %s: session checkpoint failed: %s: %s", call_id, type(exc).__name__, exc)
+
+        task = asyncio.create_task(save(), name=f"checkpoint-{call_id}")
+        self._checkpoints.add(task)
+        task.add_done_callback(self._checkpoints.discard)
+
+    async def _end_session(self, call_id: int) -> None:
+        if self.session_store is None:
+            return
+        await asyncio.gather(*[t for t in self._checkpoints if t.get_name() == f"checkpoint-{call_id}"],
+                             return_exceptions=True)
+        try:
+            await self.session_store.delete(call_id)
+        except Exception as exc:  # noqa: BLE001 - it expires by itself
+            log.warning("call %s: session not deleted (%s); it expires by itself", call_id, exc)
 
     def _meter(self, live: LiveCall) -> CostMeter | None:
         if self.catalogue is None:
@@ -415,7 +447,7 @@ class Dialer:
 
     async def _converse(
         self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall,
-        models: asyncio.Future[Any] | None = None,
+        models: asyncio.Future[Any] | None = None, *, call_id: int | None = None,
     ) -> tuple[CallOutcome, Brain]:
         brain = self.brain_factory(lead, handle.answered_by)
         meter = current_meter.get()
@@ -427,6 +459,8 @@ class Dialer:
             live.last_text = f"{turn.speaker}: {turn.text}"
             live.stage = "agent speaking" if turn.speaker == "agent" else "lead spoke"
             self._changed()
+            if call_id is not None and turn.speaker == "agent":
+                self._checkpoint(call_id, brain)
 
         assert handle.transport is not None
         session = CallSession(

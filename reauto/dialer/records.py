@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.costs.meter import LedgerLine
 from reauto.store.models import (
+    Appointment,
     Call,
     CallEvent,
     CallStatus,
@@ -178,6 +179,10 @@ class CallRecorder:
                 )).scalar_one() + 1
                 s.add(QualificationSnapshot(lead_id=lead.id, call_id=call_id, version=version,
                                             slots=dict(slots), score=score or 0.0))
+            # appointments booked during the call belong to it
+            await s.execute(update(Appointment).where(Appointment.lead_id == lead.id, Appointment.call_id.is_(None),
+                                                      Appointment.created_at >= call.created_at)
+                            .values(call_id=call_id))
             s.add(CallEvent(call_id=call_id, type="ended",
                             payload={"status": status.value, "outcome": outcome, **dict(details or {})}))
             self._move_lead_on(lead, outcome, retry, now)

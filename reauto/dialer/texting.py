@@ -100,15 +100,22 @@ class Texter:
                 return QUIET
         return None
 
-    async def _send(self, lead: Lead, kind: str, template: str, *, step: int | None = None,
-                    call_time: str = "") -> Touch:
+    async def send_text(self, lead: Lead, kind: str, body: str) -> Touch:
+        """Gate, send and store one text that is not a campaign template (a booking confirmation)."""
+        touch = await self._send(lead, kind, None, body=body)
+        async with self.sessions.begin() as s:
+            s.add(touch)
+        return touch
+
+    async def _send(self, lead: Lead, kind: str, template: str | None, *, step: int | None = None,
+                    call_time: str = "", body: str | None = None) -> Touch:
         """Gate, send and record one text (the touch is returned, whatever happened)."""
         now = self.clock()
         touch = Touch(campaign_id=lead.campaign_id, lead_id=lead.id, channel="sms", kind=kind, step=step,
                       status="skipped")
         touch.reason = await self.refusal(lead, now)
         if touch.reason is None:
-            touch.body = self.render(template, lead, call_time)
+            touch.body = body if template is None else self.render(template, lead, call_time)
             try:
                 touch.provider_sid = await self.telephony.send_sms(to=lead.phone_e164, from_=self.campaign.caller_id,
                                                                    body=touch.body)

@@ -2,6 +2,8 @@
 
 Schema ``reauto.export/1`` (every field always present; unknown values are null):
 
+``schema``
+    ``reauto.export/1``: a change that breaks readers gets a new number.
 ``kind``
     ``call`` or ``text``.
 ``key``
@@ -35,7 +37,7 @@ Schema ``reauto.export/1`` (every field always present; unknown values are null)
 ``cadence_step``
     The step of the campaign's cadence, when the campaign has one.
 ``text``
-    Texts only: ``{body, reason}``.
+    Texts only: ``{kind, body, reason}`` (kind: ``cadence``, ``after_hours``, ``confirmation``).
 """
 
 from __future__ import annotations

@@ -1,18 +1,21 @@
 """One export run: lock, pick what is new, send, record — so each call and text reaches each target once.
 
 * **Lock**: two runs for one target never overlap (a PostgreSQL advisory lock held for the run;
-  on SQLite a file lock beside the database). A second run exits at once with
-  :class:`ExportLocked` (``reauto export`` exits 3: cron just tries again next time).
-* **Ledger and watermark**: every delivered record is a row of ``export_items`` (target, key), so a
-  record is never sent twice to a target, even after a crash between two records; each run
-  stores the newest record time it delivered (its watermark), and the next run reads from a day
-  before it, so old history is not rescanned on every run.
+  on SQLite a file lock beside the database). A second run stops at once with
+  :class:`ExportLocked` (``reauto export`` says "skipped" and exits 0: cron tries again next time).
+* **Ledger**: every delivered record is a row of ``export_items`` (target, key), so a record is
+  never sent twice to a target, even after a crash between two records; each run takes the
+  oldest records the target has not received (and stores the newest one's time as its watermark).
 * **Idempotency**: a record's key (``reauto:<target>:call:<id>``) is the same on every attempt;
   targets pass it on (``Idempotency-Key``, notes carrying it) so a request retried after a lost
   answer creates nothing twice.
-* **Dead letters**: a record that still fails after its target's retries goes to
-  ``dead_letters`` (kind ``export``) with the error; later runs skip it until ``reauto export
-  dlq retry`` sends it again.
+* **Failures**: a request is retried with backoff by the target's HTTP client. A record that
+  still fails *transiently* (timeout, 429, 5xx, open breaker) stops the run — the target is
+  down, so the rest waits for the next run instead of failing one by one — and counts an
+  attempt (``dead_letters`` kind ``export_retry``); after ``PARK_AFTER`` such runs, or at once on
+  a *permanent* failure (another 4xx, a record the target refuses), the record is parked in the
+  dead-letter list (kind ``export``). Later runs skip parked records until ``reauto export dlq
+  retry`` sends them again.
 """
 
 from __future__ import annotations
@@ -24,23 +27,23 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reauto import metrics
 from reauto.export.records import Item, pending
-from reauto.export.targets.base import ExportError, ExportTarget
+from reauto.export.targets.base import ExportError, ExportTarget, TransientExportError
 from reauto.store.models import DeadLetter, ExportItem, ExportRun
 from reauto.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-#: How far before the last watermark a run looks (late-finishing calls of the previous run's time).
-LOOKBACK = timedelta(days=1)
+#: Runs a record may fail transiently before it is parked in the dead-letter list.
+PARK_AFTER = 3
 
 
 class ExportLocked(RuntimeError):
@@ -52,6 +55,7 @@ class ExportReport:
     target: str
     run_id: int | None = None
     dry_run: bool = False
+    stopped: str | None = None  # the target became unavailable: the rest waits for the next run
     exported: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     would_export: list[dict[str, Any]] = field(default_factory=list)
@@ -59,7 +63,7 @@ class ExportReport:
 
     def as_json(self) -> dict[str, Any]:
         return {"target": self.target, "run_id": self.run_id, "dry_run": self.dry_run, "exported": len(self.exported),
-                "failed": self.failed, "file": self.file, "would_export": self.would_export}
+                "failed": self.failed, "stopped": self.stopped, "file": self.file, "would_export": self.would_export}
 
 
 def export_key(target: str, item_key: str) -> str:
@@ -99,10 +103,6 @@ async def _open_dead_letters(s: AsyncSession, target: str) -> set[str]:
     return {k for k in rows.scalars() if k}
 
 
-async def _last_watermark(s: AsyncSession, target: str) -> datetime | None:
-    return await s.scalar(select(func.max(ExportRun.watermark)).where(ExportRun.target == target))
-
-
 async def run_export(engine: AsyncEngine, target: ExportTarget, *, campaign: str | None = None,
                      since: datetime | None = None, dry_run: bool = False, limit: int = 500) -> ExportReport:
     """Send what ``target`` has not received yet (see the module's notes); returns what happened."""
@@ -111,9 +111,8 @@ async def run_export(engine: AsyncEngine, target: ExportTarget, *, campaign: str
     async with export_lock(engine, target.name):
         async with sessions() as s:
             parked = await _open_dead_letters(s, target.name)
-            watermark = await _last_watermark(s, target.name)
-        start = since if since is not None else (watermark - LOOKBACK if watermark is not None else None)
-        items = [i for i in await pending(engine, target.name, campaign=campaign, since=start, limit=limit)
+        # parked records are among the oldest: read past them
+        items = [i for i in await pending(engine, target.name, campaign=campaign, since=since, limit=limit + len(parked))
                  if export_key(target.name, i.key) not in parked]
         if dry_run:
             report.would_export = [{"key": i.key, "kind": i.record["kind"], "campaign": i.record["campaign"],
@@ -135,6 +134,12 @@ async def _deliver(sessions: async_sessionmaker[AsyncSession], target: ExportTar
             key = export_key(target.name, item.key)
             try:
                 remote = await target.send(item.record, key)
+            except TransientExportError as exc:
+                report.failed.append({"key": item.key, "error": str(exc)})
+                parked = await _count_attempt(sessions, target.name, key, item.record, str(exc))
+                metrics.EXPORTS.labels(target=target.name, result="dead_letter" if parked else "retry").inc()
+                report.stopped = f"{target.name} is unavailable; the rest waits for the next run"
+                break
             except ExportError as exc:
                 report.failed.append({"key": item.key, "error": str(exc)})
                 await _dead_letter(sessions, target.name, key, item.record, str(exc))
@@ -153,7 +158,7 @@ async def _deliver(sessions: async_sessionmaker[AsyncSession], target: ExportTar
             await _mark(sessions, target.name, held, report.run_id)
             report.exported += [item.key for item, _ in held]
             metrics.EXPORTS.labels(target=target.name, result="exported").inc(len(held))
-        report.file = str(getattr(target, "path", None) or "") or None
+        report.file = str(getattr(target, "output_file", None) or "") or None
         status = "ok" if not report.failed else "partial"
     except BaseException:
         await target.abort()
@@ -185,6 +190,10 @@ async def _mark(sessions: async_sessionmaker[AsyncSession], target: str, done: l
     async with sessions.begin() as s:
         for item, remote in done:
             s.add(ExportItem(target=target, item_key=item.key, remote_id=str(remote)[:120], run_id=run_id))
+        keys = [export_key(target, item.key) for item, _ in done]
+        await s.execute(update(DeadLetter).where(  # earlier transient failures of these are over
+            DeadLetter.kind == "export_retry", DeadLetter.target == target, DeadLetter.idempotency_key.in_(keys),
+            DeadLetter.resolved_at.is_(None)).values(resolved_at=utcnow()))
 
 
 async def _dead_letter(sessions: async_sessionmaker[AsyncSession], target: str, key: str,
@@ -192,6 +201,24 @@ async def _dead_letter(sessions: async_sessionmaker[AsyncSession], target: str, 
     async with sessions.begin() as s:
         s.add(DeadLetter(kind="export", target=target, idempotency_key=key, payload=dict(record), error=error[:4000],
                          attempts=1, last_attempt_at=utcnow()))
+
+
+async def _count_attempt(sessions: async_sessionmaker[AsyncSession], target: str, key: str,
+                         record: Mapping[str, Any], error: str) -> bool:
+    """One more transient failure of ``key``; parks it (True) after :data:`PARK_AFTER` of them."""
+    async with sessions.begin() as s:
+        row = (await s.execute(select(DeadLetter).where(
+            DeadLetter.kind == "export_retry", DeadLetter.target == target, DeadLetter.idempotency_key == key,
+            DeadLetter.resolved_at.is_(None)).with_for_update())).scalar_one_or_none()
+        if row is None:
+            row = DeadLetter(kind="export_retry", target=target, idempotency_key=key, payload=dict(record),
+                             error="", attempts=0)
+            s.add(row)
+        row.attempts, row.error, row.last_attempt_at = row.attempts + 1, error[:4000], utcnow()
+        if row.attempts >= PARK_AFTER:
+            row.kind = "export"  # parked: later runs skip it until `reauto export dlq retry`
+            return True
+        return False
 
 
 async def dead_letters(engine: AsyncEngine, *, target: str | None = None, include_resolved: bool = False,
@@ -245,7 +272,7 @@ async def retry_dead_letters(engine: AsyncEngine, target: ExportTarget, *, ids: 
                     assert row is not None
                     row.resolved_at, row.attempts, row.last_attempt_at = utcnow(), row.attempts + 1, utcnow()
             report.exported = [letter.payload.get("key", "") for letter, _ in done]
-            report.file = str(getattr(target, "path", None) or "") or None
+            report.file = str(getattr(target, "output_file", None) or "") or None
             status = "ok" if not report.failed else "partial"
         except BaseException:
             await target.abort()

@@ -27,20 +27,22 @@ class _FileTarget(ExportTarget):
 
     def __init__(self, out_dir: Path | str) -> None:
         self.out_dir = Path(out_dir)
-        self.path: Path | None = None  # the finished file of the run (None until finish)
+        self.output_file: Path | None = None  # the finished file of the run (None until finish)
         self._part: Path | None = None
         self._fh: IO[str] | None = None
         self.count = 0
 
+    async def start(self) -> None:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # the run cannot start: nothing is sent or parked
+            raise PermanentExportError(f"[export] out_dir {self.out_dir}: {exc.strerror}") from None
+
     def _open(self) -> IO[str]:
         if self._fh is None:
-            try:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise PermanentExportError(f"[export] out_dir {self.out_dir}: {exc.strerror}") from None
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            self.path = self.out_dir / f"reauto-{self.name}-{stamp}.{self.extension}"
-            self._part = self.out_dir / f".{self.path.name}.part"
+            self.output_file = self.out_dir / f"reauto-{self.name}-{stamp}.{self.extension}"
+            self._part = self.out_dir / f".{self.output_file.name}.part"
             self._fh = self._part.open("w", encoding="utf-8", newline="")
             self._header(self._fh)
         return self._fh
@@ -51,7 +53,7 @@ class _FileTarget(ExportTarget):
     async def send(self, record: Mapping[str, Any], key: str) -> str:
         self._write(self._open(), record)
         self.count += 1
-        return f"{self.path.name if self.path else ''}#{self.count}"
+        return f"{self.output_file.name if self.output_file else ''}#{self.count}"
 
     def _write(self, fh: IO[str], record: Mapping[str, Any]) -> None:
         raise NotImplementedError
@@ -63,8 +65,8 @@ class _FileTarget(ExportTarget):
         os.fsync(self._fh.fileno())
         self._fh.close()
         self._fh = None
-        assert self._part is not None and self.path is not None
-        self._part.replace(self.path)
+        assert self._part is not None and self.output_file is not None
+        self._part.replace(self.output_file)
 
     async def abort(self) -> None:
         if self._fh is not None:
@@ -72,7 +74,7 @@ class _FileTarget(ExportTarget):
             self._fh = None
         if self._part is not None:
             self._part.unlink(missing_ok=True)
-        self.path = None
+        self.output_file = None
 
     async def close(self) -> None:
         await self.abort() if self._fh is not None else None
