@@ -186,3 +186,31 @@ async def test_a_dialed_lead_books_a_real_slot_linked_to_the_call(tmp_path):
         assert (touch.kind, touch.status) == ("confirmation", "sent")
     finally:
         drop_database(name)
+
+
+async def test_the_confirmation_text_goes_through_twilio(pg_engine, tmp_path):
+    from reauto.config import TwilioSettings
+    from reauto.telephony.twilio import CallRegistry, TwilioTelephony
+
+    from .fakes.twilio import TwilioDouble
+
+    sessions = session_factory(pg_engine)
+    campaign = campaign_file(tmp_path)
+    lead = await stored_lead(sessions, "Jane", "+15125550123")
+    async with TwilioDouble() as double:
+        settings = TwilioSettings(account_sid=double.account_sid, auth_token=double.auth_token,
+                                  api_base_url=double.base_url, public_url="http://127.0.0.1:9", request_timeout_s=3)
+        twilio = TwilioTelephony(settings, CallRegistry(settings.public_url))
+        await twilio.start()
+        try:
+            s = scheduler(sessions, campaign, lead, tmp_path, phone=twilio)
+            assert await s.book((await s.offers())[0])
+            await s.drain()
+        finally:
+            await twilio.close()
+    [message] = double.messages
+    assert message["to"] == "+15125550123" and message["from"] == campaign.caller_id
+    assert "You're booked with Lone Star Realty today at 4 PM" in message["body"] and "STOP" in message["body"]
+    async with sessions() as db:
+        [touch] = (await db.execute(select(Touch))).scalars()
+    assert (touch.kind, touch.status, touch.provider_sid) == ("confirmation", "sent", message["sid"])

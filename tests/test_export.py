@@ -33,7 +33,7 @@ from reauto.store.models import (
 )
 from reauto.store.types import utcnow
 
-from .fakes.followupboss import FakeFollowUpBoss
+from .fakes.crm.followupboss import FakeFollowUpBoss
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from reauto.export.targets.base import PermanentExportError, TransientExportErro
 from reauto.export.targets.hubspot import HubSpotTarget
 from reauto.export.targets.salesforce import SalesforceTarget
 
-from .fakes.hubspot import FakeHubSpot
-from .fakes.salesforce import FakeSalesforce
+from .fakes.crm.hubspot import FakeHubSpot
+from .fakes.crm.salesforce import FakeSalesforce
 
 pytestmark = pytest.mark.integration
 

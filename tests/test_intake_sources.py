@@ -21,7 +21,7 @@ from reauto.store.engine import session_factory
 from reauto.store.models import Campaign, ConsentRecord, Lead
 from reauto.telephony.twilio import CallRegistry
 
-from .fakes.followupboss import FakeFollowUpBoss, person, webhook
+from .fakes.crm.followupboss import FakeFollowUpBoss, person, webhook
 
 TOKEN = "form-token-0123456789"
 DISCLOSURE = ("By checking this box I give my electronic signature and prior express written consent to receive "

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import listen
+from .. import listen
 
 
 def webhook(system_key: str, event: str, person_ids: list[int], *, event_id: str | None = None,

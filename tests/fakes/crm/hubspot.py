@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import listen
+from .. import listen
 
 #: The properties each object type has here (HubSpot's defaults that reauto uses, plus a few more).
 PROPERTIES = {

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import listen
+from .. import listen
 
 #: Per sObject: field name -> (type, max length). Types: id, ref, str, text (long, not filterable),
 #: date, datetime, int, bool, pick:<value|value…> (a restricted picklist).
