@@ -118,6 +118,9 @@ class LLMBrain:
     def restore(self, state: dict[str, Any]) -> None:
         self.scripted.restore(state)
 
+    def resume(self) -> None:
+        self.scripted.resume()
+
     # --- internals ----------------------------------------------------------------------------
     def _messages(self, plan: Reply, said: str) -> list[dict[str, str]]:
         c = self.scripted.config

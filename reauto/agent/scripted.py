@@ -105,6 +105,7 @@ class ScriptedBrain:
         self._retried: set[str] = set()
         self._last = ""
         self._offers: list[str] = list(config.booking_slots)
+        self._resumed = False  # a call that was cut off, continued on this one
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -117,6 +118,8 @@ class ScriptedBrain:
                     "If you'd rather not hear from us, call that number and say stop. Goodbye.")
             return self._say(text, "voicemail", end_call=True, outcome="voicemail")
         name = f" {c.lead_first_name}" if c.lead_first_name else ""
+        if self._resumed and self.agent in ("qualifier", "scheduler"):
+            return self._say(self._resume_line(name), self.agent)
         parts = [f"Hi{name}, this is {c.agent_name}, an AI assistant calling from {c.business}."]
         parts += list(c.disclosures)
         parts.append("If you'd rather not get these calls, just say stop.")
@@ -191,6 +194,38 @@ class ScriptedBrain:
             if isinstance(value, dict) and set(value) == {"low", "high"}:
                 value = MoneyRange(value["low"], value["high"])
             self.values[slot] = SlotValue(value, float(state["confidence"].get(slot, 0.5)))
+
+    def resume(self) -> None:
+        """The restored conversation continues on a new call (the opening says we got cut off)."""
+        self._resumed = True
+
+    def _resume_line(self, name: str) -> str:
+        c = self.config
+        parts = [f"Hi{name}, this is {c.agent_name} again, the AI assistant from {c.business}. "
+                 "I think we got cut off."]
+        parts += list(c.disclosures)
+        said = self._recap()
+        if said:
+            parts.append(f"You were telling me {said}.")
+        parts.append(self._ask_current())
+        return " ".join(parts)
+
+    def _recap(self) -> str:
+        """What the lead already said, in words (the last two answers)."""
+        words = []
+        for slot, value in list(self.slots.items())[-2:]:
+            if slot == "appointment":
+                continue
+            if isinstance(value, dict) and "low" in value:
+                value = f"about ${value['low']:,.0f}" if value["low"] == value["high"] else \
+                    f"between ${value['low']:,.0f} and ${value['high']:,.0f}"
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            label = {"intent": "you want to", "timeline_months": "your timeline is", "budget_usd": "your budget is",
+                     "preapproved": "pre-approved:"}.get(slot, slot.replace("_", " ") + ":")
+            unit = " months" if slot == "timeline_months" else ""
+            words.append(f"{label} {value}{unit}")
+        return " and ".join(words)
 
     # --- results ----------------------------------------------------------------
     @property

@@ -29,6 +29,7 @@ from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.records import CallRecorder, RetryPolicy
+from reauto.dialer.recovery import Recovered, interrupted_call, recover_expired, renew_leases
 from reauto.dialer.texting import Texter
 from reauto.sessions import SessionStore
 from reauto.leads.build import META_KEY
@@ -68,7 +69,8 @@ class DialerConfig:
     campaign_id: int
     caller_id: str
     concurrency: int = 4
-    lease: timedelta = timedelta(minutes=15)
+    lease: timedelta = timedelta(minutes=2)  # renewed every lease/4 while the call lasts
+    recover_every_s: float = 30.0  # how often the dialer looks for leads of dialers that died
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{id(object())}")
     recordings_dir: Path | None = None
@@ -136,6 +138,8 @@ class Dialer:
         self.on_call_end = on_call_end  # told each call's id once its records are stored (real-time export)
         self.session_store = sessions_store  # each live call's conversation, checkpointed after every turn
         self._checkpoints: set[asyncio.Task[None]] = set()
+        self._calling: dict[int, int] = {}  # call id → lead id, for the lease heartbeat
+        self.recovered = Recovered()  # what this dialer re-queued for dialers that stopped
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -166,7 +170,40 @@ class Dialer:
     async def run(self) -> list[CallSummary]:
         """Dial until no lead is due (or :meth:`stop`), then wait for live calls to end."""
         tasks: set[asyncio.Task[None]] = set()
+        heartbeat = asyncio.create_task(self._keep_leases(), name="lease-heartbeat")
+        try:
+            return await self._dial(tasks)
+        finally:
+            heartbeat.cancel()
+
+    async def _recover(self) -> None:
+        """Take back the leads of dialers that stopped without ending their calls."""
+        try:
+            found = await recover_expired(self.sessions, self.config.campaign_id)
+        except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+            log.warning("recovery sweep failed: %s: %s", type(exc).__name__, exc)
+            return
+        self.recovered.leads += found.leads
+        self.recovered.calls += found.calls
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases of the leads being called, so only a dialer that died loses them."""
+        every = max(1.0, self.config.lease.total_seconds() / 4)
         while True:
+            await asyncio.sleep(every)
+            try:
+                await renew_leases(self.sessions, list(self._calling.values()), worker=self.config.worker,
+                                   until=utcnow() + self.config.lease)
+            except Exception as exc:  # noqa: BLE001 - retried at the next beat, well before expiry
+                log.warning("could not renew leases: %s: %s", type(exc).__name__, exc)
+
+    async def _dial(self, tasks: set[asyncio.Task[None]]) -> list[CallSummary]:
+        loop = asyncio.get_running_loop()
+        swept = -math.inf
+        while True:
+            if loop.time() - swept >= self.config.recover_every_s and not self._stopping.is_set():
+                swept = loop.time()
+                await self._recover()
             claimed: list[Lead] = []
             if not self._stopping.is_set() and not self._budget_spent():
                 free = self.config.concurrency - len(tasks)
@@ -271,6 +308,7 @@ class Dialer:
         intake_at = posted_at(lead)
         call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker,
                                                 step=lead.cadence_step if self.steps else None)
+        self._calling[call_id] = lead.id
         speed: dict[str, float] = {}
         if intake_at is not None:  # a posted lead's first call: how fast did we dial?
             speed["dial_s"] = round((utcnow() - intake_at).total_seconds(), 3)
@@ -361,10 +399,30 @@ class Dialer:
                     log.error("call %s spent $%s, more than the $%s held", call_id, spent, hold.amount)
                 await self.guard.settle(hold, spent)
             self.live.pop(call_id, None)
+            self._calling.pop(call_id, None)
             self._changed()
             await self._end_session(call_id)
+            cut_off = interrupted_call(lead)
+            if cut_off is not None:  # the conversation it continued is over too
+                await self._end_session(cut_off)
             if self.on_call_end is not None:
                 self.on_call_end(call_id)
+
+    async def _resume(self, lead: Lead, brain: Brain, answered_by: str) -> None:
+        """A lead whose last call was cut off: continue that conversation where it stood."""
+        cut_off = interrupted_call(lead)
+        restore = getattr(brain, "restore", None)
+        if cut_off is None or self.session_store is None or restore is None or answered_by == "machine":
+            return
+        try:
+            state = await self.session_store.load(cut_off)
+        except Exception as exc:  # noqa: BLE001 - start the conversation afresh
+            log.warning("lead %s: session of call %s unreadable (%s); starting afresh", lead.id, cut_off, exc)
+            return
+        if state and state.get("brain"):
+            restore(state["brain"])
+            brain.resume()  # type: ignore[attr-defined]
+            log.info("lead %s: resuming the conversation of call %s", lead.id, cut_off)
 
     def _checkpoint(self, call_id: int, brain: Brain) -> None:
         """Store where the conversation stands (in the background: the call never waits for it)."""
@@ -475,6 +533,7 @@ class Dialer:
         )
         if models is not None:
             session.use_models(await models)
+        await self._resume(lead, brain, handle.answered_by)
         detected = getattr(self.telephony, "amd_result", None)
         amd = detected(handle) if detected is not None else None
         watcher = (asyncio.create_task(self._follow_amd(amd, lead, handle, session, live), name="amd")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.costs.meter import LedgerLine
+from reauto.dialer.recovery import RECOVERY_KEY
 from reauto.store.models import (
     Appointment,
     Call,
@@ -191,6 +192,8 @@ class CallRecorder:
 
     @staticmethod
     def _move_lead_on(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:
+        if lead.custom and RECOVERY_KEY in lead.custom:  # the cut-off conversation has been continued
+            lead.custom = {k: v for k, v in lead.custom.items() if k != RECOVERY_KEY}
         lead.attempts += 1
         lead.last_attempt_at = now
         lead.lease_owner = None

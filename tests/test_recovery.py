@@ -1,0 +1,168 @@
+"""A dialer that dies: its calls are marked interrupted, its leads re-queued once its leases run out
+(never while another dialer holds them), and the conversation resumes where it was cut off."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.dialer.recovery import RECOVERY_KEY, interrupted_call, recover_expired, renew_leases
+from reauto.store.engine import session_factory
+from reauto.store.models import Call, CallEvent, CallStatus, Campaign, Lead, LeadStatus, Turn
+from reauto.store.types import utcnow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def leased(sessions, *, expires_in: timedelta, call_status=CallStatus.IN_PROGRESS):
+    now = utcnow()
+    async with sessions.begin() as s:
+        campaign = (await s.execute(select(Campaign))).scalars().first()
+        if campaign is None:
+            campaign = Campaign(name="c")
+            s.add(campaign)
+            await s.flush()
+        lead = Lead(campaign_id=campaign.id, phone_e164=f"+1512555{uuid.uuid4().int % 10000:04d}", state="TX",
+                    status=LeadStatus.DIALING, lease_owner="dead-worker", lease_expires_at=now + expires_in)
+        s.add(lead)
+        await s.flush()
+        call = Call(campaign_id=campaign.id, lead_id=lead.id, provider="sim", worker="dead-worker", status=call_status)
+        s.add(call)
+        await s.flush()
+    return lead, call
+
+
+@pytest.mark.integration
+async def test_expired_leases_are_taken_back_and_valid_ones_left_alone(pg_engine):
+    sessions = session_factory(pg_engine)
+    dead, dead_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    alive, alive_call = await leased(sessions, expires_in=timedelta(minutes=2))
+    found = await recover_expired(sessions, dead.campaign_id)
+    assert (found.leads, found.calls) == ([dead.id], [dead_call.id])
+    async with sessions() as s:
+        lead, call = await s.get(Lead, dead.id), await s.get(Call, dead_call.id)
+        untouched, live_call = await s.get(Lead, alive.id), await s.get(Call, alive_call.id)
+        [event] = (await s.execute(select(CallEvent).where(CallEvent.call_id == dead_call.id))).scalars()
+    assert (call.status, call.ended_at is not None, event.type) == (CallStatus.INTERRUPTED, True, "interrupted")
+    assert (lead.status, lead.lease_owner, lead.attempts) == (LeadStatus.SCHEDULED, None, 1)
+    assert interrupted_call(lead) == dead_call.id and lead.next_attempt_at <= utcnow()
+    assert (untouched.status, untouched.lease_owner, live_call.status) == (
+        LeadStatus.DIALING, "dead-worker", CallStatus.IN_PROGRESS)  # its dialer may still be talking
+    assert (await recover_expired(sessions, dead.campaign_id)).leads == []  # once
+    # a live dialer keeps its leases; another worker's renewal changes nothing
+    assert await renew_leases(sessions, [alive.id], worker="someone-else", until=utcnow()) == 0
+    assert await renew_leases(sessions, [alive.id], worker="dead-worker", until=utcnow() + timedelta(hours=1)) == 1
+
+
+@pytest.mark.unit
+async def test_a_resumed_conversation_says_we_got_cut_off_and_asks_where_it_stopped():
+    config = ScriptConfig(agent_name="Ava", business="Lone Star Realty", lead_first_name="Jane",
+                          disclosures=["This call may be recorded."],
+                          questions=[Question("intent", "Buying or selling?"), Question("budget_usd", "What budget?"),
+                                     Question("preapproved", "Are you pre-approved?")])
+    before = ScriptedBrain(config)
+    before.opening()
+    await before.respond("yes this is Jane", None)
+    await before.respond("we want to buy", None)
+    await before.respond("around four hundred thousand dollars", None)
+    after = ScriptedBrain(config)
+    after.restore(before.snapshot())
+    after.resume()
+    opening = after.opening().text
+    assert opening.startswith("Hi Jane, this is Ava again, the AI assistant from Lone Star Realty. "
+                              "I think we got cut off. This call may be recorded.")
+    assert "you want to buy and your budget is about $400,000" in opening
+    assert opening.endswith("Are you pre-approved?")
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_no_one_twice(tmp_path, redis_settings):
+    from reauto.campaign import load_campaign
+    from reauto.cli import dial as dial_cmd
+    from reauto.config import DatabaseSettings, Settings
+    from reauto.store import migrate
+
+    from .conftest import create_database, drop_database
+    from .test_dial import rows
+
+    data = yaml.safe_load((ROOT / "campaigns" / "demo.yaml").read_text())
+    jane = next(p for p in data["sim_personas"] if p["name"] == "Jane Doe")
+    data["concurrency"] = 10
+    data["sim_personas"] = [{**jane, "name": f"Lead {i}", "phone": f"+1512555{i:04d}"} for i in range(10, 20)]
+    path = tmp_path / "killed.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    name = f"reauto_kill_{uuid.uuid4().hex[:8]}"
+    cfg = Settings(database=DatabaseSettings(url=create_database(name)), redis=redis_settings)
+    try:
+        migrate.upgrade(cfg)
+        env = {**os.environ, "REAUTO_DATABASE_URL": cfg.database.url, "REAUTO_REDIS_URL": redis_settings.url,
+               "REAUTO_REDIS_KEY_PREFIX": redis_settings.key_prefix}
+        dialer = subprocess.Popen([str(Path(sys.executable).parent / "reauto"), "dial", str(path), "--at",
+                                   "2026-11-24T14:00:00-06:00", "--json"], env=env, cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait for ten conversations in progress
+            if len(rows(cfg, Call, Call.status == CallStatus.IN_PROGRESS)) >= 10:
+                break
+            await asyncio.sleep(0.3)
+        from reauto.sessions import sessions_for
+
+        store = sessions_for(redis_settings)
+        talking: dict[int, str] = {}
+        while time.monotonic() < deadline:  # some conversations are past the greeting
+            states = [await store.load(c) for c in await store.live()]
+            talking = {st["call_id"]: st["brain"]["agent"] for st in states if st}
+            if sum(agent in ("qualifier", "scheduler") for agent in talking.values()) >= 3:
+                break
+            await asyncio.sleep(0.3)
+        os.kill(dialer.pid, signal.SIGKILL)
+        dialer.wait(10)
+        states = [await store.load(c) for c in await store.live()]  # what survived the dialer
+        await store.close()
+        resumable = {st["call_id"] for st in states if st and st["brain"]["agent"] in ("qualifier", "scheduler")}
+        assert len(resumable) >= 3
+        cut = rows(cfg, Call)
+        assert len(cut) == 10 and all(c.status == CallStatus.IN_PROGRESS for c in cut)
+
+        # the restarted dialer (or any other) takes the leads back once the dead one's leases ran out
+        from reauto.store.engine import make_engine
+
+        engine = make_engine(cfg.database)
+        campaign_id = cut[0].campaign_id
+        assert (await recover_expired(session_factory(engine), campaign_id)).leads == []  # leases still valid
+        later = await recover_expired(session_factory(engine), campaign_id, now=utcnow() + timedelta(minutes=3))
+        await engine.dispose()
+        assert sorted(later.calls) == sorted(c.id for c in cut) and len(later.leads) == 10
+        summaries, _denied, _ = await dial_cmd._run(
+            cfg, load_campaign(path), max_calls=10, concurrency=10, speed=2.0, recordings=None, seed=False,
+            live=False, clock_start=datetime.fromisoformat("2026-11-24T14:05:00-06:00"))
+    finally:
+        calls, leads, events, turns = rows(cfg, Call), rows(cfg, Lead), rows(cfg, CallEvent), rows(cfg, Turn)
+        drop_database(name)
+    assert len(summaries) == 10
+    by_lead: dict[int, list[Call]] = {}
+    for call in calls:
+        by_lead.setdefault(call.lead_id, []).append(call)
+    # every lead: the interrupted call, then exactly one new one; no record lost
+    assert len(by_lead) == 10 and all(len(c) == 2 for c in by_lead.values())
+    assert all(c[0].status == CallStatus.INTERRUPTED and c[1].status != CallStatus.INTERRUPTED
+               for c in (sorted(v, key=lambda x: x.id) for v in by_lead.values()))
+    assert sum(e.type == "interrupted" for e in events) == 10
+    assert all(RECOVERY_KEY not in (lead.custom or {}) for lead in leads)
+    assert sum(e.type == "ended" for e in events) == 10
+    # the sessions were in Redis: every conversation past its greeting continued where it stood
+    first_words = {t.call_id: t.text for t in sorted(turns, key=lambda t: -t.seq) if t.speaker == "agent"}
+    continued = {calls_of[0].id for calls_of in (sorted(v, key=lambda x: x.id) for v in by_lead.values())
+                 if "got cut off" in first_words.get(calls_of[1].id, "")}
+    assert continued == resumable
