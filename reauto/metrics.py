@@ -53,6 +53,8 @@ LOOP_LAG = Histogram("reauto_event_loop_lag_seconds", "How late the event loop r
 SPEED_TO_LEAD = Histogram("reauto_speed_to_lead_seconds", "A posted lead's intake → dial started, and → answered.",
                           ["stage"], buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600))
 LEADS_RECEIVED = Counter("reauto_leads_received", "Leads posted to the intake, by result.", ["result"])
+SHEDDING = Gauge("reauto_dialer_shedding", "1 while a dialer takes no new calls because its event loop runs late.",
+                 ["campaign"], multiprocess_mode="livemax")
 EXPORTS = Counter("reauto_exports", "Records (calls, texts) sent to export targets, by result: exported, "
                   "dead_letter.", ["target", "result"])
 TEXTS = Counter("reauto_texts", "Texts to leads (cadence steps, after-hours notices) by status: sent, failed, "
@@ -67,7 +69,7 @@ def metric_names() -> list[str]:
     for metric in (CALLS_PLACED, CALLS_COMPLETED, CALLS_ACTIVE, LEADS_REFUSED, STAGE_LATENCY, HELLO_TO_AUDIO,
                    ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
-                   LEADS_RECEIVED, TEXTS, EXPORTS):
+                   LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

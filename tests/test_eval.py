@@ -258,7 +258,8 @@ def test_realtime_replay_times_every_stage_and_voice_check_hears_the_agent(tmp_p
         assert None not in t.values(), t
         # the VAD hears the end within half a second; audio follows the text that follows the stop
         assert -200 < t["vad_stop"] < 500
-        assert t["vad_stop"] <= t["agent_text"] <= t["tts_first"] <= t["first_audio"] < 5000
+        # ordered, and within the replay's tail (how fast is a benchmark: scripts/bench/eval.py)
+        assert t["vad_stop"] <= t["agent_text"] <= t["tts_first"] <= t["first_audio"] < 20_000
     assert data["summary"]["latency_ms"]["first_audio"]["turns"] == 2
     assert len(call["voice"]) == 2 and all(-40 < v["level_dbfs"] < -3 for v in call["voice"])
     assert data["summary"]["voice"]["replies"] == 2 and data["summary"]["voice"]["wer"] is not None

@@ -104,13 +104,14 @@ async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     name = f"reauto_kill_{uuid.uuid4().hex[:8]}"
     cfg = Settings(database=DatabaseSettings(url=create_database(name)), redis=redis_settings)
+    dialer = None
     try:
         migrate.upgrade(cfg)
         env = {**os.environ, "REAUTO_DATABASE_URL": cfg.database.url, "REAUTO_REDIS_URL": redis_settings.url,
                "REAUTO_REDIS_KEY_PREFIX": redis_settings.key_prefix}
         dialer = subprocess.Popen([str(Path(sys.executable).parent / "reauto"), "dial", str(path), "--at",
                                    "2026-11-24T14:00:00-06:00", "--json"], env=env, cwd=tmp_path,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # wait for ten conversations in progress
             if len(rows(cfg, Call, Call.status == CallStatus.IN_PROGRESS)) >= 10:
@@ -126,7 +127,7 @@ async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_
             if sum(agent in ("qualifier", "scheduler") for agent in talking.values()) >= 3:
                 break
             await asyncio.sleep(0.3)
-        os.kill(dialer.pid, signal.SIGKILL)
+        os.killpg(dialer.pid, signal.SIGKILL)  # the dialer and its speech-recognition workers, like a lost host
         dialer.wait(10)
         states = [await store.load(c) for c in await store.live()]  # what survived the dialer
         await store.close()
@@ -148,6 +149,8 @@ async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_
             cfg, load_campaign(path), max_calls=10, concurrency=10, speed=2.0, recordings=None, seed=False,
             live=False, clock_start=datetime.fromisoformat("2026-11-24T14:05:00-06:00"))
     finally:
+        if dialer is not None and dialer.poll() is None:
+            os.killpg(dialer.pid, signal.SIGKILL)
         calls, leads, events, turns = rows(cfg, Call), rows(cfg, Lead), rows(cfg, CallEvent), rows(cfg, Turn)
         drop_database(name)
     assert len(summaries) == 10

@@ -30,6 +30,7 @@ from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.dialer.recovery import Recovered, interrupted_call, recover_expired, renew_leases
+from reauto.dialer.shedding import LoadShedder
 from reauto.dialer.texting import Texter
 from reauto.sessions import SessionStore
 from reauto.leads.build import META_KEY
@@ -71,6 +72,7 @@ class DialerConfig:
     concurrency: int = 4
     lease: timedelta = timedelta(minutes=2)  # renewed every lease/4 while the call lasts
     recover_every_s: float = 30.0  # how often the dialer looks for leads of dialers that died
+    max_loop_lag_s: float = 0.25  # take no new calls while the event loop runs this late (p90); 0: never shed
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{id(object())}")
     recordings_dir: Path | None = None
@@ -140,6 +142,8 @@ class Dialer:
         self._checkpoints: set[asyncio.Task[None]] = set()
         self._calling: dict[int, int] = {}  # call id → lead id, for the lease heartbeat
         self.recovered = Recovered()  # what this dialer re-queued for dialers that stopped
+        self.shedder = (LoadShedder(config.max_loop_lag_s, campaign=config.campaign_name)
+                        if config.max_loop_lag_s > 0 else None)
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -170,11 +174,14 @@ class Dialer:
     async def run(self) -> list[CallSummary]:
         """Dial until no lead is due (or :meth:`stop`), then wait for live calls to end."""
         tasks: set[asyncio.Task[None]] = set()
-        heartbeat = asyncio.create_task(self._keep_leases(), name="lease-heartbeat")
+        helpers = [asyncio.create_task(self._keep_leases(), name="lease-heartbeat")]
+        if self.shedder is not None:
+            helpers.append(asyncio.create_task(self.shedder.watch(), name="load-shedder"))
         try:
             return await self._dial(tasks)
         finally:
-            heartbeat.cancel()
+            for helper in helpers:
+                helper.cancel()
 
     async def _recover(self) -> None:
         """Take back the leads of dialers that stopped without ending their calls."""
@@ -207,6 +214,8 @@ class Dialer:
             claimed: list[Lead] = []
             if not self._stopping.is_set() and not self._budget_spent():
                 free = self.config.concurrency - len(tasks)
+                if self.shedder is not None and self.shedder.shedding:
+                    free = 0  # saturated: the live calls come first; due leads wait
                 if self.config.max_calls is not None:
                     free = min(free, self.config.max_calls - self._placed)
                 claimed = await self._claim(free) if free > 0 else []
@@ -229,7 +238,8 @@ class Dialer:
                     tasks.add(asyncio.create_task(self._call(lead, decision.may_record, hold or None),
                                                   name=f"call-lead-{lead.id}"))
             if not tasks:
-                idle = self.config.stop_when_idle and not claimed
+                shedding = self.shedder is not None and self.shedder.shedding
+                idle = self.config.stop_when_idle and not claimed and not shedding
                 if idle or self._stopping.is_set() or self._budget_spent():
                     break
                 await self._nap(tasks)  # wait for leads to fall due, or to be posted

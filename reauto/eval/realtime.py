@@ -78,13 +78,12 @@ def match_turns(spans: list[tuple[float, float]], measured: list[TurnLatency], t
     out: list[StageTimes] = []
     for i, (_start, end) in enumerate(spans, 1):
         nxt = spans[i][0] if i < len(spans) else float("inf")
-        best: TurnLatency | None = None
-        for m in measured:
-            if m.vad_stop is None:
-                continue
-            at = m.vad_stop + to_wav
-            if end - 0.1 <= at <= min(end + window_s, nxt + 0.1):
-                best = m  # the last VAD stop of this turn (a pause moves it forward)
+        candidates = [m for m in measured if m.vad_stop is not None
+                      and end - 0.1 <= m.vad_stop + to_wav <= min(end + window_s, nxt + 0.1)]
+        # the last VAD stop of this turn (a pause moves it forward) that was heard as words; a stop
+        # on a noise with no transcript only counts when nothing else does
+        heard = [m for m in candidates if m.stt_final is not None]
+        best: TurnLatency | None = (heard or candidates or [None])[-1]
         if best is None:
             out.append(StageTimes(i, None, None, None, None, None))
             continue
@@ -98,13 +97,24 @@ def match_turns(spans: list[tuple[float, float]], measured: list[TurnLatency], t
 
 
 async def replay(call: RecordedCall, spans: list[tuple[float, float]], *, stt: STTProvider, tts: TTSProvider,
-                 brain: Brain, turn_taking: TurnTaking | None = None, tail_s: float = 4.0) -> list[StageTimes]:
-    """Play ``call``'s lead side through a live pipeline in real time; stage times of each lead turn."""
+                 brain: Brain, turn_taking: TurnTaking | None = None, tail_s: float = 4.0,
+                 max_tail_s: float = 20.0) -> list[StageTimes]:
+    """Play ``call``'s lead side through a live pipeline in real time; stage times of each lead turn.
+
+    After the recording, silence plays for ``tail_s`` — and longer, up to ``max_tail_s``, until
+    the agent has answered the last lead turn (a slow recogniser still gets its reply timed).
+    """
     line = PhoneLine()
     probe = ClockProbe()
+    said: list[float] = []  # when the agent's replies were handed to the line
+
+    def on_agent_text(text: str) -> None:
+        said.append(time.monotonic())
+        line.say_text(text)
+
     session = CallSession(SimTransport(line), stt, tts, brain, turn_taking=turn_taking or TurnTaking(),
-                          on_agent_text=line.say_text, greet_on_first_words=call.spec.answered_by == "human",
-                          timeout_s=call.seconds + tail_s + 30, observers=[probe], hung_up=line.hung_up)
+                          on_agent_text=on_agent_text, greet_on_first_words=call.spec.answered_by == "human",
+                          timeout_s=call.seconds + max_tail_s + 30, observers=[probe], hung_up=line.hung_up)
     await session.prepare()
     ulaw = pcm_to_phone(call.pcm)
     packets = [ulaw[i : i + PHONE_FRAME_BYTES].ljust(PHONE_FRAME_BYTES, b"\xff")
@@ -115,13 +125,20 @@ async def replay(call: RecordedCall, spans: list[tuple[float, float]], *, stt: S
         await probe.started.wait()
         await asyncio.sleep(0.1)  # the input transport starts reading
         clock = LineClock()
-        for packet in [*packets, *[ULAW_SILENCE] * int(tail_s / 0.02)]:  # then the agent's last reply
+        last_end = spans[-1][1] if spans else 0.0
+        for packet in packets:
             if line.hung_up.is_set():
                 return
             await clock.wait_tick()
             if not started:
                 started.append(time.monotonic())
             line.tick(packet)
+        for tick in range(int(max_tail_s / 0.02)):  # then the agent's last reply
+            replied = [t for t in said if started and t >= started[0] + last_end]
+            if line.hung_up.is_set() or (tick >= tail_s / 0.02 and replied and time.monotonic() - replied[-1] >= 2.0):
+                break
+            await clock.wait_tick()
+            line.tick(ULAW_SILENCE)
         line.hang_up()
 
     player = asyncio.create_task(play(), name=f"replay-{call.name}")

@@ -67,7 +67,7 @@ class ProviderSTTService(SegmentedSTTService):
         try:
             transcript = await self._provider.transcribe(audio)
         except Exception as exc:  # a provider failure must not end the call
-            yield ErrorFrame(error=f"STT {self._provider.name} failed: {exc or type(exc).__name__}")
+            yield ErrorFrame(error=f"STT {self._provider.name} failed: {str(exc) or type(exc).__name__}")
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
         usage("stt", _provider_name(self._provider), round(transcript.audio_s, 3), "second")
@@ -117,7 +117,7 @@ class ProviderTTSService(TTSService):
                     frame.metadata["tts_ms"] = (time.perf_counter() - started) * 1000
                 yield frame
         except Exception as exc:  # a provider failure must not end the call
-            yield ErrorFrame(error=f"TTS {self._provider.name} failed: {exc or type(exc).__name__}")
+            yield ErrorFrame(error=f"TTS {self._provider.name} failed: {str(exc) or type(exc).__name__}")
         finally:
             await self.stop_ttfb_metrics()
 
