@@ -158,7 +158,7 @@ async def _deliver(sessions: async_sessionmaker[AsyncSession], target: ExportTar
             await _mark(sessions, target.name, held, report.run_id)
             report.exported += [item.key for item, _ in held]
             metrics.EXPORTS.labels(target=target.name, result="exported").inc(len(held))
-        report.file = str(getattr(target, "output_file", None) or "") or None
+        report.file = str(target.output_file) if target.output_file else None
         status = "ok" if not report.failed else "partial"
     except BaseException:
         await target.abort()
@@ -272,7 +272,7 @@ async def retry_dead_letters(engine: AsyncEngine, target: ExportTarget, *, ids: 
                     assert row is not None
                     row.resolved_at, row.attempts, row.last_attempt_at = utcnow(), row.attempts + 1, utcnow()
             report.exported = [letter.payload.get("key", "") for letter, _ in done]
-            report.file = str(getattr(target, "output_file", None) or "") or None
+            report.file = str(target.output_file) if target.output_file else None
             status = "ok" if not report.failed else "partial"
         except BaseException:
             await target.abort()

@@ -39,6 +39,8 @@ class ExportTarget(ABC):
     name: ClassVar[str]
     #: A record sent is stored at the far end at once (APIs); False: only after :meth:`finish` (files).
     durable_on_send: ClassVar[bool] = True
+    #: The file a run wrote (file targets, once finished); None for the others.
+    output_file: Any = None
 
     async def start(self) -> None:
         """Open clients, files, tokens."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,8 +56,9 @@ class _FileTarget(ExportTarget):
         self.count += 1
         return f"{self.output_file.name if self.output_file else ''}#{self.count}"
 
+    @abstractmethod
     def _write(self, fh: IO[str], record: Mapping[str, Any]) -> None:
-        raise NotImplementedError
+        """Append one record to the open file."""
 
     async def finish(self) -> None:
         if self._fh is None:
