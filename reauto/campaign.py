@@ -49,6 +49,9 @@ class Retry(_Model):
     no_answer_min: int = Field(240, ge=1)
     busy_min: int = Field(30, ge=1)
     voicemail_min: int = Field(1440, ge=1)
+    dropped_min: int = Field(
+        2, ge=0, description="Minutes before calling back a lead whose call the network cut off mid-conversation "
+                             "(the call-back resumes it).")
 
 
 class Persona(_Model):

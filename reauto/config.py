@@ -153,6 +153,22 @@ class LlmSettings(_Section):
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
 
 
+class ResilienceSettings(_Section):
+    """``[resilience]``: the one retry policy and breaker defaults every external call uses."""
+
+    backoff_initial_s: float = Field(0.2, gt=0, description="First wait before a retry, in seconds.")
+    backoff_max_s: float = Field(5.0, gt=0, description="Longest wait between two retries, in seconds.")
+    jitter_s: float = Field(0.2, ge=0, description="Random extra wait added to each retry, at most this.")
+    max_retry_after_s: float = Field(
+        10.0, ge=0, description="Longest Retry-After (429/503) honoured; longer ones wait this long.")
+    breaker_threshold: int = Field(5, ge=1, description="Consecutive failures that open a dependency's breaker.")
+    breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
+    spool_dir: Path = Field(
+        Path("spool"), description="Where call records wait while the database is down (flushed when it returns).")
+    shutdown_grace_s: float = Field(
+        300.0, gt=0, description="After SIGTERM, how long live calls may go on; then they end and are resumed later.")
+
+
 class PricingSettings(_Section):
     """``[pricing]``: the catalogue every usage event is priced from (US dollars, list prices).
 
@@ -365,6 +381,7 @@ class Settings(_Section):
     followupboss: FollowUpBossSettings = Field(default_factory=FollowUpBossSettings)  # type: ignore[arg-type]
     export: ExportSettings = Field(default_factory=ExportSettings)  # type: ignore[arg-type]
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)  # type: ignore[arg-type]
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")
@@ -406,6 +423,9 @@ def load_settings(
     except ValidationError as exc:
         raise _explain(exc, file, text, overrides) from None
     settings.source_file = file
+    from reauto.resilience import configure
+
+    configure(settings.resilience)  # the process's one retry policy and breaker defaults
     return settings
 
 

@@ -59,6 +59,8 @@ EXPORTS = Counter("reauto_exports", "Records (calls, texts) sent to export targe
                   "dead_letter.", ["target", "result"])
 TEXTS = Counter("reauto_texts", "Texts to leads (cadence steps, after-hours notices) by status: sent, failed, "
                 "skipped.", ["campaign", "kind", "status"])
+RECORDS_SPOOLED = Gauge("reauto_call_records_spooled", "Call records waiting on disk for the database to return.",
+                        multiprocess_mode="livesum")
 
 BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
 
@@ -69,7 +71,7 @@ def metric_names() -> list[str]:
     for metric in (CALLS_PLACED, CALLS_COMPLETED, CALLS_ACTIVE, LEADS_REFUSED, STAGE_LATENCY, HELLO_TO_AUDIO,
                    ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
-                   LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING):
+                   LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

@@ -361,8 +361,11 @@ async def test_unreachable_counters_fail_closed(pg_engine):
         port = sock.getsockname()[1]
     store = RedisReservations(f"redis://127.0.0.1:{port}/0", timeout_s=0.5)
     guard = BudgetGuard(sessions, store, BudgetSettings(), "down")
-    assert await guard.hold("a", Decimal("0.06")) is None and guard.refusals == 1
-    from reauto.costs.budget import Hold
+    from reauto.costs.budget import CountersUnavailable, Hold
+
+    with pytest.raises(CountersUnavailable):  # not a refusal: nothing may be spent until they answer
+        await guard.hold("a", Decimal("0.06"))
+    assert guard.holds == {} and await guard.utilisation() == guard.last_utilisation  # the last reading
 
     await guard.settle(Hold("b", await guard.windows(), Decimal("0.06")), Decimal("0.02"))  # logged, not raised
     await store.close()

@@ -139,6 +139,35 @@ async def test_keypad_opt_out_and_callbacks_out_of_order(databases, campaign):
     assert [d.phone_e164 for d in rows(cfg, DncEntry)] == ["+15125550144"]
 
 
+async def test_a_dropped_media_connection_is_called_back_and_the_conversation_resumes(databases, campaign):
+    cfg = databases[0]
+    data = campaign.model_dump(mode="json")
+    data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] == "Jane Doe"]
+    data["retry"] = {**data["retry"], "dropped_min": 0}  # call back at once (the test's clock is real time)
+    dropping = type(campaign).model_validate({**data, "telephony": "twilio", "name": "dropping"})
+    async with TwilioDouble(personas=assembly.lead_scripts(dropping), speed=SPEED, ring_s=0.5) as double:
+        double.drop_media_after_marks = 3  # the opening and two questions heard, then the network fails
+        cfg = cfg.model_copy(update={"twilio": twilio_settings(double, free_port())})
+        await run(cfg, dropping, agent_text_tap=double.agent_text)
+        placed = list(double.calls.values())
+        for call in placed:
+            await double.finished(call.sid)
+    assert [c.dropped for c in placed] == [True, False] and "stop" not in placed[0].received
+    first, second = sorted(rows(cfg, Call), key=lambda c: c.id)
+    assert first.lead_id == second.lead_id and first.outcome == "callback", first
+    ended = next(e for e in rows(cfg, CallEvent, CallEvent.call_id == first.id) if e.type == "ended")
+    assert ended.payload["media_dropped"] is True
+    assert second.outcome == "booked", second
+    from reauto.store.models import Lead, Turn
+
+    opening = next(t.text for t in rows(cfg, Turn, Turn.call_id == second.id) if t.speaker == "agent")
+    assert "got cut off" in opening, opening  # the call-back resumed where the conversation stood
+    first_questions = [t.text for t in rows(cfg, Turn, Turn.call_id == first.id) if t.speaker == "agent"]
+    assert all(q not in opening for q in first_questions[1:2])  # not asked again from the start
+    [lead] = rows(cfg, Lead)
+    assert lead.status.value == "booked" and "_recovery" not in (lead.custom or {})
+
+
 async def test_placing_calls_fails_clearly(campaign):
     with pytest.raises(UsageError, match="public_url"):
         TwilioTelephony(TwilioSettings(), CallRegistry(""))

@@ -291,6 +291,9 @@ class ScriptedBrain:
             self._retried.add("scheduler")
             return self._say(f"Sorry, which works better: {self._offer().split('Would ')[1]}", "scheduler")
         if self.config.scheduler is not None and not await self.config.scheduler.book(choice):
+            if getattr(self.config.scheduler, "store_failed", False):  # the calendar cannot be reached
+                return self._say("Sorry, I can't reach the calendar right now. An agent will call you back to "
+                                 "find a time. Goodbye.", "closer", end_call=True, outcome="callback")
             if await self._load_offers():  # another call took it a moment ago
                 return self._say(f"Sorry, that time was just taken. Would {self._either()} work for you instead?",
                                  "scheduler")

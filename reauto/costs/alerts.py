@@ -7,14 +7,15 @@ written.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from reauto import resilience
 from reauto.breaker import Breaker
 from reauto.config import BudgetSettings
+from reauto.resilience import AttemptFailed, classify_exception, classify_status
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +52,24 @@ class Alerter:
         self.raised.append(payload)
         log.warning("budget alert: %s", payload)
         url = self.settings.alert_webhook
-        if not url or not self.breaker.allow():
+        if not url:
             return
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=self.settings.alert_timeout_s)
-        for attempt in range(self.retries + 1):
+
+        async def attempt() -> None:
             try:
                 async with aiohttp.ClientSession(timeout=timeout) as session, \
                         session.post(url, json=payload) as response:
-                    if response.status < 500:
-                        self.breaker.success()
-                        if response.status >= 400:
-                            log.warning("alert webhook %s refused the alert: HTTP %s", url, response.status)
-                        return
-                    raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
+                    if response.status >= 300:
+                        raise classify_status(f"alert webhook {url}: HTTP {response.status}", response.status,
+                                              response.headers.get("Retry-After"))
             except (aiohttp.ClientError, TimeoutError) as exc:
-                if attempt == self.retries:
-                    self.breaker.failure()
-                    log.warning("alert webhook %s failed: %s", url, exc)
-                    return
-                await asyncio.sleep(0.2 * 2**attempt)
+                raise classify_exception(f"alert webhook {url} failed: {type(exc).__name__}: {exc}", exc) from exc
+
+        try:
+            await resilience.call(attempt, policy=resilience.policy(self.retries, max_retry_after_s=5.0),
+                                  breaker=self.breaker, name="alert_webhook")
+        except AttemptFailed as exc:
+            log.warning("%s", exc)  # alerts keep going to the log

@@ -94,6 +94,10 @@ async def ledger_spent(s: AsyncSession, scope: str, start: datetime, end: dateti
     return Decimal((await s.execute(query)).scalar_one())
 
 
+class CountersUnavailable(RuntimeError):
+    """The shared budget counters cannot be reached: nothing may be spent until they can."""
+
+
 @dataclass
 class Hold:
     """Money held for one call."""
@@ -153,9 +157,14 @@ class BudgetGuard:
             return await windows_for(s, self.scopes, self.clock(), self.settings.stop_dialing_at)
 
     async def hold(self, call_ref: str, amount: Decimal) -> Hold | None:
-        """Hold ``amount`` for a call about to be dialed; None when a budget cannot cover it."""
+        """Hold ``amount`` for a call about to be dialed; None when a budget cannot cover it.
+
+        Raises:
+            CountersUnavailable: the shared counters cannot be reached (fail closed: the call is
+                not dialed, and the caller may try again later).
+        """
         hold = Hold(call_ref, await self.windows())
-        if not await self._reserve(hold, amount):
+        if not await self._reserve(hold, amount, raise_unreachable=True):
             self.refusals += 1
             return None
         self.holds[call_ref] = hold
@@ -180,7 +189,7 @@ class BudgetGuard:
             return
         await self.check_alerts(hold.windows)
 
-    async def _reserve(self, hold: Hold, amount: Decimal) -> bool:
+    async def _reserve(self, hold: Hold, amount: Decimal, *, raise_unreachable: bool = False) -> bool:
         if not hold.windows or amount <= 0:
             hold.amount += max(amount, Decimal(0))
             return True
@@ -191,6 +200,8 @@ class BudgetGuard:
             except COUNTER_ERRORS as exc:
                 # fail closed: without the shared counters no dialer can prove the money is there
                 log.error("budget counters unreachable (%s: %s): not spending", type(exc).__name__, exc)
+                if raise_unreachable:
+                    raise CountersUnavailable(f"budget counters unreachable: {type(exc).__name__}: {exc}") from exc
                 return False
             if ok is None:  # counters lost: rebuild them from the ledger, then ask again
                 await self.restore(hold.windows)
@@ -217,10 +228,14 @@ class BudgetGuard:
         """The highest (spent + held) / budget over the campaign's budgets (0 without budgets)."""
         worst = 0.0
         for w in windows if windows is not None else await self.windows():
-            snap = await self.reservations.snapshot(w.counter)
-            if snap is None:
-                await self.restore([w])
-                snap = await self.reservations.snapshot(w.counter) or (0, 0)
+            try:
+                snap = await self.reservations.snapshot(w.counter)
+                if snap is None:
+                    await self.restore([w])
+                    snap = await self.reservations.snapshot(w.counter) or (0, 0)
+            except COUNTER_ERRORS as exc:
+                log.error("budget counters unreachable (%s); utilisation from the last reading", exc)
+                return self.last_utilisation
             if w.amount > 0:
                 share = float(from_micros(snap[0] + snap[1]) / w.amount)
                 BUDGET_UTILISATION.labels(scope=w.scope, period=w.period.value).set(share)

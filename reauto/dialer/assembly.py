@@ -45,6 +45,7 @@ def retry_for(campaign: Campaign) -> RetryPolicy:
         max_attempts=r.max_attempts, no_answer=timedelta(minutes=r.no_answer_min),
         busy=timedelta(minutes=r.busy_min), voicemail=timedelta(minutes=r.voicemail_min),
         cadence=tuple(timedelta(minutes=s.after_min) for s in campaign.cadence),
+        dropped=timedelta(minutes=r.dropped_min),
     )
 
 

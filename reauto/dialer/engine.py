@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto import metrics
 from reauto.compliance import ABANDON_AFTER_S
-from reauto.costs.budget import BudgetGuard, Hold
+from reauto.costs.budget import BudgetGuard, CountersUnavailable, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.dialer.recovery import Recovered, interrupted_call, recover_expired, renew_leases
+from reauto.dialer.spool import SpoolingRecorder, store_unavailable
 from reauto.dialer.shedding import LoadShedder
 from reauto.dialer.texting import Texter
 from reauto.sessions import SessionStore
@@ -87,6 +88,9 @@ class DialerConfig:
     prompt_variant: str | None = None
     call_estimate_min: float = 3.0  # minutes of call held against the budget before dialing
     top_up_min: float = 1.0  # minutes added to a running call's hold at a time
+    spool_dir: Path | None = None  # where call records wait while the store is down; None: no spool
+    spool_drain_s: float = 30.0  # at the end of a run, how long to wait for spooled records to be stored
+    shutdown_grace_s: float = 300.0  # after stop(), calls still live this long are ended, to be resumed
 
 
 def posted_at(lead: Lead) -> datetime | None:
@@ -124,7 +128,10 @@ class Dialer:
         self.brain_factory = brain_factory
         self.gate = gate
         self.config = config
-        self.recorder = CallRecorder(sessions)
+        self.recorder = (SpoolingRecorder(sessions, config.spool_dir, config.worker) if config.spool_dir is not None
+                         else CallRecorder(sessions))
+        self.store_down = False  # the last claim found the store unreachable: no new dials
+        self.counters_down = False  # the budget counters were unreachable at the last hold: no new dials
         self.on_change = on_change
         self.live: dict[int, LiveCall] = {}
         self.summaries: list[CallSummary] = []
@@ -147,11 +154,16 @@ class Dialer:
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        self._renew_now = asyncio.Event()
+        self._cut_off = asyncio.Event()  # the shutdown grace ran out: live calls end now
         self._placed = 0
         self._out_of_budget = False
 
     def stop(self) -> None:
-        """Stop claiming new leads; calls in progress finish."""
+        """Stop claiming new leads; calls in progress finish, or are ended after ``shutdown_grace_s``
+        (stored with what was said, and the lead called back to resume the conversation)."""
+        if not self._stopping.is_set():
+            asyncio.get_running_loop().call_later(self.config.shutdown_grace_s, self._cut_off.set)
         self._stopping.set()
         self._wake.set()
 
@@ -178,15 +190,35 @@ class Dialer:
         if self.shedder is not None:
             helpers.append(asyncio.create_task(self.shedder.watch(), name="load-shedder"))
         try:
-            return await self._dial(tasks)
+            if isinstance(self.recorder, SpoolingRecorder):
+                try:
+                    await self.recorder.replay_orphans()  # records a dialer that died left waiting
+                except Exception as exc:  # noqa: BLE001 - its flusher, or the next start, tries again
+                    log.warning("could not replay spooled call records: %s: %s", type(exc).__name__, exc)
+            summaries = await self._dial(tasks)
+            await self._drain_spool()
+            return summaries
         finally:
             for helper in helpers:
                 helper.cancel()
 
+    async def _drain_spool(self) -> None:
+        """Give the store a while to come back for the call records still waiting in the spool."""
+        recorder = self.recorder
+        if not isinstance(recorder, SpoolingRecorder) or not recorder.pending:
+            return
+        deadline = asyncio.get_running_loop().time() + self.config.spool_drain_s
+        while recorder.pending and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+        if recorder.pending:
+            log.error("%d call records still wait for the store in %s; the next dialer to start stores them",
+                      recorder.pending, recorder.spool.path)
+
     async def _recover(self) -> None:
         """Take back the leads of dialers that stopped without ending their calls."""
         try:
-            found = await recover_expired(self.sessions, self.config.campaign_id)
+            found = await recover_expired(self.sessions, self.config.campaign_id,
+                                          calling=set(self._calling.values()))
         except Exception as exc:  # noqa: BLE001 - the next sweep tries again
             log.warning("recovery sweep failed: %s: %s", type(exc).__name__, exc)
             return
@@ -194,10 +226,18 @@ class Dialer:
         self.recovered.calls += found.calls
 
     async def _keep_leases(self) -> None:
-        """Renew the leases of the leads being called, so only a dialer that died loses them."""
+        """Renew the leases of the leads being called, so only a dialer that died loses them.
+
+        Renewed every quarter of the lease, and at once when the store answers after an outage
+        (the leases may have run out meanwhile: other dialers must see them valid again).
+        """
         every = max(1.0, self.config.lease.total_seconds() / 4)
         while True:
-            await asyncio.sleep(every)
+            try:
+                await asyncio.wait_for(self._renew_now.wait(), every)
+            except TimeoutError:
+                pass
+            self._renew_now.clear()
             try:
                 await renew_leases(self.sessions, list(self._calling.values()), worker=self.config.worker,
                                    until=utcnow() + self.config.lease)
@@ -218,28 +258,19 @@ class Dialer:
                     free = 0  # saturated: the live calls come first; due leads wait
                 if self.config.max_calls is not None:
                     free = min(free, self.config.max_calls - self._placed)
-                claimed = await self._claim(free) if free > 0 else []
-                for lead in claimed:
-                    if self._is_text_step(lead):  # a text takes no call slot and no budget hold
-                        assert self.texter is not None
-                        await self.texter.cadence_step(lead)
-                        continue
-                    if self._out_of_budget:  # claimed in the same batch: due again when money is
-                        await self._release(lead)
-                        continue
-                    decision = await self.gate(lead, self.clock())
-                    if not decision.allowed:
-                        await self._release_denied(lead, decision)
-                        continue
-                    hold = await self._hold(lead)
-                    if hold is False:
-                        continue
-                    self._placed += 1
-                    tasks.add(asyncio.create_task(self._call(lead, decision.may_record, hold or None),
-                                                  name=f"call-lead-{lead.id}"))
+                try:
+                    claimed = await self._claim(free) if free > 0 else []
+                    for lead in claimed:
+                        await self._start(lead, tasks)
+                    self._store_answers()
+                except Exception as exc:
+                    if not store_unavailable(exc):
+                        raise
+                    self._store_fails(exc)
             if not tasks:
                 shedding = self.shedder is not None and self.shedder.shedding
-                idle = self.config.stop_when_idle and not claimed and not shedding
+                waiting = self.store_down or self.counters_down  # a dependency is away: wait for it, do not end
+                idle = self.config.stop_when_idle and not claimed and not shedding and not waiting
                 if idle or self._stopping.is_set() or self._budget_spent():
                     break
                 await self._nap(tasks)  # wait for leads to fall due, or to be posted
@@ -249,6 +280,41 @@ class Dialer:
                 if task.exception() is not None:
                     log.error("call task failed: %s", task.exception())
         return self.summaries
+
+    async def _start(self, lead: Lead, tasks: set[asyncio.Task[None]]) -> None:
+        """A claimed lead: its text step, or the gate, the budget hold and its call."""
+        if self._is_text_step(lead):  # a text takes no call slot and no budget hold
+            assert self.texter is not None
+            await self.texter.cadence_step(lead)
+            return
+        if self._out_of_budget:  # claimed in the same batch: due again when money is
+            await self._release(lead)
+            return
+        decision = await self.gate(lead, self.clock())
+        if not decision.allowed:
+            await self._release_denied(lead, decision)
+            return
+        hold = await self._hold(lead)
+        if hold is False:
+            return
+        self._placed += 1
+        tasks.add(asyncio.create_task(self._call(lead, decision.may_record, hold or None),
+                                      name=f"call-lead-{lead.id}"))
+
+    def _store_fails(self, exc: BaseException) -> None:
+        """The store cannot be reached: no new dials (claimed leads' leases run out; live calls go on)."""
+        metrics.BREAKER_STATE.labels(dependency="postgres").set(metrics.BREAKER_CODES["open"])
+        if not self.store_down:
+            log.error("the store is unreachable (%s: %s): no new dials until it answers; live calls go on "
+                      "and their records wait in the spool", type(exc).__name__, exc)
+        self.store_down = True
+
+    def _store_answers(self) -> None:
+        if self.store_down:
+            log.info("the store answers again: dialing resumes")
+            metrics.BREAKER_STATE.labels(dependency="postgres").set(metrics.BREAKER_CODES["closed"])
+            self._renew_now.set()
+        self.store_down = False
 
     def _is_text_step(self, lead: Lead) -> bool:
         step = lead.cadence_step or 0
@@ -264,7 +330,17 @@ class Dialer:
             return None
         estimate = self.catalogue.call_estimate(self.telephony.name, self.config.call_estimate_min,
                                                 amd=self.config.amd)
-        hold = await self.guard.hold(f"lead-{lead.id}-{uuid.uuid4().hex[:8]}", estimate)
+        try:
+            hold = await self.guard.hold(f"lead-{lead.id}-{uuid.uuid4().hex[:8]}", estimate)
+        except CountersUnavailable:
+            # fail closed until the counters answer: no call can prove its money is there
+            self.counters_down = True
+            metrics.BREAKER_STATE.labels(dependency="redis").set(metrics.BREAKER_CODES["open"])
+            await self._release(lead)
+            return False
+        if self.counters_down:
+            metrics.BREAKER_STATE.labels(dependency="redis").set(metrics.BREAKER_CODES["closed"])
+        self.counters_down = False
         if hold is not None:
             return hold
         self._out_of_budget = True
@@ -277,11 +353,13 @@ class Dialer:
         return False
 
     async def _release(self, lead: Lead) -> None:
-        """Give a claimed lead back untouched (it stays due)."""
+        """Give a claimed lead back untouched: its status from before the claim, so it stays due."""
         async with self.sessions.begin() as s:
             row = await s.get(Lead, lead.id)
             assert row is not None
             row.lease_owner, row.lease_expires_at = None, None
+            if row.status == LeadStatus.DIALING:
+                row.status = lead.claimed_from or (LeadStatus.SCHEDULED if row.attempts else LeadStatus.NEW)
 
     async def _claim(self, limit: int) -> list[Lead]:
         async with self.sessions.begin() as s:
@@ -316,8 +394,16 @@ class Dialer:
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
         loop = asyncio.get_running_loop()
         intake_at = posted_at(lead)
-        call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker,
-                                                step=lead.cadence_step if self.steps else None)
+        try:
+            call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker,
+                                                    step=lead.cadence_step if self.steps else None)
+        except Exception as exc:
+            if hold is not None and self.guard is not None:
+                await self.guard.settle(hold, Decimal(0))  # nothing was spent: the money is free again
+            if not store_unavailable(exc):
+                raise
+            self._store_fails(exc)  # not dialed; the lead's lease runs out and it is due again
+            return
         self._calling[call_id] = lead.id
         speed: dict[str, float] = {}
         if intake_at is not None:  # a posted lead's first call: how fast did we dial?
@@ -335,6 +421,7 @@ class Dialer:
         models = asyncio.ensure_future(asyncio.to_thread(self.config.turn_taking.models))
         watchdog: asyncio.Task[None] | None = None
         person = False  # a person answered: a call that fails from here on counts as abandoned
+        keep_session = False
         try:
             handle = await self.telephony.place_call(
                 to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
@@ -375,6 +462,13 @@ class Dialer:
                 meter.record_call_time(self.telephony.name, float(seconds), amd=self.config.amd)
             recording = self._save_recording(call_id, result) if may_record else None
             outcome = result.outcome or ("voicemail" if handle.answered_by == "machine" else "callback")
+            # the media connection was lost mid-conversation, or the shutdown grace ran out before
+            # the conversation ended: call back soon and resume it
+            cut_off_by_shutdown = self._cut_off.is_set() and result.outcome is None
+            if cut_off_by_shutdown:
+                details = {**details, "ended_by": "shutdown"}
+            dropped = (bool(details.get("media_dropped")) or cut_off_by_shutdown) and person and result.outcome is None
+            keep_session = dropped
             slots = dict(getattr(brain, "slots", {}) or {})
             score = getattr(brain, "score", None)
             # measured at the far end when the telephony can (what the lead waited), else by us
@@ -384,7 +478,7 @@ class Dialer:
                 call_id, status=CallStatus.VOICEMAIL if handle.answered_by == "machine" else CallStatus.COMPLETED,
                 outcome=outcome, turns=result.turns, latency=result.latency, slots=slots, score=score,
                 recording_path=recording, retry=self.config.retry, details=details, abandoned=abandoned,
-                costs=meter.lines if meter is not None else (),
+                costs=meter.lines if meter is not None else (), dropped=dropped,
             )
             self._summarise(call_id, lead, name, outcome, "completed", result, slots, score, details,
                             recorded=recording is not None, greeting_ms=greeting_ms, meter=meter)
@@ -411,7 +505,8 @@ class Dialer:
             self.live.pop(call_id, None)
             self._calling.pop(call_id, None)
             self._changed()
-            await self._end_session(call_id)
+            if not keep_session:  # a dropped call's conversation is resumed by the call-back
+                await self._end_session(call_id)
             cut_off = interrupted_call(lead)
             if cut_off is not None:  # the conversation it continued is over too
                 await self._end_session(cut_off)
@@ -531,6 +626,7 @@ class Dialer:
                 self._checkpoint(call_id, brain)
 
         assert handle.transport is not None
+        line_ends, line_watch = self._line_ends(getattr(handle.far_end, "hung_up", None))
         session = CallSession(
             handle.transport, self.stt, self.tts, brain,
             turn_taking=self.config.turn_taking,
@@ -539,7 +635,7 @@ class Dialer:
             on_turn=on_turn,
             greet_on_first_words=handle.answered_by != "machine",
             timeout_s=self.config.call_timeout_s,
-            hung_up=getattr(handle.far_end, "hung_up", None),
+            hung_up=line_ends,
         )
         if models is not None:
             session.use_models(await models)
@@ -551,8 +647,25 @@ class Dialer:
         try:
             return await session.run(), brain
         finally:
+            line_watch.cancel()
             if watcher is not None:
                 watcher.cancel()
+
+    def _line_ends(self, far_end: asyncio.Event | None) -> tuple[asyncio.Event, asyncio.Future[None]]:
+        """An event set when the far end hangs up or the shutdown grace runs out (the call ends)."""
+        ends = asyncio.Event()
+        waits = [self._cut_off.wait(), *([far_end.wait()] if far_end is not None else [])]
+
+        async def watch() -> None:
+            pending = [asyncio.ensure_future(w) for w in waits]
+            try:
+                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                ends.set()
+            finally:
+                for task in pending:
+                    task.cancel()
+
+        return ends, asyncio.ensure_future(watch())
 
     async def _follow_amd(self, amd: asyncio.Future[str], lead: Lead, handle: CallHandle, session: CallSession,
                           live: LiveCall) -> None:

@@ -62,6 +62,7 @@ class RetryPolicy:
     voicemail: timedelta = timedelta(days=1)
     callback: timedelta = timedelta(days=1)
     cadence: tuple[timedelta, ...] = ()
+    dropped: timedelta = timedelta(minutes=2)  # a call the network cut off: call back and resume
 
     def delay(self, outcome: str) -> timedelta:
         return {
@@ -137,6 +138,7 @@ class CallRecorder:
         abandoned: bool | None = None,
         costs: Sequence[LedgerLine] = (),
         now: datetime | None = None,
+        dropped: bool = False,
     ) -> None:
         """Store the call's end and move its lead on, in one transaction.
 
@@ -145,6 +147,9 @@ class CallRecorder:
 
         ``abandoned``: whether a person answered and waited too long for the agent (None when no
         person answered); the compliance gate keeps each campaign's rate under its ceiling.
+
+        ``dropped``: the connection was lost mid-conversation; the lead is called back after
+        ``retry.dropped`` and that call resumes this one's conversation.
         """
         now = now or utcnow()
         async with self.sessions.begin() as s:
@@ -187,6 +192,10 @@ class CallRecorder:
             s.add(CallEvent(call_id=call_id, type="ended",
                             payload={"status": status.value, "outcome": outcome, **dict(details or {})}))
             self._move_lead_on(lead, outcome, retry, now)
+            if dropped and lead.status in (LeadStatus.SCHEDULED, LeadStatus.CALLBACK):
+                lead.next_attempt_at = now + retry.dropped
+                lead.custom = {**(lead.custom or {}), RECOVERY_KEY: {"call_id": call_id, "at": now.isoformat(),
+                                                                    "reason": "dropped"}}
             if outcome == Outcome.DNC:
                 await self._add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
 

@@ -13,6 +13,7 @@ never called twice at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,14 +39,20 @@ class Recovered:
 
 
 async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_id: int, *,
-                          now: datetime | None = None) -> Recovered:
-    """Re-queue the campaign's leads whose dialer's lease ran out; mark their open calls interrupted."""
+                          now: datetime | None = None, calling: Collection[int] = ()) -> Recovered:
+    """Re-queue the campaign's leads whose dialer's lease ran out; mark their open calls interrupted.
+
+    ``calling``: the leads the sweeping dialer is calling itself (their leases may have run out
+    while the store was unreachable; the calls are alive, so they are never taken back).
+    """
     now = now or utcnow()
     found = Recovered()
     async with sessions.begin() as s:
-        leads = (await s.execute(select(Lead).where(
-            Lead.campaign_id == campaign_id, Lead.status == LeadStatus.DIALING, Lead.lease_expires_at < now,
-        ).with_for_update(skip_locked=True))).scalars().all()
+        query = select(Lead).where(
+            Lead.campaign_id == campaign_id, Lead.status == LeadStatus.DIALING, Lead.lease_expires_at < now)
+        if calling:
+            query = query.where(Lead.id.not_in(list(calling)))
+        leads = (await s.execute(query.with_for_update(skip_locked=True))).scalars().all()
         for lead in leads:
             calls = (await s.execute(select(Call).where(
                 Call.lead_id == lead.id, Call.status.in_(OPEN), Call.ended_at.is_(None),

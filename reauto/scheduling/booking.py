@@ -28,6 +28,7 @@ from reauto.campaign import Campaign
 from reauto.config import SchedulingSettings
 from reauto.scheduling.availability import CalendarError, Slot, free_slots, load_busy_calendar, spoken_slot, two_offers
 from reauto.scheduling.invite import confirmation_email, invite
+from reauto.store.engine import store_unavailable
 from reauto.store.models import Appointment, Lead, Touch
 from reauto.store.types import utcnow
 
@@ -77,6 +78,7 @@ class Scheduler:
         self.offered: dict[str, Slot] = {}
         self.appointment_id: int | None = None
         self.confirmations: list[asyncio.Task[None]] = []
+        self.store_failed = False  # the store could not be reached: nothing could be offered or booked
 
     async def _booked(self, start: datetime, end: datetime) -> Busy:
         async with self.sessions() as s:
@@ -89,7 +91,14 @@ class Scheduler:
         """Two free slots as the agent says them in the lead's time (none when the calendar is full)."""
         now = self.clock()
         end = now + timedelta(days=self.booking.horizon_days)
-        busy = await self._booked(now, end)
+        try:
+            busy = await self._booked(now, end)
+        except Exception as exc:
+            if not store_unavailable(exc):
+                raise
+            log.warning("the store is unreachable (%s): no slots offered; an agent will follow up", exc)
+            self.store_failed = True
+            return []
         if self.feed is not None:
             try:
                 busy += await self.feed.busy(now, end)
@@ -116,6 +125,13 @@ class Scheduler:
                         appointment_id=appointment.id, calendar=self.booking.calendar, lead_id=self.lead.id)[:500]
         except IntegrityError:
             log.info("slot %s on %s was booked by another call", slot.start.isoformat(), self.booking.calendar)
+            return False
+        except Exception as exc:
+            if not store_unavailable(exc):
+                raise
+            log.warning("the store is unreachable (%s): slot %s not booked; an agent will follow up", exc,
+                        slot.start.isoformat())
+            self.store_failed = True
             return False
         self.appointment_id = appointment.id
         if self.booking.confirm != "none":

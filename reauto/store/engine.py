@@ -194,3 +194,14 @@ async def wait_for(
                 on_retry(attempt, pause, exc)
             await asyncio.sleep(pause)
             delay = min(delay * 2, max_delay_s)
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store cannot be reached (down, restarting, the network), not that
+    it refused the statement (a constraint, a bad query)."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                            sa_exc.TimeoutError, ConnectionError, TimeoutError, OSError))

@@ -134,6 +134,8 @@ class Campaign(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
+    #: Not stored: the status a lead had before a dialer claimed it (a release gives it back).
+    claimed_from = None
     __table_args__ = (
         UniqueConstraint("campaign_id", "phone_e164", name="uq_leads_campaign_phone"),
         UniqueConstraint("campaign_id", "external_id", name="uq_leads_campaign_external"),

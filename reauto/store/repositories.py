@@ -63,6 +63,8 @@ async def claim_next_leads(
     leads = (await session.execute(query)).scalars().all()
     if not leads:
         return leads
+    for lead in leads:
+        lead.claimed_from = lead.status  # type: ignore[assignment] - what a release restores
     await session.execute(
         update(Lead)
         .where(Lead.id.in_([lead.id for lead in leads]))

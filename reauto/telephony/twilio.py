@@ -31,9 +31,11 @@ from xml.sax.saxutils import quoteattr
 from pipecat.frames.frames import Frame, OutputTransportMessageFrame, OutputTransportMessageUrgentFrame
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
+from reauto import resilience
 from reauto.breaker import Breaker
 from reauto.config import TwilioSettings
 from reauto.errors import UsageError
+from reauto.resilience import AttemptFailed, classify_exception, classify_status
 from reauto.telephony.base import CallHandle, Telephony
 from reauto.voice.audio import SAMPLE_RATE
 
@@ -41,8 +43,6 @@ log = logging.getLogger(__name__)
 
 #: Twilio's final call statuses (before the media stream connects, each means it never will).
 FINAL = frozenset({"busy", "no-answer", "failed", "canceled", "completed"})
-#: HTTP statuses worth retrying (Twilio did not act on the request).
-TRANSIENT_HTTP = frozenset({429, 500, 502, 503, 504})
 #: Twilio error codes of a hang-up on a call that has already ended (not in progress, not found).
 ALREADY_ENDED = frozenset({21220, 20404})
 
@@ -56,8 +56,20 @@ class TwilioMediaSerializer(TwilioFrameSerializer):
     """Pipecat's Twilio serializer, with the ``streamSid`` Twilio requires on the reply marks
     reauto sends (``ConversationProcessor`` writes them without knowing the stream)."""
 
-    def __init__(self, stream_sid: str, call_sid: str) -> None:
+    def __init__(self, stream_sid: str, call_sid: str, *, on_stop: Callable[[], None] | None = None) -> None:
         super().__init__(stream_sid, call_sid, params=TwilioFrameSerializer.InputParams(auto_hang_up=False))
+        self._on_stop = on_stop
+
+    async def deserialize(self, data: str | bytes) -> Frame | None:
+        # Twilio says "stop" when the call ends; a socket that closes without it lost its
+        # connection (the call was dropped, not hung up). Media payloads are base64: no quotes.
+        if self._on_stop is not None and isinstance(data, str) and '"stop"' in data:
+            try:
+                if json.loads(data).get("event") == "stop":
+                    self._on_stop()
+            except (ValueError, AttributeError):
+                pass
+        return await super().deserialize(data)
 
     async def serialize(self, frame: Frame) -> str | bytes | None:
         if (isinstance(frame, (OutputTransportMessageFrame, OutputTransportMessageUrgentFrame))
@@ -75,6 +87,7 @@ class MediaChannel:
         websocket: the FastAPI WebSocket (already past ``connected`` and ``start``).
         stream_sid / call_sid: from the ``start`` message.
         hung_up: set when the stream stops or the socket closes (the far end is gone).
+        stopped: Twilio sent ``stop`` (the call ended); a close without it is a dropped connection.
         done: set by the dialer when the call's pipeline has ended (the server then closes).
     """
 
@@ -83,6 +96,7 @@ class MediaChannel:
     call_sid: str
     parameters: dict[str, str] = field(default_factory=dict)
     hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -243,28 +257,23 @@ class TwilioTelephony(Telephony):
         """
         from twilio.base.exceptions import TwilioRestException
 
-        attempts = 1 + self.settings.retries
-        for attempt in range(attempts):
-            if not self.breaker.allow():
-                raise TwilioError(f"{what}: Twilio's breaker is open (REST failing); not sent")
+        async def attempt() -> Any:
             try:
-                result = await asyncio.wait_for(asyncio.to_thread(fn), self.settings.request_timeout_s + 1)
+                return await asyncio.wait_for(asyncio.to_thread(fn), self.settings.request_timeout_s + 1)
             except TwilioRestException as exc:
-                transient = exc.status in TRANSIENT_HTTP
-                if transient:
-                    self.breaker.failure()
-                if not transient or attempt == attempts - 1:
-                    raise TwilioError(f"{what}: HTTP {exc.status} Twilio error {exc.code}: {exc.msg}") from exc
+                raise classify_status(f"{what}: HTTP {exc.status} Twilio error {exc.code}: {exc.msg}",
+                                      exc.status) from exc
             except (TimeoutError, OSError) as exc:
-                self.breaker.failure()
-                timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc).lower()
-                if (timed_out and not retry_timeouts) or attempt == attempts - 1:
-                    raise TwilioError(f"{what}: {type(exc).__name__}: {exc}") from exc
-            else:
-                self.breaker.success()
-                return result
-            await asyncio.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + secrets.randbelow(100) / 100))
-        raise AssertionError("unreachable")
+                raise classify_exception(f"{what}: {type(exc).__name__}: {exc}", exc,
+                                         retry_timeouts=retry_timeouts) from exc
+
+        try:
+            return await resilience.call(attempt, policy=resilience.policy(self.settings.retries),
+                                         breaker=self.breaker, name="twilio")
+        except resilience.BreakerOpen as exc:
+            raise TwilioError(f"{what}: Twilio's breaker is open (REST failing); not sent") from exc
+        except AttemptFailed as exc:
+            raise TwilioError(str(exc)) from exc.__cause__
 
     async def send_sms(self, *, to: str, from_: str, body: str) -> str:
         """A text through the Messages resource (not retried on a timeout: it may have been sent)."""
@@ -322,7 +331,8 @@ class TwilioTelephony(Telephony):
         transport = FastAPIWebsocketTransport(channel.websocket, FastAPIWebsocketParams(
             audio_in_enabled=True, audio_in_sample_rate=SAMPLE_RATE,
             audio_out_enabled=True, audio_out_sample_rate=SAMPLE_RATE,
-            serializer=TwilioMediaSerializer(channel.stream_sid, channel.call_sid),
+            serializer=TwilioMediaSerializer(channel.stream_sid, channel.call_sid,
+                                             on_stop=lambda: setattr(channel, "stopped", True)),
         ))
 
         @transport.event_handler("on_client_disconnected")
@@ -358,6 +368,8 @@ class TwilioTelephony(Telephony):
             log.warning("call %s: no completed callback within %ss", pending.call_ref, wait_s)
         self.registry.close(pending.call_ref)
         details: dict[str, Any] = {"answered_by": pending.answered_by, "statuses": pending.statuses}
+        if channel is not None and channel.hung_up.is_set() and not channel.stopped:
+            details["media_dropped"] = True  # the media connection was lost mid-call
         if pending.duration_s is not None:
             details["duration_s"] = pending.duration_s
         return details

@@ -132,6 +132,8 @@ class DoubleCall:
         marks_echoed: mark names sent back, in order.
         dtmf_sent: digits sent on the stream.
         ws_close_code: the close code, when the server closed the stream.
+        drop_after_marks: lose the media connection after this many echoed marks (a fault).
+        dropped: the media connection was lost (the fault happened).
         report: what the simulated lead experienced (once the call is over).
         line: the simulated phone line between the stream and the lead.
         error: why the call failed, when the double knows.
@@ -156,6 +158,8 @@ class DoubleCall:
     marks_echoed: list[str] = field(default_factory=list)
     dtmf_sent: list[str] = field(default_factory=list)
     ws_close_code: int | None = None
+    drop_after_marks: int | None = None
+    dropped: bool = False
     report: LeadReport | None = None
     error: str | None = None
     hangup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -455,7 +459,9 @@ class MediaBridge:
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
         reason = "server" if reader in done else tasks[next(iter(done))]
-        if reason == "server":
+        if self.call.dropped:
+            reason = "dropped"  # the connection was lost: no stop message could be sent
+        elif reason == "server":
             self.call.ws_close_code = self.ws.close_code
         else:
             await self._send({"event": "stop", "stop": {"accountSid": self.call.account_sid,
@@ -516,6 +522,10 @@ class MediaBridge:
             name = played[len(self.call.marks_echoed)]
             self.call.marks_echoed.append(name)
             await self._send({"event": "mark", "mark": {"name": name}})
+            if self.call.drop_after_marks is not None and len(self.call.marks_echoed) >= self.call.drop_after_marks:
+                self.call.dropped = True
+                await self.ws.close()  # no stop: the network lost the connection
+                return
         if self._dtmf_pending and self.call.marks_echoed:
             digits, self._dtmf_pending = self._dtmf_pending, ""
             for digit in digits:
@@ -827,6 +837,10 @@ class TwilioDouble:
         shuffle_callbacks: hold a call's status callbacks and send them once it ended, the final
             one first and the rest scrambled (their ``SequenceNumber`` and ``Timestamp`` intact).
         media_token: when set, sent as ``start.customParameters["token"]`` instead of the TwiML's.
+        drop_media_after_marks: a network fault: once this many of the agent's marks have been
+            echoed on a call (its replies heard), the media WebSocket is closed without a ``stop``
+            message, as when the connection is lost; Twilio then ends the call. Applies to the
+            next call only (it is reset to None), so a call-back goes through.
     """
 
     def __init__(
@@ -850,6 +864,7 @@ class TwilioDouble:
         self.signature = "valid"
         self.duplicate_callbacks = False
         self.shuffle_callbacks = False
+        self.drop_media_after_marks: int | None = None
         self.media_token: str | None = None
         self.calls: dict[str, DoubleCall] = {}
         self.messages: list[dict[str, Any]] = []  # texts sent through Messages.json
@@ -903,7 +918,9 @@ class TwilioDouble:
     def place(self, params: MultiDict[str]) -> DoubleCall:
         """Create a call from a validated ``Calls.json`` form and run it in the background."""
         call = DoubleCall(sid=new_sid("CA"), account_sid=self.account_sid, params=params,
-                          script=self.script_for(params["To"]), line=PhoneLine(speed=self.speed))
+                          script=self.script_for(params["To"]), line=PhoneLine(speed=self.speed),
+                          drop_after_marks=self.drop_media_after_marks)
+        self.drop_media_after_marks = None  # one call: the call-back goes through
         self.calls[call.sid] = call
         self._tasks[call.sid] = asyncio.create_task(CallScenario(self, call).run(),
                                                     name=f"twilio-double-call-{call.sid}")
