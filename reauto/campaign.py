@@ -171,8 +171,13 @@ class Sms(_Model):
 
 
 class Variant(_Model):
-    name: str
+    """An A/B prompt variant: leads are split by weight, each keeping its variant on every call."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
     weight: float = Field(1.0, gt=0)
+    prompt: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.txt$",
+        description="Prompt template in the prompts directory for this variant (default agent.txt; the ollama brain).")
 
 
 class Campaign(_Model):

@@ -151,6 +151,18 @@ class LlmSettings(_Section):
     keep_alive: str = Field("10m", description="How long Ollama keeps the model loaded.")
     breaker_threshold: int = Field(3, ge=1, description="Consecutive failures that open a host's breaker.")
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model per agent (greeter, qualifier, objection, scheduler, closer); others use model.")
+    stream: bool = Field(True, description="Speak the reply's first sentence while the rest is generated.")
+    cache: bool = Field(True, description="Reuse replies (in Redis when [redis] url is set, else in process).")
+    cache_ttl_s: int = Field(86400, ge=1, description="How long a cached reply is reused, in seconds.")
+    cache_semantic_threshold: float = Field(
+        0.0, ge=0, le=1,
+        description="Also reuse the reply of a similar lead turn (cosine similarity at least this); 0: exact only.")
+    context_tokens: int = Field(
+        1024, ge=128,
+        description="History budget in tokens; older turns beyond it are compressed into a summary.")
 
 
 class ResilienceSettings(_Section):

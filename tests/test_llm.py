@@ -211,3 +211,166 @@ async def test_a_reply_that_drops_the_question_is_not_spoken(fake):
     ending = await b.respond("please do not call me again", 0.9)
     assert ending.outcome == "dnc" and len(fake.requests) == 1  # endings are never sent to the LLM
     await b.chat.close()
+
+
+# --- streaming, routing, cache -------------------------------------------------------------------
+async def said(b, text):
+    return [p async for p in b.respond_stream(text, 0.9)]
+
+
+def cached_brain(chat, cache, name="Jane"):
+    config = ScriptConfig(agent_name="Ava", business="Acme Realty", lead_first_name=name,
+                          questions=[Question("intent", "Are you looking to buy or to sell?"),
+                                     Question("timeline_months", "When are you hoping to move?")],
+                          today=date(2026, 11, 24))
+    return LLMBrain(ScriptedBrain(config), chat, PromptTemplate.load(PROMPT), cache)
+
+
+async def test_a_streamed_reply_comes_a_sentence_at_a_time_from_the_agents_model(fake):
+    fake.reply = "Lovely to meet you, Jane! Are you thinking of buying, or selling?"
+    fake.models = ("llama3.2:3b", "qwen2.5:1.5b")
+    b = brain(OllamaChat(settings(fake.url, models={"qualifier": "qwen2.5:1.5b"})))
+    b.opening()
+    pieces = await said(b, "yes this is jane")
+    assert [p.text for p in pieces] == ["Lovely to meet you, Jane!", "Are you thinking of buying, or selling?"]
+    assert all(p.agent == "qualifier" and not p.end_call for p in pieces)
+    assert fake.requests[-1]["model"] == "qwen2.5:1.5b" and b.last_request.model == "qwen2.5:1.5b"
+    assert b.scripted.history[-1] == ("agent", fake.reply) and b.worded == 1 and b.last_source == "llm"
+    assert b.chat.hosts[0].in_flight == 0
+    ending = await said(b, "please do not call me again")
+    assert len(ending) == 1 and ending[0].end_call and ending[0].outcome == "dnc"
+    assert len(fake.requests) == 1  # endings are never sent to the LLM
+    await b.chat.close()
+
+
+async def test_a_stall_after_the_first_sentence_ends_the_turn_with_the_planned_question(fake):
+    fake.reply = "Got it, Jane. And when are you hoping to move?"
+    fake.stall_after, fake.stall_s = 3, 1.0  # "Got it, Jane." then nothing
+    b = brain(OllamaChat(settings(fake.url, first_token_timeout_s=0.2, retries=0)))
+    b.opening()
+    pieces = await said(b, "yes")
+    assert [p.text for p in pieces] == ["Got it, Jane.", "Are you looking to buy or to sell?"]
+    assert b.scripted.history[-1] == ("agent", "Got it, Jane. Are you looking to buy or to sell?")
+    assert "stalled" in b.fallbacks[0] and b.last_source == "plan" and b.worded == 0
+    await b.chat.close()
+
+
+@pytest.mark.parametrize(("worded", "spoken"), [
+    # the question dropped: the planned question ends the turn
+    ("Great, thanks! Talk soon.", ["Great, thanks!", "Talk soon.", "Are you looking to buy or to sell?"]),
+    # chatter after the question is held back and dropped: the turn ends on the question
+    ("Are you buying or selling? Let me know.", ["Are you buying or selling?"]),
+    ("So, are you buying? Or selling? Either is fine.", ["So, are you buying?", "Or selling?"]),
+    # markup is not spoken
+    ("**Great**. Buying or `selling`?", ["Great.", "Buying or selling?"]),
+    # no full stop within the length bound: the plan instead
+    ("and " * 90, ["Great.", "Are you looking to buy or to sell?"]),
+])
+async def test_each_streamed_sentence_is_checked_against_the_plan(fake, worded, spoken):
+    fake.reply = worded
+    b = brain(OllamaChat(settings(fake.url)))
+    b.opening()
+    assert [p.text for p in await said(b, "yes")] == spoken
+    assert b.scripted.history[-1] == ("agent", " ".join(spoken))
+    assert b.chat.hosts[0].in_flight == 0
+    await b.chat.close()
+
+
+async def test_without_streaming_the_reply_is_one_piece(fake):
+    fake.reply = "Hi Jane! Buying or selling?"
+    b = brain(OllamaChat(settings(fake.url, stream=False)))
+    b.opening()
+    assert [p.text for p in await said(b, "yes")] == [fake.reply]
+    fake.status = 500
+    assert [p.text for p in await said(b, "we want to buy")] == ["Okay. When are you hoping to move?"]
+    await b.chat.close()
+
+
+async def test_a_cached_reply_is_spoken_without_asking_ollama_and_only_kept_replies_are_stored(fake):
+    from reauto.llm.cache import MemoryReplyCache
+    from tests.fakes.ollama import reword
+
+    fake.reply = reword
+    cache = MemoryReplyCache(ttl_s=60)
+    first = cached_brain(OllamaChat(settings(fake.url)), cache)
+    first.opening()
+    spoken = [p.text for p in await said(first, "Yes, this is Jane.")]
+    assert first.last_source == "llm" and len(cache) == 1 and len(fake.requests) == 1
+    # another lead, another name, the same conversation: served from the cache, name filled in
+    second = cached_brain(OllamaChat(settings(fake.url)), cache, name="Omar")
+    second.opening()
+    reply = await second.respond("yes this is omar", 0.9)
+    assert second.last_source == "cache" and second.cached == 1 and len(fake.requests) == 1
+    assert reply.text == reword({"messages": second.last_request.messages}) and "Omar" in reply.text
+    assert " ".join(spoken) == reword({"messages": first.last_request.messages})
+    # streaming serves it a sentence at a time
+    third = cached_brain(OllamaChat(settings(fake.url)), cache, name="Omar")
+    third.opening()
+    assert " ".join(p.text for p in await said(third, "YES this is Omar!")) == reply.text
+    assert len(fake.requests) == 1
+    # a reply that did not keep the plan is not stored
+    fake.reply = "Great, thanks!"
+    await first.respond("we want to buy", 0.9)
+    assert first.last_source == "plan" and len(cache) == 1
+    for b in (first, second, third):
+        await b.chat.close()
+
+
+async def test_a_new_prompt_version_misses_the_cache(fake, tmp_path):
+    from reauto.llm.cache import MemoryReplyCache
+
+    cache = MemoryReplyCache(ttl_s=60)
+    b = cached_brain(OllamaChat(settings(fake.url)), cache)
+    b.opening()
+    await b.respond("yes", 0.9)
+    v2 = tmp_path / "agent.txt"
+    v2.write_text(PROMPT.read_text().replace("# version: 1", "# version: 2", 1))
+    again = cached_brain(OllamaChat(settings(fake.url)), cache)
+    again.prompt = PromptTemplate.load(v2)
+    again.opening()
+    await again.respond("yes", 0.9)
+    assert again.last_source == "llm" and len(fake.requests) == 2 and len(cache) == 2
+    for x in (b, again):
+        await x.chat.close()
+
+
+async def test_a_cache_that_is_down_never_fails_a_turn(fake, caplog):
+    from reauto.llm.cache import RedisReplyCache
+
+    cache = RedisReplyCache("redis://127.0.0.1:1/0", ttl_s=60)
+    b = cached_brain(OllamaChat(settings(fake.url)), cache)
+    b.opening()
+    pieces = await said(b, "yes")
+    assert " ".join(p.text for p in pieces) == fake.reply and b.last_source == "llm"
+    assert cache.errors == 1 and cache.misses == 1 and "going on without it" in caplog.text
+    await b.respond("we want to buy", 0.9)  # the cache is left alone a while: no second error
+    assert cache.errors == 1 and cache.misses == 2
+    await cache.close()
+    await b.chat.close()
+
+
+@pytest.mark.unit
+def test_sentences_are_cut_where_they_end():
+    from reauto.agent.llm import SentenceSplitter, sentences
+
+    assert sentences("Dr. Lee called. Is 3.5 ok? Great!") == ["Dr. Lee called.", "Is 3.5 ok?", "Great!"]
+    splitter = SentenceSplitter()
+    assert [splitter.feed(p) for p in ["Got", " it,", " Jane.", " When", " at", " 3", ".", "5", "?"]] == [
+        [], [], ["Got it, Jane."], [], [], [], [], [], ["When at 3.5?"]]
+    assert splitter.feed("Ask Dr.") == [] and splitter.feed(" Lee") == [] and splitter.flush() == "Ask Dr. Lee"
+
+
+async def test_an_empty_reply_falls_back_to_the_plan_and_the_state_is_the_scripts(fake):
+    fake.reply = ""
+    b = brain(OllamaChat(settings(fake.url)))
+    b.opening()
+    assert (await b.respond("yes", 0.9)).text == "Great. Are you looking to buy or to sell?"
+    assert [p.text for p in await said(b, "we want to buy")] == ["Okay.", "When are you hoping to move?"]
+    assert b.last_source == "plan" and b.chat.hosts[0].breaker.state == "closed"
+    state = b.snapshot()
+    again = brain(OllamaChat(settings(fake.url)))
+    again.restore(state)
+    again.resume()
+    assert again.slots == {"intent": "buy"} and again.scripted.history == b.scripted.history
+    for x in (b, again):
+        await x.chat.close()

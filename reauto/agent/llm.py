@@ -2,11 +2,21 @@
 
 The scripted brain keeps the conversation's state (agent, slots, score, transitions), so the
 call is always where the campaign's script says it is, whatever the LLM does. For each lead turn
-it plans the next line; the LLM gets the prompt template (``prompts/agent.txt``), the recent
-history and the plan, and words it more naturally. The planned line is spoken instead when
-the LLM fails, is slow (its first token is late), its breaker is open, or its answer does not
-keep the plan (a question must stay a question; length is bounded). Lines that end a call (do
-not call, wrong number, voicemail) and the opening (disclosures) are never reworded.
+it plans the next line; the LLM gets the prompt template (``prompts/agent.txt``), the history
+that fits the token budget (older turns summarised, :mod:`reauto.llm.context`) and the plan, and
+words it more naturally, with the model configured for the plan's agent (``[llm] models``). The
+planned line is spoken instead when the LLM fails, is slow (its first token is late), its
+breaker is open, or its answer does not keep the plan (no markup, bounded length, a question
+must stay a question). Lines that end a call (do not call, wrong number, voicemail) and the
+opening (disclosures) are never reworded.
+
+Streaming (``[llm] stream``): :meth:`LLMBrain.respond_stream` hands each sentence over as soon
+as it is complete, so the first one is being synthesised while the rest is generated. Each
+sentence is checked on its own; when the LLM fails or stalls after some sentences were spoken,
+or its reply would end without the planned question, the turn ends with the plan's last
+sentence, so the lead is never left without the question. Replies that kept the plan are
+stored in the reply cache (:mod:`reauto.llm.cache`), and a cached reply is spoken without
+asking the LLM.
 """
 
 from __future__ import annotations
@@ -14,18 +24,25 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from reauto.agent.scripted import ScriptedBrain
 from reauto.errors import ConfigError
-from reauto.llm.ollama import LLMUnavailable, OllamaChat
+from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys
+from reauto.llm.context import Window, counter_for, fit
+from reauto.llm.ollama import ChatStats, LLMUnavailable, OllamaChat
 from reauto.voice.conversation import Reply
 
 _VERSION = re.compile(r"^#\s*version:\s*(\S+)\s*$")
 _MARKUP = re.compile(r"[*_#`\[\]<>{}|]")
+_BOUNDARY = re.compile(r"[.!?]\s+")
+#: Words whose final period does not end a sentence.
+_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "vs.", "etc.", "e.g.", "i.e.",
+                            "a.m.", "p.m."})
 
 
 @dataclass(frozen=True)
@@ -63,18 +80,106 @@ class PromptTemplate:
             raise ConfigError(f"{self.path}: unknown placeholder ${exc.args[0]}") from None
 
 
-class LLMBrain:
-    """A :class:`~reauto.voice.conversation.Brain`: the scripted flow, worded by an LLM."""
+class SentenceSplitter:
+    """Cuts streamed text into sentences as soon as each one is complete.
 
-    HISTORY_TURNS = 8
+    A sentence ends at ``.``, ``!`` or ``?``: at once when the piece ends there, unless the
+    period may belong to a number ("3.5") or an abbreviation ("Dr."), in which case the next
+    piece decides (a space after it ends the sentence).
+    """
+
+    def __init__(self) -> None:
+        self._buffer = ""
+
+    @property
+    def pending(self) -> str:
+        """Text received that does not yet end a sentence."""
+        return self._buffer
+
+    def feed(self, piece: str) -> list[str]:
+        """The sentences that ``piece`` completes."""
+        self._buffer += piece
+        out, start = [], 0
+        for found in _BOUNDARY.finditer(self._buffer):
+            candidate = self._buffer[start:found.start() + 1]
+            if _abbreviation(candidate):
+                continue  # "Dr. Smith": the sentence goes on
+            out.append(candidate.strip())
+            start = found.end()
+        rest = self._buffer[start:]
+        if rest and not rest[-1].isspace() and _ends_here(rest):
+            out.append(rest.strip())
+            rest = ""
+        self._buffer = rest
+        return [sentence for sentence in out if sentence]
+
+    def flush(self) -> str:
+        """What is left at the end of the reply."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return rest
+
+
+def _abbreviation(text: str) -> bool:
+    words = text.split()
+    return bool(words) and words[-1].lower() in _ABBREVIATIONS
+
+
+def _ends_here(text: str) -> bool:
+    """Whether text that stops here (no next piece yet) ends a sentence for sure."""
+    if text[-1] in "!?":
+        return True
+    return text[-1] == "." and not text[-2:-1].isdigit() and not _abbreviation(text)
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences."""
+    splitter = SentenceSplitter()
+    out = splitter.feed(text)
+    rest = splitter.flush()
+    return out + ([rest] if rest else [])
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """One wording request: what is sent, to which model, and where its reply is cached."""
+
+    messages: list[dict[str, str]]
+    model: str
+    window: Window
+    keys: CacheKeys
+
+
+class LLMBrain:
+    """A :class:`~reauto.voice.conversation.Brain`: the scripted flow, worded by an LLM.
+
+    Args:
+        scripted: the scripted brain that plans every line and keeps the conversation's state.
+        chat: the Ollama client (its settings: models per agent, streaming, context budget).
+        prompt: the system prompt template.
+        cache: the reply cache (one per process, shared by every call); ``None``: no cache.
+
+    Attributes:
+        worded: replies the LLM (or the cache) worded, the plan kept.
+        cached: replies served from the cache.
+        fallbacks: why planned lines were spoken instead (one entry per fallback).
+        last_request: the request built for the last reworded turn (sent, or served from cache).
+        last_source: where the last reply came from: ``llm``, ``cache``, ``plan`` (the
+            scripted line, in whole or to finish the turn).
+    """
+
     MAX_CHARS = 320
 
-    def __init__(self, scripted: ScriptedBrain, chat: OllamaChat, prompt: PromptTemplate) -> None:
+    def __init__(self, scripted: ScriptedBrain, chat: OllamaChat, prompt: PromptTemplate,
+                 cache: ReplyCache | None = None) -> None:
         self.scripted = scripted
         self.chat = chat
         self.prompt = prompt
+        self.cache = cache
         self.worded = 0
+        self.cached = 0
         self.fallbacks: list[str] = []
+        self.last_request: LLMRequest | None = None
+        self.last_source = ""
 
     # --- Brain protocol ---------------------------------------------------------------------
     def opening(self) -> Reply:
@@ -83,19 +188,64 @@ class LLMBrain:
     async def respond(self, text: str, confidence: float | None) -> Reply:
         plan = await self.scripted.respond(text, confidence)
         if plan.end_call or not plan.text:
+            self.last_source = "plan"
             return plan
+        request = self._request(plan, text)
+        cached = await self._cached(request, plan)
+        if cached is not None:
+            return self._said(cached, plan)
+        stats = ChatStats()
         try:
-            worded = await self.chat.complete(self._messages(plan, text))
+            worded = await self.chat.complete(request.messages, model=request.model, stats=stats)
         except LLMUnavailable as exc:
-            self.fallbacks.append(str(exc))
-            return plan
+            return self._fallback(str(exc), plan)
+        counter_for(request.model).calibrate(request.messages, stats.prompt_eval_count)
         spoken = self._check(worded, plan)
         if spoken is None:
-            self.fallbacks.append(f"reply did not keep the plan: {worded[:80]!r}")
-            return plan
+            return self._fallback(f"reply did not keep the plan: {worded[:80]!r}", plan)
         self.worded += 1
-        self.scripted.history[-1] = ("agent", spoken)
-        return Reply(spoken, end_call=plan.end_call, outcome=plan.outcome, agent=plan.agent)
+        self.last_source = "llm"
+        await self._store(request, spoken)
+        return self._said(spoken, plan)
+
+    async def respond_stream(self, text: str, confidence: float | None) -> AsyncIterator[Reply]:
+        """The reply to one finished lead turn, a sentence at a time.
+
+        Every piece carries the plan's ``agent``, ``outcome`` and ``end_call``; the scripted
+        history holds what has been handed over so far. Without ``[llm] stream`` the whole reply
+        is one piece.
+        """
+        if not self.chat.settings.stream:
+            yield await self.respond(text, confidence)
+            return
+        plan = await self.scripted.respond(text, confidence)
+        if plan.end_call or not plan.text:
+            self.last_source = "plan"
+            yield plan
+            return
+        request = self._request(plan, text)
+        cached = await self._cached(request, plan)
+        if cached is not None:
+            self._said(cached, plan)
+            for sentence in sentences(cached):
+                yield replace(plan, text=sentence)
+            return
+        spoken: list[str] = []
+        async for piece in self._stream_llm(request, plan, spoken):
+            yield piece
+        asks = plan.text.rstrip().endswith("?")
+        if spoken and (not asks or spoken[-1].endswith("?")):
+            return
+        if spoken:  # the LLM stopped early, or ended without the question: the plan ends the turn
+            self.fallbacks.append(f"reply did not end with the planned question after {len(spoken)} sentences")
+            rest = sentences(plan.text)[-1:]
+        else:
+            rest = sentences(plan.text)
+        self.last_source = "plan"
+        for sentence in rest:
+            spoken.append(sentence)
+            self.scripted.history[-1] = ("agent", " ".join(spoken))
+            yield replace(plan, text=sentence)
 
     def interrupted(self, spoken: str) -> None:
         self.scripted.interrupted(spoken)
@@ -122,22 +272,104 @@ class LLMBrain:
         self.scripted.resume()
 
     # --- internals ----------------------------------------------------------------------------
-    def _messages(self, plan: Reply, said: str) -> list[dict[str, str]]:
-        c = self.scripted.config
+    async def _stream_llm(self, request: LLMRequest, plan: Reply, spoken: list[str]) -> AsyncIterator[Reply]:
+        """The LLM's sentences that keep the plan, appended to ``spoken`` as they are handed over.
+
+        Once the planned question was asked, later sentences wait for another question: a reply
+        that ends without one ends on the question. A complete reply that kept the plan is cached.
+        """
+        asks = plan.text.rstrip().endswith("?")
+        held: list[str] = []
+        stats = ChatStats()
+        try:
+            async with aclosing(self._sentences(request, stats)) as found:
+                async for sentence in found:
+                    line = self._clean(sentence)
+                    if line is None or len(" ".join([*spoken, *held, line])) > self.MAX_CHARS:
+                        self.fallbacks.append(f"sentence did not keep the plan: {sentence[:80]!r}")
+                        return
+                    if asks and not line.endswith("?") and any(x.endswith("?") for x in spoken):
+                        held.append(line)
+                        continue
+                    for ready in [*held, line]:
+                        spoken.append(ready)
+                        self.scripted.history[-1] = ("agent", " ".join(spoken))
+                        self.last_source = "llm"
+                        yield replace(plan, text=ready)
+                    held.clear()
+        except LLMUnavailable as exc:
+            self.fallbacks.append(str(exc))
+            return
+        counter_for(request.model).calibrate(request.messages, stats.prompt_eval_count)
+        if spoken and (not asks or spoken[-1].endswith("?")):
+            self.worded += 1
+            await self._store(request, " ".join(spoken))
+
+    async def _sentences(self, request: LLMRequest, stats: ChatStats) -> AsyncIterator[str]:
+        """The LLM's reply, a sentence at a time (text without a full stop past
+        :attr:`MAX_CHARS` comes as one over-long sentence)."""
+        splitter = SentenceSplitter()
+        stream = self.chat.stream(request.messages, model=request.model, stats=stats,
+                                  stall_s=self.chat.settings.first_token_timeout_s)
+        async with aclosing(stream) as pieces:
+            async for piece in pieces:
+                for sentence in splitter.feed(piece):
+                    yield sentence
+                if len(splitter.pending) > self.MAX_CHARS:
+                    yield splitter.flush()
+                    return
+        rest = splitter.flush()
+        if rest:
+            yield rest
+
+    def _request(self, plan: Reply, said: str) -> LLMRequest:
+        c, s = self.scripted.config, self.chat.settings
         known = ", ".join(f"{k} = {v}" for k, v in self.scripted.slots.items()) or "nothing yet"
         system = self.prompt.render(
             agent_name=c.agent_name, business=c.business, lead_name=c.lead_first_name or "the lead",
             known=known, next_line=plan.text,
         )
-        history: Sequence[tuple[str, str]] = self.scripted.history[:-2][-self.HISTORY_TURNS:]
-        messages = [{"role": "system", "content": system}]
-        messages += [{"role": "assistant" if who == "agent" else "user", "content": line} for who, line in history]
-        messages.append({"role": "user", "content": said})
-        return messages
+        model = s.models.get(plan.agent, s.model)
+        window = fit(self.scripted.history[:-2], s.context_tokens, counter_for(model))
+        messages = [{"role": "system", "content": system}, *window.messages(), {"role": "user", "content": said}]
+        request = LLMRequest(messages, model, window, cache_keys(model, self.prompt.digest, messages, c.lead_first_name))
+        self.last_request = request
+        return request
+
+    async def _cached(self, request: LLMRequest, plan: Reply) -> str | None:
+        if self.cache is None:
+            return None
+        found = await self.cache.get(request.keys, agent=plan.agent, name=self.scripted.config.lead_first_name)
+        if found is None:
+            return None
+        self.cached += 1
+        self.worded += 1
+        self.last_source = "cache"
+        return found.text
+
+    async def _store(self, request: LLMRequest, spoken: str) -> None:
+        if self.cache is not None:
+            await self.cache.put(request.keys, spoken, name=self.scripted.config.lead_first_name)
+
+    def _said(self, spoken: str, plan: Reply) -> Reply:
+        self.scripted.history[-1] = ("agent", spoken)
+        return Reply(spoken, end_call=plan.end_call, outcome=plan.outcome, agent=plan.agent)
+
+    def _fallback(self, why: str, plan: Reply) -> Reply:
+        self.fallbacks.append(why)
+        self.last_source = "plan"
+        return plan
+
+    def _clean(self, text: str) -> str | None:
+        """``text`` without markup and extra spaces; ``None`` when empty or too long."""
+        spoken = " ".join(_MARKUP.sub("", text).split()).strip().strip('"')
+        if not spoken or len(spoken) > self.MAX_CHARS:
+            return None
+        return spoken
 
     def _check(self, worded: str, plan: Reply) -> str | None:
-        spoken = " ".join(_MARKUP.sub("", worded).split()).strip().strip('"')
-        if not spoken or len(spoken) > self.MAX_CHARS:
+        spoken = self._clean(worded)
+        if spoken is None:
             return None
         if plan.text.rstrip().endswith("?") and not spoken.endswith("?"):
             return None

@@ -70,3 +70,49 @@ def export_recordings(
             err_console.print(f"[yellow]skipped[/] call {skipped['call_id']}: {skipped['reason']}", highlight=False)
 
     emit(report, as_json, render)
+
+
+@app.command("stats")
+def stats(
+    ctx: typer.Context,
+    campaign: Annotated[str, typer.Option("--campaign", "-C", help="The campaign.")],
+    by: Annotated[str, typer.Option("--by", help="Group by: variant (A/B prompt variants), outcome or day.")]
+    = "variant",
+    days: Annotated[int, typer.Option("--days", min=1, help="Calls of the last this many days.")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """A campaign's calls per group: answered, bookings, booking rate, mean score, cost per call.
+
+    Grouped by prompt variant, each variant's booking rate is tested against the variant with the
+    most calls (two-proportion z-test; p < 0.05 suggests a real difference, and small samples
+    are flagged). Each lead keeps its variant on every call (campaign `prompt_variants`).
+
+    Example: reauto calls stats --campaign austin-buyers --by variant --days 14
+    """
+    from datetime import timedelta
+
+    from reauto.analytics.groups import campaign_stats
+    from reauto.errors import UsageError
+    from reauto.store.types import utcnow
+
+    if by not in ("variant", "outcome", "day"):
+        raise UsageError(f"--by {by!r}: choose variant, outcome or day")
+    since = utcnow() - timedelta(days=days)
+    groups = run_db(settings(ctx), lambda engine: campaign_stats(engine, campaign, by, since))  # type: ignore[arg-type]
+
+    def rate(value: float | None) -> str:
+        return "" if value is None else f"{value:.1%}"
+
+    def render(items: Any) -> None:
+        table(f"{campaign}: calls by {by}, last {days} days", [by, "calls", "answered", "bookings", "booking rate",
+                                                               "mean score", "cost/call", "p vs reference"],
+              [(g.group, g.calls, g.answered, g.bookings, rate(g.booking_rate),
+                "" if g.mean_score is None else f"{g.mean_score:.2f}",
+                "" if g.cost_per_call is None else f"${g.cost_per_call:.4f}",
+                "" if g.versus is None else ("n/a" if g.p_value is None else
+                                             f"{g.p_value:.3f}{' (small sample)' if g.small_sample else ''}"))
+               for g in items])
+        if not items:
+            err_console.print(f"no calls of {campaign} in the last {days} days", highlight=False)
+
+    emit(groups, as_json, render)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from reauto.cli.brains import connect_llm
+from reauto.cli.brains import close_llm, connect_llm
 from reauto.cli.context import settings
 from reauto.cli.output import JsonOpt, console, emit, err_console
 from reauto.errors import UsageError
@@ -191,11 +192,13 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s,
                             spool_dir=cfg.resilience.spool_dir, shutdown_grace_s=cfg.resilience.shutdown_grace_s),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
-        warmers=[llm[0].warm] if llm else [],
+        warmers=[llm[0].warm, *(functools.partial(llm[0].warm, m) for m in sorted(set(cfg.llm.models.values())))]
+        if llm else [],  # every model a call may use is kept loaded while the phone rings
         texter=texter if campaign.cadence or campaign.sms.after_hours_intake else None,
         steps=[step.action for step in campaign.cadence],
         on_call_end=realtime.call_ended if realtime else None,
         sessions_store=conversations,
+        variant_for=assembly.variant_for(campaign),
     )
     realtime.start()
     server, watcher = None, None
@@ -240,7 +243,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         await asyncio.gather(*(s.drain() for s in schedulers))  # booking confirmations in flight
         await realtime.close()
         await conversations.close()
-        await asyncio.gather(stt.close(), tts.close(), *([llm[0].close()] if llm else []))
+        await asyncio.gather(stt.close(), tts.close(), close_llm(llm))
         await engine.dispose()
     return summaries, dialer.denied, {
         "tts_cache": {"hits": cache.hits, "misses": cache.misses},

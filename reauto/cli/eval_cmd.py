@@ -132,8 +132,9 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
         try:
             return await evaluator.run(calls, problems)
         finally:
-            if llm is not None:
-                await llm[0].close()
+            from reauto.cli.brains import close_llm
+
+            await close_llm(llm)
 
 
 class _CampaignFinder:

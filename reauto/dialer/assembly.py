@@ -16,10 +16,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.agent.llm import LLMBrain, PromptTemplate
+from reauto.agent.variants import assign, load_prompts
 from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign
 from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
 from reauto.dialer.records import RetryPolicy
+from reauto.llm.cache import ReplyCache
 from reauto.llm.ollama import OllamaChat
 from reauto.sim.lead import LeadScript
 from reauto.store import repositories
@@ -183,12 +185,14 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
 
 
 def brain_factory(campaign: Campaign, gate: CampaignGate, *,
-                  llm: tuple[OllamaChat, PromptTemplate] | None = None,
+                  llm: tuple[OllamaChat, PromptTemplate, ReplyCache | None] | None = None,
                   scheduler_for: Callable[[Lead], Any] | None = None) -> Callable[[Lead, str], Brain]:
     """Builds each call's brain, with the disclosures the gate returned.
 
     Without ``llm`` it is the scripted brain; with it, the scripted flow worded by the LLM.
     """
+
+    prompts = load_prompts(campaign, llm[1]) if llm is not None else {}
 
     def build(lead: Lead, answered_by: str) -> Brain:
         decision = gate.decisions.get(lead.id)
@@ -196,9 +200,18 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
         scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else (),
                                                step=lead.cadence_step or 0, scheduler=scheduler),
                                  answered_by=answered_by)
-        return scripted if llm is None else LLMBrain(scripted, *llm)
+        if llm is None:
+            return scripted
+        chat, prompt, cache = llm
+        variant = assign(campaign.prompt_variants, campaign.name, lead.id)
+        return LLMBrain(scripted, chat, prompts.get(variant or "", prompt), cache)
 
     return build
+
+
+def variant_for(campaign: Campaign) -> Callable[[Lead], str | None]:
+    """Each lead's A/B prompt variant (stored on its calls); None without variants."""
+    return lambda lead: assign(campaign.prompt_variants, campaign.name, lead.id)
 
 
 def uses_calendar(campaign: Campaign) -> bool:

@@ -85,7 +85,6 @@ class DialerConfig:
     abandon_after_s: float = ABANDON_AFTER_S
     amd: bool = True  # answering-machine detection on every call (billed per call)
     campaign_name: str = ""  # the metrics' campaign label
-    prompt_variant: str | None = None
     call_estimate_min: float = 3.0  # minutes of call held against the budget before dialing
     top_up_min: float = 1.0  # minutes added to a running call's hold at a time
     spool_dir: Path | None = None  # where call records wait while the store is down; None: no spool
@@ -121,6 +120,7 @@ class Dialer:
         steps: Sequence[str] = (),
         on_call_end: Callable[[int], None] | None = None,
         sessions_store: SessionStore | None = None,
+        variant_for: Callable[[Lead], str | None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -146,6 +146,8 @@ class Dialer:
         self.steps = list(steps)  # the cadence's actions ("call", "sms"); empty: every attempt is a call
         self.on_call_end = on_call_end  # told each call's id once its records are stored (real-time export)
         self.session_store = sessions_store  # each live call's conversation, checkpointed after every turn
+        self.variant_for = variant_for  # each lead's A/B prompt variant, stored on its calls
+        self._variants: dict[int, str | None] = {}  # call id → its variant, for the call's metrics
         self._checkpoints: set[asyncio.Task[None]] = set()
         self._calling: dict[int, int] = {}  # call id → lead id, for the lease heartbeat
         self.recovered = Recovered()  # what this dialer re-queued for dialers that stopped
@@ -394,8 +396,10 @@ class Dialer:
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
         loop = asyncio.get_running_loop()
         intake_at = posted_at(lead)
+        variant = self.variant_for(lead) if self.variant_for is not None else None
         try:
             call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker,
+                                                    prompt_variant=variant,
                                                     step=lead.cadence_step if self.steps else None)
         except Exception as exc:
             if hold is not None and self.guard is not None:
@@ -405,6 +409,7 @@ class Dialer:
             self._store_fails(exc)  # not dialed; the lead's lease runs out and it is due again
             return
         self._calling[call_id] = lead.id
+        self._variants[call_id] = variant
         speed: dict[str, float] = {}
         if intake_at is not None:  # a posted lead's first call: how fast did we dial?
             speed["dial_s"] = round((utcnow() - intake_at).total_seconds(), 3)
@@ -691,7 +696,7 @@ class Dialer:
         meter: CostMeter | None = None,
     ) -> None:
         metrics.CALLS_COMPLETED.labels(campaign=self.config.campaign_name, outcome=outcome, status=status,
-                                       variant=self.config.prompt_variant or "default").inc()
+                                       variant=self._variants.pop(call_id, None) or "default").inc()
         if result is not None:
             observe_call(result, greeting_ms, self.config.turn_taking.vad_stop_s)
         firsts = [t.first_audio_ms for t in result.latency.completed()] if result else []

@@ -3,9 +3,10 @@
 Each request goes to the host with the fewest requests in flight whose breaker is closed, waits
 for a free slot there (``max_concurrency_per_host``; at most ``queue_limit`` requests wait in
 all), and must produce its first token within ``first_token_timeout_s`` and finish within
-``timeout_s``. A failure before the first token is retried on another host (``retries``); a
-failure after it is raised, since half a sentence may already be on its way to the caller.
-Every failure counts against the host's breaker. The official ``ollama`` client does the HTTP.
+``timeout_s`` (a caller may also bound the gap between two pieces: ``stall_s``). A failure
+before the first token is retried on another host (``retries``); a failure after it is raised,
+since half a sentence may already be on its way to the caller. Every failure counts against the
+host's breaker. The official ``ollama`` client does the HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack, aclosing
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from reauto.costs.meter import usage
@@ -42,6 +44,8 @@ class ChatStats:
     total_duration: int | None = None
     load_duration: int | None = None
     first_token_ms: float | None = None
+    queued_ms: float = 0.0  # waiting for a free slot on the host
+    total_ms: float | None = None  # from the request's start (queue included) to the final line
 
 
 @dataclass
@@ -90,8 +94,17 @@ class OllamaChat:
             out["seed"] = s.seed
         return out
 
-    async def stream(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None) -> AsyncIterator[str]:
+    async def stream(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None,
+                     stats: ChatStats | None = None, stall_s: float | None = None) -> AsyncIterator[str]:
         """The reply's text pieces as they are generated.
+
+        Args:
+            messages: the chat so far (system, user and assistant messages).
+            model: the model to use instead of ``settings.model``.
+            stats: filled with this request's :class:`ChatStats` once the reply is complete
+                (:attr:`last` is shared by every request in flight).
+            stall_s: after the first piece, the longest wait for the next one (a stalled
+                generation); ``None``: only the whole reply's ``timeout_s`` applies.
 
         Raises:
             LLMUnavailable: no host gave a first token in time, or one failed mid-reply.
@@ -103,26 +116,28 @@ class OllamaChat:
             if host is None:
                 break
             tried.add(host.url)
-            pieces = self._stream_from(host, messages, model or self.settings.model)
-            try:
-                first = await pieces.__anext__()
-            except StopAsyncIteration:
-                host.breaker.success()
+            async with aclosing(self._stream_from(host, messages, model or self.settings.model,
+                                                  stats, stall_s)) as pieces:
+                try:
+                    first = await pieces.__anext__()
+                except StopAsyncIteration:
+                    host.breaker.success()
+                    return
+                except LLMUnavailable as exc:
+                    errors.append(str(exc))
+                    continue
+                yield first
+                async for piece in pieces:  # a caller that stops early closes the request
+                    yield piece
                 return
-            except LLMUnavailable as exc:
-                errors.append(str(exc))
-                continue
-            yield first
-            async for piece in pieces:
-                yield piece
-            return
         if not errors:
             errors.append("every host's breaker is open" if self.hosts else "no hosts configured")
         raise LLMUnavailable("Ollama: " + "; ".join(errors))
 
-    async def complete(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None) -> str:
-        """The whole reply."""
-        return "".join([piece async for piece in self.stream(messages, model=model)])
+    async def complete(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None,
+                       stats: ChatStats | None = None) -> str:
+        """The whole reply (``stats`` as for :meth:`stream`)."""
+        return "".join([piece async for piece in self.stream(messages, model=model, stats=stats)])
 
     async def warm(self, model: str | None = None) -> None:
         """Load the model on every host now (an empty chat loads it and keeps it ``keep_alive``)."""
@@ -145,8 +160,8 @@ class OllamaChat:
                 return host
         return None
 
-    async def _stream_from(self, host: _Host, messages: Sequence[Mapping[str, str]],
-                           model: str) -> AsyncIterator[str]:
+    async def _stream_from(self, host: _Host, messages: Sequence[Mapping[str, str]], model: str,
+                           out: ChatStats | None, stall_s: float | None) -> AsyncIterator[str]:
         s = self.settings
         if host.slots.locked() and self.waiting >= s.queue_limit:
             raise LLMUnavailable(f"{host.url}: busy and {self.waiting} requests already waiting")
@@ -164,29 +179,40 @@ class OllamaChat:
                     self.waiting -= 1
             else:
                 await host.slots.acquire()  # free: returns at once
+            queued_ms = (time.perf_counter() - started) * 1000
             try:
-                async for piece in self._chat(host, messages, model, started, deadline):
-                    yield piece
+                stats = ChatStats(model=model, host=host.url, queued_ms=queued_ms)
+                async with aclosing(self._chat(host, messages, stats, started, deadline, stall_s)) as pieces:
+                    async for piece in pieces:
+                        yield piece
             finally:
                 host.slots.release()
         finally:
             host.in_flight -= 1
+        if out is not None:
+            for f in fields(ChatStats):
+                setattr(out, f.name, getattr(stats, f.name))
 
-    async def _chat(self, host: _Host, messages: Sequence[Mapping[str, str]], model: str,
-                    started: float, deadline: float) -> AsyncIterator[str]:
+    async def _chat(self, host: _Host, messages: Sequence[Mapping[str, str]], stats: ChatStats,
+                    started: float, deadline: float, stall_s: float | None) -> AsyncIterator[str]:
         s = self.settings
-        stats = ChatStats(model=model, host=host.url)
+        model = stats.model
+        stack = AsyncExitStack()
         try:
-            parts = await asyncio.wait_for(
-                host.client.chat(model=model, messages=list(messages), stream=True, options=self.options(),
-                                 keep_alive=s.keep_alive),
-                timeout=s.first_token_timeout_s,
-            )
+            async with asyncio.timeout(s.first_token_timeout_s):
+                parts = await host.client.chat(model=model, messages=list(messages), stream=True,
+                                               options=self.options(), keep_alive=s.keep_alive)
             iterator = parts.__aiter__()
+            stack.push_async_callback(_close, iterator)
             first_deadline = started + s.first_token_timeout_s
             while True:
-                limit = (first_deadline if stats.first_token_ms is None else deadline) - time.perf_counter()
-                part = await asyncio.wait_for(iterator.__anext__(), timeout=max(0.001, limit))
+                now = time.perf_counter()
+                if stats.first_token_ms is None:
+                    limit = first_deadline - now
+                else:
+                    limit = deadline - now if stall_s is None else min(deadline - now, stall_s)
+                async with asyncio.timeout(max(0.001, limit)):  # no task per piece, unlike wait_for
+                    part = await iterator.__anext__()
                 content = part.message.content if part.message is not None else ""
                 if content:
                     if stats.first_token_ms is None:
@@ -196,21 +222,26 @@ class OllamaChat:
                     stats.done_reason = part.done_reason
                     stats.prompt_eval_count, stats.eval_count = part.prompt_eval_count, part.eval_count
                     stats.total_duration, stats.load_duration = part.total_duration, part.load_duration
-                    break
+                    # read on to the end of the response, so its connection goes back to the pool
         except StopAsyncIteration:
             pass
         except (TimeoutError, asyncio.TimeoutError):
             self._failed(host)
-            phase = "first token" if stats.first_token_ms is None else "reply"
-            limit_s = s.first_token_timeout_s if stats.first_token_ms is None else s.timeout_s
-            raise LLMUnavailable(f"{host.url}: no {phase} within {limit_s}s") from None
+            if stats.first_token_ms is None:
+                raise LLMUnavailable(f"{host.url}: no first token within {s.first_token_timeout_s}s") from None
+            if stall_s is not None and time.perf_counter() < deadline:
+                raise LLMUnavailable(f"{host.url}: the reply stalled for {stall_s}s") from None
+            raise LLMUnavailable(f"{host.url}: no reply within {s.timeout_s}s") from None
         except LLMUnavailable:
             raise
         except Exception as exc:  # HTTP errors, refused connections, an error line mid-stream
             self._failed(host)
             raise LLMUnavailable(f"{host.url}: {type(exc).__name__}: {exc}") from None
+        finally:
+            await stack.aclose()  # the HTTP response, also when the caller stops early
         host.breaker.success()
         host.served += 1
+        stats.total_ms = (time.perf_counter() - started) * 1000
         self.last = stats
         tokens = (stats.prompt_eval_count or 0) + (stats.eval_count or 0)
         usage("llm", f"ollama:{model}", tokens, "token")
@@ -220,3 +251,9 @@ class OllamaChat:
     def _failed(host: _Host) -> None:
         host.failures += 1
         host.breaker.failure()
+
+
+async def _close(iterator: Any) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

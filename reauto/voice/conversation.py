@@ -5,13 +5,20 @@ soon as the lead's first words end (the VAD's stop, not the end-of-turn model: t
 abandon rule starts at "hello"), hands every finished lead turn to the :class:`Brain`, keeps in
 the brain's history only what the lead actually heard when the agent is interrupted, and ends
 the call when the brain says so — after the last words have been played.
+
+A brain that offers ``respond_stream`` (:class:`StreamingBrain`) is heard a sentence at a time:
+each sentence goes to TTS as soon as the brain hands it over, so the first one is being
+synthesised while the rest is generated. The reply is still one turn: one transcript entry,
+one ``on_agent_text``, and one ``mark`` after its last sentence. An interruption while it is
+generated stops it there; what the lead heard is estimated over every sentence played.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from pipecat.frames.frames import (
@@ -74,6 +81,18 @@ class Brain(Protocol):
         """The last reply was cut off: only ``spoken`` reached the lead."""
 
 
+class StreamingBrain(Brain, Protocol):
+    """A brain that can hand its reply over a sentence at a time."""
+
+    def respond_stream(self, text: str, confidence: float | None) -> AsyncIterator[Reply]:
+        """The reply to one finished lead turn, as sentence-sized :class:`Reply` pieces.
+
+        Every piece carries the reply's ``agent``, ``outcome`` and ``end_call`` (a reply that
+        ends the call should come as one piece). The brain's history holds, at each piece, what
+        it has handed over so far.
+        """
+
+
 @dataclass
 class TurnRecord:
     """One turn of the conversation, for the transcript and latency report."""
@@ -118,6 +137,10 @@ class ConversationProcessor(FrameProcessor):
         self._awaiting_transcript = False
         self._current: Reply | None = None
         self._bot_started: float | None = None
+        self._heard_s = 0.0  # the current reply's audio played before the last pause
+        self._rest: asyncio.Task[None] | None = None  # the streamed reply's later sentences
+        self._pieces: AsyncIterator[Reply] | None = None
+        self._streamed: TurnRecord | None = None  # the streamed reply's turn, until it is complete
         self._end_after_speech = False
         self._ended = False
         self.outcome: str | None = None
@@ -160,21 +183,34 @@ class ConversationProcessor(FrameProcessor):
             await self._opt_out()
             return
         elif isinstance(frame, InterruptionFrame):
+            cut = await self._cut_stream()
             self._on_interruption()
+            await self.push_frame(frame, direction)
+            if cut:
+                await self._push_mark()  # after the interruption, which would drop it
+            return
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._bot_started = time.monotonic()
         elif isinstance(frame, BotStoppedSpeakingFrame):
+            if self._bot_started is not None:
+                self._heard_s += time.monotonic() - self._bot_started
             self._bot_started = None
             if self._end_after_speech and not self._ended:
                 self._ended = True
                 await self.push_frame(EndWorkerFrame(), FrameDirection.UPSTREAM)
         await self.push_frame(frame, direction)
 
+    async def cleanup(self) -> None:
+        await self._cut_stream()
+        await super().cleanup()
+
     async def _lead_turn_finished(self) -> None:
         if not self._pending:
             self._awaiting_transcript = True
             return
         self._awaiting_transcript = False
+        if self._rest is not None:
+            await asyncio.wait([self._rest])  # the previous reply is still being handed over
         text = " ".join(t for t, _ in self._pending).strip()
         confs = [c for _, c in self._pending if c is not None]
         confidence = min(confs) if confs else None
@@ -186,12 +222,85 @@ class ConversationProcessor(FrameProcessor):
             await self._speak(self._brain.opening(), greeting=True)
             return
         started = time.perf_counter()
-        reply = await self._brain.respond(text, confidence)
-        await self._speak(reply, brain_ms=(time.perf_counter() - started) * 1000)
+        respond_stream = getattr(self._brain, "respond_stream", None)
+        if respond_stream is None:
+            reply = await self._brain.respond(text, confidence)
+            await self._speak(reply, brain_ms=(time.perf_counter() - started) * 1000)
+            return
+        pieces: AsyncIterator[Reply] = respond_stream(text, confidence)
+        first = await anext(pieces, None)
+        brain_ms = (time.perf_counter() - started) * 1000
+        if first is None or not first.text:
+            await pieces.aclose()  # type: ignore[attr-defined]
+            if first is not None:
+                await self._speak(first, brain_ms=brain_ms)
+            return
+        await self._begin_stream(first, brain_ms)
+        self._pieces = pieces
+        self._rest = self.create_task(self._stream_rest(pieces), name="conversation-stream")
+
+    async def _begin_stream(self, first: Reply, brain_ms: float) -> None:
+        """Speak a streamed reply's first sentence; the turn is reported once the reply is complete."""
+        self._greeted = True
+        self._current, self._heard_s = first, 0.0
+        if first.outcome:
+            self.outcome = first.outcome
+        if first.end_call:
+            self._end_after_speech = True
+        self._streamed = TurnRecord("agent", first.text, agent=first.agent)
+        self.turns.append(self._streamed)
+        frame = TTSSpeakFrame(first.text)
+        frame.metadata.update(greeting=False, brain_ms=brain_ms)
+        await self.push_frame(frame)
+
+    async def _stream_rest(self, pieces: AsyncIterator[Reply]) -> None:
+        """Speak the streamed reply's later sentences as they come, then close the reply (also
+        when the brain fails midway: what was handed over stays the reply)."""
+        try:
+            async for piece in pieces:
+                if not piece.text or self._current is None or self._streamed is None:
+                    continue
+                self._current = replace(self._current, text=f"{self._current.text} {piece.text}")
+                self._streamed.text = self._current.text
+                if piece.outcome:
+                    self.outcome = piece.outcome
+                await self.push_frame(TTSSpeakFrame(piece.text))
+        except Exception as exc:  # a brain's bug must not leave the reply open
+            await self.push_error(f"the brain failed in the middle of a reply: {type(exc).__name__}: {exc}",
+                                  exception=exc)
+        finally:
+            self._rest = self._pieces = None
+        self._stream_done()
+        await self._push_mark()
+
+    async def _cut_stream(self) -> bool:
+        """Stop a streamed reply that is still being generated; whether one was (it is then
+        complete with what was handed over, and still owes its mark)."""
+        task, pieces = self._rest, self._pieces
+        if task is None:
+            return False
+        self._rest = self._pieces = None
+        await self.cancel_task(task)
+        if pieces is not None:
+            await pieces.aclose()  # type: ignore[attr-defined]
+        self._stream_done()
+        return True
+
+    def _stream_done(self) -> None:
+        turn, self._streamed = self._streamed, None
+        if turn is not None and self._on_turn is not None:
+            self._on_turn(turn)
+        if self._on_agent_text is not None and self._current is not None:
+            self._on_agent_text(self._current.text)
+
+    async def _push_mark(self) -> None:
+        # Twilio-style mark: the transport reports it once the reply's audio has played
+        self._replies += 1
+        await self.push_frame(OutputTransportMessageFrame(message=mark_message(f"reply-{self._replies}")))
 
     async def _speak(self, reply: Reply, *, greeting: bool = False, brain_ms: float = 0.0) -> None:
         self._greeted = True
-        self._current = reply
+        self._current, self._heard_s = reply, 0.0
         if reply.outcome:
             self.outcome = reply.outcome
         self._record(TurnRecord("agent", reply.text, agent=reply.agent))
@@ -203,21 +312,23 @@ class ConversationProcessor(FrameProcessor):
             frame = TTSSpeakFrame(reply.text)
             frame.metadata.update(greeting=greeting, brain_ms=brain_ms)
             await self.push_frame(frame)
-            # Twilio-style mark: the transport reports it once the reply's audio has played
-            self._replies += 1
-            await self.push_frame(OutputTransportMessageFrame(message=mark_message(f"reply-{self._replies}")))
+            await self._push_mark()
         elif reply.end_call and not self._ended:
             self._ended = True
             await self.push_frame(EndWorkerFrame(), FrameDirection.UPSTREAM)
 
     async def _switch(self, brain: Brain) -> None:
-        self._brain = brain
         self._pending.clear()
         self._skip_hello_turn = self._awaiting_transcript = self._end_after_speech = False
         if self._ended:
+            self._brain = brain
             return
-        self._on_interruption()  # the history keeps what was heard of the cut-off reply
+        cut = await self._cut_stream()
+        self._on_interruption()  # the old brain's history keeps what was heard of the cut-off reply
+        self._brain = brain
         await self.broadcast_interruption()  # stop what is playing (Twilio: clear)
+        if cut:
+            await self._push_mark()
         await self._speak(brain.opening())
 
     async def _opt_out(self) -> None:
@@ -225,14 +336,17 @@ class ConversationProcessor(FrameProcessor):
         if opt_out is None or self._ended or self._end_after_speech:
             return
         self._record(TurnRecord("lead", f"[pressed {OPT_OUT_KEY}]"))
+        cut = await self._cut_stream()
         self._on_interruption()
         await self.broadcast_interruption()
+        if cut:
+            await self._push_mark()
         await self._speak(opt_out())
 
     def _on_interruption(self) -> None:
         if self._current is None or self._bot_started is None:
-            return
-        heard_s = time.monotonic() - self._bot_started
+            return  # nothing playing: what was handed over has been heard
+        heard_s = self._heard_s + time.monotonic() - self._bot_started
         words = self._current.text.split()
         spoken = " ".join(words[: int(heard_s * WORDS_PER_SECOND)])
         if len(spoken) < len(self._current.text):

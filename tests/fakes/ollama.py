@@ -5,12 +5,14 @@
 counters in nanoseconds) or not (one JSON object); ``GET /api/tags`` and ``/api/version``.
 Errors are what Ollama sends: an HTTP status with ``{"error": "..."}``, or an ``{"error": ...}``
 line in the middle of a stream. Latency, token pace, stalls and failures are configurable.
+:func:`reword` is a deterministic stand-in for a model that words the agent's planned line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +32,8 @@ class FakeOllama:
         ttft_s: delay before the first piece (time to first token).
         token_s: delay between pieces.
         status: answer every request with this HTTP status and an error body (e.g. 500).
-        stall_s: after the first piece, stall this long (a hung generation).
+        stall_s: after the first piece (``stall_after`` pieces), stall this long (a hung generation).
+        stall_after: how many pieces come before the stall.
         error_after: send an ``{"error": ...}`` line after this many pieces.
         models: what ``/api/tags`` lists.
     """
@@ -40,6 +43,7 @@ class FakeOllama:
     token_s: float = 0.0
     status: int | None = None
     stall_s: float = 0.0
+    stall_after: int = 1
     error_after: int | None = None
     models: tuple[str, ...] = ("llama3.2:3b",)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -98,7 +102,7 @@ class FakeOllama:
                     await response.write(json.dumps({"error": "an error was encountered while running the model"}).encode() + b"\n")
                     return response
                 await response.write(json.dumps(self._line(body, piece, chat)).encode() + b"\n")
-                if i == 0 and self.stall_s:
+                if i + 1 == self.stall_after and self.stall_s:
                     await asyncio.sleep(self.stall_s)
                 await asyncio.sleep(self.token_s)
             final = self._line(body, "", chat, done=True, started=started, count=len(pieces))
@@ -124,6 +128,36 @@ class FakeOllama:
                         prompt_eval_count=prompt, prompt_eval_duration=total // 4,
                         eval_count=count, eval_duration=total - total // 4)
         return line
+
+
+#: Acknowledgements :func:`reword` opens with, chosen by the lead's words.
+ACKS = ("Got it", "Thanks", "Okay", "Great", "Alright", "I see")
+_PLANNED = re.compile(r'^"(.+)"$', re.M)
+_NAME = re.compile(r"You are speaking with ([^.]+)\.")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def reword(body: dict[str, Any]) -> str:
+    """What a model asked to word the planned line would say, deterministically.
+
+    The planned line is the quoted line of the system prompt (``prompts/agent.txt``); the reply
+    is an acknowledgement picked by the lead's last turn, the lead's name, and the planned
+    line's last sentence. The acknowledgement depends on the lead's words, in order, but not on
+    their case, spacing or punctuation, nor on which name the lead has (a model says the same to
+    Jane as to Omar): the same context always gives the same reply, and a different lead turn
+    or plan usually a different one, so a cache serving a wrong reply is caught.
+    """
+    messages = body.get("messages", [])
+    system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+    planned = _PLANNED.search(system)
+    line = planned.group(1) if planned else "How can I help?"
+    last = _SENTENCE_END.split(line.strip())[-1]
+    name = _NAME.search(system)
+    who = name.group(1) if name and name.group(1) != "the lead" else ""
+    said = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    words = [w if w != who.lower() else "<name>" for w in re.findall(r"[a-z0-9']+", said.lower())]
+    ack = ACKS[sum(len(w) * (i + 1) for i, w in enumerate(words)) % len(ACKS)]
+    return f"{ack}, {who}. {last}" if who else f"{ack}. {last}"
 
 
 def _tokens(text: str) -> list[str]:
