@@ -51,6 +51,34 @@ async def test_redis_sessions_are_shared_expire_and_are_deleted(redis_settings):
         await worker_b.close()
 
 
+@pytest.mark.integration
+async def test_redis_away_keeps_sessions_in_this_process_until_it_answers(redis_settings):
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on: Redis is away
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    state = {"call_id": 9, "brain": (await halfway()).snapshot()}
+    away = RedisSessions(f"redis://127.0.0.1:{port}/0", key_prefix=redis_settings.key_prefix, timeout_s=0.3)
+    try:
+        await away.save(9, state)  # no error: the checkpoint is kept here
+        assert away.degraded and await away.load(9) == state and await away.live() == [9]
+        await away.delete(9)
+        assert await away.load(9) is None and await away.live() == []
+    finally:
+        await away.close()
+    back = RedisSessions(redis_settings.url, key_prefix=redis_settings.key_prefix)
+    try:
+        back.degraded = True
+        await back.local.save(10, {"older": True})  # saved while Redis was away
+        assert await back.load(10) == {"older": True}
+        await back.save(10, state)  # Redis answers again: the newest copy goes there
+        assert not back.degraded and await back.local.load(10) is None and await back.load(10) == state
+        await back.delete(10)
+    finally:
+        await back.close()
+
+
 @pytest.mark.unit
 async def test_in_process_sessions_expire_too():
     store = sessions_for(RedisSettings(url=None), ttl_s=0.05)
