@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import numpy as np
@@ -64,6 +65,21 @@ async def test_fallback_speaks_the_same_utterance(kwargs: dict[str, object], rea
     assert (outcome.provider, outcome.tier, outcome.reason, outcome.error) == (
         "piper", "local", reason, error)
     assert outcome.fell_back and tts.last_outcome is outcome
+
+
+async def test_a_primary_that_keeps_failing_is_skipped_until_its_breaker_lets_a_trial_through() -> None:
+    premium, local, tts, outcomes = pair(delay_s=5.0)  # ElevenLabs stalls: each try costs the timeout
+    tts.breaker.reset_s = 0.3
+    for _ in range(3):
+        assert await speak(tts) == LOCAL_AUDIO
+    assert tts.breaker.state == "open" and len(premium.calls) == 3
+    started = time.perf_counter()
+    assert await speak(tts) == LOCAL_AUDIO
+    assert time.perf_counter() - started < 0.15  # no wait on the timeout: the local voice at once
+    assert len(premium.calls) == 3 and outcomes[-1].reason == "primary_breaker_open" and outcomes[-1].fell_back
+    premium.delay_s = 0.0  # it recovers; after the reset one utterance tries it again
+    await asyncio.sleep(0.35)
+    assert await speak(tts) == PREMIUM_AUDIO and tts.breaker.state == "closed" and len(premium.calls) == 4
 
 
 async def test_primary_failing_mid_stream_is_not_repeated_by_the_fallback() -> None:

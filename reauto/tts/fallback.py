@@ -10,6 +10,10 @@ caller's error path (Pipecat's ``ErrorFrame``) takes over.
 
 Every utterance produces one :class:`TtsOutcome` (which tier spoke and why), kept as
 ``last_outcome`` and passed to ``on_outcome`` for the cost meter and the logs.
+
+A breaker guards the primary: after ``breaker_threshold`` utterances in a row that it could not
+start, the fallback speaks at once (``primary_breaker_open``) instead of every turn waiting the
+first-byte timeout, and after ``breaker_reset_s`` one utterance tries the primary again.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from typing import Literal
 import numpy as np
 import soxr
 
+from reauto.breaker import Breaker
 from reauto.tts.base import TTSProvider
 
 log = logging.getLogger(__name__)
 
-Reason = Literal["primary", "primary_error", "primary_timeout", "primary_empty", "primary_broke"]
+Reason = Literal["primary", "primary_error", "primary_timeout", "primary_empty", "primary_broke",
+                 "primary_breaker_open"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,8 @@ class TtsOutcome:
             ``primary_broke``, even though its audio stopped early).
         tier: that provider's cost tier (local | premium).
         reason: ``primary`` (it spoke), ``primary_error`` / ``primary_timeout`` /
-            ``primary_empty`` (the fallback spoke), ``primary_broke`` (it failed mid-stream).
+            ``primary_empty`` / ``primary_breaker_open`` (the fallback spoke), ``primary_broke``
+            (it failed mid-stream).
         error: the primary's error, when there was one.
         text_chars: characters in the utterance.
         audio_s: seconds of audio emitted.
@@ -60,7 +67,7 @@ class TtsOutcome:
 
     @property
     def fell_back(self) -> bool:
-        return self.reason in ("primary_error", "primary_timeout", "primary_empty")
+        return self.reason in ("primary_error", "primary_timeout", "primary_empty", "primary_breaker_open")
 
 
 class FallbackTTS(TTSProvider):
@@ -84,8 +91,11 @@ class FallbackTTS(TTSProvider):
         first_byte_timeout_s: float = 1.5,
         *,
         on_outcome: Callable[[TtsOutcome], None] | None = None,
+        breaker_threshold: int = 3,
+        breaker_reset_s: float = 30.0,
     ) -> None:
         self.primary = primary
+        self.breaker = Breaker(breaker_threshold, breaker_reset_s, name=f"tts {primary.name}")
         self.fallback = fallback
         self.first_byte_timeout_s = first_byte_timeout_s
         self.on_outcome = on_outcome
@@ -111,6 +121,10 @@ class FallbackTTS(TTSProvider):
                 fallback's error when both failed.
         """
         started = time.perf_counter()
+        if not self.breaker.allow():
+            async for chunk in self._speak_fallback(text, "primary_breaker_open", None, started):
+                yield chunk
+            return
         stream = self.primary.synthesize(text)
         reason: Reason = "primary"
         error: BaseException | None = None
@@ -128,10 +142,12 @@ class FallbackTTS(TTSProvider):
             if not first:
                 reason = "primary_empty"
         if reason != "primary":
+            self.breaker.failure()
             await stream.aclose()
             async for chunk in self._speak_fallback(text, reason, error, started):
                 yield chunk
             return
+        self.breaker.success()
         emitted, first_s = len(first), time.perf_counter() - started
         yield first
         try:
@@ -149,8 +165,9 @@ class FallbackTTS(TTSProvider):
     async def _speak_fallback(
         self, text: str, reason: Reason, error: BaseException | None, started: float
     ) -> AsyncIterator[bytes]:
-        detail = _describe(error) if error is not None else "no audio"
-        log.warning("TTS %s %s (%s); %s speaks this turn", self.primary.name,
+        detail = _describe(error) if error is not None else (
+            "its breaker is open" if reason == "primary_breaker_open" else "no audio")
+        log.log(logging.DEBUG if reason == "primary_breaker_open" else logging.WARNING, "TTS %s %s (%s); %s speaks this turn", self.primary.name,
                     reason.removeprefix("primary_"), detail, self.fallback.name)
         emitted, first_s = 0, None
         async for chunk in resampled(self.fallback.synthesize(text), self.fallback.sample_rate,
