@@ -95,7 +95,8 @@ class SttSettings(_Section):
     whisper_compute_type: str = Field("int8", description="int8, int8_float16, float16, float32 …")
     whisper_beam_size: int = Field(1, ge=1, le=10, description="Beam size (1 = greedy, fastest).")
     min_confidence: float = Field(
-        0.45, ge=0, le=1, description="Below this the agent asks the lead to repeat."
+        0.45, ge=0, le=1,
+        description="An answer heard below this confidence that does not answer the question is asked again once."
     )
     timeout_s: float = Field(5.0, gt=0, description="Longest a single transcription may take.")
 

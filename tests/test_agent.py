@@ -186,6 +186,29 @@ def test_unclear_answer_is_asked_once_more_then_moved_on():
     assert "When" in say(brain, "hmm").text
 
 
+def test_a_badly_heard_answer_is_asked_again_as_a_bad_line_once():
+    brain = ScriptedBrain(config(min_confidence=0.45))
+    brain.opening()
+    say(brain, "yes")
+
+    def heard(text, confidence):
+        return asyncio.run(brain.respond(text, confidence))
+
+    assert heard("wee wand two bye", 0.2).text.startswith("Sorry, the line broke up for a second. Are you looking")
+    assert heard("mumble", 0.2).text.startswith("Sorry, I didn't quite catch that. Are you looking")
+    assert "When" in heard("mumble", 0.2).text  # then the script moves on, as for any unclear answer
+    # a low-confidence answer that still says what was asked is taken as it is
+    clear = ScriptedBrain(config(min_confidence=0.45))
+    clear.opening()
+    say(clear, "yes")
+    assert "When" in asyncio.run(clear.respond("we want to buy", 0.3)).text and clear.slots["intent"] == "buy"
+    # without a threshold (the default) confidence changes nothing
+    plain = ScriptedBrain(config())
+    plain.opening()
+    say(plain, "yes")
+    assert asyncio.run(plain.respond("wee wand two bye", 0.1)).text.startswith("Sorry, I didn't quite catch")
+
+
 def test_a_lead_who_is_not_qualified_gets_a_callback_not_a_booking():
     brain = ScriptedBrain(config(book_threshold=0.9))
     brain.opening()

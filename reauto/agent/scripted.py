@@ -60,6 +60,9 @@ class ScriptConfig:
     # real calendar slots instead of booking_slots: ``await offers() -> [spoken slot, …]`` and
     # ``await book(spoken slot) -> bool`` (False: someone took it meanwhile)
     scheduler: Any = None
+    # an answer heard with less recogniser confidence than this, in which the expected slot is
+    # not found, is asked again once as a bad line ([stt] min_confidence; 0: never)
+    min_confidence: float = 0.0
 
 
 def score_slots(slots: Mapping[str, Any], weights: Mapping[str, float]) -> float:
@@ -146,6 +149,11 @@ class ScriptedBrain:
             return await self._book(text)
         if self.agent == "greeter":
             return await self._next_question(prefix="Great. ")
+        unclear = confidence is not None and confidence < self.config.min_confidence
+        if (unclear and expecting is not None and expecting not in found.slots
+                and f"{expecting}:unclear" not in self._retried):
+            self._retried.add(f"{expecting}:unclear")  # the line, not the lead: one more try
+            return self._say(f"Sorry, the line broke up for a second. {self._ask_current()}", self.agent)
         if expecting is not None and expecting not in self.values and expecting not in self._retried:
             self._retried.add(expecting)
             return self._say(f"Sorry, I didn't quite catch that. {self._ask_current()}", "qualifier")

@@ -183,7 +183,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     dialer = Dialer(
         sessions, telephony, stt=stt, tts=tts, gate=gate,
         brain_factory=assembly.brain_factory(campaign, gate, llm=llm, scheduler_for=scheduler_for
-                                             if assembly.uses_calendar(campaign) else None),
+                                             if assembly.uses_calendar(campaign) else None,
+                                             min_confidence=cfg.stt.min_confidence),
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
                             recordings_dir=recordings, max_calls=max_calls,

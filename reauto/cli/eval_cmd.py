@@ -115,6 +115,7 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
 
     def brain_for(campaign: Campaign, call: RecordedCall) -> Any:
         first = (call.spec.lead.name or "").split(" ")[0] or None
+        # min_confidence stays 0: a replay must follow the recorded conversation turn for turn
         scripted = ScriptedBrain(script_config(campaign, first), answered_by=call.spec.answered_by)
         if llm is None:
             return scripted

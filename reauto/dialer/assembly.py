@@ -168,7 +168,7 @@ def step_voicemail(campaign: Campaign, step: int) -> str:
 
 
 def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = (), *,
-                  step: int = 0, scheduler: Any = None) -> ScriptConfig:
+                  step: int = 0, scheduler: Any = None, min_confidence: float = 0.0) -> ScriptConfig:
     """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures), at
     the lead's cadence ``step``."""
     return ScriptConfig(
@@ -181,12 +181,14 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
         callback_number=campaign.persona.callback_number,
         leave_voicemail=step_voicemail(campaign, step) == "message",
         scheduler=scheduler,
+        min_confidence=min_confidence,
     )
 
 
 def brain_factory(campaign: Campaign, gate: CampaignGate, *,
                   llm: tuple[OllamaChat, PromptTemplate, ReplyCache | None] | None = None,
-                  scheduler_for: Callable[[Lead], Any] | None = None) -> Callable[[Lead, str], Brain]:
+                  scheduler_for: Callable[[Lead], Any] | None = None,
+                  min_confidence: float = 0.0) -> Callable[[Lead, str], Brain]:
     """Builds each call's brain, with the disclosures the gate returned.
 
     Without ``llm`` it is the scripted brain; with it, the scripted flow worded by the LLM.
@@ -198,7 +200,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
         decision = gate.decisions.get(lead.id)
         scheduler = scheduler_for(lead) if scheduler_for is not None and answered_by != "machine" else None
         scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else (),
-                                               step=lead.cadence_step or 0, scheduler=scheduler),
+                                               step=lead.cadence_step or 0, scheduler=scheduler,
+                                               min_confidence=min_confidence),
                                  answered_by=answered_by)
         if llm is None:
             return scripted
