@@ -134,7 +134,7 @@ def test_opening_names_the_lead_discloses_and_offers_opt_out():
     brain = ScriptedBrain(config())
     reply = brain.opening()
     assert reply.text.startswith("Hi Jane, this is Ava, an AI assistant calling from Acme Realty.")
-    assert "may be recorded" in reply.text and "say stop" in reply.text and reply.text.endswith("Is this Jane?")
+    assert "may be recorded" in reply.text and "say stop or press 9" in reply.text and reply.text.endswith("Is this Jane?")
     anonymous = ScriptedBrain(config(lead_first_name=None)).opening()
     assert anonymous.text.endswith("Do you have a quick minute?")
 

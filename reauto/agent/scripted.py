@@ -15,7 +15,7 @@ from typing import Any
 
 from reauto.agent.extract import SlotValue, extract
 from reauto.agent.numbers import MoneyRange
-from reauto.voice.conversation import Reply
+from reauto.voice.conversation import OPT_OUT_KEY, Reply
 
 #: Score weights when the campaign gives none (fair housing: only what the lead said).
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -125,7 +125,7 @@ class ScriptedBrain:
             return self._say(self._resume_line(name), self.agent)
         parts = [f"Hi{name}, this is {c.agent_name}, an AI assistant calling from {c.business}."]
         parts += list(c.disclosures)
-        parts.append("If you'd rather not get these calls, just say stop.")
+        parts.append(f"If you'd rather not get these calls, just say stop or press {OPT_OUT_KEY}.")
         parts.append(f"Is this {c.lead_first_name}?" if c.lead_first_name else "Do you have a quick minute?")
         return self._say(" ".join(parts), "greeter")
 
