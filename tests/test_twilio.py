@@ -152,8 +152,10 @@ async def test_a_dropped_media_connection_is_called_back_and_the_conversation_re
         placed = list(double.calls.values())
         for call in placed:
             await double.finished(call.sid)
-    assert [c.dropped for c in placed] == [True, False] and "stop" not in placed[0].received
-    first, second = sorted(rows(cfg, Call), key=lambda c: c.id)
+    stored = sorted(rows(cfg, Call), key=lambda c: c.id)
+    ends = [e.payload for e in rows(cfg, CallEvent) if e.type == "ended"]
+    assert [c.dropped for c in placed] == [True, False] and "stop" not in placed[0].received, (stored, ends)
+    first, second = stored
     assert first.lead_id == second.lead_id and first.outcome == "callback", first
     ended = next(e for e in rows(cfg, CallEvent, CallEvent.call_id == first.id) if e.type == "ended")
     assert ended.payload["media_dropped"] is True

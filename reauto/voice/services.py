@@ -23,6 +23,10 @@ from reauto.stt.base import STTProvider, Transcript
 from reauto.tts.base import TTSProvider
 
 
+#: What the agent "heard" when recognition failed on a segment (its brain finds no answer in it).
+UNHEARD = "[unheard]"
+
+
 @dataclass(frozen=True)
 class SttTiming:
     """How long one segment took to transcribe."""
@@ -36,7 +40,10 @@ class ProviderSTTService(SegmentedSTTService):
     """Transcribes each VAD speech segment with a reauto :class:`STTProvider`.
 
     Pushes one :class:`TranscriptionFrame` per segment whose ``result`` is the provider's
-    :class:`Transcript` (so the agent sees the confidence). Empty transcripts are dropped.
+    :class:`Transcript` (so the agent sees the confidence). Empty transcripts are dropped. A
+    segment the provider fails on (an error, a timeout) becomes :data:`UNHEARD` with confidence 0
+    after the :class:`ErrorFrame`: the lead did speak, so the turn goes on and the agent asks
+    again instead of waiting in silence.
     """
 
     def __init__(
@@ -66,8 +73,12 @@ class ProviderSTTService(SegmentedSTTService):
         started = time.perf_counter()
         try:
             transcript = await self._provider.transcribe(audio)
-        except Exception as exc:  # a provider failure must not end the call
+        except Exception as exc:  # a provider failure must not end the call, nor lose the turn
             yield ErrorFrame(error=f"STT {self._provider.name} failed: {str(exc) or type(exc).__name__}")
+            unheard = Transcript(UNHEARD, 0.0, len(audio) / 2 / self._provider.sample_rate)
+            frame = TranscriptionFrame(UNHEARD, self._user_id, time_now_iso8601(), result=unheard)
+            frame.metadata["stt_failed"] = True
+            yield frame
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
         usage("stt", _provider_name(self._provider), round(transcript.audio_s, 3), "second")
