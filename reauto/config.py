@@ -353,6 +353,10 @@ class ExportSettings(_Section):
     salesforce_instance_url: str = Field("", description="Salesforce instance, e.g. https://acme.my.salesforce.com.")
     salesforce_token: str = Field(
         "", description="Salesforce OAuth access token; prefer REAUTO_EXPORT_SALESFORCE_TOKEN.")
+    salesforce_client_id: str = Field(
+        "", description="Connected app consumer key: tokens are renewed by the client credentials flow.")
+    salesforce_client_secret: str = Field(
+        "", description="Connected app consumer secret; prefer REAUTO_EXPORT_SALESFORCE_CLIENT_SECRET.")
     salesforce_api_version: str = Field("v60.0", description="Salesforce REST API version.")
     salesforce_external_id_field: str = Field(
         "Reauto_Lead_Id__c", description="The Lead's external-id field reauto upserts on (create it in Salesforce).")

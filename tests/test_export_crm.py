@@ -282,6 +282,28 @@ async def test_salesforce_booked_call_upserts_the_lead_and_logs_task_and_event(s
         "Location": "https://meet.example/abc"}
 
 
+async def test_salesforce_tokens_come_from_the_client_credentials_flow_and_are_renewed_on_401(salesforce):
+    target = sf_target(salesforce, token="", client_id=salesforce.client_id, client_secret=salesforce.client_secret)
+    await target.send(BOOKED, "call:17")
+    assert (target.token_fetches, salesforce.tokens_issued) == (1, 1)  # fetched before the first request
+    salesforce.expire()  # the org's session timeout passes
+    await target.send(NO_ANSWER, "call:18")
+    assert target.token_fetches == 2 and len(salesforce.tasks) == 2  # renewed once, the request sent again
+    token_posts = [r for r in salesforce.requests if r["path"] == "/services/oauth2/token"]
+    assert token_posts[0]["body"]["grant_type"] == "client_credentials"
+    await target.close()
+    wrong = sf_target(salesforce, token="", client_id="someone", client_secret="else")
+    with pytest.raises(PermanentExportError, match="invalid_client"):
+        await wrong.send(BOOKED, "call:17")
+    await wrong.close()
+    with pytest.raises(PermanentExportError, match="salesforce_client_id"):
+        SalesforceTarget(salesforce.url, "")
+    fixed = sf_target(salesforce, token="a-fixed-expired-token")  # no credentials: a 401 stays permanent
+    with pytest.raises(PermanentExportError, match="INVALID_SESSION_ID"):
+        await fixed.send(BOOKED, "call:17")
+    await fixed.close()
+
+
 @pytest.mark.parametrize("legacy", [False, True], ids=["200-with-body", "204-no-body"])
 async def test_salesforce_second_record_updates_the_same_lead(salesforce, legacy):
     salesforce.legacy_upsert = legacy

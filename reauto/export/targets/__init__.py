@@ -46,12 +46,15 @@ def create_target(name: str, cfg: Settings) -> ExportTarget:
         if name == "salesforce":
             from reauto.export.targets.salesforce import SalesforceTarget
 
-            if not e.salesforce_instance_url or not e.salesforce_token:
+            if not e.salesforce_instance_url or not (
+                    e.salesforce_token or (e.salesforce_client_id and e.salesforce_client_secret)):
                 raise PermanentExportError(
-                    "the salesforce target needs [export] salesforce_instance_url and salesforce_token")
+                    "the salesforce target needs [export] salesforce_instance_url and salesforce_client_id with "
+                    "salesforce_client_secret (tokens renewed) or salesforce_token")
             return SalesforceTarget(e.salesforce_instance_url, e.salesforce_token, api_version=e.salesforce_api_version,
                                     external_id_field=e.salesforce_external_id_field, timeout_s=e.timeout_s,
-                                    retries=e.retries)
+                                    retries=e.retries, client_id=e.salesforce_client_id,
+                                    client_secret=e.salesforce_client_secret)
     except PermanentExportError as exc:
         raise UsageError(str(exc)) from None
     raise UsageError(f"--to {name!r}: unknown target (known: {', '.join(TARGETS)})")

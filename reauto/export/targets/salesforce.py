@@ -25,6 +25,13 @@ An Event has no such field: its ``Subject`` ends with ``[reauto:<key>]`` and the
 Errors arrive as ``[{"message", "errorCode", "fields"}]``; they go into the exception's message.
 401 (``INVALID_SESSION_ID``) and 403 are permanent, except 403 ``REQUEST_LIMIT_EXCEEDED`` (the
 org's API allowance is spent for now), which is transient.
+
+Access tokens expire (the org's session timeout, 2 hours by default). With a connected app's
+client id and secret (``[export] salesforce_client_id`` / ``salesforce_client_secret``) reauto
+gets its token with the OAuth 2.0 client credentials flow (``POST
+{instance_url}/services/oauth2/token``, ``grant_type=client_credentials``) before the first
+request and again whenever a request answers 401: that request is sent once more with the new
+token. A fixed ``salesforce_token`` alone cannot be renewed: a 401 then stays permanent.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
@@ -47,13 +55,20 @@ class SalesforceTarget(ExportTarget):
 
     name: ClassVar[str] = "salesforce"
 
-    def __init__(self, instance_url: str, token: str, *, api_version: str = "v60.0",
+    def __init__(self, instance_url: str, token: str = "", *, api_version: str = "v60.0",
                  external_id_field: str = "Reauto_Lead_Id__c", timeout_s: float = 5.0, retries: int = 2,
+                 client_id: str = "", client_secret: str = "",
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if not token and not (client_id and client_secret):
+            raise PermanentExportError(f"the salesforce target needs {TOKEN_SETTING}, or salesforce_client_id "
+                                       "and salesforce_client_secret")
         self.external_id_field = external_id_field
         self._root = f"/services/data/{api_version}"
+        self._token = token
+        self._client = (client_id, client_secret) if client_id and client_secret else None
+        self.token_fetches = 0
         self._api = HttpApi(instance_url, name="export:salesforce", timeout_s=timeout_s, retries=retries,
-                            headers={"Authorization": f"Bearer {token}"}, transport=transport)
+                            transport=transport)
 
     async def close(self) -> None:
         await self._api.close()
@@ -132,9 +147,34 @@ class SalesforceTarget(ExportTarget):
         response = await self._call("GET", f"{self._root}/query", params={"q": soql})
         return list(response.json().get("records", []))
 
+    async def _fetch_token(self) -> None:
+        """A new access token by the client credentials flow."""
+        assert self._client is not None
+        client_id, client_secret = self._client
+        response = await self._api.request(
+            "POST", "/services/oauth2/token", ok_statuses=_PERMANENT_4XX,
+            content=urlencode({"grant_type": "client_credentials", "client_id": client_id,
+                               "client_secret": client_secret}).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.token_fetches += 1
+        body = response.json() if response.content else {}
+        if response.status_code >= 300 or not body.get("access_token"):
+            raise PermanentExportError(
+                f"export:salesforce: no access token from the client credentials flow: HTTP {response.status_code} "
+                f"{body.get('error', '')} {body.get('error_description', '')}".strip()
+                + " (check salesforce_client_id, salesforce_client_secret and the connected app's run-as user)")
+        self._token = str(body["access_token"])
+
     async def _call(self, method: str, path: str, *, json: Any = None,
                     params: Mapping[str, Any] | None = None) -> httpx.Response:
-        response = await self._api.request(method, path, json=json, params=params, ok_statuses=_PERMANENT_4XX)
+        if not self._token:
+            await self._fetch_token()
+        response = await self._api.request(method, path, json=json, params=params, ok_statuses=_PERMANENT_4XX,
+                                           headers={"Authorization": f"Bearer {self._token}"})
+        if response.status_code == 401 and self._client is not None:  # the session expired: renew it once
+            await self._fetch_token()
+            response = await self._api.request(method, path, json=json, params=params, ok_statuses=_PERMANENT_4XX,
+                                               headers={"Authorization": f"Bearer {self._token}"})
         status = response.status_code
         if status < 300:
             return response

@@ -57,6 +57,9 @@ class FakeSalesforce:
     """``await start()``, point reauto at :attr:`url`, inspect :attr:`records`, ``await close()``."""
 
     token: str = "00Dxx0000001gPL!AQ4AQFake.Token"
+    client_id: str = "3MVG9fake.consumer.key"
+    client_secret: str = "fake-consumer-secret"
+    tokens_issued: int = 0
     external_ids: dict[str, set[str]] = field(default_factory=lambda: {"Lead": {"Reauto_Lead_Id__c"}})
     records: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: {"Lead": {}, "Task": {}, "Event": {}})
@@ -89,6 +92,7 @@ class FakeSalesforce:
 
     async def start(self) -> str:
         app = web.Application()
+        app.router.add_post("/services/oauth2/token", self._oauth_token)
         app.router.add_get("/services/data/{version}/query", self._query)
         app.router.add_post("/services/data/{version}/sobjects/{sobject}", self._create)
         app.router.add_patch("/services/data/{version}/sobjects/{sobject}/{field}/{value}", self._upsert)
@@ -98,6 +102,27 @@ class FakeSalesforce:
 
     async def close(self) -> None:
         await self._runner.cleanup()
+
+    def expire(self) -> None:
+        """The session times out: the current access token answers 401 from now on."""
+        self.token = f"expired-{self.tokens_issued}-{self.token}"
+
+    async def _oauth_token(self, request: web.Request) -> web.Response:
+        """OAuth 2.0 client credentials flow: form-encoded, answers the token or ``invalid_client``."""
+        form = await request.post()
+        self.requests.append({"method": "POST", "path": request.path, "query": {}, "body": dict(form),
+                              "headers": dict(request.headers)})
+        if form.get("grant_type") != "client_credentials":
+            return web.json_response({"error": "unsupported_grant_type", "error_description": "grant type not supported"},
+                                     status=400)
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return web.json_response({"error": "invalid_client", "error_description": "invalid client credentials"},
+                                     status=400)
+        self.tokens_issued += 1
+        self.token = f"00Dxx0000001gPL!AQ4AQIssued.{self.tokens_issued}"
+        return web.json_response({"access_token": self.token, "instance_url": self.url, "token_type": "Bearer",
+                                  "issued_at": "1764403200000", "signature": "c2lnbmF0dXJl",
+                                  "id": f"{self.url}/id/00Dxx0000001gPLEAY/005xx000001SvZtAAK"})
 
     # --- plumbing -------------------------------------------------------------------------------
     @staticmethod
