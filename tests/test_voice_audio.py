@@ -118,3 +118,16 @@ async def test_line_clock_paces_and_resyncs():
     for _ in range(20):
         await clock.wait_tick()
     assert 0.03 <= loop.time() - start < 0.5
+
+
+def test_phone_encoder_matches_pcm_to_phone_chunk_by_chunk():
+    encoder = audio.PhoneEncoder()
+    rng = np.random.default_rng(3)
+    for n in (640, 640, 320, 1, 17, 5000, 640):
+        pcm = (rng.standard_normal(n) * 5000).astype(np.int16).tobytes()
+        assert encoder.encode(pcm) == audio.pcm_to_phone(pcm)
+    chunk = tone(0.04, rate=24_000)  # another rate: a resampler of its own
+    assert encoder.encode(chunk, 24_000) == audio.pcm_to_phone(chunk, 24_000)
+    assert encoder.encode(b"") == b""
+    narrow = tone(0.02, rate=8000)
+    assert encoder.encode(narrow, 8000) == audio.pcm_to_phone(narrow, 8000)

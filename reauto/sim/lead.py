@@ -76,14 +76,24 @@ def asked_slot(text: str) -> str | None:
 
 _SPOKEN: dict[tuple[str, str], list[bytes]] = {}
 _SPOKEN_MAX = 512
+_SPEAKING: dict[tuple[str, str], asyncio.Task[list[bytes]]] = {}  # syntheses under way
 
 
 async def flite_packets(text: str, voice: str) -> list[bytes]:
-    """Speak ``text`` with flite and return 20 ms μ-law packets at 8 kHz (cached per voice)."""
+    """Speak ``text`` with flite and return 20 ms μ-law packets at 8 kHz (cached per voice).
+
+    Leads that say the same words at the same time (every call's "Hello?") share one flite run:
+    the same audio, one process instead of one per call.
+    """
     key = (voice, text)
     if key in _SPOKEN:
         return _SPOKEN[key]
-    packets = await _flite_packets(text, voice)
+    loop = asyncio.get_running_loop()
+    task = _SPEAKING.get(key)
+    if task is None or task.get_loop() is not loop:
+        task = _SPEAKING[key] = loop.create_task(_flite_packets(text, voice))
+        task.add_done_callback(lambda done: _SPEAKING.pop(key, None) if _SPEAKING.get(key) is done else None)
+    packets = await asyncio.shield(task)
     if len(_SPOKEN) >= _SPOKEN_MAX:
         _SPOKEN.pop(next(iter(_SPOKEN)))
     _SPOKEN[key] = packets

@@ -20,11 +20,13 @@ from loguru import logger
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.frames.frames import Frame, InputAudioRawFrame
 from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
 from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy, TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_processor import UserTurnProcessor
@@ -37,6 +39,7 @@ from reauto.voice.audio import SAMPLE_RATE
 from reauto.voice.conversation import Brain, ConversationProcessor, SwitchBrainFrame, TurnRecord
 from reauto.voice.latency import CallLatency, LatencyObserver
 from reauto.voice.services import ProviderSTTService, ProviderTTSService
+from reauto.voice.smart_turn import SharedSmartTurnAnalyzer
 from reauto.voice.vad import GatedSileroVADAnalyzer
 
 
@@ -67,7 +70,7 @@ class TurnTaking:
     smart_turn: bool = True
 
     def vad(self) -> SileroVADAnalyzer:
-        """A Silero VAD analyzer (loads an ONNX session: call it off the event loop)."""
+        """A Silero VAD analyzer for one call (the first one opens the shared ONNX session)."""
         return GatedSileroVADAnalyzer(
             floor_dbfs=self.vad_floor_dbfs,
             sample_rate=SAMPLE_RATE,
@@ -75,16 +78,38 @@ class TurnTaking:
         )
 
     def strategies(self) -> UserTurnStrategies:
-        """End-of-turn strategies (Smart-Turn loads an ONNX session: call it off the event loop)."""
+        """End-of-turn strategies for one call (the first Smart-Turn opens the shared ONNX session)."""
         if self.smart_turn:
-            from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
-
-            analyzer = LocalSmartTurnAnalyzerV3(params=SmartTurnParams(stop_secs=self.turn_stop_s))
+            analyzer = SharedSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=self.turn_stop_s))
             return UserTurnStrategies(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)])
         return UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=self.turn_stop_s)])
 
     def models(self) -> tuple[SileroVADAnalyzer, UserTurnStrategies]:
+        """The per-call VAD and end-of-turn analyzers (call it off the event loop: the process's
+        first call opens the shared ONNX sessions)."""
         return self.vad(), self.strategies()
+
+
+class LeadTurnProcessor(UserTurnProcessor):
+    """:class:`UserTurnProcessor` that keeps the lead's audio from processors that do not read it.
+
+    Past the end-of-turn decision only a recorder reads the lead's audio. Without one, each audio
+    frame would still pass through the conversation, TTS and output processors and the pipeline's
+    sink (a queue, a task switch and an observer event each) to be ignored by all of them.
+
+    Args:
+        forward_audio: pass the lead's audio on downstream (a recorder follows).
+    """
+
+    def __init__(self, *, forward_audio: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._forward_audio = forward_audio
+
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM) -> None:
+        if (not self._forward_audio and direction is FrameDirection.DOWNSTREAM
+                and isinstance(frame, InputAudioRawFrame)):
+            return
+        await super().push_frame(frame, direction)
 
 
 @dataclass
@@ -136,10 +161,11 @@ class CallSession:
     _worker: PipelineWorker | None = field(default=None, init=False, repr=False)
 
     async def prepare(self) -> None:
-        """Load the per-call turn-taking models in a thread (while the phone rings).
+        """Create the per-call turn-taking analyzers in a thread (while the phone rings).
 
-        Each call needs its own Silero and Smart-Turn state; creating their ONNX sessions takes
-        tens of milliseconds that would otherwise stall every other call's audio.
+        Each call has its own Silero and Smart-Turn state over the process's shared sessions;
+        the first call of a process opens those sessions, which takes a hundred milliseconds that
+        would otherwise stall every other call's audio.
         """
         if self._models is None:
             self._models = await asyncio.to_thread(self.turn_taking.models)
@@ -160,9 +186,10 @@ class CallSession:
         )
         processors: list[Any] = [
             self.transport.input(),
-            VADProcessor(vad_analyzer=vad),
+            # in direct mode (no queue, no task of its own): the VAD runs in the input's task
+            VADProcessor(vad_analyzer=vad, enable_direct_mode=True),
             ProviderSTTService(self.stt, p99_latency_s=self.turn_taking.stt_wait_s),
-            UserTurnProcessor(user_turn_strategies=strategies),
+            LeadTurnProcessor(user_turn_strategies=strategies, forward_audio=self.record),
             conversation,
             ProviderTTSService(self.tts),
             self.transport.output(),

@@ -1,10 +1,10 @@
 """A Pipecat transport over a :class:`PhoneLine`: the simulated twin of Twilio's media stream.
 
 Input: 8 kHz μ-law packets from the line → 16 kHz PCM ``InputAudioRawFrame``s.
-Output: the pipeline's 16 kHz PCM → 8 kHz μ-law (resampled per chunk, so nothing is held back
-at the end of an utterance) into the line's play-out buffer, paced at twice
-real time like Pipecat's WebSocket transports (the far end buffers), and a ``clear`` of that
-buffer on every interruption, as Twilio's ``clear`` message does.
+Output: the pipeline's 16 kHz PCM → 8 kHz μ-law (each chunk resampled on its own, so nothing is
+held back at the end of an utterance) into the line's play-out buffer, paced at twice real time
+like Pipecat's WebSocket transports (the far end buffers), and a ``clear`` of that buffer on every
+interruption, as Twilio's ``clear`` message does.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
-from reauto.voice.audio import SAMPLE_RATE, pcm_to_phone
+from reauto.voice.audio import SAMPLE_RATE, PhoneEncoder
 from reauto.voice.line import PhoneLine, StreamCodec
 
 
@@ -70,6 +70,18 @@ class SimInputTransport(BaseInputTransport):
             if pcm:
                 await self.push_audio_frame(InputAudioRawFrame(pcm, SAMPLE_RATE, 1))
 
+    async def push_audio_frame(self, frame: InputAudioRawFrame) -> None:
+        """Push the lead's audio on from the reader's task.
+
+        Pipecat's input transport queues each frame for a task of its own, which, without an
+        input filter, only pushes it on; each 20 ms packet of each call would pay a queue, a
+        timed wait and a task switch for that.
+        """
+        if self._params.audio_in_filter is not None:
+            await super().push_audio_frame(frame)
+        elif self._params.audio_in_enabled and self._params.audio_in_passthrough and not self._paused:
+            await self.push_frame(frame)
+
     async def _stop_reader(self) -> None:
         if self._reader is not None:
             await self.cancel_task(self._reader)
@@ -93,6 +105,7 @@ class SimOutputTransport(BaseOutputTransport):
     def __init__(self, line: PhoneLine, params: TransportParams, **kwargs: object) -> None:
         super().__init__(params, **kwargs)  # type: ignore[arg-type]
         self._line = line
+        self._encoder = PhoneEncoder()
         self._next_send = 0.0
         self._last_write = 0.0
 
@@ -115,7 +128,7 @@ class SimOutputTransport(BaseOutputTransport):
         now = time.monotonic()
         if now - self._last_write < self.UTTERANCE_GAP_S and self._line.queued_ms == 0:
             self._line.stats.underruns += 1
-        self._line.play(pcm_to_phone(frame.audio, frame.sample_rate))
+        self._line.play(self._encoder.encode(frame.audio, frame.sample_rate))
         self._last_write = time.monotonic()
         await self._pace(len(frame.audio) / 2 / frame.sample_rate)
         return True

@@ -14,21 +14,28 @@ tone as long as the text would take to speak (0 ms), the agent asks a fixed list
 Reported per run: turns measured, orchestration overhead p50/p95 (VAD stop → first audio out,
 minus time inside STT, end-of-turn wait, agent and TTS), first agent audio after the lead's
 "hello" p50/p95 (measured at the lead's end of the line: last packet of "hello" → first packet of
-agent audio heard), audio underruns, and the worst event-loop lag.
+agent audio heard), audio underruns, the worst event-loop lag, and the CPU used over the run
+(cores: the whole process, its event-loop thread, and other processes on the machine).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import statistics
-import sys
-import time
-from collections.abc import AsyncIterator
-from pathlib import Path
+import os
 
-import numpy as np
+# Many calls make many small matrix products (Smart-Turn's features): parallelism comes from the
+# calls, and BLAS threads that spin between products only take CPU from them. Set before numpy
+# is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -131,12 +138,16 @@ async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTa
     stop = asyncio.Event()
     lag = asyncio.create_task(loop_lag(stop))
     started = time.perf_counter()
+    cpu, loop_cpu, machine = time.process_time(), time.thread_time(), busy_cpu_s()
     results = []
     for i in range(n):  # stagger starts by 100 ms, as a dialer would
         results.append(asyncio.create_task(one_call(i, stt_factory, tts, brain_factory, turn, ring_s)))
         await asyncio.sleep(0.1)
     done = await asyncio.gather(*results)
     stop.set()
+    wall = time.perf_counter() - started
+    cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
+    machine = busy_cpu_s() - machine if machine is not None else None
     overhead, first, hello, underruns, turns = [], [], [], 0, 0
     for outcome, report, line in done:
         for t in outcome.latency.completed():
@@ -149,12 +160,25 @@ async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTa
             hello.append(report.hello_to_first_audio_ms)
         underruns += line.stats.underruns
     return {
-        "calls": n, "turns": turns, "wall_s": round(time.perf_counter() - started, 1),
+        "calls": n, "turns": turns, "wall_s": round(wall, 1),
         "overhead_p50_ms": pct(overhead, 50), "overhead_p95_ms": pct(overhead, 95),
         "turn_first_audio_p50_ms": pct(first, 50), "turn_first_audio_p95_ms": pct(first, 95),
         "hello_first_audio_p50_ms": pct(hello, 50), "hello_first_audio_p95_ms": pct(hello, 95),
         "hello_missing": n - len(hello), "underruns": underruns, "loop_lag_max_ms": round(await lag, 1),
+        # CPU, in cores over the run: this process, its event-loop thread, and the rest of the
+        # machine (other processes; the machine may be shared)
+        "cpu_cores": round(cpu / wall, 2), "loop_thread_cores": round(loop_cpu / wall, 2),
+        "others_cores": round(max(0.0, machine - cpu) / wall, 2) if machine is not None else None,
     }
+
+
+def busy_cpu_s() -> float | None:
+    """CPU seconds the whole machine has spent busy (Linux), to see what else ran meanwhile."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
 
 def main() -> int:
@@ -201,7 +225,8 @@ def main() -> int:
         print(json.dumps(reports, indent=2))
     else:
         cols = ["calls", "turns", "overhead_p50_ms", "overhead_p95_ms", "hello_first_audio_p50_ms",
-                "hello_first_audio_p95_ms", "turn_first_audio_p95_ms", "underruns", "loop_lag_max_ms"]
+                "hello_first_audio_p95_ms", "turn_first_audio_p95_ms", "underruns", "loop_lag_max_ms",
+                "cpu_cores", "loop_thread_cores", "others_cores"]
         print(" | ".join(cols))
         for r in reports:
             print(" | ".join(f"{r[c]:.1f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
