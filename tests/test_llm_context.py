@@ -43,7 +43,7 @@ def test_calibration_follows_the_counts_ollama_reports():
     counter.calibrate(messages, raw * 2)
     assert counter.factor == pytest.approx(2.0) and counter.messages(messages) == pytest.approx(raw * 2, abs=1)
     counter.calibrate(messages, raw)  # one report moves the factor only part of the way
-    assert 1.0 < counter.factor < 2.0 and counter.samples == 2
+    assert counter.factor == pytest.approx(2.0 + counter.alpha * (1.0 - 2.0), rel=1e-3) and counter.samples == 2
     factor = counter.factor
     counter.calibrate(messages, raw * 100)
     counter.calibrate(messages, 3)  # a reused prompt prefix: only the new tokens were evaluated

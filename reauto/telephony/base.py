@@ -50,9 +50,9 @@ class Telephony(ABC):
     async def hang_up(self, handle: CallHandle) -> None:
         """End the call from our side."""
 
+    @abstractmethod
     async def send_sms(self, *, to: str, from_: str, body: str) -> str:
         """Send a text message; returns the provider's message id (raises when it was not accepted)."""
-        raise NotImplementedError(f"{self.name} telephony cannot send texts")
 
     async def finished(self, handle: CallHandle) -> dict[str, Any]:
         """Wait for the far end to be done; returns what the provider knows about the call."""
