@@ -36,6 +36,7 @@ from reauto.costs.meter import LedgerLine
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.store.engine import store_unavailable
 from reauto.store.models import CallEvent, CallStatus
+from reauto.store.types import utcnow
 from reauto.voice.conversation import TurnRecord
 from reauto.voice.latency import TurnLatency
 
@@ -192,10 +193,7 @@ class SpoolingRecorder(CallRecorder):
         await self._write("answered", call_id, {"sid": sid, "answered_by": answered_by})
 
     async def finish(self, call_id: int, **kwargs: Any) -> None:
-        kwargs.setdefault("now", None)
-        if kwargs["now"] is None:
-            from reauto.store.types import utcnow
-
+        if kwargs.get("now") is None:
             kwargs["now"] = utcnow()  # the call ended now, whenever it is stored
         await self._write("finish", call_id, kwargs)
 

@@ -167,14 +167,16 @@ class SalesforceTarget(ExportTarget):
 
     async def _call(self, method: str, path: str, *, json: Any = None,
                     params: Mapping[str, Any] | None = None) -> httpx.Response:
-        if not self._token:
-            await self._fetch_token()
-        response = await self._api.request(method, path, json=json, params=params, ok_statuses=_PERMANENT_4XX,
+        async def send() -> httpx.Response:
+            if not self._token:
+                await self._fetch_token()
+            return await self._api.request(method, path, json=json, params=params, ok_statuses=_PERMANENT_4XX,
                                            headers={"Authorization": f"Bearer {self._token}"})
+
+        response = await send()
         if response.status_code == 401 and self._client is not None:  # the session expired: renew it once
-            await self._fetch_token()
-            response = await self._api.request(method, path, json=json, params=params, ok_statuses=_PERMANENT_4XX,
-                                               headers={"Authorization": f"Bearer {self._token}"})
+            self._token = ""
+            response = await send()
         status = response.status_code
         if status < 300:
             return response
