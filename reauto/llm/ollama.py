@@ -48,6 +48,17 @@ class ChatStats:
     total_ms: float | None = None  # from the request's start (queue included) to the final line
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One chat request, as sent to whichever host takes it."""
+
+    messages: Sequence[Mapping[str, str]]
+    model: str
+    stall_s: float | None
+    format: Mapping[str, Any] | str | None
+    options: Mapping[str, Any]
+
+
 @dataclass
 class _Host:
     url: str
@@ -95,7 +106,9 @@ class OllamaChat:
         return out
 
     async def stream(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None,
-                     stats: ChatStats | None = None, stall_s: float | None = None) -> AsyncIterator[str]:
+                     stats: ChatStats | None = None, stall_s: float | None = None,
+                     format: Mapping[str, Any] | str | None = None,  # noqa: A002 (Ollama's name)
+                     options: Mapping[str, Any] | None = None) -> AsyncIterator[str]:
         """The reply's text pieces as they are generated.
 
         Args:
@@ -105,6 +118,8 @@ class OllamaChat:
                 (:attr:`last` is shared by every request in flight).
             stall_s: after the first piece, the longest wait for the next one (a stalled
                 generation); ``None``: only the whole reply's ``timeout_s`` applies.
+            format: a JSON schema the reply must follow (Ollama's structured outputs), or ``"json"``.
+            options: Ollama ``options`` that replace the settings' ones for this request.
 
         Raises:
             LLMUnavailable: no host gave a first token in time, or one failed mid-reply.
@@ -116,8 +131,9 @@ class OllamaChat:
             if host is None:
                 break
             tried.add(host.url)
-            async with aclosing(self._stream_from(host, messages, model or self.settings.model,
-                                                  stats, stall_s)) as pieces:
+            request = _Request(messages, model or self.settings.model, stall_s, format,
+                               {**self.options(), **(options or {})})
+            async with aclosing(self._stream_from(host, request, stats)) as pieces:
                 try:
                     first = await pieces.__anext__()
                 except StopAsyncIteration:
@@ -135,9 +151,12 @@ class OllamaChat:
         raise LLMUnavailable("Ollama: " + "; ".join(errors))
 
     async def complete(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None,
-                       stats: ChatStats | None = None) -> str:
-        """The whole reply (``stats`` as for :meth:`stream`)."""
-        return "".join([piece async for piece in self.stream(messages, model=model, stats=stats)])
+                       stats: ChatStats | None = None,
+                       format: Mapping[str, Any] | str | None = None,  # noqa: A002 (Ollama's name)
+                       options: Mapping[str, Any] | None = None) -> str:
+        """The whole reply (the arguments as for :meth:`stream`)."""
+        pieces = self.stream(messages, model=model, stats=stats, format=format, options=options)
+        return "".join([piece async for piece in pieces])
 
     async def warm(self, model: str | None = None) -> None:
         """Load the model on every host now (an empty chat loads it and keeps it ``keep_alive``)."""
@@ -160,8 +179,7 @@ class OllamaChat:
                 return host
         return None
 
-    async def _stream_from(self, host: _Host, messages: Sequence[Mapping[str, str]], model: str,
-                           out: ChatStats | None, stall_s: float | None) -> AsyncIterator[str]:
+    async def _stream_from(self, host: _Host, request: _Request, out: ChatStats | None) -> AsyncIterator[str]:
         s = self.settings
         if host.slots.locked() and self.waiting >= s.queue_limit:
             raise LLMUnavailable(f"{host.url}: busy and {self.waiting} requests already waiting")
@@ -181,8 +199,8 @@ class OllamaChat:
                 await host.slots.acquire()  # free: returns at once
             queued_ms = (time.perf_counter() - started) * 1000
             try:
-                stats = ChatStats(model=model, host=host.url, queued_ms=queued_ms)
-                async with aclosing(self._chat(host, messages, stats, started, deadline, stall_s)) as pieces:
+                stats = ChatStats(model=request.model, host=host.url, queued_ms=queued_ms)
+                async with aclosing(self._chat(host, request, stats, started, deadline)) as pieces:
                     async for piece in pieces:
                         yield piece
             finally:
@@ -193,15 +211,16 @@ class OllamaChat:
             for f in fields(ChatStats):
                 setattr(out, f.name, getattr(stats, f.name))
 
-    async def _chat(self, host: _Host, messages: Sequence[Mapping[str, str]], stats: ChatStats,
-                    started: float, deadline: float, stall_s: float | None) -> AsyncIterator[str]:
+    async def _chat(self, host: _Host, request: _Request, stats: ChatStats,
+                    started: float, deadline: float) -> AsyncIterator[str]:
         s = self.settings
-        model = stats.model
+        model, stall_s = stats.model, request.stall_s
         stack = AsyncExitStack()
         try:
             async with asyncio.timeout(s.first_token_timeout_s):
-                parts = await host.client.chat(model=model, messages=list(messages), stream=True,
-                                               options=self.options(), keep_alive=s.keep_alive)
+                parts = await host.client.chat(model=model, messages=list(request.messages), stream=True,
+                                               format=dict(request.format) if isinstance(request.format, Mapping) else request.format,
+                                               options=dict(request.options), keep_alive=s.keep_alive)
             iterator = parts.__aiter__()
             stack.push_async_callback(_close, iterator)
             first_deadline = started + s.first_token_timeout_s

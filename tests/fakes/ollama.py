@@ -6,6 +6,12 @@ counters in nanoseconds) or not (one JSON object); ``GET /api/tags`` and ``/api/
 Errors are what Ollama sends: an HTTP status with ``{"error": "..."}``, or an ``{"error": ...}``
 line in the middle of a stream. Latency, token pace, stalls and failures are configurable.
 :func:`reword` is a deterministic stand-in for a model that words the agent's planned line.
+
+Structured outputs: a request with ``format`` (a JSON schema, or ``"json"``) is answered by
+``extract`` instead of ``reply``, as JSON text. Like Ollama's constrained decoding, the answer
+always matches the schema: the schema must be a valid one (else HTTP 400, Ollama's answer to a
+schema it cannot compile), and an object ``extract`` returns that does not match it is a bug of
+the test: the request fails with HTTP 500 and the mismatch is kept in ``errors``. ``extract`` may return a string to stand for a model's raw (malformed) output.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 from aiohttp import web
 
 from . import listen
@@ -36,9 +43,12 @@ class FakeOllama:
         stall_after: how many pieces come before the stall.
         error_after: send an ``{"error": ...}`` line after this many pieces.
         models: what ``/api/tags`` lists.
+        extract: the answer to a ``format`` request: an object (or a function of the request
+            body returning one) sent as JSON; a string is sent as it is. Default: ``{}``.
     """
 
     reply: str | Callable[[dict[str, Any]], str] = "Sure. When are you hoping to move?"
+    extract: dict[str, Any] | str | Callable[[dict[str, Any]], dict[str, Any] | str] = field(default_factory=dict)
     ttft_s: float = 0.0
     token_s: float = 0.0
     status: int | None = None
@@ -47,6 +57,7 @@ class FakeOllama:
     error_after: int | None = None
     models: tuple[str, ...] = ("llama3.2:3b",)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
     url: str = ""
@@ -85,7 +96,16 @@ class FakeOllama:
             return web.json_response({"error": "llama runner process has terminated"}, status=self.status)
         if chat and not body.get("messages"):  # an empty chat only loads the model
             return web.json_response(self._line(body, "", chat, done=True, reason="load"))
-        text = self.reply(body) if callable(self.reply) else self.reply
+        if body.get("format"):
+            try:
+                text = self._structured(body)
+            except jsonschema.SchemaError as exc:
+                return web.json_response({"error": f"invalid JSON schema in format: {exc.message}"}, status=400)
+            except jsonschema.ValidationError as exc:
+                self.errors.append(f"extract answer breaks the format schema: {exc.message}")
+                return web.json_response({"error": self.errors[-1]}, status=500)
+        else:
+            text = self.reply(body) if callable(self.reply) else self.reply
         pieces = _tokens(text)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -111,6 +131,18 @@ class FakeOllama:
             return response
         finally:
             self.in_flight -= 1
+
+    def _structured(self, body: dict[str, Any]) -> str:
+        """The JSON answer to a ``format`` request (schema-valid, as constrained decoding makes it)."""
+        schema = body["format"]
+        if isinstance(schema, dict):
+            jsonschema.Draft202012Validator.check_schema(schema)
+        answer = self.extract(body) if callable(self.extract) else self.extract
+        if isinstance(answer, str):
+            return answer
+        if isinstance(schema, dict):
+            jsonschema.validate(answer, schema)  # a test's table that breaks the schema fails here
+        return json.dumps(answer)
 
     @staticmethod
     def _line(body: dict[str, Any], text: str, chat: bool, *, done: bool = False, reason: str = "stop",
