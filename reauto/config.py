@@ -161,7 +161,8 @@ class LlmSettings(_Section):
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
     models: dict[str, str] = Field(
         default_factory=dict,
-        description="Model per agent (greeter, qualifier, objection, scheduler, closer); others use model.")
+        description="Model per agent (greeter, qualifier, objection, scheduler, closer) and for extraction "
+                    "(slot extraction requests); others use model.")
     stream: bool = Field(True, description="Speak the reply's first sentence while the rest is generated.")
     cache: bool = Field(True, description="Reuse replies (in Redis when [redis] url is set, else in process).")
     cache_ttl_s: int = Field(86400, ge=1, description="How long a cached reply is reused, in seconds.")
@@ -171,6 +172,13 @@ class LlmSettings(_Section):
     context_tokens: int = Field(
         1024, ge=128,
         description="History budget in tokens; older turns beyond it are compressed into a summary.")
+    extract: Literal["off", "missing", "always"] = Field(
+        "always",
+        description="Slot extraction by the LLM (a JSON-schema request per lead turn): always (beside the wording "
+                    "request; an answer the rules cannot read waits for it), missing (only when the rules cannot "
+                    "read the answer), off (rules only).")
+    extract_timeout_s: float = Field(
+        1.0, gt=0, description="Longest a turn waits for the LLM to read an answer the rules could not.")
 
 
 class ResilienceSettings(_Section):

@@ -182,7 +182,15 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
                             body["messages"][0]["content"], re.S).group(1)
         return "Alright, " + planned[0].lower() + planned[1:]
 
-    fake = FakeOllama(reply=reword, ttft_s=0.05)
+    def read(body):
+        """A model that reads the answer to the timeline question (the rules cannot: no number)."""
+        asked = re.search(r'The assistant had just said: "(.+?)"', body["messages"][0]["content"]).group(1)
+        said = body["messages"][-1]["content"]
+        if "move" in asked and said.strip():
+            return {"timeline_months": {"value": 5, "quote": said}}
+        return {}
+
+    fake = FakeOllama(reply=reword, ttft_s=0.05, extract=read)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(fake.start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -191,6 +199,7 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         data = yaml.safe_load((ROOT / "campaigns" / "demo.yaml").read_text())
         data["name"] = "llm-demo"
         data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] == "Jane Doe"]
+        data["sim_personas"][0]["answers"]["timeline_months"] = "when the kids finish school"
         path = tmp_path / "llm.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         cfg = dial_cfg.model_copy(update={"llm": dial_cfg.llm.model_copy(
@@ -202,6 +211,11 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         # the lead's answers go through real recognition: the script may book or call back
         assert call["status"] == "completed" and call["outcome"] in {"booked", "callback"}, turns
         assert call["slots"].get("intent") == "buy", turns
+        # read by the extraction request, with the campaign's slots as its format schema
+        assert call["slots"].get("timeline_months") == 5, turns
+        formats = [r["format"] for r in fake.requests if r.get("format")]
+        assert formats and set(formats[0]["properties"]) == {"intent", "timeline_months", "budget_usd", "preapproved"}
+        assert not fake.errors
         agent_lines = [text for who, text in turns if who == "agent"]
         assert agent_lines[0].startswith("Hi Jane")  # the opening is the script's, word for word
         assert sum(line.startswith("Alright, ") for line in agent_lines) >= 2, turns

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reauto.agent.llm import LLMBrain, PromptTemplate
+from reauto.agent.llm import LLMBrain, LLMParts, PromptTemplate
 from reauto.agent.variants import assign, draw, load_prompts
 from reauto.analytics.groups import group_stats
 from reauto.analytics.report import CallRow
@@ -78,13 +78,15 @@ def test_the_brain_of_a_lead_uses_its_variants_prompt():
         cadence_step: int = 0
 
     default = PromptTemplate.load(ROOT / "prompts" / "agent.txt")
-    build = brain_factory(c, Gate(), llm=(OllamaChat(LlmSettings()), default, None))  # type: ignore[arg-type]
+    extract = PromptTemplate.load(ROOT / "prompts" / "extract.txt")
+    build = brain_factory(c, Gate(), llm=LLMParts(OllamaChat(LlmSettings()), default, None, extract))
     of = variant_for(c)
     seen = {}
     for lead_id in range(20):
         brain = build(Lead(lead_id), "human")  # type: ignore[arg-type]
         assert isinstance(brain, LLMBrain)
         seen[of(Lead(lead_id))] = brain.prompt.path.name  # type: ignore[arg-type]
+        assert brain.extractor is not None and set(brain.extractor.specs) == {q.slot for q in c.questions}
     assert seen == {"warm": "agent.txt", "direct": "agent-direct.txt"}
 
 

@@ -17,10 +17,19 @@ or its reply would end without the planned question, the turn ends with the plan
 sentence, so the lead is never left without the question. Replies that kept the plan are
 stored in the reply cache (:mod:`reauto.llm.cache`), and a cached reply is spoken without
 asking the LLM.
+
+Understanding (``[llm] extract``): while the lead is qualified, each lead turn also goes to the
+extraction model (:mod:`reauto.agent.understand`). With ``always`` the request starts with the
+turn, beside the wording request; the plan waits for it (at most ``extract_timeout_s``) only when
+the rules could not read the answer to the question just asked, which would otherwise be asked
+again. Whatever it reads later fills slots that are still empty (a budget mentioned in passing
+is not asked for), and :meth:`LLMBrain.settle` waits for the last one before the call's slots are
+stored. With ``missing`` the request is only made when the rules could not read the answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import string
@@ -28,19 +37,27 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reauto.agent.scripted import ScriptedBrain
+from reauto.agent.extract import SlotValue
+from reauto.agent.scripted import MoreFacts, ScriptedBrain
+from reauto.agent.understand import Facts, SlotExtractor, slot_specs
 from reauto.errors import ConfigError
 from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys
 from reauto.llm.context import Window, counter_for, fit
 from reauto.llm.ollama import ChatStats, LLMUnavailable, OllamaChat
+from reauto.metrics import LLM_EXTRACTIONS
 from reauto.voice.conversation import Reply
+
+if TYPE_CHECKING:
+    from reauto.campaign import Campaign
 
 _VERSION = re.compile(r"^#\s*version:\s*(\S+)\s*$")
 _MARKUP = re.compile(r"[*_#`\[\]<>{}|]")
 _BOUNDARY = re.compile(r"[.!?]\s+")
 #: Words whose final period does not end a sentence.
+#: Agents during which lead turns are read by the LLM (qualifying; not booking or closing).
+_READING = frozenset({"greeter", "qualifier"})
 _ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "vs.", "etc.", "e.g.", "i.e.",
                             "a.m.", "p.m."})
 
@@ -140,6 +157,29 @@ def sentences(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class LLMParts:
+    """What ``llm.brain = ollama`` needs, connected once per command and shared by every call.
+
+    Attributes:
+        chat: the Ollama client.
+        prompt: the wording prompt (``prompts/agent.txt``).
+        cache: the reply cache; ``None``: off.
+        extract_prompt: the extraction prompt (``prompts/extract.txt``); ``None``: ``[llm] extract = off``.
+    """
+
+    chat: OllamaChat
+    prompt: PromptTemplate
+    cache: ReplyCache | None = None
+    extract_prompt: PromptTemplate | None = None
+
+    def extractor(self, campaign: Campaign) -> SlotExtractor | None:
+        """The slot extraction for ``campaign``'s slots (``None`` when extraction is off)."""
+        if self.extract_prompt is None:
+            return None
+        return SlotExtractor(self.chat, self.extract_prompt, slot_specs(campaign))
+
+
+@dataclass(frozen=True)
 class LLMRequest:
     """One wording request: what is sent, to which model, and where its reply is cached."""
 
@@ -157,6 +197,7 @@ class LLMBrain:
         chat: the Ollama client (its settings: models per agent, streaming, context budget).
         prompt: the system prompt template.
         cache: the reply cache (one per process, shared by every call); ``None``: no cache.
+        extractor: the LLM's slot extraction for the campaign; ``None``: the rules only.
 
     Attributes:
         worded: replies the LLM (or the cache) worded, the plan kept.
@@ -165,16 +206,20 @@ class LLMBrain:
         last_request: the request built for the last reworded turn (sent, or served from cache).
         last_source: where the last reply came from: ``llm``, ``cache``, ``plan`` (the
             scripted line, in whole or to finish the turn).
+        read: every extraction's result, in the order they finished.
     """
 
     MAX_CHARS = 320
 
     def __init__(self, scripted: ScriptedBrain, chat: OllamaChat, prompt: PromptTemplate,
-                 cache: ReplyCache | None = None) -> None:
+                 cache: ReplyCache | None = None, extractor: SlotExtractor | None = None) -> None:
         self.scripted = scripted
         self.chat = chat
         self.prompt = prompt
         self.cache = cache
+        self.extractor = extractor
+        self.read: list[Facts] = []
+        self._reading: set[asyncio.Task[Facts]] = set()
         self.worded = 0
         self.cached = 0
         self.fallbacks: list[str] = []
@@ -186,7 +231,7 @@ class LLMBrain:
         return self.scripted.opening()  # disclosures are spoken word for word
 
     async def respond(self, text: str, confidence: float | None) -> Reply:
-        plan = await self.scripted.respond(text, confidence)
+        plan = await self.scripted.respond(text, confidence, more=self._reader(text))
         if plan.end_call or not plan.text:
             self.last_source = "plan"
             return plan
@@ -218,7 +263,7 @@ class LLMBrain:
         if not self.chat.settings.stream:
             yield await self.respond(text, confidence)
             return
-        plan = await self.scripted.respond(text, confidence)
+        plan = await self.scripted.respond(text, confidence, more=self._reader(text))
         if plan.end_call or not plan.text:
             self.last_source = "plan"
             yield plan
@@ -270,6 +315,63 @@ class LLMBrain:
 
     def resume(self) -> None:
         self.scripted.resume()
+
+    async def settle(self) -> None:
+        """Let extractions still running finish (at most ``extract_timeout_s``), so that what they
+        read is in :attr:`slots`; the rest are cancelled."""
+        if not self._reading:
+            return
+        done, pending = await asyncio.wait(set(self._reading), timeout=self.chat.settings.extract_timeout_s)
+        for task in pending:
+            task.cancel()
+            LLM_EXTRACTIONS.labels(result="late").inc()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done | pending:
+            self._merge(task)
+
+    # --- understanding --------------------------------------------------------------------------
+    def _reader(self, text: str) -> MoreFacts | None:
+        """The LLM's reading of this lead turn, for the scripted flow (see the module doc)."""
+        mode = self.chat.settings.extract
+        extractor = self.extractor
+        if extractor is None or mode == "off" or self.scripted.agent not in _READING:
+            return None
+        c = self.scripted.config
+        question = next((line for who, line in reversed(self.scripted.history) if who == "agent"), "")
+        task: asyncio.Task[Facts] | None = None
+
+        def start() -> asyncio.Task[Facts]:
+            nonlocal task
+            if task is None:
+                task = asyncio.create_task(extractor.extract(
+                    text, question=question, agent_name=c.agent_name, business=c.business, today=c.today))
+                self._reading.add(task)
+                task.add_done_callback(self._merge)
+            return task
+
+        if mode == "always":
+            start()
+
+        async def more() -> dict[str, SlotValue]:
+            try:
+                facts = await asyncio.wait_for(asyncio.shield(start()), self.chat.settings.extract_timeout_s)
+            except TimeoutError:
+                LLM_EXTRACTIONS.labels(result="late").inc()
+                return {}
+            return facts.slots
+
+        return more
+
+    def _merge(self, task: asyncio.Task[Facts]) -> None:
+        """A finished extraction: its values fill the slots still empty (once)."""
+        if task not in self._reading:
+            return
+        self._reading.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return
+        facts = task.result()
+        self.read.append(facts)
+        self.scripted.fill(facts.slots)
 
     # --- internals ----------------------------------------------------------------------------
     async def _stream_llm(self, request: LLMRequest, plan: Reply, spoken: list[str]) -> AsyncIterator[Reply]:

@@ -128,7 +128,7 @@ class MoneyRange:
         return self.low if self.low is not None else self.high
 
 
-def _house_money(value: float) -> float:
+def house_money(value: float) -> float:
     """Budgets are said without the thousands: "four hundred" means $400,000 for a house."""
     if value < 10:
         return value * 1_000_000  # "one point two" → 1.2 million
@@ -146,7 +146,7 @@ def parse_money_usd(text: str) -> MoneyRange | None:
     if between:
         lo, hi = parse_number(between.group(1)), parse_number(between.group(2))
         if lo and hi:
-            high = _house_money(hi)
+            high = house_money(hi)
             low = lo
             if low < high / 10:
                 # "between three and four hundred thousand": the low end shares the high end's scale
@@ -155,7 +155,7 @@ def parse_money_usd(text: str) -> MoneyRange | None:
     value = parse_number(lowered)
     if value is None or value <= 0:
         return None
-    value = _house_money(value)
+    value = house_money(value)
     if re.search(r"\b(up to|under|below|less than|no more than|max(imum)?|at most)\b", lowered):
         return MoneyRange(None, value)
     if re.search(r"\b(over|above|more than|at least|minimum)\b", lowered):

@@ -8,7 +8,7 @@ busy, human request) → ``scheduler`` (two concrete slots) → ``closer``; ``vo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,6 +16,9 @@ from typing import Any
 from reauto.agent.extract import SlotValue, extract
 from reauto.agent.numbers import MoneyRange
 from reauto.voice.conversation import OPT_OUT_KEY, Reply
+
+#: Another reader of a lead's answer: its slot values (``await more()``).
+MoreFacts = Callable[[], Awaitable[Mapping[str, SlotValue]]]
 
 #: Score weights when the campaign gives none (fair housing: only what the lead said).
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -129,7 +132,15 @@ class ScriptedBrain:
         parts.append(f"Is this {c.lead_first_name}?" if c.lead_first_name else "Do you have a quick minute?")
         return self._say(" ".join(parts), "greeter")
 
-    async def respond(self, text: str, confidence: float | None) -> Reply:
+    async def respond(self, text: str, confidence: float | None, *, more: MoreFacts | None = None) -> Reply:
+        """The reply to one finished lead turn.
+
+        Args:
+            text: what the lead said.
+            confidence: the recogniser's confidence in it.
+            more: another reader of the answer (the LLM's extraction), asked when the rules do not
+                find the slot just asked about; its values only fill slots that are still empty.
+        """
         self.history.append(("lead", text))
         expecting = self._current_slot()
         found = extract(text, expecting=expecting, today_month=self.config.today.month)
@@ -142,6 +153,10 @@ class ScriptedBrain:
                 "A licensed agent handles everything after this call.", "asked if AI")
         if found.has("repeat_request") and self._last:
             return self._say(self._last, self.agent)
+        if more is not None and expecting is not None and expecting not in found.slots:
+            for slot, value in (await more()).items():
+                if slot not in found.slots and slot not in self.values:
+                    found.slots[slot] = value
         for slot, value in found.slots.items():
             if slot not in self.values or value.confidence >= self.values[slot].confidence:
                 self.values[slot] = value
@@ -174,6 +189,14 @@ class ScriptedBrain:
             return await self._next_question(prefix=answer + " ")
         self._move(back, "objection answered")
         return self._say(f"{answer} {self._ask_current()}", back)
+
+    def fill(self, values: Mapping[str, SlotValue]) -> list[str]:
+        """Take the values of slots that are still empty (facts read after the turn was answered);
+        returns the slots filled."""
+        filled = [slot for slot in values if slot not in self.values]
+        for slot in filled:
+            self.values[slot] = values[slot]
+        return filled
 
     def interrupted(self, spoken: str) -> None:
         for i in range(len(self.history) - 1, -1, -1):

@@ -193,7 +193,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s,
                             spool_dir=cfg.resilience.spool_dir, shutdown_grace_s=cfg.resilience.shutdown_grace_s),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
-        warmers=[llm[0].warm, *(functools.partial(llm[0].warm, m) for m in sorted(set(cfg.llm.models.values())))]
+        warmers=[llm.chat.warm, *(functools.partial(llm.chat.warm, m) for m in sorted(set(cfg.llm.models.values())))]
         if llm else [],  # every model a call may use is kept loaded while the phone rings
         texter=texter if campaign.cadence or campaign.sms.after_hours_intake else None,
         steps=[step.action for step in campaign.cadence],

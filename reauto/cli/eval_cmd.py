@@ -112,6 +112,7 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
 
         llm = await connect_llm(cfg)
     campaigns = _CampaignFinder(cfg, root, default_campaign)
+    extractors: dict[str, Any] = {}
 
     def brain_for(campaign: Campaign, call: RecordedCall) -> Any:
         first = (call.spec.lead.name or "").split(" ")[0] or None
@@ -121,7 +122,9 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
             return scripted
         from reauto.agent.llm import LLMBrain
 
-        return LLMBrain(scripted, *llm)
+        if campaign.name not in extractors:
+            extractors[campaign.name] = llm.extractor(campaign)
+        return LLMBrain(scripted, llm.chat, llm.prompt, llm.cache, extractors[campaign.name])
 
     bar = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.description}"), console=err_console, transient=True, disable=not progress)

@@ -15,14 +15,12 @@ from phonenumbers import timezone as pn_timezone
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reauto.agent.llm import LLMBrain, PromptTemplate
+from reauto.agent.llm import LLMBrain, LLMParts
 from reauto.agent.variants import assign, load_prompts
 from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign
 from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
 from reauto.dialer.records import RetryPolicy
-from reauto.llm.cache import ReplyCache
-from reauto.llm.ollama import OllamaChat
 from reauto.sim.lead import LeadScript
 from reauto.store import repositories
 from reauto.store.models import Call, Campaign as CampaignRow, ConsentRecord, DncEntry, DncSource, Lead
@@ -186,7 +184,7 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
 
 
 def brain_factory(campaign: Campaign, gate: CampaignGate, *,
-                  llm: tuple[OllamaChat, PromptTemplate, ReplyCache | None] | None = None,
+                  llm: LLMParts | None = None,
                   scheduler_for: Callable[[Lead], Any] | None = None,
                   min_confidence: float = 0.0) -> Callable[[Lead, str], Brain]:
     """Builds each call's brain, with the disclosures the gate returned.
@@ -194,7 +192,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
     Without ``llm`` it is the scripted brain; with it, the scripted flow worded by the LLM.
     """
 
-    prompts = load_prompts(campaign, llm[1]) if llm is not None else {}
+    prompts = load_prompts(campaign, llm.prompt) if llm is not None else {}
+    extractor = llm.extractor(campaign) if llm is not None else None
 
     def build(lead: Lead, answered_by: str) -> Brain:
         decision = gate.decisions.get(lead.id)
@@ -205,9 +204,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
                                  answered_by=answered_by)
         if llm is None:
             return scripted
-        chat, prompt, cache = llm
         variant = assign(campaign.prompt_variants, campaign.name, lead.id)
-        return LLMBrain(scripted, chat, prompts.get(variant or "", prompt), cache)
+        return LLMBrain(scripted, llm.chat, prompts.get(variant or "", llm.prompt), llm.cache, extractor)
 
     return build
 

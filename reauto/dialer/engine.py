@@ -474,6 +474,9 @@ class Dialer:
                 details = {**details, "ended_by": "shutdown"}
             dropped = (bool(details.get("media_dropped")) or cut_off_by_shutdown) and person and result.outcome is None
             keep_session = dropped
+            settle = getattr(brain, "settle", None)
+            if settle is not None:  # what the LLM is still reading goes into the slots
+                await settle()
             slots = dict(getattr(brain, "slots", {}) or {})
             score = getattr(brain, "score", None)
             # measured at the far end when the telephony can (what the lead waited), else by us

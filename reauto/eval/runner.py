@@ -365,5 +365,8 @@ async def replay_agent(brain: Brain, heard: Sequence[str], confidences: Sequence
         outcome = reply.outcome or outcome
         if reply.end_call:
             break
+    settle = getattr(brain, "settle", None)
+    if settle is not None:  # what the LLM is still reading goes into the slots
+        await settle()
     slots = dict(getattr(brain, "slots", {}) or {})
     return replies, slots, outcome or UNCONCLUDED
