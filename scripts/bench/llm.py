@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Ollama service against its loopback double: balancing, the reply cache, first sentence.
 
-    .venv/bin/python scripts/bench/llm.py                 # all three, tables
+    .venv/bin/python scripts/bench/llm.py                 # all four, tables
     .venv/bin/python scripts/bench/llm.py --json
     .venv/bin/python scripts/bench/llm.py --only cache --conversations 200 --redis redis://127.0.0.1:6379/0
 
@@ -27,6 +27,13 @@ HTTP on 127.0.0.1) and reauto's OllamaChat (the official ``ollama`` client) on o
 * *first sentence*: time from ``respond_stream`` being called (the end of the lead's turn) to
   the first sentence handed over for TTS, the double at 150 ms to first token and a given
   token pace, on cache misses, and on cache hits.
+* *extraction*: the same conversations with ``[llm] extract`` off, ``missing`` and ``always``,
+  the personas giving some answers the rules cannot read ("when the kids finish school",
+  "somewhere in the mid fours", "the bank already gave us a letter"); the double reads those as
+  a model would (:data:`HARD`), through the real ``format`` request. Reported: the first
+  sentence's time over all worded turns and over the turns that waited for a reading, how often
+  a question was asked again, lead turns, and the share of conversations that end with every
+  slot filled.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reauto.agent.llm import LLMBrain, PromptTemplate  # noqa: E402
+from reauto.agent.understand import SlotExtractor, slot_specs  # noqa: E402
 from reauto.agent.scripted import ScriptedBrain  # noqa: E402
 from reauto.campaign import SimPersona, load_campaign  # noqa: E402
 from reauto.config import LlmSettings  # noqa: E402
@@ -178,9 +186,9 @@ async def conversation(brain: LLMBrain, lead: TextLead, on_turn: Any = None) -> 
 
 
 def make_brain(campaign: Any, persona: SimPersona, name: str, chat: OllamaChat, cache: ReplyCache | None,
-               prompt: PromptTemplate) -> LLMBrain:
+               prompt: PromptTemplate, extractor: SlotExtractor | None = None) -> LLMBrain:
     scripted = ScriptedBrain(script_config(campaign, name), answered_by="machine" if persona.voicemail else "human")
-    return LLMBrain(scripted, chat, prompt, cache)
+    return LLMBrain(scripted, chat, prompt, cache, extractor)
 
 
 # --- (b) cache -------------------------------------------------------------------------------
@@ -285,6 +293,69 @@ async def first_sentence(conversations: int, *, ttft_s: float, token_s: float, h
     return result
 
 
+# --- (d) extraction --------------------------------------------------------------------------
+#: Answers the rules cannot read, and what a model reads in them.
+HARD: dict[str, tuple[str, Any]] = {
+    "timeline_months": ("when the kids finish school", 7),
+    "budget_usd": ("somewhere in the mid fours", {"low": 425000, "high": 475000}),
+    "preapproved": ("the bank already gave us a letter", True),
+}
+
+
+def read_hard(body: dict[str, Any]) -> dict[str, Any]:
+    """The double's reading of a lead turn: the facts of :data:`HARD` it contains, quoted."""
+    said = " ".join(body["messages"][-1]["content"].lower().strip(".!? ").split())
+    return {slot: {"value": value, "quote": phrase} for slot, (phrase, value) in HARD.items() if phrase in said}
+
+
+async def extraction(conversations: int, *, mode: str, ttft_s: float, token_s: float, seed: int) -> dict[str, Any]:
+    campaign = load_campaign(ROOT / "campaigns" / "demo.yaml")
+    prompt = PromptTemplate.load(PROMPT)
+    double = FakeOllama(reply=reword, ttft_s=ttft_s, token_s=token_s, extract=read_hard)
+    await double.start()
+    chat = OllamaChat(LlmSettings(hosts=[double.url], timeout_s=10.0, first_token_timeout_s=2.0, extract=mode))
+    extractor = SlotExtractor(chat, PromptTemplate.load(ROOT / "prompts" / "extract.txt"), slot_specs(campaign))
+    people = [p for p in campaign.sim_personas if not p.voicemail and not p.says_dnc]
+    firsts: list[float] = []
+    waited: list[float] = []
+    asked_again = lead_turns = complete = 0
+    hard_phrases = {phrase for phrase, _ in HARD.values()}
+
+    async def record(brain: LLMBrain, _said: str, first_ms: float | None) -> None:
+        if first_ms is None or brain.last_source not in ("llm", "cache"):
+            return
+        firsts.append(first_ms)
+        last_lead = brain.scripted.history[-2][1].lower() if len(brain.scripted.history) > 1 else ""
+        if any(phrase in last_lead for phrase in hard_phrases):
+            waited.append(first_ms)
+
+    for i in range(conversations):
+        persona, name = people[i % len(people)], NAMES[i % len(NAMES)]
+        answers = dict(persona.answers)
+        for slot, (phrase, _value) in HARD.items():  # every other conversation: hard answers
+            if i % 2 == 0 and slot in answers:
+                answers[slot] = phrase
+        hard = persona.model_copy(update={"answers": answers})
+        brain = make_brain(campaign, hard, name, chat, MemoryReplyCache(86400), prompt,
+                           extractor if mode != "off" else None)
+        lead_turns += await conversation(brain, TextLead(hard, name, random.Random(seed + i), 0.0), record)
+        await brain.settle()
+        asked = {q.slot for q in campaign.questions}
+        asked_again += len(set(brain.snapshot()["retried"]) & asked)  # questions the plan asked twice
+        complete += asked <= set(brain.slots)
+    result = {
+        "mode": mode, "conversations": conversations, "lead_turns": lead_turns, "worded_turns": len(firsts),
+        "asked_again": asked_again, "all_slots_filled": f"{complete}/{conversations}",
+        "first_sentence_p50_ms": r1(pct(firsts, 50)), "first_sentence_p95_ms": r1(pct(firsts, 95)),
+        "after_hard_answer_turns": len(waited), "after_hard_answer_p95_ms": r1(pct(waited, 95)),
+        "extraction_requests": sum(1 for r in double.requests if r.get("format")),
+        "wording_requests": sum(1 for r in double.requests if r.get("messages") and not r.get("format")),
+    }
+    await chat.close()
+    await double.close()
+    return result
+
+
 # --- output ----------------------------------------------------------------------------------
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---:" for _ in columns) + "|"]
@@ -307,6 +378,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await first_sentence(args.first_conversations, ttft_s=0.150, token_s=t / 1000, hits=False,
                                  seed=args.seed) for t in args.token_ms
         ] + [await first_sentence(args.first_conversations, ttft_s=0.150, token_s=0.0, hits=True, seed=args.seed)]
+    if "extract" in args.only:
+        out["extraction"] = [await extraction(args.first_conversations, mode=mode, ttft_s=0.150,
+                                              token_s=args.token_ms[0] / 1000, seed=args.seed)
+                             for mode in ("off", "missing", "always")]
     return out
 
 
@@ -315,8 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="example: scripts/bench/llm.py --only cache --conversations 200")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.add_argument("--only", nargs="+", choices=["concurrency", "cache", "first"],
-                        default=["concurrency", "cache", "first"], help="which parts to run (default: all)")
+    parser.add_argument("--only", nargs="+", choices=["concurrency", "cache", "first", "extract"],
+                        default=["concurrency", "cache", "first", "extract"], help="which parts to run (default: all)")
     parser.add_argument("--concurrent", type=int, default=16, help="concurrent requests per round (default 16)")
     parser.add_argument("--rounds", type=int, default=20, help="rounds of concurrent requests (default 20)")
     parser.add_argument("--ttft-ms", type=float, default=100.0, help="the double's time to first token for "
@@ -361,6 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     if "first_sentence" in result:
         print(table(result["first_sentence"], ["path", "double_ttft_ms", "token_ms", "turns", "first_sentence_p50_ms",
                                                "first_sentence_p95_ms", "first_sentence_max_ms"]))
+        print()
+    if "extraction" in result:
+        print(table(result["extraction"], ["mode", "conversations", "lead_turns", "asked_again", "all_slots_filled",
+                                           "worded_turns", "first_sentence_p50_ms", "first_sentence_p95_ms",
+                                           "after_hard_answer_turns", "after_hard_answer_p95_ms",
+                                           "extraction_requests", "wording_requests"]))
     return 0
 
 
