@@ -295,6 +295,9 @@ class LLMBrain:
     def interrupted(self, spoken: str) -> None:
         self.scripted.interrupted(spoken)
 
+    def answers(self, text: str) -> bool:
+        return self.scripted.answers(text)  # the plan's question is the one asked
+
     def opt_out(self) -> Reply:
         return self.scripted.opt_out()  # the opt-out confirmation is spoken word for word
 

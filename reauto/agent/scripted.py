@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from reauto.agent.extract import SlotValue, extract
+from reauto.agent.extract import SlotValue, extract, normalise
 from reauto.agent.numbers import MoneyRange
 from reauto.voice.conversation import OPT_OUT_KEY, Reply
+from reauto.voice.services import UNHEARD
 
 #: Another reader of a lead's answer: its slot values (``await more()``).
 MoreFacts = Callable[[], Awaitable[Mapping[str, SlotValue]]]
@@ -174,6 +175,23 @@ class ScriptedBrain:
             return self._say(f"Sorry, I didn't quite catch that. {self._ask_current()}", "qualifier")
         self._index += 1
         return await self._next_question(prefix=self._acknowledge(expecting))
+
+    def answers(self, text: str) -> bool:
+        """Whether ``text`` is a complete answer to what the agent last said (the lead's turn may
+        end at once): the slot asked about is in it, the identity question got a yes or a no, a
+        booking offer got a choice, or the lead asked to stop, asked a question, or objected.
+        Reads only; the conversation does not change."""
+        if self.answered_by == "machine" or not normalise(text) or text.strip() == UNHEARD:
+            return False
+        expecting = self._current_slot()
+        found = extract(text, expecting=expecting, today_month=self.config.today.month)
+        if found.intents - {"affirm", "deny"}:  # stop, wrong number, a question of their own …
+            return True
+        if self.agent == "greeter":
+            return bool(found.intents & {"affirm", "deny"})
+        if self.agent == "scheduler":
+            return _choose(text, self._offers) is not None
+        return expecting is not None and expecting in found.slots
 
     def opt_out(self) -> Reply:
         """The lead pressed the opt-out key: confirm and end the call as "do not call"."""

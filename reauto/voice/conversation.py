@@ -146,6 +146,12 @@ class ConversationProcessor(FrameProcessor):
         self.outcome: str | None = None
         self.turns: list[TurnRecord] = []
 
+    def answers(self, text: str) -> bool:
+        """Whether ``text`` answers what the agent last asked (the brain's judgement; ``False``
+        before the opening, and for a brain that cannot tell)."""
+        judge = getattr(self._brain, "answers", None)
+        return self._greeted and not self._ended and judge is not None and bool(judge(text))
+
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStoppedSpeakingFrame) and not self._greeted:

@@ -37,6 +37,7 @@ from reauto.stt.base import STTProvider
 from reauto.tts.base import TTSProvider
 from reauto.voice.audio import SAMPLE_RATE
 from reauto.voice.conversation import Brain, ConversationProcessor, SwitchBrainFrame, TurnRecord
+from reauto.voice.endpoint import AnswerAwareStopStrategy
 from reauto.voice.latency import CallLatency, LatencyObserver
 from reauto.voice.services import ProviderSTTService, ProviderTTSService
 from reauto.voice.smart_turn import SharedSmartTurnAnalyzer
@@ -60,6 +61,8 @@ class TurnTaking:
         stt_wait_s: how long end of turn waits for the transcript before deciding without it.
         turn_stop_s: longest silence Smart-Turn waits when it thinks the lead is not done.
         smart_turn: use Smart-Turn v3; without it a turn ends ``turn_stop_s`` after the VAD stop.
+        answer_ends_turn: a transcript that answers the agent's question ends the turn at once,
+            even when Smart-Turn judged the lead unfinished (:mod:`reauto.voice.endpoint`).
     """
 
     vad_confidence: float = 0.7
@@ -68,6 +71,7 @@ class TurnTaking:
     stt_wait_s: float = 2.5
     turn_stop_s: float = 1.0
     smart_turn: bool = True
+    answer_ends_turn: bool = True
 
     def vad(self) -> SileroVADAnalyzer:
         """A Silero VAD analyzer for one call (the first one opens the shared ONNX session)."""
@@ -77,17 +81,21 @@ class TurnTaking:
             params=VADParams(confidence=self.vad_confidence, stop_secs=self.vad_stop_s),
         )
 
-    def strategies(self) -> UserTurnStrategies:
-        """End-of-turn strategies for one call (the first Smart-Turn opens the shared ONNX session)."""
+    def strategies(self, vad: SileroVADAnalyzer | None = None) -> UserTurnStrategies:
+        """End-of-turn strategies for one call (the first Smart-Turn opens the shared ONNX session);
+        ``vad``: the call's VAD, which tells an answer that the lead goes on."""
         if self.smart_turn:
             analyzer = SharedSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=self.turn_stop_s))
+            if self.answer_ends_turn:
+                return UserTurnStrategies(stop=[AnswerAwareStopStrategy(turn_analyzer=analyzer, vad=vad)])
             return UserTurnStrategies(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)])
         return UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=self.turn_stop_s)])
 
     def models(self) -> tuple[SileroVADAnalyzer, UserTurnStrategies]:
         """The per-call VAD and end-of-turn analyzers (call it off the event loop: the process's
         first call opens the shared ONNX sessions)."""
-        return self.vad(), self.strategies()
+        vad = self.vad()
+        return vad, self.strategies(vad)
 
 
 class LeadTurnProcessor(UserTurnProcessor):
@@ -184,6 +192,9 @@ class CallSession:
             on_agent_text=self.on_agent_text,
             greet_on_first_words=self.greet_on_first_words,
         )
+        for strategy in strategies.stop or ():
+            if isinstance(strategy, AnswerAwareStopStrategy):
+                strategy.judge = conversation.answers
         processors: list[Any] = [
             self.transport.input(),
             # in direct mode (no queue, no task of its own): the VAD runs in the input's task

@@ -10,7 +10,8 @@ simulated phone line, with a simulated lead speaking flite audio through 8 kHz �
     .venv/bin/python scripts/bench/pipeline.py embedded --calls 1 2 4 8 12
 
 Doubles: the STT double returns what the lead said (an oracle, 0 ms), the TTS double returns a
-tone as long as the text would take to speak (0 ms), the agent asks a fixed list of questions.
+tone as long as the text would take to speak (0 ms). The agent is the scripted brain asking three
+questions (``--answer-ends-turn off``: the end of each turn is Smart-Turn's alone).
 Reported per run: turns measured, orchestration overhead p50/p95 (VAD stop → first audio out,
 minus time inside STT, end-of-turn wait, agent and TTS), first agent audio after the lead's
 "hello" p50/p95 (measured at the lead's end of the line: last packet of "hello" → first packet of
@@ -42,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead  # noqa: E402
 from reauto.stt.base import STTProvider, Transcript  # noqa: E402
 from reauto.tts.base import TTSProvider  # noqa: E402
-from reauto.voice.conversation import Reply  # noqa: E402
+from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain  # noqa: E402
 from reauto.voice.line import PhoneLine  # noqa: E402
 from reauto.voice.pipeline import CallOutcome, CallSession, TurnTaking, quiet_pipecat  # noqa: E402
 from reauto.voice.transport_sim import SimTransport  # noqa: E402
@@ -79,26 +80,15 @@ class ToneTTS(TTSProvider):
         yield (np.sin(2 * np.pi * 220 * t) * 6000).astype(np.int16).tobytes()
 
 
-class FixedBrain:
-    """Asks timeline, budget and financing, then says goodbye."""
-
-    def __init__(self, name: str = "Jane") -> None:
-        self.name = name
-        self.questions = ["When are you hoping to buy?", "What budget do you have in mind?",
-                          "Are you pre-approved for a mortgage?"]
-
-    def opening(self) -> Reply:
-        return Reply(f"Hi {self.name}, this is Ava, an AI assistant calling from Acme Realty about your home "
-                     f"search. Is this {self.name}?", agent="greeter")
-
-    async def respond(self, text: str, confidence: float | None) -> Reply:
-        if self.questions:
-            return Reply(self.questions.pop(0), agent="qualifier")
-        return Reply("Thank you, an agent will follow up. Goodbye!", end_call=True, outcome="callback",
-                     agent="closer")
-
-    def interrupted(self, spoken: str) -> None:
-        pass
+def scripted_brain(name: str = "Jane") -> ScriptedBrain:
+    """The scripted agent: confirms the lead, asks timeline, budget and financing, then says goodbye
+    (no booking offered). It also judges whether a lead turn answers its question
+    (``TurnTaking.answer_ends_turn``)."""
+    return ScriptedBrain(ScriptConfig(
+        agent_name="Ava", business="Acme Realty", lead_first_name=name,
+        questions=[Question("timeline_months", "When are you hoping to buy?"),
+                   Question("budget_usd", "What budget do you have in mind?"),
+                   Question("preapproved", "Are you pre-approved for a mortgage?")]))
 
 
 async def loop_lag(stop: asyncio.Event) -> float:
@@ -189,17 +179,19 @@ def main() -> int:
     parser.add_argument("--ring-s", type=float, default=3.0,
                         help="embedded: ringing before the lead answers, used to synthesise the opening "
                         "as `reauto dial` does (0 = no cache, no warm-up)")
+    parser.add_argument("--answer-ends-turn", choices=["on", "off"], default="on",
+                        help="a transcript that answers the agent's question ends the turn at once (default on)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     quiet_pipecat("ERROR")
-    turn = TurnTaking()
+    turn = TurnTaking(answer_ends_turn=args.answer_ends_turn == "on")
     reports = []
 
     async def go() -> None:
         if args.mode == "doubles":
             tts: TTSProvider = ToneTTS()
             for n in args.calls:
-                reports.append(await run(n, OracleSTT, tts, FixedBrain, turn))
+                reports.append(await run(n, OracleSTT, tts, scripted_brain, turn))
                 print(json.dumps(reports[-1]), file=sys.stderr)
             return
         from reauto.config import SttSettings, TtsSettings
@@ -214,7 +206,7 @@ def main() -> int:
         await tts.start()
         try:
             for n in args.calls:
-                reports.append(await run(n, lambda _report: stt, tts, FixedBrain, turn, args.ring_s))
+                reports.append(await run(n, lambda _report: stt, tts, scripted_brain, turn, args.ring_s))
                 print(json.dumps(reports[-1]), file=sys.stderr)
         finally:
             await stt.close()
