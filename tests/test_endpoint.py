@@ -4,7 +4,9 @@ import asyncio
 import time
 from datetime import date
 
+import numpy as np
 import pytest
+from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADState
 from pipecat.frames.frames import (
@@ -86,6 +88,43 @@ async def test_words_that_do_not_answer_wait_for_smart_turn(judge):
     stop = strategy(judge)
     kinds, _ = await turn(stop, "well we were thinking")
     assert kinds == [UserStartedSpeakingFrame] and stop.answered == 0
+
+
+class Verdict(SharedSmartTurnAnalyzer):
+    """Smart-Turn with a fixed verdict on whatever audio it is given (counts its inferences)."""
+
+    def __init__(self, complete):
+        super().__init__(params=SmartTurnParams(stop_secs=1.0))
+        self.complete, self.inferences = complete, 0
+        self._audio_buffer = [(time.monotonic(), np.zeros(320, dtype=np.int16))]  # some audio heard
+
+    def _process_speech_segment(self, audio_buffer):
+        self.inferences += 1
+        return (EndOfTurnState.COMPLETE if self.complete else EndOfTurnState.INCOMPLETE), None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("complete", [True, False])
+async def test_smart_turn_judges_only_transcripts_that_do_not_answer(complete):
+    analyzer = Verdict(complete)
+    stop = AnswerAwareStopStrategy(turn_analyzer=analyzer, judge=lambda text: text == "yes")
+    kinds, _ = await turn(stop, "well we were thinking")
+    assert analyzer.inferences == 1 and stop.analysed == 1 and stop.answered == 0
+    assert kinds == ([UserStartedSpeakingFrame, UserStoppedSpeakingFrame] if complete else [UserStartedSpeakingFrame])
+    answered = Verdict(complete)
+    stop = AnswerAwareStopStrategy(turn_analyzer=answered, judge=lambda text: text == "yes")
+    kinds, _ = await turn(stop, "yes")
+    assert answered.inferences == 0 and stop.answered == 1  # no inference for an answer
+    assert kinds == [UserStartedSpeakingFrame, UserStoppedSpeakingFrame]
+
+
+@pytest.mark.unit
+async def test_without_a_judge_smart_turn_runs_at_the_vad_stop_as_in_pipecat():
+    analyzer = Verdict(True)
+    stop = AnswerAwareStopStrategy(turn_analyzer=analyzer)
+    kinds, _ = await turn(stop, "anything")
+    assert analyzer.inferences == 1 and stop.analysed == 0
+    assert kinds == [UserStartedSpeakingFrame, UserStoppedSpeakingFrame]
 
 
 @pytest.mark.unit

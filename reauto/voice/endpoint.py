@@ -6,8 +6,14 @@ and the turn then waits out the whole silence window (``turn_stop_s``, 1 s) befo
 speaks. The agent knows what it has just asked. When the recognised words answer it (the slot
 asked about is in them, the identity question got a yes or a no, a booking offer got a choice,
 the lead asked to stop or asked a question of their own), the turn ends as soon as the
-transcript is in. Words that do not answer the question wait for Smart-Turn as before, so a
-lead who pauses mid-thought ("we're thinking… maybe in the spring") is not cut off.
+transcript is in. Words that do not answer the question go to Smart-Turn, so a lead who pauses
+mid-thought ("we're thinking… maybe in the spring") is not cut off.
+
+Smart-Turn runs only for those. The end of a turn needs the transcript either way (the agent
+cannot answer words it has not got), so at the VAD stop the audio Smart-Turn would judge is set
+aside, and it is judged when the transcript has arrived and does not answer. An answered turn
+costs no inference at all (about 50 ms of CPU each); a turn that is not an answer ends when both
+the transcript and Smart-Turn's verdict are in, as before, one inference later.
 
 A lead may also go on after a pause long enough for the VAD to stop ("Yes, … this is Jane."):
 the VAD confirms new speech only after ``start_secs`` of it, but it hears the first voiced
@@ -19,11 +25,13 @@ goes on, and its end is decided again).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
+from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
-from pipecat.frames.frames import TranscriptionFrame
+from pipecat.frames.frames import TranscriptionFrame, VADUserStoppedSpeakingFrame
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 
 #: How often a held answer looks again whether the VAD is quiet.
@@ -31,17 +39,20 @@ RECHECK_S = 0.03
 
 
 class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
-    """Smart-Turn's stop strategy, ended early by a transcript that answers the agent's question.
+    """Smart-Turn's stop strategy, ended by a transcript that answers the agent's question.
 
     Args:
         judge: whether a transcript answers what the agent asked (the conversation's brain
-            decides; set once the pipeline is built). ``None``: Smart-Turn alone.
+            decides; set once the pipeline is built). ``None``: Smart-Turn alone, as pipecat
+            runs it (at the VAD stop).
         vad: the call's VAD analyzer, whose state tells whether the lead has started again.
-        **kwargs: as for :class:`TurnAnalyzerUserTurnStopStrategy` (``turn_analyzer``).
+        **kwargs: as for :class:`TurnAnalyzerUserTurnStopStrategy` (``turn_analyzer``, a
+            pipecat ``BaseSmartTurn``).
 
     Attributes:
-        answered: turns ended by an answer before Smart-Turn or its silence window ended them.
+        answered: turns ended by an answer.
         held: answers that waited because the VAD heard the lead go on.
+        analysed: Smart-Turn inferences run for transcripts that did not answer.
     """
 
     def __init__(self, *, judge: Callable[[str], bool] | None = None, vad: VADAnalyzer | None = None,
@@ -51,23 +62,61 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         self.vad = vad
         self.answered = 0
         self.held = 0
+        self.analysed = 0
         self._hold: asyncio.Task[None] | None = None
+        self._segment: list[Any] | None = None  # the audio Smart-Turn judges, as it was at the VAD stop
+
+    async def _handle_vad_user_stopped_speaking(self, frame: VADUserStoppedSpeakingFrame) -> None:
+        if self.judge is None:
+            await super()._handle_vad_user_stopped_speaking(frame)
+            return
+        self._vad_user_speaking = False
+        self._stop_secs = frame.stop_secs
+        self._vad_stopped = True
+        self._segment = list(self._turn_analyzer._audio_buffer)  # noqa: SLF001 (what pipecat would judge now)
+        # the safety net for a slow recogniser, from when the lead stopped (as pipecat arms it)
+        deadline = frame.timestamp - frame.stop_secs + self._stt_timeout
+        self._timeout_task = self.task_manager.create_task(
+            self._timeout_handler(max(0.0, deadline - time.time())), f"{self}::_timeout_handler")
 
     async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
         await super()._handle_transcription(frame)
-        # the lead has stopped (VAD), Smart-Turn has not ended the turn, and the words answer
-        if (self.judge is None or self._turn_complete or not self._vad_stopped or self._vad_user_speaking
-                or not frame.text or not self.judge(frame.text)):
+        if self.judge is None or self._turn_complete or not self._vad_stopped or self._vad_user_speaking:
             return
-        if self._voice():
-            self.held += 1
-            await self._cancel_hold()
-            self._hold = self.task_manager.create_task(self._end_when_quiet(), f"{self}::_end_when_quiet")
-            return
-        await self._end_turn()
+        if frame.text and self.judge(frame.text):
+            if self._voice():
+                self.held += 1
+                await self._cancel_hold()
+                self._hold = self.task_manager.create_task(self._end_when_quiet(), f"{self}::_end_when_quiet")
+                return
+            await self._end_turn()
+        elif self._segment is not None:
+            await self._analyse()
+
+    async def _analyse(self) -> None:
+        """Smart-Turn's verdict on the audio of the VAD stop; the turn ends if it is complete."""
+        segment, self._segment = self._segment, None
+        analyzer: Any = self._turn_analyzer
+        self.analysed += 1
+        if segment:
+            loop = asyncio.get_running_loop()
+            state, metrics = await loop.run_in_executor(analyzer._model_executor,  # noqa: SLF001
+                                                        analyzer._process_speech_segment, segment)  # noqa: SLF001
+        else:  # nothing heard (the silence limit already cleared it): pipecat's answer, without the pool
+            state, metrics = EndOfTurnState.INCOMPLETE, None
+        if not self._vad_stopped or self._vad_user_speaking:
+            return  # the lead went on meanwhile: this verdict is stale
+        if state == EndOfTurnState.COMPLETE:
+            analyzer.clear()
+        await self._handle_prediction_result(metrics)
+        self._turn_complete = state == EndOfTurnState.COMPLETE
+        if self._turn_complete:
+            self._transcript_finalized = True  # one transcript per segment: the one just judged
+        await self._maybe_trigger_user_turn_stopped()
 
     async def _discard_pending_end_of_turn(self) -> None:
         await super()._discard_pending_end_of_turn()  # the lead is speaking again, or a new turn
+        self._segment = None
         await self._cancel_hold()
 
     async def cleanup(self) -> None:
@@ -90,8 +139,10 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
 
     async def _end_turn(self) -> None:
         self.answered += 1
+        self._segment = None
         self._turn_complete = True
         self._transcript_finalized = True  # one transcript per segment: this one is final
+        self._turn_analyzer.clear()  # the turn is over: its audio is not judged
         await self._maybe_trigger_user_turn_stopped()
 
     async def _cancel_hold(self) -> None:
