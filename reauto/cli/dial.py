@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 
 from reauto.cli.brains import close_llm, connect_llm
+from reauto.runtime import settled_gc
 from reauto.cli.context import settings
 from reauto.cli.output import JsonOpt, console, emit, err_console
 from reauto.errors import UsageError
@@ -219,13 +220,15 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     signals = (signal.SIGINT, signal.SIGTERM) if forever else ()
     for sig in signals:  # reauto serve --campaign: a signal stops new dials, live calls finish
         asyncio.get_running_loop().add_signal_handler(sig, dialer.stop)
+    await asyncio.to_thread(dialer.config.turn_taking.models)  # the voice models open before the first call
     try:
-        if view is not None:
-            with Live(view.table({}), console=err_console, refresh_per_second=4, transient=True) as live_view:
-                view.attach(live_view)
+        with settled_gc():  # what is loaded now is not walked by the collector while calls run
+            if view is not None:
+                with Live(view.table({}), console=err_console, refresh_per_second=4, transient=True) as live_view:
+                    view.attach(live_view)
+                    summaries = await dialer.run()
+            else:
                 summaries = await dialer.run()
-        else:
-            summaries = await dialer.run()
         async with sessions() as s:
             abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.clock())
         utilisation = await guard.utilisation()

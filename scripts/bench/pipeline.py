@@ -6,6 +6,7 @@ simulated phone line, with a simulated lead speaking flite audio through 8 kHz Î
 
     # (1)+(3) zero-latency model doubles: orchestration overhead at N concurrent calls
     .venv/bin/python scripts/bench/pipeline.py doubles --calls 100
+    .venv/bin/python scripts/bench/pipeline.py doubles --calls 100 --processes 2   # as 2 dialers
     # (2)+(4) the real embedded stack (pocketsphinx pool, Piper joe voice, scripted agent)
     .venv/bin/python scripts/bench/pipeline.py embedded --calls 1 2 4 8 12
 
@@ -29,6 +30,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
@@ -44,6 +46,7 @@ from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead  # noqa: E402
 from reauto.stt.base import STTProvider, Transcript  # noqa: E402
 from reauto.tts.base import TTSProvider  # noqa: E402
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain  # noqa: E402
+from reauto.runtime import settled_gc  # noqa: E402
 from reauto.voice.line import PhoneLine  # noqa: E402
 from reauto.voice.pipeline import CallOutcome, CallSession, TurnTaking, quiet_pipecat  # noqa: E402
 from reauto.voice.transport_sim import SimTransport  # noqa: E402
@@ -149,17 +152,55 @@ async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTa
         if report.hello_to_first_audio_ms is not None:
             hello.append(report.hello_to_first_audio_ms)
         underruns += line.stats.underruns
+    raw = {"calls": n, "turns": turns, "wall_s": wall, "overhead": overhead, "first": first, "hello": hello,
+           "underruns": underruns, "loop_lag_max_ms": await lag, "cpu_s": cpu, "loop_cpu_s": loop_cpu,
+           "machine_s": machine}
+    return summary([raw])
+
+
+def summary(raws: list[dict]) -> dict:
+    """One report from the runs of one or more processes (their calls at the same time)."""
+    def merged(key: str) -> list[float]:
+        return [v for raw in raws for v in raw[key]]
+
+    overhead, first, hello = merged("overhead"), merged("first"), merged("hello")
+    wall = max(raw["wall_s"] for raw in raws)
+    calls = sum(raw["calls"] for raw in raws)
+    cpu, loop_cpu = sum(raw["cpu_s"] for raw in raws), max(raw["loop_cpu_s"] for raw in raws)
+    machines = [raw["machine_s"] for raw in raws if raw["machine_s"] is not None]
+    machine = max(machines) if machines else None  # the whole machine, seen from each process
     return {
-        "calls": n, "turns": turns, "wall_s": round(wall, 1),
+        "calls": calls, "processes": len(raws), "turns": sum(raw["turns"] for raw in raws), "wall_s": round(wall, 1),
         "overhead_p50_ms": pct(overhead, 50), "overhead_p95_ms": pct(overhead, 95),
         "turn_first_audio_p50_ms": pct(first, 50), "turn_first_audio_p95_ms": pct(first, 95),
         "hello_first_audio_p50_ms": pct(hello, 50), "hello_first_audio_p95_ms": pct(hello, 95),
-        "hello_missing": n - len(hello), "underruns": underruns, "loop_lag_max_ms": round(await lag, 1),
-        # CPU, in cores over the run: this process, its event-loop thread, and the rest of the
-        # machine (other processes; the machine may be shared)
+        "hello_missing": calls - len(hello), "underruns": sum(raw["underruns"] for raw in raws),
+        "loop_lag_max_ms": round(max(raw["loop_lag_max_ms"] for raw in raws), 1),
+        # CPU, in cores over the run: the benchmark's processes, the busiest event-loop thread, and
+        # the rest of the machine (other processes; the machine may be shared)
         "cpu_cores": round(cpu / wall, 2), "loop_thread_cores": round(loop_cpu / wall, 2),
         "others_cores": round(max(0.0, machine - cpu) / wall, 2) if machine is not None else None,
+        "raw": raws,
     }
+
+
+def in_processes(n: int, processes: int, argv: list[str]) -> dict:
+    """``n`` doubles calls split over ``processes`` processes started together (as several
+    dialers share a campaign), one report over all of them."""
+    import subprocess
+
+    shares = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
+    start_at = time.time() + 3.0  # every process imports and loads its models first
+    children = [subprocess.Popen([sys.executable, __file__, "doubles", "--calls", str(share), "--start-at",
+                                  str(start_at), "--raw", *argv], stdout=subprocess.PIPE, text=True)
+                for share in shares]
+    raws = []
+    for child in children:
+        out, _ = child.communicate()
+        if child.returncode != 0:
+            raise SystemExit(f"a benchmark process failed (exit {child.returncode})")
+        raws.append(json.loads(out)[0]["raw"][0])
+    return summary(raws)
 
 
 def busy_cpu_s() -> float | None:
@@ -181,18 +222,43 @@ def main() -> int:
                         "as `reauto dial` does (0 = no cache, no warm-up)")
     parser.add_argument("--answer-ends-turn", choices=["on", "off"], default="on",
                         help="a transcript that answers the agent's question ends the turn at once (default on)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="doubles: split each run's calls over this many processes, as several dialers "
+                        "share a campaign (default 1)")
+    parser.add_argument("--gc", choices=["settled", "default"], default="settled",
+                        help="the garbage collector as `reauto dial` settles it before the first call, "
+                        "or Python's default (default: settled)")
+    parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)  # a child process: start then
+    parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)  # a child process: JSON with raw
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     quiet_pipecat("ERROR")
     turn = TurnTaking(answer_ends_turn=args.answer_ends_turn == "on")
+    settled = contextlib.ExitStack()  # the collector, settled once the models are loaded
+
+    def settle() -> None:
+        if args.gc == "settled" and not settled_now:
+            settled.enter_context(settled_gc())  # for the rest of the process, as `reauto dial` while it dials
+            settled_now.append(True)
+
+    settled_now: list[bool] = []
     reports = []
 
     async def go() -> None:
         if args.mode == "doubles":
             tts: TTSProvider = ToneTTS()
             for n in args.calls:
-                reports.append(await run(n, OracleSTT, tts, scripted_brain, turn))
-                print(json.dumps(reports[-1]), file=sys.stderr)
+                if args.processes > 1:
+                    reports.append(in_processes(n, args.processes,
+                                                ["--answer-ends-turn", args.answer_ends_turn, "--gc", args.gc]))
+                else:
+                    await asyncio.to_thread(turn.models)  # the shared sessions open before the clock starts
+                    settle()  # as `reauto dial` does before its first call
+                    if args.start_at:
+                        await asyncio.sleep(max(0.0, args.start_at - time.time()))
+                    reports.append(await run(n, OracleSTT, tts, scripted_brain, turn))
+                if not args.raw:
+                    print(json.dumps({k: v for k, v in reports[-1].items() if k != "raw"}), file=sys.stderr)
             return
         from reauto.config import SttSettings, TtsSettings
         from reauto.stt.pool import ProcessPoolSTT
@@ -204,6 +270,8 @@ def main() -> int:
 
         tts = create_tts(TtsSettings(), cache=AudioCache() if args.ring_s > 0 else None)
         await tts.start()
+        await asyncio.to_thread(turn.models)
+        settle()
         try:
             for n in args.calls:
                 reports.append(await run(n, lambda _report: stt, tts, scripted_brain, turn, args.ring_s))
@@ -213,10 +281,15 @@ def main() -> int:
             await tts.close()
 
     asyncio.run(go())
+    if args.raw:
+        print(json.dumps(reports))
+        return 0
+    for report in reports:
+        report.pop("raw", None)
     if args.json:
         print(json.dumps(reports, indent=2))
     else:
-        cols = ["calls", "turns", "overhead_p50_ms", "overhead_p95_ms", "hello_first_audio_p50_ms",
+        cols = ["calls", "processes", "turns", "overhead_p50_ms", "overhead_p95_ms", "hello_first_audio_p50_ms",
                 "hello_first_audio_p95_ms", "turn_first_audio_p95_ms", "underruns", "loop_lag_max_ms",
                 "cpu_cores", "loop_thread_cores", "others_cores"]
         print(" | ".join(cols))
