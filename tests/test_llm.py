@@ -374,3 +374,47 @@ async def test_an_empty_reply_falls_back_to_the_plan_and_the_state_is_the_script
     assert again.slots == {"intent": "buy"} and again.scripted.history == b.scripted.history
     for x in (b, again):
         await x.chat.close()
+
+
+# --- a prompt per agent --------------------------------------------------------------------------
+@pytest.mark.unit
+def test_agents_with_a_prompt_of_their_own_are_found_and_a_stray_file_is_an_error(tmp_path):
+    from reauto.agent.llm import load_agent_prompts
+
+    found = load_agent_prompts(PROMPT.parent)
+    assert set(found) == {"qualifier", "scheduler"} and all(p.version == "1" for p in found.values())
+    assert load_agent_prompts(tmp_path) == {}  # no agents/ folder: agent.txt for all
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "negotiator.txt").write_text("# version: 1\nHi\n")
+    with pytest.raises(ConfigError, match=r"negotiator.txt: no agent is called 'negotiator'"):
+        load_agent_prompts(tmp_path)
+
+
+async def test_each_line_is_worded_with_its_agents_prompt(fake):
+    from reauto.agent.llm import load_agent_prompts
+
+    fake.reply = "Great, Jane! Are you looking to buy or to sell?"
+    config = ScriptConfig(agent_name="Ava", business="Acme Realty", lead_first_name="Jane",
+                          questions=[Question("intent", "Are you looking to buy or to sell?")],
+                          booking_slots=["Tuesday at 10 AM", "Wednesday at 2 PM"], weights={"intent": 1.0},
+                          today=date(2026, 11, 24))
+    agents = load_agent_prompts(PROMPT.parent)
+    b = LLMBrain(ScriptedBrain(config), OllamaChat(settings(fake.url)), PromptTemplate.load(PROMPT),
+                 agent_prompts=agents)
+    b.opening()
+    await b.respond("yes this is jane", 0.9)
+    system = fake.requests[-1]["messages"][0]["content"]
+    assert "asking a few questions about their home search" in system and b.last_request.prompt is agents["qualifier"]
+    qualifier_key = b.last_request.keys
+    fake.reply = "Perfect. Would Tuesday at 10 AM or Wednesday at 2 PM work for you?"
+    await b.respond("we want to buy", 0.9)
+    system = fake.requests[-1]["messages"][0]["content"]
+    assert "offer exactly the days and times in that line" in system and b.last_request.prompt is agents["scheduler"]
+    assert b.last_request.keys != qualifier_key
+    # an agent without a file of its own, and a brain without any, use agent.txt
+    plain = brain(OllamaChat(settings(fake.url)))
+    plain.opening()
+    await plain.respond("yes this is jane", 0.9)
+    assert plain.last_request.prompt.path == PROMPT
+    await b.chat.close()
+    await plain.chat.close()

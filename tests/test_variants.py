@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reauto.agent.llm import LLMBrain, LLMParts, PromptTemplate
+from reauto.agent.llm import LLMBrain, LLMParts, PromptTemplate, load_agent_prompts
 from reauto.agent.variants import assign, draw, load_prompts
 from reauto.analytics.groups import group_stats
 from reauto.analytics.report import CallRow
@@ -79,13 +79,16 @@ def test_the_brain_of_a_lead_uses_its_variants_prompt():
 
     default = PromptTemplate.load(ROOT / "prompts" / "agent.txt")
     extract = PromptTemplate.load(ROOT / "prompts" / "extract.txt")
-    build = brain_factory(c, Gate(), llm=LLMParts(OllamaChat(LlmSettings()), default, None, extract))
+    agents = load_agent_prompts(ROOT / "prompts")
+    build = brain_factory(c, Gate(), llm=LLMParts(OllamaChat(LlmSettings()), default, None, extract, agents))
     of = variant_for(c)
     seen = {}
     for lead_id in range(20):
         brain = build(Lead(lead_id), "human")  # type: ignore[arg-type]
         assert isinstance(brain, LLMBrain)
         seen[of(Lead(lead_id))] = brain.prompt.path.name  # type: ignore[arg-type]
+        # the agents' own prompts go with agent.txt; a variant's own file words every agent's lines
+        assert set(brain.agent_prompts) == (set(agents) if brain.prompt is default else set())
         assert brain.extractor is not None and set(brain.extractor.specs) == {q.slot for q in c.questions}
     assert seen == {"warm": "agent.txt", "direct": "agent-direct.txt"}
 

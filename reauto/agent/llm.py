@@ -33,9 +33,9 @@ import asyncio
 import hashlib
 import re
 import string
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +156,27 @@ def sentences(text: str) -> list[str]:
     return out + ([rest] if rest else [])
 
 
+#: The agents of a call (:mod:`reauto.agent.scripted`); each may have a prompt of its own.
+AGENTS = ("greeter", "qualifier", "objection", "scheduler", "closer")
+#: Where the agents' own prompts are, in the prompts directory: ``agents/<agent>.txt``.
+AGENT_PROMPTS = "agents"
+
+
+def load_agent_prompts(prompts_dir: Path) -> dict[str, PromptTemplate]:
+    """The prompt of each agent that has one (``<prompts_dir>/agents/<agent>.txt``); the others
+    use ``agent.txt``.
+
+    Raises:
+        ConfigError: a file there names no agent.
+    """
+    out: dict[str, PromptTemplate] = {}
+    for path in sorted((prompts_dir / AGENT_PROMPTS).glob("*.txt")):
+        if path.stem not in AGENTS:
+            raise ConfigError(f"{path}: no agent is called {path.stem!r} (agents: {', '.join(AGENTS)})")
+        out[path.stem] = PromptTemplate.load(path)
+    return out
+
+
 @dataclass(frozen=True)
 class LLMParts:
     """What ``llm.brain = ollama`` needs, connected once per command and shared by every call.
@@ -165,12 +186,14 @@ class LLMParts:
         prompt: the wording prompt (``prompts/agent.txt``).
         cache: the reply cache; ``None``: off.
         extract_prompt: the extraction prompt (``prompts/extract.txt``); ``None``: ``[llm] extract = off``.
+        agent_prompts: the agents' own wording prompts (``prompts/agents/<agent>.txt``).
     """
 
     chat: OllamaChat
     prompt: PromptTemplate
     cache: ReplyCache | None = None
     extract_prompt: PromptTemplate | None = None
+    agent_prompts: Mapping[str, PromptTemplate] = field(default_factory=dict)
 
     def extractor(self, campaign: Campaign) -> SlotExtractor | None:
         """The slot extraction for ``campaign``'s slots (``None`` when extraction is off)."""
@@ -187,6 +210,7 @@ class LLMRequest:
     model: str
     window: Window
     keys: CacheKeys
+    prompt: PromptTemplate
 
 
 class LLMBrain:
@@ -198,6 +222,8 @@ class LLMBrain:
         prompt: the system prompt template.
         cache: the reply cache (one per process, shared by every call); ``None``: no cache.
         extractor: the LLM's slot extraction for the campaign; ``None``: the rules only.
+        agent_prompts: prompts of their own for some agents (the plan's agent picks); the
+            others use ``prompt``.
 
     Attributes:
         worded: replies the LLM (or the cache) worded, the plan kept.
@@ -212,10 +238,12 @@ class LLMBrain:
     MAX_CHARS = 320
 
     def __init__(self, scripted: ScriptedBrain, chat: OllamaChat, prompt: PromptTemplate,
-                 cache: ReplyCache | None = None, extractor: SlotExtractor | None = None) -> None:
+                 cache: ReplyCache | None = None, extractor: SlotExtractor | None = None,
+                 agent_prompts: Mapping[str, PromptTemplate] | None = None) -> None:
         self.scripted = scripted
         self.chat = chat
         self.prompt = prompt
+        self.agent_prompts = dict(agent_prompts or {})
         self.cache = cache
         self.extractor = extractor
         self.read: list[Facts] = []
@@ -430,14 +458,16 @@ class LLMBrain:
     def _request(self, plan: Reply, said: str) -> LLMRequest:
         c, s = self.scripted.config, self.chat.settings
         known = ", ".join(f"{k} = {v}" for k, v in self.scripted.slots.items()) or "nothing yet"
-        system = self.prompt.render(
+        prompt = self.agent_prompts.get(plan.agent, self.prompt)
+        system = prompt.render(
             agent_name=c.agent_name, business=c.business, lead_name=c.lead_first_name or "the lead",
             known=known, next_line=plan.text,
         )
         model = s.models.get(plan.agent, s.model)
         window = fit(self.scripted.history[:-2], s.context_tokens, counter_for(model))
         messages = [{"role": "system", "content": system}, *window.messages(), {"role": "user", "content": said}]
-        request = LLMRequest(messages, model, window, cache_keys(model, self.prompt.digest, messages, c.lead_first_name))
+        request = LLMRequest(messages, model, window, cache_keys(model, prompt.digest, messages, c.lead_first_name),
+                             prompt)
         self.last_request = request
         return request
 

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
 
 
 async def connect_llm(cfg: Settings) -> LLMParts:
-    """The Ollama client, prompts and reply cache for ``llm.brain = ollama``, with the models loaded
-    (the main one, every per-agent one and the extraction one)."""
-    from reauto.agent.llm import LLMParts as Parts, PromptTemplate
+    """The Ollama client, prompts (``agent.txt``, the agents' own in ``agents/``, ``extract.txt``)
+    and reply cache for ``llm.brain = ollama``, with the models loaded (the main one, every
+    per-agent one and the extraction one)."""
+    from reauto.agent.llm import LLMParts as Parts, PromptTemplate, load_agent_prompts
     from reauto.llm.cache import reply_cache_for
     from reauto.llm.ollama import OllamaChat
 
@@ -29,7 +30,7 @@ async def connect_llm(cfg: Settings) -> LLMParts:
         err_console.print(f"[yellow]warning:[/] Ollama at {', '.join(cfg.llm.hosts)} is not ready "
                           f"({type(exc).__name__}: {exc}); calls use the scripted lines until it answers",
                           highlight=False)
-    return Parts(chat, prompt, reply_cache_for(cfg.llm, cfg.redis), extract_prompt)
+    return Parts(chat, prompt, reply_cache_for(cfg.llm, cfg.redis), extract_prompt, load_agent_prompts(cfg.prompts_dir))
 
 
 async def close_llm(llm: LLMParts | None) -> None:

@@ -205,7 +205,10 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
         if llm is None:
             return scripted
         variant = assign(campaign.prompt_variants, campaign.name, lead.id)
-        return LLMBrain(scripted, llm.chat, prompts.get(variant or "", llm.prompt), llm.cache, extractor)
+        prompt = prompts.get(variant or "", llm.prompt)
+        # a variant with a prompt file of its own words every agent's lines with it
+        agent_prompts = llm.agent_prompts if prompt is llm.prompt else {}
+        return LLMBrain(scripted, llm.chat, prompt, llm.cache, extractor, agent_prompts)
 
     return build
 
