@@ -104,6 +104,8 @@ async def test_same_campaign_ends_the_same_on_sim_and_on_twilio(databases, campa
         assert all(hook.status == 204 for hook in call.callbacks if hook.kind != "twiml"), call.callbacks
     jane_call = next(c for c in calls.values() if c.script.name == "Jane Doe")
     assert jane_call.received["media"] > 100 and jane_call.received["mark"] >= 3
+    # the agent's audio goes in messages of about 80 ms (640 bytes; pipecat's resampler evens them out)
+    assert 600 <= jane_call.media_bytes.most_common(1)[0][0] <= 800
     assert jane_call.marks_echoed and jane_call.params["MachineDetection"] == "DetectMessageEnd"
     assert jane_call.params["AsyncAmd"] == "true" and jane_call.params["TimeLimit"] == "900"
 

@@ -37,7 +37,6 @@ from reauto.config import TwilioSettings
 from reauto.errors import UsageError
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
 from reauto.telephony.base import CallHandle, Telephony
-from reauto.voice.audio import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -326,14 +325,11 @@ class TwilioTelephony(Telephony):
 
     @staticmethod
     def _transport(channel: MediaChannel) -> Any:
-        from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+        from reauto.telephony.media_transport import MediaStreamTransport, media_params
 
-        transport = FastAPIWebsocketTransport(channel.websocket, FastAPIWebsocketParams(
-            audio_in_enabled=True, audio_in_sample_rate=SAMPLE_RATE,
-            audio_out_enabled=True, audio_out_sample_rate=SAMPLE_RATE,
-            serializer=TwilioMediaSerializer(channel.stream_sid, channel.call_sid,
-                                             on_stop=lambda: setattr(channel, "stopped", True)),
-        ))
+        transport = MediaStreamTransport(channel.websocket, media_params(
+            TwilioMediaSerializer(channel.stream_sid, channel.call_sid,
+                                  on_stop=lambda: setattr(channel, "stopped", True))))
 
         @transport.event_handler("on_client_disconnected")
         async def _gone(_transport: Any, _ws: Any) -> None:

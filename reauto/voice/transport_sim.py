@@ -2,9 +2,10 @@
 
 Input: 8 kHz μ-law packets from the line → 16 kHz PCM ``InputAudioRawFrame``s.
 Output: the pipeline's 16 kHz PCM → 8 kHz μ-law (each chunk resampled on its own, so nothing is
-held back at the end of an utterance) into the line's play-out buffer, paced at twice real time
-like Pipecat's WebSocket transports (the far end buffers), and a ``clear`` of that buffer on every
-interruption, as Twilio's ``clear`` message does.
+held back at the end of an utterance) into the line's play-out buffer in 80 ms chunks, paced as a
+Twilio call's are (:mod:`reauto.voice.pacing`: a lead at the start of each utterance, then twice
+real time; the far end buffers), and a ``clear`` of that buffer on every interruption, as
+Twilio's ``clear`` message does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from reauto.voice.audio import SAMPLE_RATE, PhoneEncoder
 from reauto.voice.line import PhoneLine, StreamCodec
+from reauto.voice.pacing import PHONE_CHUNK_10MS, PlayoutPacer
 
 
 def sim_params() -> TransportParams:
@@ -40,6 +42,7 @@ def sim_params() -> TransportParams:
         audio_in_sample_rate=SAMPLE_RATE,
         audio_out_enabled=True,
         audio_out_sample_rate=SAMPLE_RATE,
+        audio_out_10ms_chunks=PHONE_CHUNK_10MS,
     )
 
 
@@ -106,7 +109,7 @@ class SimOutputTransport(BaseOutputTransport):
         super().__init__(params, **kwargs)  # type: ignore[arg-type]
         self._line = line
         self._encoder = PhoneEncoder()
-        self._next_send = 0.0
+        self._pacer = PlayoutPacer(speed=line.speed)
         self._last_write = 0.0
 
     async def start(self, frame: StartFrame) -> None:
@@ -116,7 +119,7 @@ class SimOutputTransport(BaseOutputTransport):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         if isinstance(frame, InterruptionFrame):
             self._line.clear()
-            self._next_send = 0.0
+            self._pacer.restart()
         await super().process_frame(frame, direction)
 
     async def send_message(self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame) -> None:
@@ -130,20 +133,8 @@ class SimOutputTransport(BaseOutputTransport):
             self._line.stats.underruns += 1
         self._line.play(self._encoder.encode(frame.audio, frame.sample_rate))
         self._last_write = time.monotonic()
-        await self._pace(len(frame.audio) / 2 / frame.sample_rate)
+        await self._pacer.sent(len(frame.audio) / 2 / frame.sample_rate)
         return True
-
-    async def _pace(self, seconds: float) -> None:
-        # Twice the far end's playing speed: it keeps a buffer, as a phone network's jitter
-        # buffer does (the simulated far end may play faster than real time, for CI).
-        interval = seconds / (2 * self._line.speed)
-        now = time.monotonic()
-        delay = max(0.0, self._next_send - now)
-        if delay:
-            await asyncio.sleep(delay)
-            self._next_send += interval
-        else:
-            self._next_send = time.monotonic() + interval
 
 
 class SimTransport(BaseTransport):

@@ -129,6 +129,7 @@ class DoubleCall:
         stream_sid: the Media Stream's SID once it started.
         custom_parameters: what ``start.customParameters`` carried.
         received: messages the server sent on the stream, counted by ``event``.
+        media_bytes: the μ-law payload sizes of the server's ``media`` messages, counted.
         marks_echoed: mark names sent back, in order.
         dtmf_sent: digits sent on the stream.
         ws_close_code: the close code, when the server closed the stream.
@@ -155,6 +156,7 @@ class DoubleCall:
     stream_sid: str | None = None
     custom_parameters: dict[str, str] = field(default_factory=dict)
     received: Counter[str] = field(default_factory=Counter)
+    media_bytes: Counter[int] = field(default_factory=Counter)
     marks_echoed: list[str] = field(default_factory=list)
     dtmf_sent: list[str] = field(default_factory=list)
     ws_close_code: int | None = None
@@ -505,6 +507,7 @@ class MediaBridge:
             self.call.received[event] += 1
             if event == "media":
                 ulaw = base64.b64decode(data.get("media", {}).get("payload", ""))
+                self.call.media_bytes[len(ulaw)] += 1
                 now = loop.time()
                 if now - self._last_media < self.UTTERANCE_GAP_S and self.line.queued_ms == 0:
                     self.line.stats.underruns += 1
