@@ -106,6 +106,12 @@ class SttSettings(_Section):
         description="An answer heard below this confidence that does not answer the question is asked again once."
     )
     timeout_s: float = Field(5.0, gt=0, description="Longest a single transcription may take.")
+    live_streams: int = Field(
+        2, ge=0, le=8,
+        description="Answers each recogniser process decodes while the lead speaks them (pocketsphinx; "
+        "each takes a decoder per search, ~100 MB); beyond that, and with 0, an answer is decoded whole "
+        "after the lead stops.",
+    )
 
 
 class TtsSettings(_Section):

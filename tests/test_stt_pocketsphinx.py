@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from reauto.providers import ProviderUnavailable
+from reauto.stt.base import Transcript
 from reauto.stt.pocketsphinx import PocketSphinxSTT
 from reauto.stt.wer import word_errors
 from reauto.voice.audio import read_wav
@@ -151,3 +152,77 @@ async def test_unloadable_model_is_unavailable(tmp_path: Path) -> None:
 def test_domain_weight_must_be_a_share(weight: float) -> None:
     with pytest.raises(ValueError, match="domain_weight"):
         PocketSphinxSTT(domain_weight=weight)
+
+
+def _spoken(utterance, pcm: bytes, part: int = 3201) -> None:
+    """Feed ``pcm`` as a call does, about 100 ms at a time (odd sizes: a byte may wait)."""
+    for i in range(0, len(pcm), part):
+        utterance.feed(pcm[i : i + part])
+
+
+def _padded(pcm: bytes, before_s: float = 0.8, after_s: float = 0.4) -> bytes:
+    """A segment as the STT service cuts it: the silent line before and after the words."""
+    return b"\x00\x00" * int(16000 * before_s) + pcm + b"\x00\x00" * int(16000 * after_s)
+
+
+async def test_an_utterance_decoded_while_spoken_hears_what_the_whole_segment_does() -> None:
+    stt = PocketSphinxSTT()
+    stt.set_vocabulary(CAMPAIGN)
+    await stt.start()
+    while stt.prepare(1):  # a decoder per search, for one utterance at a time
+        pass
+    first, _ = _clip("waiting-bank-rms")
+    # the call's first utterance has no line state yet: kept whole and decoded at its end
+    utterance = stt.begin(None)
+    _spoken(utterance, _padded(first))
+    heard = utterance.end()
+    assert heard.text == (await stt.transcribe(_padded(first))).text
+    state = utterance.line_state
+    assert state and len(state.split(",")) == 13  # the line's cepstral mean
+    # later utterances decode live from it, and hear the same words as whole segments
+    for name in ("sell-austin-slt", "renting-kal16", "do-not-call-awb"):
+        pcm, text = _clip(name)
+        utterance = stt.begin(state)
+        _spoken(utterance, _padded(pcm))
+        live = utterance.end()
+        whole = await stt.transcribe(_padded(pcm))
+        assert live.text == whole.text and _errors(text, live.text) <= 1, name
+        assert live.audio_s == pytest.approx(whole.audio_s, abs=1e-3) and live.confidence > 0.5
+        assert utterance.line_state == state  # a live search keeps the mean it started from
+    with pytest.raises(RuntimeError, match="ended"):
+        utterance.feed(b"\x00\x00")
+
+
+async def test_a_short_first_word_gives_no_line_state_and_silence_no_words(plain: PocketSphinxSTT) -> None:
+    pcm, _ = _clip("do-not-call-awb")
+    utterance = plain.begin(None)
+    _spoken(utterance, _padded(pcm[: 16000]))  # half a second of speech
+    utterance.end()
+    assert utterance.line_state is None  # too little speech for the line's mean
+    while plain.prepare(1):
+        pass
+    quiet = plain.begin("40,3,-1")
+    _spoken(quiet, b"\x00\x00" * 16000)
+    assert quiet.end() == Transcript("", 0.0, 1.0)
+    dropped = plain.begin("40,3,-1")
+    dropped.feed(pcm[:3200])
+    dropped.cancel()
+
+
+async def test_spare_decoders_are_loaded_while_idle_and_dropped_with_the_vocabulary() -> None:
+    stt = PocketSphinxSTT()
+    stt.set_vocabulary(CAMPAIGN)
+    await stt.start()
+    steps = 0
+    while stt.prepare(1):  # one utterance at once: a decoder per search (general and campaign)
+        steps += 1
+    assert steps == 2 and not stt.prepare(1)
+    utterance = stt.begin("40,3,-1")  # takes both
+    assert not stt._spare
+    whole = stt.begin("40,3,-1")  # none spare: kept whole, decoded at its end
+    whole.feed(_clip("renting-kal16")[0])
+    assert "renting" in whole.end().text
+    stt.set_vocabulary(["Dallas"])
+    await stt.transcribe(_clip("sell-austin-slt")[0])  # the new vocabulary is applied
+    utterance.cancel()  # its decoders were built for the old one: not kept
+    assert not stt._spare

@@ -82,12 +82,14 @@ async def run_call(providers, brain, script, *, record=False, greet=True):
 async def test_call_collects_the_leads_answers_over_the_phone_path(providers):
     brain = QuestionBrain(["When are you hoping to buy?", "What budget do you have in mind?",
                            "Are you pre-approved for a mortgage?"])
+    streamed = providers[0].streamed
     outcome, report, line = await run_call(providers, brain, LeadScript("Jane Doe", ANSWERS), record=True)
     heard = " | ".join(t for t, _ in brain.heard)
     assert "three months" in heard
     assert "four hundred thousand" in heard
     assert "pre approved" in heard or "preapproved" in heard
     assert outcome.outcome == "callback"
+    assert providers[0].streamed - streamed >= 3  # the answers were decoded while the lead spoke them
     assert [t.speaker for t in outcome.turns][:2] == ["agent", "lead"]
     # the opening answered "hello" quickly, measured at the lead's end of the line
     assert report.hello_to_first_audio_ms is not None and report.hello_to_first_audio_ms < 2000

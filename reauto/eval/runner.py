@@ -313,7 +313,8 @@ class Evaluator:
 
     def _batch_stt(self) -> SttSettings:
         """The STT settings with a batch job's patience: a slow turn is reported, not dropped."""
-        return self.settings.stt.model_copy(update={"timeout_s": max(self.settings.stt.timeout_s, BATCH_STT_TIMEOUT_S)})
+        return self.settings.stt.model_copy(update={"timeout_s": max(self.settings.stt.timeout_s, BATCH_STT_TIMEOUT_S),
+                                                    "live_streams": 0})  # recordings come whole
 
     async def _start_tts(self) -> None:
         if self._tts is None and self.tts_factory is not None:

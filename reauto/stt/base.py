@@ -1,4 +1,5 @@
-"""The STT interface: one finished lead utterance in, one transcript out."""
+"""The STT interface: one finished lead utterance in, one transcript out; or, where the provider
+can, one utterance decoded while it is spoken (:class:`Utterance`, :class:`SpeechStream`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,53 @@ class Transcript:
     words: Sequence[tuple[str, float, float, float | None]] = field(default_factory=tuple)
 
 
+class Utterance(ABC):
+    """One utterance decoded while it is spoken, where the decoder lives (synchronous: a worker
+    process drives it). Audio goes in as it comes; at the end only the last of it is left to
+    decode.
+
+    Attributes:
+        line_state: what the decoder learned about the caller's line (opaque text), once the
+            utterance ended; the call's next utterance starts from it.
+    """
+
+    line_state: str | None = None
+
+    @abstractmethod
+    def feed(self, pcm: bytes) -> None:
+        """Decode the next part of the utterance (16 kHz PCM16 mono)."""
+
+    @abstractmethod
+    def end(self) -> Transcript:
+        """The utterance is over: its transcript (the decoder is released)."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Drop the utterance (the decoder is released)."""
+
+
+class SpeechStream(ABC):
+    """An :class:`Utterance` seen from the event loop: feeding never blocks, the end is awaited.
+
+    Attributes:
+        line_state: as :attr:`Utterance.line_state`, once :meth:`finish` returned.
+    """
+
+    line_state: str | None = None
+
+    @abstractmethod
+    def feed(self, pcm: bytes) -> None:
+        """Send the next part of the utterance (returns at once)."""
+
+    @abstractmethod
+    async def finish(self) -> Transcript:
+        """The utterance is over: wait for its transcript."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Drop the utterance."""
+
+
 class STTProvider(ABC):
     """Base class of speech-to-text providers.
 
@@ -46,6 +94,22 @@ class STTProvider(ABC):
     @abstractmethod
     async def transcribe(self, pcm: bytes) -> Transcript:
         """Transcribe one utterance of 16 kHz PCM16 mono audio."""
+
+    def begin(self, line_state: str | None = None) -> Utterance | None:
+        """An utterance to decode while it is spoken, in this thread, starting from what the
+        call's previous utterance learned (``line_state``); None where the provider only decodes
+        whole segments (the default)."""
+        return None
+
+    def prepare(self, streams: int) -> bool:
+        """One step toward decoding ``streams`` utterances at once while they are spoken (a
+        worker process calls it while idle); False once ready (the default: nothing to do)."""
+        return False
+
+    def open_stream(self, line_state: str | None = None) -> SpeechStream | None:
+        """An utterance to feed from the event loop as it is spoken (``line_state``: as in
+        :meth:`begin`); None (the default) where the provider only transcribes whole segments."""
+        return None
 
     async def close(self) -> None:
         """Release models and threads."""

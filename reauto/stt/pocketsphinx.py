@@ -39,12 +39,25 @@ or keyword spotting cannot transcribe anything outside their lists. The second p
 
 Confidence is the mean posterior probability of the recognised words (pocketsphinx's
 lattice posteriors, already 0..1); an empty transcript has confidence 0.
+
+:meth:`PocketSphinxSTT.begin` decodes an utterance while it is spoken (an :class:`Utterance`,
+driven by a worker process of :mod:`reauto.stt.pool`): the same searches, fed part by part, so
+that when the lead stops only the last part and the end of the search are left (about 20 ms
+instead of a few hundred). The acoustic model needs the line's cepstral mean, which a whole
+segment gives at its end (batch CMN) but a live search must know from the start; pocketsphinx's
+live estimate starts from a fixed guess and converges too slowly for a phone answer ("in about
+three months" came out "you know about it"). So a call's first utterance is decoded whole, and
+the mean it measured (the utterance's ``line_state``) starts each of the call's later utterances,
+which then decode live with the same result as whole. Each utterance in progress has decoders
+of its own (one per search, about 90 MB each); they are kept for the next utterance,
+:data:`SPARE_DECODERS` at most.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import re
 import tempfile
@@ -54,10 +67,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pocketsphinx
 
 from reauto.providers import ProviderUnavailable
-from reauto.stt.base import STTProvider, Transcript
+from reauto.stt.base import STTProvider, Transcript, Utterance
 from reauto.stt.vocabulary import Vocabulary, domain_arpa
 from reauto.voice.audio import rms_dbfs
 
@@ -76,6 +90,15 @@ SEARCH = {"fwdflat": False, "maxhmmpf": 3000}
 MIN_BYTES = 320
 #: Quieter audio is silence: pocketsphinx turns digital silence into a confident "i'm".
 SILENCE_DBFS = -60.0
+#: Speech an utterance decoded whole needs for its cepstral mean to start live decoding (a short
+#: "hello?" gives a poor one).
+LINE_STATE_SPEECH_S = 1.0
+#: Level of a 10 ms frame counted as speech when trimming (a phone line's noise is below it).
+SPEECH_DBFS = -50.0
+#: Quiet audio kept on each side of the speech when trimming.
+TRIM_MARGIN_S = 0.2
+#: Decoders kept for later utterances once theirs ended (each holds the models: about 90 MB).
+SPARE_DECODERS = 8
 _FILLER = re.compile(r"^(<.*>|\[.*\])$")
 _ALT_PRON = re.compile(r"\(\d+\)$")
 
@@ -120,6 +143,9 @@ class PocketSphinxSTT(STTProvider):
         self._general: pocketsphinx.NGramModel | None = None
         self._domain: pocketsphinx.NGramModel | None = None
         self._pending: Vocabulary | None = None
+        self._vocabulary: Vocabulary | None = None  # the one applied
+        self._generation = 0  # counts vocabularies applied: a decoder built for an older one is dropped
+        self._spare: list[pocketsphinx.Decoder] = []  # for utterances decoded while spoken
 
     @classmethod
     def from_settings(cls, settings: SttSettings) -> PocketSphinxSTT:
@@ -149,6 +175,51 @@ class PocketSphinxSTT(STTProvider):
         """Drop the decoder and its models."""
         with self._lock:
             self._decoder = self._general = self._domain = None
+            self._spare.clear()
+
+    def begin(self, line_state: str | None = None) -> Utterance:
+        """Decode an utterance while it is spoken, in the calling thread (a worker process:
+        decoding holds the GIL), from the cepstral mean in ``line_state``. Takes a spare decoder
+        per search (:meth:`prepare` loads them); without a mean, or without spare decoders, the
+        utterance is kept whole and decoded at its end, as :meth:`transcribe` does."""
+        with self._lock:
+            self._ensure_loaded()
+            searches = [GENERAL, DOMAIN] if self._domain is not None else [GENERAL]
+            live = line_state is not None and len(self._spare) >= len(searches)
+            decoders = [self._spare.pop() for _ in searches] if live else []
+            generation = self._generation
+        return _Utterance(self, list(zip(decoders, searches, strict=False)), line_state if live else None,
+                          generation)
+
+    def _release(self, decoders: list[pocketsphinx.Decoder], generation: int) -> None:
+        with self._lock:
+            # not closed meanwhile, nor given another vocabulary
+            if self._decoder is not None and generation == self._generation:
+                self._spare.extend(decoders[: max(0, SPARE_DECODERS - len(self._spare))])
+
+    def prepare(self, streams: int) -> bool:
+        """Load one more spare decoder while fewer than ``streams`` utterances' worth are ready
+        (a worker process calls it while idle); False once they are."""
+        with self._lock:
+            self._ensure_loaded()
+            wanted = min(SPARE_DECODERS, streams * (2 if self._domain is not None else 1))
+            if len(self._spare) >= wanted:
+                return False
+            generation = self._generation
+        self._release([self._new_decoder()], generation)
+        return True
+
+    def _new_decoder(self) -> pocketsphinx.Decoder:
+        """A decoder with the models and the vocabulary of the main one (its campaign language
+        model is shared: the same object, searched by each decoder on its own)."""
+        decoder = self._load()
+        with self._lock:
+            vocabulary, domain = self._vocabulary, self._domain
+        if vocabulary is not None and domain is not None:
+            for word in vocabulary.words:
+                self._add_pronunciation(decoder, word)
+            decoder.add_lm(DOMAIN, domain)
+        return decoder
 
     def _locked(self, work):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -189,27 +260,34 @@ class PocketSphinxSTT(STTProvider):
     def _apply(self, vocabulary: Vocabulary) -> None:
         decoder = self._decoder
         assert decoder is not None
+        self._vocabulary = vocabulary
+        self._generation += 1
+        self._spare.clear()  # built for the previous vocabulary
         if not vocabulary.phrases:
             self._domain = None
             return
-        unknown = [w for w in vocabulary.words if not self._add_pronunciation(w)]
-        if unknown:
+        self._domain = self._add_domain(decoder, vocabulary)
+        log.info("pocketsphinx: vocabulary bias on (%d campaign phrases)", len(vocabulary.phrases))
+
+    def _add_domain(self, decoder: pocketsphinx.Decoder, vocabulary: Vocabulary) -> pocketsphinx.NGramModel:
+        """Add the campaign's words and its language model (search :data:`DOMAIN`) to ``decoder``."""
+        unknown = [w for w in vocabulary.words if not self._add_pronunciation(decoder, w)]
+        if unknown and decoder is self._decoder:
             log.warning("pocketsphinx: no pronunciation for %s; these words stay unrecognised",
                         ", ".join(unknown))
         fd, name = tempfile.mkstemp(suffix=".arpa", prefix="reauto-domain-")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(domain_arpa(vocabulary.sentences()))
-            self._domain = pocketsphinx.NGramModel(decoder.config, decoder.logmath, name)
+            domain = pocketsphinx.NGramModel(decoder.config, decoder.logmath, name)
         finally:
             os.unlink(name)
-        decoder.add_lm(DOMAIN, self._domain)
-        log.info("pocketsphinx: vocabulary bias on (%d campaign phrases)", len(vocabulary.phrases))
+        decoder.add_lm(DOMAIN, domain)
+        return domain
 
-    def _add_pronunciation(self, word: str) -> bool:
+    @staticmethod
+    def _add_pronunciation(decoder: pocketsphinx.Decoder, word: str) -> bool:
         """Make sure ``word`` is in the dictionary; join two known words' phones when it is not."""
-        decoder = self._decoder
-        assert decoder is not None
         if decoder.lookup_word(word):
             return True
         for cut in range(len(word) - 2, 1, -1):
@@ -225,12 +303,22 @@ class PocketSphinxSTT(STTProvider):
         if len(pcm) < MIN_BYTES or rms_dbfs(pcm) < SILENCE_DBFS:
             return Transcript("", 0.0, audio_s)
         decoder = self._ensure_loaded()
-        best = self._decode(decoder, pcm, GENERAL)
-        if self._domain is not None:
-            biased = self._decode(decoder, pcm, DOMAIN)
-            if biased.words and self._score(biased) > self._score(best):
-                best = biased
-        frate = int(decoder.config["frate"])
+        general = self._decode(decoder, pcm, GENERAL)
+        domain = self._decode(decoder, pcm, DOMAIN) if self._domain is not None else None
+        return self._transcript(general, domain, audio_s)
+
+    def _transcribe_measured(self, pcm: bytes) -> tuple[Transcript, str | None]:
+        """:meth:`_transcribe`, and the cepstral mean the whole segment was decoded with."""
+        transcript = self._transcribe(pcm)
+        return transcript, self._decoder.get_cmn(False) if self._decoder is not None and transcript.text else None
+
+    def _transcript(self, general: _Path, domain: _Path | None, audio_s: float) -> Transcript:
+        """The better of the two searches' paths (see the module doc), as a transcript."""
+        best = general
+        if domain is not None and domain.words and self._score(domain) > self._score(general):
+            best = domain
+        assert self._decoder is not None
+        frate = int(self._decoder.config["frate"])
         words = tuple((w, s / frate, (e + 1) / frate, p) for w, s, e, p in best.words)
         confidence = sum(p for *_, p in best.words) / len(words) if words else 0.0
         return Transcript(best.text, confidence, audio_s, words)
@@ -241,6 +329,11 @@ class PocketSphinxSTT(STTProvider):
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
+        return PocketSphinxSTT._path(decoder)
+
+    @staticmethod
+    def _path(decoder: pocketsphinx.Decoder) -> _Path:
+        """The best path of the utterance ``decoder`` just ended."""
         if decoder.hyp() is None:
             return _Path((), 0)
         words, acoustic = [], 0
@@ -267,3 +360,92 @@ class PocketSphinxSTT(STTProvider):
                            self._domain.prob(ngram) + log_domain)
         wip = math.log(float(config["wip"]))
         return path.acoustic + float(config["bestpathlw"]) * lm + (len(tokens) - 2) * wip
+
+
+class _Utterance(Utterance):
+    """One utterance fed to a decoder per search as it is spoken (:meth:`PocketSphinxSTT.begin`);
+    without decoders of its own (no cepstral mean yet, or none spare) kept whole and decoded at
+    its end by the provider's main decoder."""
+
+    def __init__(self, owner: PocketSphinxSTT, decoders: list[tuple[pocketsphinx.Decoder, str]],
+                 cmn: str | None, generation: int) -> None:
+        self._owner = owner
+        self._generation = generation
+        self._decoders = decoders
+        self._open = True
+        self._bytes = 0
+        self._energy = 0.0  # sum of squared samples, for the silence test at the end
+        self._odd = b""  # a byte left over from a part of odd length
+        self._whole: bytearray | None = bytearray() if not decoders else None
+        self.line_state = cmn
+        for decoder, search in decoders:
+            decoder.activate_search(search)
+            decoder.set_cmn(cmn)
+            decoder.start_utt()
+
+    def feed(self, pcm: bytes) -> None:
+        if not self._open:
+            raise RuntimeError("this utterance has ended")
+        pcm = self._odd + pcm
+        pcm, self._odd = pcm[: len(pcm) - len(pcm) % 2], pcm[len(pcm) - len(pcm) % 2 :]
+        if not pcm:
+            return
+        samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+        self._energy += float(np.dot(samples, samples))
+        self._bytes += len(pcm)
+        if self._whole is not None:
+            self._whole += pcm
+            return
+        for decoder, _ in self._decoders:
+            decoder.process_raw(pcm, full_utt=False)
+
+    def end(self) -> Transcript:
+        if not self._open:
+            raise RuntimeError("this utterance has ended")
+        decoders = self._close()
+        n = self._bytes // 2
+        audio_s = n / self._owner.sample_rate
+        rms = math.sqrt(self._energy / n) if n else 0.0
+        try:
+            if self._bytes < MIN_BYTES or rms <= 0 or 20 * math.log10(rms / 32768) < SILENCE_DBFS:
+                return Transcript("", 0.0, audio_s)
+            if self._whole is None:
+                paths = [PocketSphinxSTT._path(decoder) for decoder, _ in decoders]
+                return self._owner._transcript(paths[0], paths[1] if len(paths) > 1 else None, audio_s)
+            # decoded whole: without the silent ends, whose frames would weigh on the line's mean
+            audio, speech_s, offset_s = _trimmed(bytes(self._whole))
+            heard, cmn = self._owner._locked(lambda: self._owner._transcribe_measured(audio))
+            if speech_s >= LINE_STATE_SPEECH_S and cmn:
+                self.line_state = cmn  # starts the call's next utterances
+            words = tuple((w, start + offset_s, stop + offset_s, p) for w, start, stop, p in heard.words)
+            return Transcript(heard.text, heard.confidence, audio_s, words)
+        finally:
+            self._owner._release([decoder for decoder, _ in decoders], self._generation)
+
+    def cancel(self) -> None:
+        if self._open:
+            self._owner._release([decoder for decoder, _ in self._close()], self._generation)
+
+    def _close(self) -> list[tuple[pocketsphinx.Decoder, str]]:
+        self._open = False
+        decoders, self._decoders = self._decoders, []
+        for decoder, _ in decoders:
+            decoder.end_utt()
+        return decoders
+
+
+def _trimmed(pcm: bytes, rate: int = 16_000) -> tuple[bytes, float, float]:
+    """``pcm`` without its quiet ends (but :data:`TRIM_MARGIN_S` of them), the seconds of speech
+    in it, and where what is kept starts. Silence counts in a segment's cepstral mean: a second of
+    a silent line before a short answer makes the mean useless for the call's next utterances."""
+    step = rate // 100
+    samples = np.frombuffer(pcm[: len(pcm) // (2 * step) * 2 * step], dtype=np.int16).astype(np.float64)
+    if not samples.size:
+        return pcm, 0.0, 0.0
+    levels = np.sqrt(np.mean(samples.reshape(-1, step) ** 2, axis=1))
+    loud = np.flatnonzero(levels >= 32768 * 10 ** (SPEECH_DBFS / 20))
+    if not loud.size:
+        return pcm, 0.0, 0.0
+    margin = round(TRIM_MARGIN_S * 100)
+    first, last = max(0, int(loud[0]) - margin), int(loud[-1]) + 1 + margin
+    return pcm[first * step * 2 : last * step * 2], loud.size / 100, first / 100

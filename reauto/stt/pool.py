@@ -2,50 +2,221 @@
 
 pocketsphinx holds the GIL while it decodes: a one-second utterance decoded in a thread stops
 the event loop for hundreds of milliseconds, and with it every other call's audio. The pool
-runs the configured provider in ``workers`` processes (each with its own model and decoder) and
-hands segments over as bytes; the event loop only waits on a future.
+runs the configured provider in ``workers`` processes (each with its own model and decoders)
+and talks to each through a pair of queues; the event loop only puts messages and waits on
+futures.
+
+Two kinds of work:
+
+* a whole segment (:meth:`ProcessPoolSTT.transcribe`) goes to the worker with the least in hand;
+* an utterance decoded while it is spoken (:meth:`ProcessPoolSTT.open_stream`, where the
+  provider can) stays with one worker from its first part to its transcript, so that when the
+  lead stops only the last part is left to decode. Streams go to the worker with the fewest.
+
+A worker gets ready for ``[stt] live_streams`` utterances at once while no utterance is
+being spoken (pocketsphinx loads spare decoders: a third of a second each, three seconds with a
+campaign's vocabulary); until then, and beyond that many, an utterance is decoded whole at its
+end. A worker that dies fails what it had in hand and is started again for the next
+request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import logging
 import multiprocessing
+import queue
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from reauto.config import SttSettings
-from reauto.stt.base import STTProvider, Transcript
+from reauto.providers import ProviderUnavailable
+from reauto.stt.base import SpeechStream, STTProvider, Transcript, Utterance
 
-_worker_provider: STTProvider | None = None
-_worker_loop: asyncio.AbstractEventLoop | None = None
+log = logging.getLogger(__name__)
+
+#: Longest wait for a worker to load its models.
+START_TIMEOUT_S = 120.0
 
 
-def _init_worker(settings: SttSettings, vocabulary: Sequence[str]) -> None:
-    global _worker_provider, _worker_loop
+def _serve(settings: SttSettings, vocabulary: Sequence[str], streams: int,
+           inbox: Any, outbox: Any) -> None:  # pragma: no cover (runs in the worker process)
+    """A worker process: build the provider, then answer requests until told to stop."""
     from reauto.stt.factory import create_stt
 
-    _worker_loop = asyncio.new_event_loop()
-    _worker_provider = create_stt(settings)
-    if vocabulary:
-        _worker_provider.set_vocabulary(vocabulary)
-    _worker_loop.run_until_complete(_worker_provider.start())
+    loop = asyncio.new_event_loop()
+    try:
+        provider = create_stt(settings)
+        if vocabulary:
+            provider.set_vocabulary(vocabulary)
+        loop.run_until_complete(provider.start())
+    except Exception as exc:  # noqa: BLE001 (reported to the pool, which raises it)
+        outbox.put((0, False, f"{type(exc).__name__}: {exc}"))
+        return
+    can_stream = streams > 0 and type(provider).begin is not STTProvider.begin
+    outbox.put((0, True, (provider.name, can_stream)))
+    utterances: dict[int, Utterance | None] = {}
+    failed: dict[int, str] = {}
+    preparing = can_stream
+    while True:
+        try:
+            if not preparing:
+                message = inbox.get()
+            elif utterances:  # a decoder loads for seconds: not while an utterance is being spoken
+                message = inbox.get(timeout=0.05)
+            else:
+                message = inbox.get_nowait()
+        except queue.Empty:
+            if not utterances:
+                preparing = provider.prepare(streams)
+            continue
+        if message is None:
+            break
+        op, key, data = message
+        try:
+            if op == "transcribe":
+                outbox.put((key, True, loop.run_until_complete(provider.transcribe(data))))
+            elif op == "begin":
+                utterances[key] = provider.begin(data)
+            elif op == "feed":
+                if (utterance := utterances.get(key)) is not None and key not in failed:
+                    utterance.feed(data)
+            elif op == "cancel":
+                failed.pop(key, None)
+                if (utterance := utterances.pop(key, None)) is not None:
+                    utterance.cancel()
+            elif op == "end":
+                rid, sid = data
+                utterance = utterances.pop(sid, None)
+                if sid in failed:
+                    outbox.put((rid, False, failed.pop(sid)))
+                elif utterance is None:
+                    outbox.put((rid, False, f"{provider.name} cannot decode while the lead speaks"))
+                else:
+                    outbox.put((rid, True, (utterance.end(), utterance.line_state)))
+        except Exception as exc:  # noqa: BLE001 (one request's failure, not the worker's)
+            error = f"{type(exc).__name__}: {exc}"
+            if op == "transcribe":
+                outbox.put((key, False, error))
+            elif op == "end":
+                outbox.put((data[0], False, error))
+            else:
+                failed[key] = error
+    for utterance in utterances.values():
+        if utterance is not None:
+            with contextlib.suppress(Exception):
+                utterance.cancel()
+    loop.run_until_complete(provider.close())
+    outbox.put(None)
 
 
-def _transcribe_in_worker(pcm: bytes) -> Transcript:
-    assert _worker_provider is not None and _worker_loop is not None
-    return _worker_loop.run_until_complete(_worker_provider.transcribe(pcm))
+class _Worker:
+    """One recogniser process, its queues, and the requests it has in hand (each awaited on the
+    event loop that made it: a pool started on one loop serves calls on another)."""
+
+    def __init__(self, index: int, pool: ProcessPoolSTT) -> None:
+        ctx = multiprocessing.get_context("spawn")  # not fork: a child would inherit the loop and threads
+        self.inbox = ctx.Queue()
+        self.outbox = ctx.Queue()
+        self.inbox.cancel_join_thread()  # a dead worker must not hold up the exit
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self._lock = threading.Lock()  # pending is shared with the receiving thread
+        self.streams = 0
+        self.dead: str | None = None
+        self.ready = self._register(0)
+        self.process = ctx.Process(target=_serve, name=f"reauto-stt-{index}", daemon=True,
+                                   args=(pool.settings, pool.vocabulary, pool.settings.live_streams,
+                                         self.inbox, self.outbox))
+        self.process.start()
+        self._receiver = threading.Thread(target=self._receive, name=f"reauto-stt-{index}-results", daemon=True)
+        self._receiver.start()
+
+    @property
+    def load(self) -> int:
+        return len(self.pending) + self.streams
+
+    def send(self, op: str, key: int, data: Any = None) -> None:
+        if self.dead is None:
+            self.inbox.put((op, key, data))
+
+    def _register(self, rid: int) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            if self.dead is not None:
+                future.set_exception(ProviderUnavailable(self.dead))
+            else:
+                self.pending[rid] = future
+        return future
+
+    def request(self, rid: int, op: str, key: int, data: Any) -> asyncio.Future[Any]:
+        future = self._register(rid)
+        self.send(op, key, data)
+        return future
+
+    def forget(self, rid: int) -> None:
+        with self._lock:
+            self.pending.pop(rid, None)
+
+    def stop(self) -> None:
+        if self.dead is None:
+            self.inbox.put(None)
+        self._fail("the recogniser pool was closed")
+
+    def _receive(self) -> None:
+        """Results from the process, handed to the event loop (a thread of its own)."""
+        while True:
+            try:
+                message = self.outbox.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.is_alive():
+                    continue
+                message = f"the recogniser process stopped (exit code {self.process.exitcode})"
+            except (EOFError, OSError):
+                message = "the recogniser process's queue broke"
+            if message is None:
+                return
+            if isinstance(message, str):
+                self._fail(message)
+                return
+            rid, ok, value = message
+            with self._lock:
+                future = self.pending.pop(rid, None)
+            if future is not None:  # else: timed out meanwhile
+                error = None if ok else ProviderUnavailable(str(value)) if rid == 0 else RuntimeError(str(value))
+                _settle(future, value, error)
+
+    def _fail(self, reason: str) -> None:
+        with self._lock:
+            if self.dead is None:
+                self.dead = reason
+            futures = list(self.pending.values())
+            self.pending.clear()
+        for future in futures:
+            _settle(future, None, ProviderUnavailable(reason))
 
 
-def _ping() -> str:
-    return _worker_provider.name if _worker_provider is not None else ""
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    """Set ``future``'s outcome on its own event loop (from any thread)."""
+    def done() -> None:
+        if not future.done():
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+    with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits any more
+        future.get_loop().call_soon_threadsafe(done)
 
 
 class ProcessPoolSTT(STTProvider):
     """Runs the provider named in ``settings`` in a pool of worker processes.
 
     Args:
-        settings: the STT settings each worker builds its provider from.
+        settings: the STT settings each worker builds its provider from (``live_streams``: how
+            many utterances each decodes while they are spoken).
         workers: number of processes (each loads its own model).
         vocabulary: campaign phrases to bias every worker toward.
     """
@@ -56,39 +227,105 @@ class ProcessPoolSTT(STTProvider):
         self.settings = settings
         self.workers = max(1, workers)
         self.vocabulary = list(vocabulary)
-        self._pool: ProcessPoolExecutor | None = None
         self.provider_name = settings.provider
+        self.can_stream = False
+        self.streamed = 0  # utterances transcribed while spoken
+        self._workers: list[_Worker] = []
+        self._ids = itertools.count(1)
 
     def set_vocabulary(self, phrases: Sequence[str]) -> None:
-        if self._pool is not None:
+        if self._workers:
             raise RuntimeError("set the vocabulary before start(): workers load it once")
         self.vocabulary = list(phrases)
 
     async def start(self) -> None:
-        if self._pool is not None:
+        """Start the workers and wait until each has loaded its models (while the phone rings)."""
+        if self._workers:
             return
-        # spawn, not fork: a forked child would inherit the parent's event loop and threads
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.settings, self.vocabulary),
-        )
-        loop = asyncio.get_running_loop()
-        # load the model in every worker now, while the phone rings, not on the first turn
-        names = await asyncio.gather(*(loop.run_in_executor(self._pool, _ping) for _ in range(self.workers * 2)))
-        self.provider_name = names[0] or self.settings.provider
+        self._workers = [_Worker(i, self) for i in range(self.workers)]
+        try:
+            async with asyncio.timeout(START_TIMEOUT_S):
+                ready = await asyncio.gather(*(w.ready for w in self._workers))
+        except BaseException:
+            await self.close()
+            raise
+        self.provider_name, self.can_stream = ready[0]
+
+    def _pick(self, key: Any) -> _Worker:
+        """The live worker with the least in hand (by ``key``); a dead one is started again."""
+        for i, worker in enumerate(self._workers):
+            if worker.dead is not None:
+                log.warning("STT worker %d: %s; starting it again", i, worker.dead)
+                worker.stop()
+                self._workers[i] = _Worker(i, self)
+        return min(self._workers, key=key)
 
     async def transcribe(self, pcm: bytes) -> Transcript:
-        if self._pool is None:
+        if not self._workers:
             await self.start()
-        assert self._pool is not None
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(
-            loop.run_in_executor(self._pool, _transcribe_in_worker, pcm), timeout=self.settings.timeout_s
-        )
+        rid = next(self._ids)
+        worker = self._pick(lambda w: w.load)
+        try:
+            return await asyncio.wait_for(worker.request(rid, "transcribe", rid, pcm),  # type: ignore[no-any-return]
+                                          timeout=self.settings.timeout_s)
+        finally:
+            worker.forget(rid)
+
+    def open_stream(self, line_state: str | None = None) -> SpeechStream | None:
+        if not self._workers or not self.can_stream:
+            return None
+        worker = self._pick(lambda w: (w.streams, w.load))
+        return _PoolStream(self, worker, next(self._ids), line_state)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()
+
+        def join() -> None:
+            for worker in workers:
+                worker.process.join(timeout=2.0)
+                if worker.process.is_alive():
+                    worker.process.terminate()
+
+        await asyncio.to_thread(join)
+
+
+class _PoolStream(SpeechStream):
+    """An utterance decoded by one worker of a :class:`ProcessPoolSTT` while it is spoken."""
+
+    def __init__(self, pool: ProcessPoolSTT, worker: _Worker, sid: int, line_state: str | None) -> None:
+        self._pool = pool
+        self._worker = worker
+        self._sid = sid
+        self._open = True
+        self.line_state = line_state
+        worker.streams += 1
+        worker.send("begin", sid, line_state)
+
+    def feed(self, pcm: bytes) -> None:
+        if self._open and pcm:
+            self._worker.send("feed", self._sid, pcm)
+
+    async def finish(self) -> Transcript:
+        if not self._open:
+            raise RuntimeError("this utterance has ended")
+        self._close()
+        rid = next(self._pool._ids)
+        try:
+            transcript, state = await asyncio.wait_for(self._worker.request(rid, "end", self._sid, (rid, self._sid)),
+                                                       timeout=self._pool.settings.timeout_s)
+        finally:
+            self._worker.forget(rid)
+        self.line_state = state or self.line_state
+        self._pool.streamed += 1
+        return transcript  # type: ignore[no-any-return]
+
+    def cancel(self) -> None:
+        if self._open:
+            self._close()
+            self._worker.send("cancel", self._sid)
+
+    def _close(self) -> None:
+        self._open = False
+        self._worker.streams -= 1

@@ -1,0 +1,94 @@
+"""The recogniser pool: whole segments and utterances decoded while spoken, in worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from reauto.config import SttSettings
+from reauto.providers import ProviderUnavailable
+from reauto.stt.pool import ProcessPoolSTT
+from reauto.voice.audio import read_wav
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DATA = Path(__file__).parent / "data" / "stt"
+
+
+def clip(name: str) -> bytes:
+    silence = b"\x00\x00" * 12800  # the silent line before and after the words, as segments have
+    return silence + read_wav(DATA / f"{name}.wav").pcm + silence
+
+
+@pytest.fixture(scope="module")
+async def pool():
+    stt = ProcessPoolSTT(SttSettings(), workers=2, vocabulary=["pre-approved", "Austin"])
+    assert stt.open_stream() is None  # not started: whole segments only
+    await stt.start()
+    yield stt
+    await stt.close()
+
+
+async def test_streams_hear_what_whole_segments_do_and_carry_the_line_state(pool: ProcessPoolSTT) -> None:
+    assert pool.can_stream and pool.provider_name == "pocketsphinx"
+    state = None
+    for name in ("waiting-bank-rms", "sell-austin-slt", "renting-kal16"):
+        pcm = clip(name)
+        stream = pool.open_stream(state)
+        assert stream is not None
+        for i in range(0, len(pcm), 3200):
+            stream.feed(pcm[i : i + 3200])
+        live = await stream.finish()
+        assert live.text == (await pool.transcribe(pcm)).text, name
+        state = stream.line_state
+        assert state  # the first utterance (decoded whole) measured the line; the others keep it
+    with pytest.raises(RuntimeError, match="ended"):
+        await stream.finish()
+    assert pool.streamed == 3
+
+
+async def test_streams_spread_over_the_workers_and_a_cancelled_one_frees_its_place(pool: ProcessPoolSTT) -> None:
+    streams = [pool.open_stream("40,3,-1") for _ in range(4)]
+    assert sorted(w.streams for w in pool._workers) == [2, 2]
+    for stream in streams:
+        stream.cancel()
+        stream.cancel()  # twice is once
+    assert [w.streams for w in pool._workers] == [0, 0]
+
+
+async def test_a_worker_that_dies_fails_what_it_had_and_is_started_again(pool: ProcessPoolSTT) -> None:
+    pcm = clip("do-not-call-awb")
+    victim = pool._workers[0]
+    stream = pool.open_stream(None)
+    assert stream is not None and stream._worker is victim
+    stream.feed(pcm)
+    os.kill(victim.process.pid, signal.SIGKILL)
+    with pytest.raises(ProviderUnavailable, match="recogniser process stopped"):
+        await stream.finish()
+    # the next request starts it again, and is answered
+    results = await asyncio.gather(*(pool.transcribe(pcm) for _ in range(3)))
+    assert all("call" in r.text for r in results)
+    assert pool._workers[0] is not victim and pool._workers[0].dead is None
+
+
+async def test_a_provider_that_cannot_load_fails_the_start_clearly() -> None:
+    stt = ProcessPoolSTT(SttSettings(provider="faster-whisper", fallback="none", whisper_model="/nonexistent"),
+                         workers=1)
+    with pytest.raises(ProviderUnavailable, match="whisper_model|/nonexistent"):
+        await stt.start()
+    assert not stt._workers
+
+
+async def test_a_request_past_its_time_limit_times_out(pool: ProcessPoolSTT) -> None:
+    slow = ProcessPoolSTT(SttSettings(timeout_s=0.001), workers=1)
+    await slow.start()
+    try:
+        with pytest.raises(TimeoutError):
+            await slow.transcribe(clip("renting-kal16"))
+        assert not slow._workers[0].pending  # nothing left waiting for it
+    finally:
+        await slow.close()
