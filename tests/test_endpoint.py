@@ -20,7 +20,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.voice.endpoint import AnswerAwareStopStrategy
 from reauto.voice.pipeline import LeadTurnProcessor, TurnTaking
-from reauto.voice.services import UNHEARD
+from reauto.voice.services import UNHEARD, NothingHeardFrame
 from reauto.voice.smart_turn import SharedSmartTurnAnalyzer
 
 
@@ -80,6 +80,33 @@ async def test_an_answer_the_lead_goes_on_from_does_not_end_the_turn():
     stop.vad._vad_state = VADState.QUIET  # too late: the lead is speaking, the hold was dropped
     await asyncio.sleep(0.1)
     assert not any(isinstance(f, UserStoppedSpeakingFrame) for f in down) and stop.answered == 0 and stop._hold is None
+
+
+def after_a_pause(first, then):
+    """The lead answers, goes on after a pause long enough for the VAD to stop, then stops; the
+    recogniser makes ``first`` of the first part and ``then`` (a frame) of the second."""
+    return [VADUserStartedSpeakingFrame(start_secs=0.2, timestamp=time.time()), SleepFrame(0.05),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=time.time()), SleepFrame(0.02),
+            VADUserStartedSpeakingFrame(start_secs=0.2, timestamp=time.time()), SleepFrame(0.02),
+            TranscriptionFrame(first, "lead", "2026-11-29T10:00:00Z"), SleepFrame(0.05),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=time.time()), SleepFrame(0.05),
+            then, SleepFrame(0.1)]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("complete", [True, False])
+@pytest.mark.parametrize("first", ["yes", "well"])
+async def test_nothing_heard_after_a_pause_needs_no_transcript(first, complete):
+    """After an answer the turn ends without Smart-Turn; without one Smart-Turn judges at once."""
+    analyzer = Verdict(complete)
+    stop = AnswerAwareStopStrategy(turn_analyzer=analyzer, judge=lambda text: text == "yes")
+    processor = LeadTurnProcessor(user_turn_strategies=UserTurnStrategies(stop=[stop]), forward_audio=False)
+    down, _ = await run_test(processor, frames_to_send=after_a_pause(first, NothingHeardFrame()))
+    ended = any(isinstance(f, UserStoppedSpeakingFrame) for f in down)
+    if first == "yes":
+        assert ended and stop.answered == 1 and analyzer.inferences == 0
+    else:
+        assert ended is complete and stop.answered == 0 and analyzer.inferences == 1
 
 
 @pytest.mark.unit

@@ -19,7 +19,10 @@ A lead may also go on after a pause long enough for the VAD to stop ("Yes, … t
 the VAD confirms new speech only after ``start_secs`` of it, but it hears the first voiced
 window at once. While the call's VAD hears voice, the answer waits; it ends the turn once the
 VAD is quiet again, and not at all when the VAD confirms that the lead is speaking (the turn
-goes on, and its end is decided again).
+goes on, and its end is decided again). When what the lead said after such a pause comes out
+of the recogniser empty (a breath, a word too faint: :class:`NothingHeardFrame`), an answer said
+before it ends the turn; without one, Smart-Turn judges the audio at once instead of waiting for
+a transcript that will not come.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from typing import Any
 
 from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
-from pipecat.frames.frames import TranscriptionFrame, VADUserStoppedSpeakingFrame
+from pipecat.frames.frames import Frame, TranscriptionFrame, VADUserStoppedSpeakingFrame
+from pipecat.turns.types import ProcessFrameResult
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
+
+from reauto.voice.services import NothingHeardFrame
 
 #: How often a held answer looks again whether the VAD is quiet.
 RECHECK_S = 0.03
@@ -65,6 +71,17 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         self.analysed = 0
         self._hold: asyncio.Task[None] | None = None
         self._segment: list[Any] | None = None  # the audio Smart-Turn judges, as it was at the VAD stop
+        self._answered = False  # a transcript of this turn answered the question
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        if isinstance(frame, NothingHeardFrame):
+            await self._handle_nothing_heard()
+            return ProcessFrameResult.CONTINUE
+        return await super().process_frame(frame)
+
+    async def _reset(self) -> None:
+        await super()._reset()  # a turn starts or ends
+        self._answered = False
 
     async def _handle_vad_user_stopped_speaking(self, frame: VADUserStoppedSpeakingFrame) -> None:
         if self.judge is None:
@@ -81,15 +98,28 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
 
     async def _handle_transcription(self, frame: TranscriptionFrame) -> None:
         await super()._handle_transcription(frame)
-        if self.judge is None or self._turn_complete or not self._vad_stopped or self._vad_user_speaking:
+        if self.judge is None or self._turn_complete:
             return
-        if frame.text and self.judge(frame.text):
+        answers = bool(frame.text) and self.judge(frame.text)
+        self._answered = self._answered or answers  # also while the lead goes on: for NothingHeardFrame
+        if not self._vad_stopped or self._vad_user_speaking:
+            return
+        if answers:
             if self._voice():
                 self.held += 1
                 await self._cancel_hold()
                 self._hold = self.task_manager.create_task(self._end_when_quiet(), f"{self}::_end_when_quiet")
                 return
             await self._end_turn()
+        elif self._segment is not None:
+            await self._analyse()
+
+    async def _handle_nothing_heard(self) -> None:
+        """The last segment's transcript is in, and empty."""
+        if self.judge is None or self._turn_complete or not self._vad_stopped or self._vad_user_speaking:
+            return
+        if self._answered:
+            await self._end_turn()  # the lead answered before the pause
         elif self._segment is not None:
             await self._analyse()
 
