@@ -217,6 +217,9 @@ def main() -> int:
     parser.add_argument("mode", choices=["doubles", "embedded"])
     parser.add_argument("--calls", type=int, nargs="+", default=[10])
     parser.add_argument("--stt-workers", type=int, default=2)
+    parser.add_argument("--vocabulary", choices=["on", "off"], default="off",
+                        help="embedded: bias pocketsphinx toward the answers, as `reauto dial` does with a "
+                        "campaign's (two searches per utterance; default off)")
     parser.add_argument("--ring-s", type=float, default=3.0,
                         help="embedded: ringing before the lead answers, used to synthesise the opening "
                         "as `reauto dial` does (0 = no cache, no warm-up)")
@@ -264,7 +267,14 @@ def main() -> int:
         from reauto.stt.pool import ProcessPoolSTT
         from reauto.tts.factory import create_tts
 
-        stt = ProcessPoolSTT(SttSettings(), workers=args.stt_workers)
+        from types import SimpleNamespace
+
+        from reauto.dialer.assembly import vocabulary
+
+        # the bench's answers as a campaign's personas, and the usual forms
+        phrases = vocabulary(SimpleNamespace(sim_personas=[SimpleNamespace(answers=ANSWERS)])) \
+            if args.vocabulary == "on" else []  # type: ignore[arg-type]
+        stt = ProcessPoolSTT(SttSettings(), workers=args.stt_workers, vocabulary=phrases)
         await stt.start()
         from reauto.tts.cache import AudioCache
 
