@@ -120,6 +120,7 @@ class SimOutputTransport(BaseOutputTransport):
         if isinstance(frame, InterruptionFrame):
             self._line.clear()
             self._pacer.restart()
+            self._last_write = 0.0  # what comes next starts an utterance: the far end was emptied on purpose
         await super().process_frame(frame, direction)
 
     async def send_message(self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame) -> None:

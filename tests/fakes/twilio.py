@@ -517,6 +517,7 @@ class MediaBridge:
                 self.line.mark(str(data.get("mark", {}).get("name", "")))
             elif event == "clear":
                 self.line.clear()
+                self._last_media = 0.0  # emptied on purpose: the next media starts an utterance
             await self._echo_marks()
 
     async def _echo_marks(self) -> None:
