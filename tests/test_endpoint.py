@@ -96,12 +96,16 @@ def after_a_pause(first, then):
 @pytest.mark.unit
 @pytest.mark.parametrize("complete", [True, False])
 @pytest.mark.parametrize("first", ["yes", "well"])
-async def test_nothing_heard_after_a_pause_needs_no_transcript(first, complete):
-    """After an answer the turn ends without Smart-Turn; without one Smart-Turn judges at once."""
+@pytest.mark.parametrize("then", ["nothing", "mrs train"])
+async def test_the_whole_turn_is_judged_after_a_pause(first, then, complete):
+    """What the lead said before the pause counts: after an answer the turn ends without
+    Smart-Turn, whatever the rest was heard as (or if nothing was); without one, Smart-Turn
+    judges, at once when nothing more was heard."""
     analyzer = Verdict(complete)
-    stop = AnswerAwareStopStrategy(turn_analyzer=analyzer, judge=lambda text: text == "yes")
+    stop = AnswerAwareStopStrategy(turn_analyzer=analyzer, judge=lambda text: text.startswith("yes"))
     processor = LeadTurnProcessor(user_turn_strategies=UserTurnStrategies(stop=[stop]), forward_audio=False)
-    down, _ = await run_test(processor, frames_to_send=after_a_pause(first, NothingHeardFrame()))
+    rest = NothingHeardFrame() if then == "nothing" else TranscriptionFrame(then, "lead", "2026-11-29T10:00:01Z")
+    down, _ = await run_test(processor, frames_to_send=after_a_pause(first, rest))
     ended = any(isinstance(f, UserStoppedSpeakingFrame) for f in down)
     if first == "yes":
         assert ended and stop.answered == 1 and analyzer.inferences == 0

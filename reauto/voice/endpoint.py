@@ -19,10 +19,13 @@ A lead may also go on after a pause long enough for the VAD to stop ("Yes, … t
 the VAD confirms new speech only after ``start_secs`` of it, but it hears the first voiced
 window at once. While the call's VAD hears voice, the answer waits; it ends the turn once the
 VAD is quiet again, and not at all when the VAD confirms that the lead is speaking (the turn
-goes on, and its end is decided again). When what the lead said after such a pause comes out
-of the recogniser empty (a breath, a word too faint: :class:`NothingHeardFrame`), an answer said
-before it ends the turn; without one, Smart-Turn judges the audio at once instead of waiting for
-a transcript that will not come.
+goes on, and its end is decided again). What is judged is everything the lead said in the
+turn: "Yes, … this is Jane." answers the identity question even when the recogniser makes
+"this is Jane" of the part after the pause alone (heard as "mrs train", it answers nothing, and
+Smart-Turn, judging "this is Jane" unfinished, held the turn for its whole silence window). When
+the part after a pause comes out of the recogniser empty (a breath, a word too faint:
+:class:`NothingHeardFrame`), what came before decides the same way; without an answer,
+Smart-Turn judges the audio at once instead of waiting for a transcript that will not come.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         self.analysed = 0
         self._hold: asyncio.Task[None] | None = None
         self._segment: list[Any] | None = None  # the audio Smart-Turn judges, as it was at the VAD stop
-        self._answered = False  # a transcript of this turn answered the question
+        self._heard: list[str] = []  # this turn's transcripts so far
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         if isinstance(frame, NothingHeardFrame):
@@ -81,7 +84,12 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
 
     async def _reset(self) -> None:
         await super()._reset()  # a turn starts or ends
-        self._answered = False
+        self._heard.clear()
+
+    def _answers(self) -> bool:
+        """Whether what the lead has said this turn, all of it, answers the question."""
+        text = " ".join(self._heard)
+        return bool(text) and self.judge is not None and self.judge(text)
 
     async def _handle_vad_user_stopped_speaking(self, frame: VADUserStoppedSpeakingFrame) -> None:
         if self.judge is None:
@@ -100,11 +108,11 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         await super()._handle_transcription(frame)
         if self.judge is None or self._turn_complete:
             return
-        answers = bool(frame.text) and self.judge(frame.text)
-        self._answered = self._answered or answers  # also while the lead goes on: for NothingHeardFrame
+        if frame.text:
+            self._heard.append(frame.text)
         if not self._vad_stopped or self._vad_user_speaking:
             return
-        if answers:
+        if self._answers():
             if self._voice():
                 self.held += 1
                 await self._cancel_hold()
@@ -118,7 +126,7 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         """The last segment's transcript is in, and empty."""
         if self.judge is None or self._turn_complete or not self._vad_stopped or self._vad_user_speaking:
             return
-        if self._answered:
+        if self._answers():
             await self._end_turn()  # the lead answered before the pause
         elif self._segment is not None:
             await self._analyse()
