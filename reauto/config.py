@@ -109,7 +109,7 @@ class SttSettings(_Section):
     live_streams: int = Field(
         2, ge=0, le=8,
         description="Answers each recogniser process decodes while the lead speaks them (pocketsphinx; "
-        "each takes a decoder per search, ~100 MB); beyond that, and with 0, an answer is decoded whole "
+        "each takes a decoder of its own, ~90 MB); beyond that, and with 0, an answer is decoded whole "
         "after the lead stops.",
     )
 

@@ -169,7 +169,7 @@ async def test_an_utterance_decoded_while_spoken_hears_what_the_whole_segment_do
     stt = PocketSphinxSTT()
     stt.set_vocabulary(CAMPAIGN)
     await stt.start()
-    while stt.prepare(1):  # a decoder per search, for one utterance at a time
+    while stt.prepare(1):  # a decoder for one utterance at a time
         pass
     first, _ = _clip("waiting-bank-rms")
     # the call's first utterance has no line state yet: kept whole and decoded at its end
@@ -214,10 +214,10 @@ async def test_spare_decoders_are_loaded_while_idle_and_dropped_with_the_vocabul
     stt.set_vocabulary(CAMPAIGN)
     await stt.start()
     steps = 0
-    while stt.prepare(1):  # one utterance at once: a decoder per search (general and campaign)
+    while stt.prepare(1):  # one utterance at once: a decoder for its general search
         steps += 1
-    assert steps == 2 and not stt.prepare(1)
-    utterance = stt.begin("40,3,-1")  # takes both
+    assert steps == 1 and not stt.prepare(1)
+    utterance = stt.begin("40,3,-1")  # takes it
     assert not stt._spare
     whole = stt.begin("40,3,-1")  # none spare: kept whole, decoded at its end
     whole.feed(_clip("renting-kal16")[0])

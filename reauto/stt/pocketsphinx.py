@@ -48,9 +48,10 @@ segment gives at its end (batch CMN) but a live search must know from the start;
 live estimate starts from a fixed guess and converges too slowly for a phone answer ("in about
 three months" came out "you know about it"). So a call's first utterance is decoded whole, and
 the mean it measured (the utterance's ``line_state``) starts each of the call's later utterances,
-which then decode live with the same result as whole. Each utterance in progress has decoders
-of its own (one per search, about 90 MB each); they are kept for the next utterance,
-:data:`SPARE_DECODERS` at most.
+which then decode live with the same result as whole. Only the general search runs live, on a
+decoder of the utterance's own (about 90 MB, kept for the next utterance, :data:`SPARE_DECODERS`
+at most); with a campaign vocabulary its search runs at the end on the main decoder, as for a
+whole segment (setting that search up on another decoder takes pocketsphinx 3 s).
 """
 
 from __future__ import annotations
@@ -184,12 +185,10 @@ class PocketSphinxSTT(STTProvider):
         utterance is kept whole and decoded at its end, as :meth:`transcribe` does."""
         with self._lock:
             self._ensure_loaded()
-            searches = [GENERAL, DOMAIN] if self._domain is not None else [GENERAL]
-            live = line_state is not None and len(self._spare) >= len(searches)
-            decoders = [self._spare.pop() for _ in searches] if live else []
+            live = line_state is not None and bool(self._spare)
+            decoder = self._spare.pop() if live else None
             generation = self._generation
-        return _Utterance(self, list(zip(decoders, searches, strict=False)), line_state if live else None,
-                          generation)
+        return _Utterance(self, decoder, line_state if live else None, generation)
 
     def _release(self, decoders: list[pocketsphinx.Decoder], generation: int) -> None:
         with self._lock:
@@ -202,23 +201,21 @@ class PocketSphinxSTT(STTProvider):
         (a worker process calls it while idle); False once they are."""
         with self._lock:
             self._ensure_loaded()
-            wanted = min(SPARE_DECODERS, streams * (2 if self._domain is not None else 1))
-            if len(self._spare) >= wanted:
+            if len(self._spare) >= min(SPARE_DECODERS, streams):
                 return False
             generation = self._generation
         self._release([self._new_decoder()], generation)
         return True
 
     def _new_decoder(self) -> pocketsphinx.Decoder:
-        """A decoder with the models and the vocabulary of the main one (its campaign language
-        model is shared: the same object, searched by each decoder on its own)."""
+        """A decoder for the general search, with the campaign's words in its dictionary (the
+        campaign's search is not added: pocketsphinx takes 3 s to set one up, holding the GIL,
+        which would stall the process's other utterances)."""
         decoder = self._load()
         with self._lock:
-            vocabulary, domain = self._vocabulary, self._domain
-        if vocabulary is not None and domain is not None:
-            for word in vocabulary.words:
-                self._add_pronunciation(decoder, word)
-            decoder.add_lm(DOMAIN, domain)
+            vocabulary = self._vocabulary
+        for word in vocabulary.words if vocabulary is not None else ():
+            self._add_pronunciation(decoder, word)
         return decoder
 
     def _locked(self, work):  # type: ignore[no-untyped-def]
@@ -363,23 +360,23 @@ class PocketSphinxSTT(STTProvider):
 
 
 class _Utterance(Utterance):
-    """One utterance fed to a decoder per search as it is spoken (:meth:`PocketSphinxSTT.begin`);
-    without decoders of its own (no cepstral mean yet, or none spare) kept whole and decoded at
-    its end by the provider's main decoder."""
+    """One utterance fed to a spare decoder's general search as it is spoken
+    (:meth:`PocketSphinxSTT.begin`), and kept whole: the campaign's search runs on it at its end
+    with the main decoder. Without a decoder of its own (no cepstral mean yet, or none spare) the
+    utterance is decoded whole at its end, as :meth:`PocketSphinxSTT.transcribe` does."""
 
-    def __init__(self, owner: PocketSphinxSTT, decoders: list[tuple[pocketsphinx.Decoder, str]],
-                 cmn: str | None, generation: int) -> None:
+    def __init__(self, owner: PocketSphinxSTT, decoder: pocketsphinx.Decoder | None, cmn: str | None,
+                 generation: int) -> None:
         self._owner = owner
         self._generation = generation
-        self._decoders = decoders
+        self._decoder = decoder
         self._open = True
-        self._bytes = 0
         self._energy = 0.0  # sum of squared samples, for the silence test at the end
         self._odd = b""  # a byte left over from a part of odd length
-        self._whole: bytearray | None = bytearray() if not decoders else None
+        self._audio = bytearray()
         self.line_state = cmn
-        for decoder, search in decoders:
-            decoder.activate_search(search)
+        if decoder is not None:
+            decoder.activate_search(GENERAL)
             decoder.set_cmn(cmn)
             decoder.start_utt()
 
@@ -392,46 +389,49 @@ class _Utterance(Utterance):
             return
         samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
         self._energy += float(np.dot(samples, samples))
-        self._bytes += len(pcm)
-        if self._whole is not None:
-            self._whole += pcm
-            return
-        for decoder, _ in self._decoders:
-            decoder.process_raw(pcm, full_utt=False)
+        self._audio += pcm
+        if self._decoder is not None:
+            self._decoder.process_raw(pcm, full_utt=False)
 
     def end(self) -> Transcript:
         if not self._open:
             raise RuntimeError("this utterance has ended")
-        decoders = self._close()
-        n = self._bytes // 2
-        audio_s = n / self._owner.sample_rate
+        decoder = self._close()
+        owner, audio = self._owner, bytes(self._audio)
+        n = len(audio) // 2
+        audio_s = n / owner.sample_rate
         rms = math.sqrt(self._energy / n) if n else 0.0
         try:
-            if self._bytes < MIN_BYTES or rms <= 0 or 20 * math.log10(rms / 32768) < SILENCE_DBFS:
+            if len(audio) < MIN_BYTES or rms <= 0 or 20 * math.log10(rms / 32768) < SILENCE_DBFS:
                 return Transcript("", 0.0, audio_s)
-            if self._whole is None:
-                paths = [PocketSphinxSTT._path(decoder) for decoder, _ in decoders]
-                return self._owner._transcript(paths[0], paths[1] if len(paths) > 1 else None, audio_s)
+            if decoder is not None:
+                general = PocketSphinxSTT._path(decoder)
+                domain = owner._locked(lambda: owner._decode(owner._ensure_loaded(), audio, DOMAIN)
+                                       if owner._domain is not None else None)
+                return owner._transcript(general, domain, audio_s)
             # decoded whole: without the silent ends, whose frames would weigh on the line's mean
-            audio, speech_s, offset_s = _trimmed(bytes(self._whole))
-            heard, cmn = self._owner._locked(lambda: self._owner._transcribe_measured(audio))
+            kept, speech_s, offset_s = _trimmed(audio)
+            heard, cmn = owner._locked(lambda: owner._transcribe_measured(kept))
             if speech_s >= LINE_STATE_SPEECH_S and cmn:
                 self.line_state = cmn  # starts the call's next utterances
             words = tuple((w, start + offset_s, stop + offset_s, p) for w, start, stop, p in heard.words)
             return Transcript(heard.text, heard.confidence, audio_s, words)
         finally:
-            self._owner._release([decoder for decoder, _ in decoders], self._generation)
+            if decoder is not None:
+                owner._release([decoder], self._generation)
 
     def cancel(self) -> None:
         if self._open:
-            self._owner._release([decoder for decoder, _ in self._close()], self._generation)
+            decoder = self._close()
+            if decoder is not None:
+                self._owner._release([decoder], self._generation)
 
-    def _close(self) -> list[tuple[pocketsphinx.Decoder, str]]:
+    def _close(self) -> pocketsphinx.Decoder | None:
         self._open = False
-        decoders, self._decoders = self._decoders, []
-        for decoder, _ in decoders:
+        decoder, self._decoder = self._decoder, None
+        if decoder is not None:
             decoder.end_utt()
-        return decoders
+        return decoder
 
 
 def _trimmed(pcm: bytes, rate: int = 16_000) -> tuple[bytes, float, float]:
