@@ -122,6 +122,11 @@ async def test_vocabulary_changes_apply_lazily_and_can_be_removed(
         assert (await stt.transcribe(pcm)).text == text
     assert "qxzvbn" in caplog.text and "preapproved" not in caplog.text
     assert stt._decoder is not None and stt._decoder.lookup_word("preapproved")
+    # the campaign's search has a dictionary of its model's words only (all their pronunciations)
+    domain = stt._domain_decoder
+    assert domain is not None and domain.lookup_word("preapproved") and domain.lookup_word("austin")
+    assert domain.lookup_word("the(2)") == stt._decoder.lookup_word("the(2)")
+    assert domain.lookup_word("zebra") is None and stt._decoder.lookup_word("zebra")
     stt.set_vocabulary([])
     assert (await stt.transcribe(pcm)).text != text
     await stt.close()

@@ -19,7 +19,7 @@ from a download. Measured with ``scripts/bench/stt_wer.py`` (λ = 0.1; 30 lead a
 four flite voices, 188 words; 10 human recordings, 92 words), WER plain → biased, with the
 search below:
 
-* domain, phone path (8 kHz μ-law): 23.4 % → 13.8 %
+* domain, phone path (8 kHz μ-law): 23.4 % → 13.3 %
 * domain, 16 kHz: 6.9 % → 8.0 % (two words)
 * human read speech, 16 kHz: 21.7 % → 21.7 %; phone path: 32.6 % → 32.6 %
 
@@ -34,8 +34,14 @@ the posteriors comes from the tree search), with at most 3,000 active HMMs per f
 The alternatives pocketsphinx offers did worse: the domain model alone turns general speech
 into domain words (WER > 100 % on the human set through the phone path), and a JSGF grammar
 or keyword spotting cannot transcribe anything outside their lists. The second pass adds
-10–30 % to decoding time; building the campaign model takes about a second, once, in
-``start`` (or before the first utterance after :meth:`PocketSphinxSTT.set_vocabulary`).
+10–30 % to decoding time.
+
+The campaign search runs on a decoder of its own whose dictionary holds only the campaign
+model's words (:meth:`PocketSphinxSTT._load_domain`): it loads in about 10 ms, where adding
+the same search to a decoder with the whole 134,000-word dictionary takes pocketsphinx 2 s,
+holding the GIL. The search is the same (it only ever considers words its language model
+knows); the smaller lexicon tree prunes a little differently under the HMM cap, which on the
+WER set above changed five answers' hypotheses and one word fewer wrong (13.8 % → 13.3 %).
 
 Confidence is the mean posterior probability of the recognised words (pocketsphinx's
 lattice posteriors, already 0..1); an empty transcript has confidence 0.
@@ -48,10 +54,9 @@ segment gives at its end (batch CMN) but a live search must know from the start;
 live estimate starts from a fixed guess and converges too slowly for a phone answer ("in about
 three months" came out "you know about it"). So a call's first utterance is decoded whole, and
 the mean it measured (the utterance's ``line_state``) starts each of the call's later utterances,
-which then decode live with the same result as whole. Only the general search runs live, on a
-decoder of the utterance's own (about 90 MB, kept for the next utterance, :data:`SPARE_DECODERS`
-at most); with a campaign vocabulary its search runs at the end on the main decoder, as for a
-whole segment (setting that search up on another decoder takes pocketsphinx 3 s).
+which then decode live with the same result as whole. Both searches run live, each on a decoder
+of the utterance's own (about 90 MB for the general one, kept for the next utterance,
+:data:`SPARE_DECODERS` at most).
 """
 
 from __future__ import annotations
@@ -81,8 +86,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GENERAL = "_default"  # the search pocketsphinx builds from its ``lm`` setting
-DOMAIN = "domain"
 #: Weight of the campaign model in the interpolation (chosen on the WER benchmark).
 DOMAIN_WEIGHT = 0.1
 #: Search settings (chosen on the WER benchmark: faster at the same WER on phone audio).
@@ -102,6 +105,17 @@ TRIM_MARGIN_S = 0.2
 SPARE_DECODERS = 8
 _FILLER = re.compile(r"^(<.*>|\[.*\])$")
 _ALT_PRON = re.compile(r"\(\d+\)$")
+
+
+@dataclass(frozen=True)
+class _Decoders:
+    """The decoders of one utterance's searches: the general one, and the campaign's if any."""
+
+    general: pocketsphinx.Decoder
+    domain: pocketsphinx.Decoder | None
+
+    def all(self) -> tuple[pocketsphinx.Decoder, ...]:
+        return (self.general,) if self.domain is None else (self.general, self.domain)
 
 
 @dataclass(frozen=True)
@@ -142,11 +156,13 @@ class PocketSphinxSTT(STTProvider):
         self._lock = threading.Lock()
         self._decoder: pocketsphinx.Decoder | None = None
         self._general: pocketsphinx.NGramModel | None = None
-        self._domain: pocketsphinx.NGramModel | None = None
+        self._domain: pocketsphinx.NGramModel | None = None  # the campaign's model, in _domain_decoder
+        self._domain_decoder: pocketsphinx.Decoder | None = None
+        self._domain_files: tuple[str, str] | None = None  # its ARPA model and dictionary, as text
         self._pending: Vocabulary | None = None
         self._vocabulary: Vocabulary | None = None  # the one applied
         self._generation = 0  # counts vocabularies applied: a decoder built for an older one is dropped
-        self._spare: list[pocketsphinx.Decoder] = []  # for utterances decoded while spoken
+        self._spare: list[_Decoders] = []  # for utterances decoded while spoken
 
     @classmethod
     def from_settings(cls, settings: SttSettings) -> PocketSphinxSTT:
@@ -175,48 +191,42 @@ class PocketSphinxSTT(STTProvider):
     async def close(self) -> None:
         """Drop the decoder and its models."""
         with self._lock:
-            self._decoder = self._general = self._domain = None
+            self._decoder = self._general = self._domain = self._domain_decoder = None
+            self._domain_files = None
             self._spare.clear()
 
     def begin(self, line_state: str | None = None) -> Utterance:
         """Decode an utterance while it is spoken, in the calling thread (a worker process:
-        decoding holds the GIL), from the cepstral mean in ``line_state``. Takes a spare decoder
-        per search (:meth:`prepare` loads them); without a mean, or without spare decoders, the
-        utterance is kept whole and decoded at its end, as :meth:`transcribe` does."""
+        decoding holds the GIL), from the cepstral mean in ``line_state``. Takes spare decoders
+        for its searches (:meth:`prepare` loads them); without a mean, or without spare decoders,
+        the utterance is kept whole and decoded at its end, as :meth:`transcribe` does."""
         with self._lock:
             self._ensure_loaded()
             live = line_state is not None and bool(self._spare)
-            decoder = self._spare.pop() if live else None
+            decoders = self._spare.pop() if live else None
             generation = self._generation
-        return _Utterance(self, decoder, line_state if live else None, generation)
+        return _Utterance(self, decoders, line_state if live else None, generation)
 
-    def _release(self, decoders: list[pocketsphinx.Decoder], generation: int) -> None:
+    def _release(self, decoders: list[_Decoders], generation: int) -> None:
         with self._lock:
             # not closed meanwhile, nor given another vocabulary
             if self._decoder is not None and generation == self._generation:
                 self._spare.extend(decoders[: max(0, SPARE_DECODERS - len(self._spare))])
 
     def prepare(self, streams: int) -> bool:
-        """Load one more spare decoder while fewer than ``streams`` utterances' worth are ready
-        (a worker process calls it while idle); False once they are."""
+        """Load one more utterance's spare decoders while fewer than ``streams`` utterances'
+        worth are ready (a worker process calls it while idle); False once they are."""
         with self._lock:
             self._ensure_loaded()
             if len(self._spare) >= min(SPARE_DECODERS, streams):
                 return False
-            generation = self._generation
-        self._release([self._new_decoder()], generation)
-        return True
-
-    def _new_decoder(self) -> pocketsphinx.Decoder:
-        """A decoder for the general search, with the campaign's words in its dictionary (the
-        campaign's search is not added: pocketsphinx takes 3 s to set one up, holding the GIL,
-        which would stall the process's other utterances)."""
-        decoder = self._load()
-        with self._lock:
-            vocabulary = self._vocabulary
+            generation, vocabulary, files = self._generation, self._vocabulary, self._domain_files
+        general = self._load()  # about 0.35 s, outside the lock: whole segments go on meanwhile
         for word in vocabulary.words if vocabulary is not None else ():
-            self._add_pronunciation(decoder, word)
-        return decoder
+            self._add_pronunciation(general, word)
+        domain = self._load_domain(files) if files is not None else None
+        self._release([_Decoders(general, domain)], generation)
+        return True
 
     def _locked(self, work):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -231,12 +241,13 @@ class PocketSphinxSTT(STTProvider):
             self._apply(vocabulary)
         return self._decoder
 
-    def _load(self) -> pocketsphinx.Decoder:
+    def _load(self, lm: str | None = None, dictionary: str | None = None) -> pocketsphinx.Decoder:
+        """A decoder with the acoustic model and, by default, the general model and dictionary."""
         hmm = self._model_root / "en-us" / "en-us"
         files = {
             "hmm": hmm,
-            "lm": self._model_root / "en-us" / "en-us.lm.bin",
-            "dict": self._model_root / "en-us" / "cmudict-en-us.dict",
+            "lm": Path(lm) if lm else self._model_root / "en-us" / "en-us.lm.bin",
+            "dict": Path(dictionary) if dictionary else self._model_root / "en-us" / "cmudict-en-us.dict",
         }
         for key, path in files.items():
             if not path.exists():
@@ -260,27 +271,46 @@ class PocketSphinxSTT(STTProvider):
         self._vocabulary = vocabulary
         self._generation += 1
         self._spare.clear()  # built for the previous vocabulary
+        self._domain = self._domain_decoder = self._domain_files = None
         if not vocabulary.phrases:
-            self._domain = None
             return
-        self._domain = self._add_domain(decoder, vocabulary)
-        log.info("pocketsphinx: vocabulary bias on (%d campaign phrases)", len(vocabulary.phrases))
-
-    def _add_domain(self, decoder: pocketsphinx.Decoder, vocabulary: Vocabulary) -> pocketsphinx.NGramModel:
-        """Add the campaign's words and its language model (search :data:`DOMAIN`) to ``decoder``."""
         unknown = [w for w in vocabulary.words if not self._add_pronunciation(decoder, w)]
-        if unknown and decoder is self._decoder:
+        if unknown:
             log.warning("pocketsphinx: no pronunciation for %s; these words stay unrecognised",
                         ", ".join(unknown))
-        fd, name = tempfile.mkstemp(suffix=".arpa", prefix="reauto-domain-")
+        sentences = vocabulary.sentences()
+        words = sorted({w for sentence in sentences for w in sentence.split()})
+        self._domain_files = (domain_arpa(sentences), self._dictionary(decoder, words))
+        self._domain_decoder = self._load_domain(self._domain_files)
+        self._domain = self._domain_decoder.get_lm()
+        log.info("pocketsphinx: vocabulary bias on (%d campaign phrases)", len(vocabulary.phrases))
+
+    @staticmethod
+    def _dictionary(decoder: pocketsphinx.Decoder, words: Sequence[str]) -> str:
+        """The lines of ``decoder``'s dictionary for ``words``, alternative pronunciations too."""
+        lines = []
+        for word in words:
+            variant, n = word, 1
+            while phones := decoder.lookup_word(variant):
+                lines.append(f"{variant} {phones}\n")
+                n += 1
+                variant = f"{word}({n})"
+        return "".join(lines)
+
+    def _load_domain(self, files: tuple[str, str]) -> pocketsphinx.Decoder:
+        """A decoder whose search is the campaign model, over a dictionary of its words only."""
+        arpa, dictionary = files
+        names = []
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(domain_arpa(vocabulary.sentences()))
-            domain = pocketsphinx.NGramModel(decoder.config, decoder.logmath, name)
+            for suffix, text in ((".arpa", arpa), (".dict", dictionary)):
+                fd, name = tempfile.mkstemp(suffix=suffix, prefix="reauto-domain-")
+                names.append(name)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+            return self._load(lm=names[0], dictionary=names[1])
         finally:
-            os.unlink(name)
-        decoder.add_lm(DOMAIN, domain)
-        return domain
+            for name in names:
+                os.unlink(name)
 
     @staticmethod
     def _add_pronunciation(decoder: pocketsphinx.Decoder, word: str) -> bool:
@@ -300,8 +330,8 @@ class PocketSphinxSTT(STTProvider):
         if len(pcm) < MIN_BYTES or rms_dbfs(pcm) < SILENCE_DBFS:
             return Transcript("", 0.0, audio_s)
         decoder = self._ensure_loaded()
-        general = self._decode(decoder, pcm, GENERAL)
-        domain = self._decode(decoder, pcm, DOMAIN) if self._domain is not None else None
+        general = self._decode(decoder, pcm)
+        domain = self._decode(self._domain_decoder, pcm) if self._domain_decoder is not None else None
         return self._transcript(general, domain, audio_s)
 
     def _transcribe_measured(self, pcm: bytes) -> tuple[Transcript, str | None]:
@@ -312,8 +342,10 @@ class PocketSphinxSTT(STTProvider):
     def _transcript(self, general: _Path, domain: _Path | None, audio_s: float) -> Transcript:
         """The better of the two searches' paths (see the module doc), as a transcript."""
         best = general
-        if domain is not None and domain.words and self._score(domain) > self._score(general):
-            best = domain
+        # (no campaign model left when the vocabulary was removed while the utterance was spoken)
+        rival = domain is not None and domain.words and self._domain is not None
+        if rival and self._score(domain) > self._score(general):  # type: ignore[arg-type]
+            best = domain  # type: ignore[assignment]
         assert self._decoder is not None
         frate = int(self._decoder.config["frate"])
         words = tuple((w, s / frate, (e + 1) / frate, p) for w, s, e, p in best.words)
@@ -321,8 +353,7 @@ class PocketSphinxSTT(STTProvider):
         return Transcript(best.text, confidence, audio_s, words)
 
     @staticmethod
-    def _decode(decoder: pocketsphinx.Decoder, pcm: bytes, search: str) -> _Path:
-        decoder.activate_search(search)
+    def _decode(decoder: pocketsphinx.Decoder, pcm: bytes) -> _Path:
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
@@ -360,23 +391,23 @@ class PocketSphinxSTT(STTProvider):
 
 
 class _Utterance(Utterance):
-    """One utterance fed to a spare decoder's general search as it is spoken
-    (:meth:`PocketSphinxSTT.begin`), and kept whole: the campaign's search runs on it at its end
-    with the main decoder. Without a decoder of its own (no cepstral mean yet, or none spare) the
-    utterance is decoded whole at its end, as :meth:`PocketSphinxSTT.transcribe` does."""
+    """One utterance fed to its spare decoders' searches as it is spoken
+    (:meth:`PocketSphinxSTT.begin`). Without decoders of its own (no cepstral mean yet, or none
+    spare) the utterance is kept whole and decoded at its end, as :meth:`PocketSphinxSTT.transcribe`
+    does."""
 
-    def __init__(self, owner: PocketSphinxSTT, decoder: pocketsphinx.Decoder | None, cmn: str | None,
+    def __init__(self, owner: PocketSphinxSTT, decoders: _Decoders | None, cmn: str | None,
                  generation: int) -> None:
         self._owner = owner
         self._generation = generation
-        self._decoder = decoder
+        self._decoders = decoders
         self._open = True
         self._energy = 0.0  # sum of squared samples, for the silence test at the end
+        self._bytes = 0
         self._odd = b""  # a byte left over from a part of odd length
-        self._audio = bytearray()
+        self._audio = bytearray()  # kept only when decoded whole
         self.line_state = cmn
-        if decoder is not None:
-            decoder.activate_search(GENERAL)
+        for decoder in decoders.all() if decoders is not None else ():
             decoder.set_cmn(cmn)
             decoder.start_utt()
 
@@ -389,49 +420,53 @@ class _Utterance(Utterance):
             return
         samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
         self._energy += float(np.dot(samples, samples))
-        self._audio += pcm
-        if self._decoder is not None:
-            self._decoder.process_raw(pcm, full_utt=False)
+        self._bytes += len(pcm)
+        if self._decoders is None:
+            self._audio += pcm
+            return
+        for decoder in self._decoders.all():
+            decoder.process_raw(pcm, full_utt=False)
 
     def end(self) -> Transcript:
         if not self._open:
             raise RuntimeError("this utterance has ended")
-        decoder = self._close()
-        owner, audio = self._owner, bytes(self._audio)
-        n = len(audio) // 2
+        decoders = self._close()
+        owner = self._owner
+        n = self._bytes // 2
         audio_s = n / owner.sample_rate
         rms = math.sqrt(self._energy / n) if n else 0.0
         try:
-            if len(audio) < MIN_BYTES or rms <= 0 or 20 * math.log10(rms / 32768) < SILENCE_DBFS:
+            if self._bytes < MIN_BYTES or rms <= 0 or 20 * math.log10(rms / 32768) < SILENCE_DBFS:
                 return Transcript("", 0.0, audio_s)
-            if decoder is not None:
-                general = PocketSphinxSTT._path(decoder)
-                domain = owner._locked(lambda: owner._decode(owner._ensure_loaded(), audio, DOMAIN)
-                                       if owner._domain is not None else None)
-                return owner._transcript(general, domain, audio_s)
+            if decoders is not None:
+                general = PocketSphinxSTT._path(decoders.general)
+                domain = PocketSphinxSTT._path(decoders.domain) if decoders.domain is not None else None
+                return owner._locked(lambda: owner._transcript(general, domain, audio_s))
             # decoded whole: without the silent ends, whose frames would weigh on the line's mean
-            kept, speech_s, offset_s = _trimmed(audio)
+            kept, speech_s, offset_s = _trimmed(bytes(self._audio))
+            self._audio = bytearray()
             heard, cmn = owner._locked(lambda: owner._transcribe_measured(kept))
             if speech_s >= LINE_STATE_SPEECH_S and cmn:
                 self.line_state = cmn  # starts the call's next utterances
             words = tuple((w, start + offset_s, stop + offset_s, p) for w, start, stop, p in heard.words)
             return Transcript(heard.text, heard.confidence, audio_s, words)
         finally:
-            if decoder is not None:
-                owner._release([decoder], self._generation)
+            if decoders is not None:
+                owner._release([decoders], self._generation)
 
     def cancel(self) -> None:
         if self._open:
-            decoder = self._close()
-            if decoder is not None:
-                self._owner._release([decoder], self._generation)
+            decoders = self._close()
+            self._audio = bytearray()
+            if decoders is not None:
+                self._owner._release([decoders], self._generation)
 
-    def _close(self) -> pocketsphinx.Decoder | None:
+    def _close(self) -> _Decoders | None:
         self._open = False
-        decoder, self._decoder = self._decoder, None
-        if decoder is not None:
+        decoders, self._decoders = self._decoders, None
+        for decoder in decoders.all() if decoders is not None else ():
             decoder.end_utt()
-        return decoder
+        return decoders
 
 
 def _trimmed(pcm: bytes, rate: int = 16_000) -> tuple[bytes, float, float]:
