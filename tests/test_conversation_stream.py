@@ -23,6 +23,7 @@ from pipecat.frames.frames import (
     TranscriptionFrame,
     TTSSpeakFrame,
     UserStoppedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineWorker
@@ -35,6 +36,7 @@ from reauto.config import LlmSettings
 from reauto.llm.ollama import OllamaChat
 from reauto.voice.conversation import ConversationProcessor, Reply, SwitchBrainFrame
 from reauto.voice.pipeline import quiet_pipecat
+from reauto.voice.services import NothingHeardFrame
 from tests.fakes.ollama import FakeOllama
 
 pytestmark = pytest.mark.integration
@@ -80,11 +82,11 @@ async def until(condition, limit_s: float = 5.0) -> None:
 class Call:
     """A pipeline of the conversation processor and a :class:`Speaker`, running."""
 
-    def __init__(self, brain) -> None:
+    def __init__(self, brain, greet_on_first_words: bool = False) -> None:
         self.texts: list[str] = []
         self.turns = []
-        self.conversation = ConversationProcessor(brain, on_agent_text=self.texts.append,
-                                                  on_turn=self.turns.append, greet_on_first_words=False)
+        self.conversation = ConversationProcessor(brain, on_agent_text=self.texts.append, on_turn=self.turns.append,
+                                                  greet_on_first_words=greet_on_first_words)
         self.speaker = Speaker()
         self.worker = PipelineWorker(Pipeline([self.conversation, self.speaker]), cancel_on_idle_timeout=False,
                                      enable_rtvi=False, enable_turn_tracking=False, idle_timeout_secs=None)
@@ -299,3 +301,25 @@ async def test_a_stream_without_words_says_nothing_and_may_end_the_call():
         await call.lead_says("hang up")
         await until(lambda: call.conversation._ended)
     assert call.speaker.kinds() == ["say", "mark"] and call.conversation.outcome == "voicemail"
+
+
+@pytest.mark.parametrize("hello", ["heard", "unheard"])
+async def test_the_opening_answers_the_first_words_heard_or_not(fake, hello):
+    """The opening is spoken as soon as the lead first stops; that segment's transcript (or its
+    coming out empty) needs no reply, and the next one is the lead's answer."""
+    brain = llm_brain(fake.url).scripted
+    async with Call(brain, greet_on_first_words=True) as call:
+        conversation = call.conversation
+        assert not conversation.answering_first_words()
+        await call.worker.queue_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2))
+        await until(lambda: call.speaker.kinds() == ["say", "mark"])
+        assert conversation.answering_first_words()  # its end is left to the silence window
+        await call.worker.queue_frames([UserStoppedSpeakingFrame(),  # the turn may end first
+                                        TranscriptionFrame("hello", "lead", "2026-11-29T10:00:00Z")
+                                        if hello == "heard" else NothingHeardFrame()])
+        await until(lambda: not conversation.answering_first_words())
+        await call.lead_says("yes this is jane")
+        await until(lambda: len(call.speaker.said()) == 2)
+    assert call.speaker.said()[1] == "Great. " + QUESTION  # the answer was not taken for the hello
+    assert [t.text for t in call.turns if t.speaker == "lead"] == (["hello"] if hello == "heard" else []) + [
+        "yes this is jane"]

@@ -150,6 +150,23 @@ async def test_smart_turn_judges_only_transcripts_that_do_not_answer(complete):
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("heard", ["hello", "nothing"])
+async def test_words_the_agent_is_already_answering_are_left_to_the_silence_window(heard):
+    """The lead's first words, which the opening answers: no inference, and no end before the
+    silence window (a second "hello?" within it joins the turn instead of cutting the opening)."""
+    analyzer = Verdict(True)  # would end the turn at once
+    stop = AnswerAwareStopStrategy(turn_analyzer=analyzer, judge=lambda text: False, settled=lambda: True)
+    processor = LeadTurnProcessor(user_turn_strategies=UserTurnStrategies(stop=[stop]), forward_audio=False)
+    words = NothingHeardFrame() if heard == "nothing" else TranscriptionFrame(heard, "lead", "2026-11-29T10:00:00Z")
+    frames = [VADUserStartedSpeakingFrame(start_secs=0.2, timestamp=time.time()), SleepFrame(0.05),
+              VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=time.time()), SleepFrame(0.05),
+              words, SleepFrame(0.1)]
+    down, _ = await run_test(processor, frames_to_send=frames)
+    assert not any(isinstance(f, UserStoppedSpeakingFrame) for f in down)
+    assert analyzer.inferences == 0 and stop.analysed == 0 and stop.unjudged == 1
+
+
+@pytest.mark.unit
 async def test_without_a_judge_smart_turn_runs_at_the_vad_stop_as_in_pipecat():
     analyzer = Verdict(True)
     stop = AnswerAwareStopStrategy(turn_analyzer=analyzer)

@@ -38,6 +38,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from reauto.voice.services import NothingHeardFrame
+
 #: Average speaking rate of the agent voices, words per second (for interrupted replies).
 WORDS_PER_SECOND = 2.6
 #: The keypad key that opts the lead out (announced in voicemails; "press 9").
@@ -146,6 +148,11 @@ class ConversationProcessor(FrameProcessor):
         self.outcome: str | None = None
         self.turns: list[TurnRecord] = []
 
+    def answering_first_words(self) -> bool:
+        """Whether the opening is the agent's answer to the lead's first words, whose transcript
+        has not come yet (``greet_on_first_words``)."""
+        return self._skip_hello_turn
+
     def answers(self, text: str) -> bool:
         """Whether ``text`` answers what the agent last asked (the brain's judgement; ``False``
         before the opening, and for a brain that cannot tell)."""
@@ -160,13 +167,18 @@ class ConversationProcessor(FrameProcessor):
                 self._skip_hello_turn = True
                 await self._speak(self._brain.opening(), greeting=True)
             return
-        if isinstance(frame, TranscriptionFrame):
+        if isinstance(frame, NothingHeardFrame) and self._skip_hello_turn:
+            # the lead's first words came out of the recogniser empty: the next transcript is
+            # not theirs, and the opening answered them anyway
+            self._skip_hello_turn = self._awaiting_transcript = False
+        elif isinstance(frame, TranscriptionFrame):
             result = getattr(frame, "result", None)
             confidence = getattr(result, "confidence", None)
             if self._skip_hello_turn:
                 # Segmented STT yields one transcript per VAD segment, in order: the first one
                 # after the opening is the lead's "hello?" that the opening already answered.
                 self._skip_hello_turn = False
+                self._awaiting_transcript = False  # the turn's end, if it came first, needs no reply
                 self._record(TurnRecord("lead", frame.text, confidence))
             else:
                 self._pending.append((frame.text, confidence))

@@ -26,6 +26,11 @@ Smart-Turn, judging "this is Jane" unfinished, held the turn for its whole silen
 the part after a pause comes out of the recogniser empty (a breath, a word too faint:
 :class:`NothingHeardFrame`), what came before decides the same way; without an answer,
 Smart-Turn judges the audio at once instead of waiting for a transcript that will not come.
+
+The lead's first words ("Hello?") are not judged at all when the agent is already answering them
+(``settled``: the opening, spoken as soon as the lead stops, see ``greet_on_first_words``): their
+turn has nothing left to decide, so it ends with the silence window, and a second "hello?" within
+it joins the turn instead of cutting the opening off. That saves one Smart-Turn inference per call.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
             decides; set once the pipeline is built). ``None``: Smart-Turn alone, as pipecat
             runs it (at the VAD stop).
         vad: the call's VAD analyzer, whose state tells whether the lead has started again.
+        settled: whether the agent is already answering the turn (the opening, spoken on the
+            lead's first words); its words are then not judged, and the silence window ends it.
         **kwargs: as for :class:`TurnAnalyzerUserTurnStopStrategy` (``turn_analyzer``, a
             pipecat ``BaseSmartTurn``).
 
@@ -62,16 +69,19 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         answered: turns ended by an answer.
         held: answers that waited because the VAD heard the lead go on.
         analysed: Smart-Turn inferences run for transcripts that did not answer.
+        unjudged: turns left to the silence window because the agent was already answering them.
     """
 
     def __init__(self, *, judge: Callable[[str], bool] | None = None, vad: VADAnalyzer | None = None,
-                 **kwargs: Any) -> None:
+                 settled: Callable[[], bool] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.judge = judge
         self.vad = vad
+        self.settled = settled
         self.answered = 0
         self.held = 0
         self.analysed = 0
+        self.unjudged = 0
         self._hold: asyncio.Task[None] | None = None
         self._segment: list[Any] | None = None  # the audio Smart-Turn judges, as it was at the VAD stop
         self._heard: list[str] = []  # this turn's transcripts so far
@@ -120,7 +130,7 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
                 return
             await self._end_turn()
         elif self._segment is not None:
-            await self._analyse()
+            await self._not_an_answer()
 
     async def _handle_nothing_heard(self) -> None:
         """The last segment's transcript is in, and empty."""
@@ -129,7 +139,16 @@ class AnswerAwareStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         if self._answers():
             await self._end_turn()  # the lead answered before the pause
         elif self._segment is not None:
-            await self._analyse()
+            await self._not_an_answer()
+
+    async def _not_an_answer(self) -> None:
+        """Smart-Turn judges words that do not answer, unless the agent is already answering
+        them: then the silence window ends the turn, without an inference."""
+        if self.settled is not None and self.settled():
+            self._segment = None
+            self.unjudged += 1
+            return
+        await self._analyse()
 
     async def _analyse(self) -> None:
         """Smart-Turn's verdict on the audio of the VAD stop; the turn ends if it is complete."""

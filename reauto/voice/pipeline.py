@@ -195,6 +195,7 @@ class CallSession:
         for strategy in strategies.stop or ():
             if isinstance(strategy, AnswerAwareStopStrategy):
                 strategy.judge = conversation.answers
+                strategy.settled = conversation.answering_first_words
         processors: list[Any] = [
             self.transport.input(),
             # in direct mode (no queue, no task of its own): the VAD runs in the input's task
