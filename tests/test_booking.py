@@ -3,7 +3,7 @@ want it, a confirmation by text or by email with the invite."""
 
 import asyncio
 import email
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import icalendar

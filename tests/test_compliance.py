@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reauto.compliance import ComplianceRules, Hours, LeadFacts, check, in_window, next_allowed, window
+from reauto.compliance import ComplianceRules, Hours, LeadFacts, check, in_window, window
 
 pytestmark = pytest.mark.unit
 RULES = ComplianceRules()

@@ -30,7 +30,8 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
-from reauto.agent.llm import LLMBrain, PromptTemplate
+from reauto.agent.llm import LLMBrain
+from reauto.agent.prompts import PromptTemplate
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.config import LlmSettings
 from reauto.llm.ollama import OllamaChat

@@ -8,7 +8,6 @@ computation from the per-turn output, not against hard-coded scores.
 
 import json
 import shutil
-import wave
 from pathlib import Path
 
 import numpy as np

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reauto.agent.llm import LLMBrain, PromptTemplate
+from reauto.agent.llm import LLMBrain
+from reauto.agent.prompts import PromptTemplate
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.breaker import Breaker
 from reauto.config import LlmSettings
@@ -351,7 +352,7 @@ async def test_a_cache_that_is_down_never_fails_a_turn(fake, caplog):
 
 @pytest.mark.unit
 def test_sentences_are_cut_where_they_end():
-    from reauto.agent.llm import SentenceSplitter, sentences
+    from reauto.agent.sentences import SentenceSplitter, sentences
 
     assert sentences("Dr. Lee called. Is 3.5 ok? Great!") == ["Dr. Lee called.", "Is 3.5 ok?", "Great!"]
     splitter = SentenceSplitter()
@@ -379,7 +380,7 @@ async def test_an_empty_reply_falls_back_to_the_plan_and_the_state_is_the_script
 # --- a prompt per agent --------------------------------------------------------------------------
 @pytest.mark.unit
 def test_agents_with_a_prompt_of_their_own_are_found_and_a_stray_file_is_an_error(tmp_path):
-    from reauto.agent.llm import load_agent_prompts
+    from reauto.agent.prompts import load_agent_prompts
 
     found = load_agent_prompts(PROMPT.parent)
     assert set(found) == {"qualifier", "scheduler"} and all(p.version == "1" for p in found.values())
@@ -391,7 +392,7 @@ def test_agents_with_a_prompt_of_their_own_are_found_and_a_stray_file_is_an_erro
 
 
 async def test_each_line_is_worded_with_its_agents_prompt(fake):
-    from reauto.agent.llm import load_agent_prompts
+    from reauto.agent.prompts import load_agent_prompts
 
     fake.reply = "Great, Jane! Are you looking to buy or to sell?"
     config = ScriptConfig(agent_name="Ava", business="Acme Realty", lead_first_name="Jane",

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from reauto.agent.llm import LLMBrain, PromptTemplate
+from reauto.agent.llm import LLMBrain
+from reauto.agent.prompts import PromptTemplate
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.config import LlmSettings
 from reauto.llm.context import MESSAGE_OVERHEAD, TokenCounter, Window, counter_for, fit, summarise

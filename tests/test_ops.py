@@ -337,7 +337,7 @@ def test_deploy_dry_run_prints_every_command_and_touches_nothing(tmp_path: Path)
         index(rf"^useradd --system .*--home-dir /var/lib/reauto .*{user}$"),
         index(rf"^install -d -m 0750 -o {user} -g {user} /var/lib/reauto$"),
         index(rf"^rsync -a --delete .* {re.escape(str(ROOT))}/ {re.escape(str(prefix))}/$"),
-        index(rf"ensure_venv\\? postgres"),
+        index(r"ensure_venv\\? postgres"),
         index(r"install .* /etc/reauto/reauto.toml$"),
         index(r"^install .*/dev/stdin /etc/reauto/env <<'EOF'$"),
         index(r"^ln -sfn demo.yaml /etc/reauto/campaigns/demo.2.yaml$"),

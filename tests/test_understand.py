@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 
 from reauto.agent.extract import SlotValue
-from reauto.agent.llm import LLMBrain, LLMParts, PromptTemplate
+from reauto.agent.llm import LLMBrain, LLMParts
+from reauto.agent.prompts import PromptTemplate
 from reauto.agent.numbers import MoneyRange
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.agent.understand import (

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reauto.agent.llm import LLMBrain, LLMParts, PromptTemplate, load_agent_prompts
+from reauto.agent.llm import LLMBrain, LLMParts
+from reauto.agent.prompts import PromptTemplate, load_agent_prompts
 from reauto.agent.variants import assign, draw, load_prompts
 from reauto.analytics.groups import group_stats
 from reauto.analytics.report import CallRow

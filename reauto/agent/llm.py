@@ -30,19 +30,17 @@ stored. With ``missing`` the request is only made when the rules could not read 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
-import string
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reauto.agent.extract import SlotValue
+from reauto.agent.prompts import PromptTemplate
 from reauto.agent.scripted import MoreFacts, ScriptedBrain
+from reauto.agent.sentences import SentenceSplitter, sentences
 from reauto.agent.understand import Facts, SlotExtractor, slot_specs
-from reauto.errors import ConfigError
 from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys
 from reauto.llm.context import Window, counter_for, fit
 from reauto.llm.ollama import ChatStats, LLMUnavailable, OllamaChat
@@ -52,129 +50,9 @@ from reauto.voice.conversation import Reply
 if TYPE_CHECKING:
     from reauto.campaign import Campaign
 
-_VERSION = re.compile(r"^#\s*version:\s*(\S+)\s*$")
 _MARKUP = re.compile(r"[*_#`\[\]<>{}|]")
-_BOUNDARY = re.compile(r"[.!?]\s+")
-#: Words whose final period does not end a sentence.
 #: Agents during which lead turns are read by the LLM (qualifying; not booking or closing).
 _READING = frozenset({"greeter", "qualifier"})
-_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "vs.", "etc.", "e.g.", "i.e.",
-                            "a.m.", "p.m."})
-
-
-@dataclass(frozen=True)
-class PromptTemplate:
-    """A versioned prompt file: ``# version: N`` on the first line, ``$names`` to fill in."""
-
-    path: Path
-    version: str
-    template: string.Template
-
-    @classmethod
-    def load(cls, path: Path) -> PromptTemplate:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read prompt template ({exc.strerror})") from None
-        first, _, body = text.partition("\n")
-        found = _VERSION.match(first)
-        if found is None:
-            raise ConfigError(f"{path}:1: a prompt template starts with '# version: N'")
-        template = string.Template(body.strip())
-        if not template.is_valid():
-            raise ConfigError(f"{path}: invalid $placeholder in the template")
-        return cls(path, found.group(1), template)
-
-    @property
-    def digest(self) -> str:
-        """Version and content hash (what a response cache keys on)."""
-        return f"{self.version}:{hashlib.sha256(self.template.template.encode()).hexdigest()[:12]}"
-
-    def render(self, **values: str) -> str:
-        try:
-            return self.template.substitute(values)
-        except KeyError as exc:
-            raise ConfigError(f"{self.path}: unknown placeholder ${exc.args[0]}") from None
-
-
-class SentenceSplitter:
-    """Cuts streamed text into sentences as soon as each one is complete.
-
-    A sentence ends at ``.``, ``!`` or ``?``: at once when the piece ends there, unless the
-    period may belong to a number ("3.5") or an abbreviation ("Dr."), in which case the next
-    piece decides (a space after it ends the sentence).
-    """
-
-    def __init__(self) -> None:
-        self._buffer = ""
-
-    @property
-    def pending(self) -> str:
-        """Text received that does not yet end a sentence."""
-        return self._buffer
-
-    def feed(self, piece: str) -> list[str]:
-        """The sentences that ``piece`` completes."""
-        self._buffer += piece
-        out, start = [], 0
-        for found in _BOUNDARY.finditer(self._buffer):
-            candidate = self._buffer[start:found.start() + 1]
-            if _abbreviation(candidate):
-                continue  # "Dr. Smith": the sentence goes on
-            out.append(candidate.strip())
-            start = found.end()
-        rest = self._buffer[start:]
-        if rest and not rest[-1].isspace() and _ends_here(rest):
-            out.append(rest.strip())
-            rest = ""
-        self._buffer = rest
-        return [sentence for sentence in out if sentence]
-
-    def flush(self) -> str:
-        """What is left at the end of the reply."""
-        rest, self._buffer = self._buffer.strip(), ""
-        return rest
-
-
-def _abbreviation(text: str) -> bool:
-    words = text.split()
-    return bool(words) and words[-1].lower() in _ABBREVIATIONS
-
-
-def _ends_here(text: str) -> bool:
-    """Whether text that stops here (no next piece yet) ends a sentence for sure."""
-    if text[-1] in "!?":
-        return True
-    return text[-1] == "." and not text[-2:-1].isdigit() and not _abbreviation(text)
-
-
-def sentences(text: str) -> list[str]:
-    """``text`` cut into sentences."""
-    splitter = SentenceSplitter()
-    out = splitter.feed(text)
-    rest = splitter.flush()
-    return out + ([rest] if rest else [])
-
-
-#: The agents of a call (:mod:`reauto.agent.scripted`); each may have a prompt of its own.
-AGENTS = ("greeter", "qualifier", "objection", "scheduler", "closer")
-#: Where the agents' own prompts are, in the prompts directory: ``agents/<agent>.txt``.
-AGENT_PROMPTS = "agents"
-
-
-def load_agent_prompts(prompts_dir: Path) -> dict[str, PromptTemplate]:
-    """The prompt of each agent that has one (``<prompts_dir>/agents/<agent>.txt``); the others
-    use ``agent.txt``.
-
-    Raises:
-        ConfigError: a file there names no agent.
-    """
-    out: dict[str, PromptTemplate] = {}
-    for path in sorted((prompts_dir / AGENT_PROMPTS).glob("*.txt")):
-        if path.stem not in AGENTS:
-            raise ConfigError(f"{path}: no agent is called {path.stem!r} (agents: {', '.join(AGENTS)})")
-        out[path.stem] = PromptTemplate.load(path)
-    return out
 
 
 @dataclass(frozen=True)

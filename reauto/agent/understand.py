@@ -31,7 +31,7 @@ from reauto.metrics import LLM_EXTRACTIONS
 from reauto.providers import ProviderUnavailable
 
 if TYPE_CHECKING:
-    from reauto.agent.llm import PromptTemplate
+    from reauto.agent.prompts import PromptTemplate
     from reauto.campaign import Campaign
     from reauto.llm.ollama import OllamaChat
 

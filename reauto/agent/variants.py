@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from reauto.errors import ConfigError
 
 if TYPE_CHECKING:
-    from reauto.agent.llm import PromptTemplate
+    from reauto.agent.prompts import PromptTemplate
     from reauto.campaign import Campaign, Variant
 
 #: The prompt file of a campaign without variants, and of variants that name none.
@@ -44,7 +44,7 @@ def assign(variants: Sequence[Variant], campaign: str, lead_id: int) -> str | No
 
 def load_prompts(campaign: Campaign, default: PromptTemplate) -> dict[str, PromptTemplate]:
     """Each variant's prompt template (files next to ``default``), loaded once per command."""
-    from reauto.agent.llm import PromptTemplate
+    from reauto.agent.prompts import PromptTemplate
 
     folder: Path = default.path.parent
     prompts: dict[str, PromptTemplate] = {}

@@ -16,7 +16,8 @@ async def connect_llm(cfg: Settings) -> LLMParts:
     """The Ollama client, prompts (``agent.txt``, the agents' own in ``agents/``, ``extract.txt``)
     and reply cache for ``llm.brain = ollama``, with the models loaded (the main one, every
     per-agent one and the extraction one)."""
-    from reauto.agent.llm import LLMParts as Parts, PromptTemplate, load_agent_prompts
+    from reauto.agent.llm import LLMParts as Parts
+    from reauto.agent.prompts import PromptTemplate, load_agent_prompts
     from reauto.llm.cache import reply_cache_for
     from reauto.llm.ollama import OllamaChat
 

@@ -51,7 +51,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from reauto.agent.llm import LLMBrain, PromptTemplate  # noqa: E402
+from reauto.agent.llm import LLMBrain  # noqa: E402
+from reauto.agent.prompts import PromptTemplate  # noqa: E402
 from reauto.agent.understand import SlotExtractor, slot_specs  # noqa: E402
 from reauto.agent.scripted import ScriptedBrain  # noqa: E402
 from reauto.campaign import SimPersona, load_campaign  # noqa: E402
