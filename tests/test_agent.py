@@ -117,6 +117,29 @@ def test_slots_in_context():
     assert extract("my job moved", expecting="motivation").slots["motivation"].value == "my job moved"
 
 
+@pytest.mark.parametrize(("text", "expecting", "intent"), [
+    ("renting", "intent", "rent"), ("we would like to lease a condo", None, "rent"),
+    ("we are looking to rent", "timeline_months", "rent"), ("we are just renting right now", None, None),
+    ("we rent an apartment downtown", "timeline_months", None), ("we want to buy a house", None, "buy"),
+    ("we'd rent it out for now", None, "rent"),
+])
+def test_renting_is_an_intent_only_as_a_plan_unless_asked(text, expecting, intent):
+    found = extract(text, expecting=expecting).slots.get("intent")
+    assert (found.value if found else None) == intent
+
+
+def test_an_intent_given_when_asked_is_not_overwritten_in_passing():
+    brain = ScriptedBrain(ScriptConfig(agent_name="Ava", business="Acme Realty", lead_first_name="Jane",
+                                       questions=[Question("intent", "Are you looking to buy or to sell?"),
+                                                  Question("timeline_months", "When are you hoping to move?"),
+                                                  Question("budget_usd", "What budget do you have in mind?")],
+                                       today=date(2026, 11, 24)))
+    asyncio.run(brain.respond("yes this is jane", 0.9))
+    asyncio.run(brain.respond("buying", 0.9))
+    asyncio.run(brain.respond("in three months, we would like to rent something first", 0.9))
+    assert brain.slots["intent"] == "buy" and brain.slots["timeline_months"] == 3
+
+
 # --- scoring -------------------------------------------------------------------------------------
 def test_score_uses_only_what_the_lead_said():
     weights = {"intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3}

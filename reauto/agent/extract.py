@@ -35,6 +35,12 @@ INTENT_WORDS = {
     "sell": r"\b(sell|selling|list (my|our) (home|house)|put (it|my house|our house) on the market)\b",
     "rent": r"\b(rent|renting|lease|leasing)\b",
 }
+#: Renting as a plan, when the intent was not asked ("we are renting right now" is where the lead
+#: lives, not what they want).
+RENT_PLAN = (r"\b(looking|want|wanting|need|needing|trying|planning|hoping|like|going) to (rent|lease)\b"
+             r"|\b(rent|lease) (it |them |our place |my place )?out\b|\bfor (rent|lease)\b")
+#: An intent the lead stated when asked outweighs one mentioned in passing.
+INTENT_ASKED, INTENT_UNASKED = 0.9, 0.7
 PROPERTY_TYPES = {
     "condo": r"\b(condo|condominium|apartment)\b",
     "townhouse": r"\b(town ?house|townhome)\b",
@@ -98,9 +104,12 @@ def extract(text: str, *, expecting: str | None = None, today_month: int = 1) ->
     if _search(DENY, t) and not _search(PREAPPROVED, t.replace("not yet", "")) or t in {"no", "nope"}:
         out.intents.add("deny")
 
+    asked = expecting == "intent"
     for value, pattern in INTENT_WORDS.items():
+        if value == "rent" and not asked:
+            pattern = RENT_PLAN
         if _search(pattern, t):
-            out.slots["intent"] = SlotValue(value, 0.9)
+            out.slots["intent"] = SlotValue(value, INTENT_ASKED if asked else INTENT_UNASKED)
             break
 
     months = parse_duration_months(t, today_month)
