@@ -158,6 +158,23 @@ async def test_redis_cache_is_shared_expires_and_has_a_semantic_layer(redis_sett
         await cache.close()
 
 
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_entries_stored_without_their_group_are_only_found_exactly(backend, redis_settings):
+    settings = LlmSettings(cache_ttl_s=60, cache_semantic_threshold=0.5)
+    cache = reply_cache_for(settings, redis_settings if backend == "redis" else RedisSettings())
+    keys = cache_keys("m", "2:extract", chat("somewhere in the mid fours"), None)
+    assert await cache.put(keys, '{"budget_usd": 1}', semantic=False)
+    assert (await cache.get(keys, agent="extraction", semantic=False)).text == '{"budget_usd": 1}'
+    near = cache_keys("m", "2:extract", chat("somewhere in the mid fives"), None)
+    assert await cache.get(near, agent="extraction") is None  # not offered to similar turns
+    assert not await cache._group(keys.group)
+    await cache.put(keys, '{"budget_usd": 2}')  # the same words stored for the semantic layer too
+    assert await cache.get(near, agent="extraction", semantic=False) is None
+    assert (await cache.get(near, agent="extraction")).result == "semantic_hit"
+    await cache.clear()
+    await cache.close()
+
+
 async def test_a_redis_cache_that_is_down_is_a_miss_and_left_alone_a_while(caplog):
     cache = RedisReplyCache("redis://127.0.0.1:1/0", ttl_s=60, timeout_s=0.2)
     keys = cache_keys("m", "1:x", chat("yes"), None)

@@ -18,6 +18,7 @@ from reauto.agent.understand import (
 )
 from reauto.campaign import load_campaign
 from reauto.config import LlmSettings
+from reauto.llm.cache import MemoryReplyCache
 from reauto.llm.ollama import OllamaChat
 from reauto.metrics import LLM_EXTRACTIONS
 from tests.fakes.ollama import FakeOllama, reword
@@ -209,6 +210,34 @@ async def test_the_double_answers_format_requests_as_constrained_decoding_would(
         await chat.complete(messages, format={"type": "no such type"})
     fake.extract = "{not json"
     assert await chat.complete(messages, format="json") == "{not json"
+    await chat.close()
+
+
+@pytest.mark.integration
+async def test_an_accepted_reading_is_cached_for_the_same_words_to_the_same_question_only(fake):
+    said = "somewhere in the mid fours"
+    fake.extract = lambda body: ({"budget_usd": {"value": {"low": 425000, "high": 475000}, "quote": "mid fours"}}
+                                 if "fours" in body["messages"][-1]["content"] else
+                                 {"budget_usd": {"value": {"low": 5e5, "high": 6e5}, "quote": "not said"}})
+    chat = OllamaChat(settings(fake.url))
+    cache = MemoryReplyCache(ttl_s=60, semantic_threshold=0.5)  # similar turns may share worded replies
+    ex = SlotExtractor(chat, PromptTemplate.load(EXTRACT), SPECS, cache)
+    budget = "What budget do you have in mind?"
+
+    async def read_(text, question=budget, today=date(2026, 11, 24)):
+        return await ex.extract(text, question=question, agent_name="Ava", business="Acme Realty", today=today)
+
+    first = await read_(said)
+    again = await read_("Somewhere in the mid-fours.")  # the same words as the recogniser may spell them
+    assert len(extraction_requests(fake)) == 1 and again.cached and not first.cached
+    assert again.slots == first.slots == {"budget_usd": SlotValue(MoneyRange(425000, 475000), CONFIDENCE)}
+    await read_(said, question="When are you hoping to move?")  # another question: asked
+    await read_(said, today=date(2026, 11, 25))  # another day (timelines count from it): asked
+    assert len(extraction_requests(fake)) == 3
+    for _ in range(2):  # a refused reading is not kept, nor is a similar turn's reading reused
+        refused = await read_("somewhere in the mid fives")
+        assert refused.result == "refused" and not refused.cached
+    assert len(extraction_requests(fake)) == 5
     await chat.close()
 
 

@@ -77,7 +77,7 @@ class LLMParts:
         """The slot extraction for ``campaign``'s slots (``None`` when extraction is off)."""
         if self.extract_prompt is None:
             return None
-        return SlotExtractor(self.chat, self.extract_prompt, slot_specs(campaign))
+        return SlotExtractor(self.chat, self.extract_prompt, slot_specs(campaign), self.cache)
 
 
 @dataclass(frozen=True)

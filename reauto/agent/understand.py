@@ -14,6 +14,11 @@ ten years) and its ``quote`` must be words the lead said, so that a fact the mod
 the question, or made up, is refused. Accepted values carry :data:`CONFIDENCE`, below the rules'
 own for a stated value, and only fill slots the rules left empty; they never replace what the
 rules read. No protected-class fact can come back: the schema has no place for one.
+
+With the reply cache on (``[llm] cache``), a reply the checks accepted is stored under the exact
+request (model, prompt version, the filled-in prompt with the question and today's date, the
+lead's words normalised) and read again from there for the same answer to the same question,
+checked again like a fresh one; never for a merely similar answer, whose facts may differ.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from reauto.agent.extract import SlotValue, normalise
 from reauto.agent.numbers import MoneyRange, house_money
+from reauto.llm.cache import cache_keys
 from reauto.llm.ollama import LLMUnavailable
 from reauto.metrics import LLM_EXTRACTIONS
 from reauto.providers import ProviderUnavailable
@@ -33,6 +39,7 @@ from reauto.providers import ProviderUnavailable
 if TYPE_CHECKING:
     from reauto.agent.prompts import PromptTemplate
     from reauto.campaign import Campaign
+    from reauto.llm.cache import ReplyCache
     from reauto.llm.ollama import OllamaChat
 
 #: Confidence of a value the LLM read (the rules give a stated value 0.7–0.9).
@@ -125,6 +132,7 @@ class Facts:
     slots: dict[str, SlotValue] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
     result: str = "empty"  # filled, empty, refused, failed
+    cached: bool = False  # read from the reply cache, not asked
 
 
 class SlotExtractor:
@@ -134,10 +142,13 @@ class SlotExtractor:
         chat: the Ollama client.
         prompt: the extraction prompt template (``prompts/extract.txt``).
         specs: the campaign's slots (:func:`slot_specs`).
+        cache: the reply cache (exact lookups only); ``None``: every turn is asked.
     """
 
-    def __init__(self, chat: OllamaChat, prompt: PromptTemplate, specs: Sequence[SlotSpec]) -> None:
+    def __init__(self, chat: OllamaChat, prompt: PromptTemplate, specs: Sequence[SlotSpec],
+                 cache: ReplyCache | None = None) -> None:
         self.chat = chat
+        self.cache = cache
         self.prompt = prompt
         self.specs = {spec.name: spec for spec in specs}
         self.schema = extraction_schema(specs)
@@ -169,6 +180,14 @@ class SlotExtractor:
         if not normalise(said):
             return facts
         messages = self.messages(said, question=question, agent_name=agent_name, business=business, today=today)
+        keys = cache_keys(self.model, self.prompt.digest, messages) if self.cache is not None else None
+        if self.cache is not None and keys is not None:
+            hit = await self.cache.get(keys, agent="extraction", semantic=False)
+            if hit is not None:
+                self.read(hit.text, said, facts)
+                facts.cached = True
+                LLM_EXTRACTIONS.labels(result=facts.result).inc()
+                return facts
         try:
             raw = await self.chat.complete(messages, model=self.model, format=self.schema,
                                            options={"temperature": 0.0, "num_predict": 256})
@@ -178,6 +197,8 @@ class SlotExtractor:
             return facts
         self.read(raw, said, facts)
         LLM_EXTRACTIONS.labels(result=facts.result).inc()
+        if self.cache is not None and keys is not None and facts.result in ("filled", "empty"):
+            await self.cache.put(keys, raw, semantic=False)
         return facts
 
     def read(self, raw: str, said: str, facts: Facts) -> None:

@@ -154,12 +154,18 @@ class ReplyCache(ABC):
         self._breaker = Breaker(threshold=1, reset_s=retry_after_s)
         self.hits = self.semantic_hits = self.misses = self.errors = 0
 
-    async def get(self, keys: CacheKeys, *, agent: str, name: str | None = None) -> CachedReply | None:
-        """The stored reply for ``keys`` (the lead's name filled in), or ``None``."""
+    async def get(self, keys: CacheKeys, *, agent: str, name: str | None = None,
+                  semantic: bool = True) -> CachedReply | None:
+        """The stored reply for ``keys`` (the lead's name filled in), or ``None``.
+
+        Args:
+            semantic: also look for a similar lead turn's reply (when the threshold is set);
+                False for replies that must match the words exactly (slot extraction).
+        """
         found: CachedReply | None = None
         if self._breaker.allow():
             try:
-                found = await self._lookup(keys)
+                found = await self._lookup(keys, semantic)
                 self._breaker.success()
             except Exception as exc:  # Redis down or slow: the turn goes on uncached
                 self._failed("lookup", exc)
@@ -175,13 +181,17 @@ class ReplyCache(ABC):
             return None
         return CachedReply(found.text.replace(NAME_SLOT, name or ""), found.result, found.similarity)
 
-    async def put(self, keys: CacheKeys, reply: str, *, name: str | None = None) -> bool:
-        """Store ``reply`` (one that kept the plan); whether it was stored."""
+    async def put(self, keys: CacheKeys, reply: str, *, name: str | None = None, semantic: bool = True) -> bool:
+        """Store ``reply`` (one that kept the plan); whether it was stored.
+
+        Args:
+            semantic: offer it to similar lead turns too; False keeps it out of the group.
+        """
         template = name_free(reply, name)
         if template is None or not self._breaker.allow():
             return False
         try:
-            await self._store(keys, template, time.time())
+            await self._store(keys, template, time.time(), semantic)
         except Exception as exc:  # a reply not stored is only a later miss
             self._failed("store", exc)
             return False
@@ -194,11 +204,11 @@ class ReplyCache(ABC):
     async def close(self) -> None:
         """Release connections."""
 
-    async def _lookup(self, keys: CacheKeys) -> CachedReply | None:
+    async def _lookup(self, keys: CacheKeys, semantic: bool = True) -> CachedReply | None:
         reply = await self._exact(keys.exact)
         if reply is not None:
             return CachedReply(reply, "hit")
-        if self.semantic_threshold <= 0:
+        if self.semantic_threshold <= 0 or not semantic:
             return None
         mine, best = features(keys.lead), None
         now = time.time()
@@ -225,7 +235,8 @@ class ReplyCache(ABC):
         """The group's entries: (normalised lead turn, reply, stored at, epoch seconds)."""
 
     @abstractmethod
-    async def _store(self, keys: CacheKeys, reply: str, at: float) -> None: ...
+    async def _store(self, keys: CacheKeys, reply: str, at: float, grouped: bool = True) -> None:
+        """Store the exact entry, and in its group (for the semantic layer) when ``grouped``."""
 
 
 @dataclass
@@ -272,14 +283,16 @@ class MemoryReplyCache(ReplyCache):
         live = [self._entries[k] for k in self._groups.get(group, ()) if self._entries[k].until > now]
         return [(e.lead, e.reply, e.at) for e in live]
 
-    async def _store(self, keys: CacheKeys, reply: str, at: float) -> None:
+    async def _store(self, keys: CacheKeys, reply: str, at: float, grouped: bool = True) -> None:
         if keys.exact in self._entries:
             self._drop(keys.exact)
-        self._entries[keys.exact] = _Entry(self._clock() + self.ttl_s, keys.group, keys.lead, reply, at)
-        members = self._groups.setdefault(keys.group, [])
-        members.append(keys.exact)
-        if len(members) > MAX_GROUP:
-            members.pop(0)
+        group = keys.group if grouped else ""
+        self._entries[keys.exact] = _Entry(self._clock() + self.ttl_s, group, keys.lead, reply, at)
+        if grouped:
+            members = self._groups.setdefault(group, [])
+            members.append(keys.exact)
+            if len(members) > MAX_GROUP:
+                members.pop(0)
         while len(self._entries) > self.max_entries:
             self._drop(next(iter(self._entries)))
 
@@ -318,15 +331,16 @@ class RedisReplyCache(ReplyCache):
             out.append((lead, reply, float(at)))
         return out
 
-    async def _store(self, keys: CacheKeys, reply: str, at: float) -> None:
+    async def _store(self, keys: CacheKeys, reply: str, at: float, grouped: bool = True) -> None:
         ttl_ms = int(self.ttl_s * 1000)
         group = f"{self.prefix}g:{keys.group}"
+        grouped = grouped and self.semantic_threshold > 0
         pipe = self._client.pipeline(transaction=False)
         pipe.set(self.prefix + keys.exact, reply, px=ttl_ms)
-        if self.semantic_threshold > 0:
+        if grouped:
             pipe.hlen(group)
         results: list[Any] = await pipe.execute()
-        if self.semantic_threshold > 0 and results[-1] < MAX_GROUP:
+        if grouped and results[-1] < MAX_GROUP:
             pipe = self._client.pipeline(transaction=False)
             pipe.hset(group, keys.exact, json.dumps([keys.lead, reply, at]))
             pipe.pexpire(group, ttl_ms)
