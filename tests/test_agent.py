@@ -314,3 +314,24 @@ def test_asking_for_a_person_gets_a_callback_from_an_agent():
     brain.opening()
     reply = say(brain, "can i talk to a real person")
     assert reply.end_call and reply.outcome == "callback" and "licensed agents" in reply.text
+
+
+def test_a_lead_going_on_over_the_next_question_hears_it_again_as_it_was_asked():
+    """"Yes, … this is Jane.": the answer ends the turn at "yes", the lead goes on over "Great.",
+    before a word of the question. That turn ends at once (nothing to wait for: the question comes
+    again), the question is asked as before, not as "didn't catch that", and the lead's one retry
+    at answering it is still there."""
+    brain = ScriptedBrain(ScriptConfig(agent_name="Ava", business="Acme Realty", lead_first_name="Jane",
+                                       questions=[Question("timeline_months", "When are you hoping to buy?")],
+                                       today=date(2026, 11, 24)))
+    brain.opening()
+    assert asyncio.run(brain.respond("yes", 0.9)).text == "Great. When are you hoping to buy?"
+    brain.interrupted("Great.")
+    assert brain.answers("this is jane") and not brain.answers("") and brain.history[-1] == ("agent", "Great.")
+    assert asyncio.run(brain.respond("this is jane", 0.9)).text == "When are you hoping to buy?"
+    assert not brain.answers("this is jane")  # heard in full this time: judged as usual
+    assert asyncio.run(brain.respond("hmm", 0.9)).text == "Sorry, I didn't quite catch that. When are you hoping to buy?"
+    brain.interrupted("Sorry, I didn't quite catch that. When are")  # cut inside the question
+    assert not brain.answers("well let me think")
+    assert "Sorry" not in asyncio.run(brain.respond("in three months", 0.9)).text
+    assert brain.slots["timeline_months"] == 3

@@ -113,6 +113,7 @@ class ScriptedBrain:
         self._last = ""
         self._offers: list[str] = list(config.booking_slots)
         self._resumed = False  # a call that was cut off, continued on this one
+        self._unheard = False  # the lead went on over the last reply before its question began
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -144,6 +145,7 @@ class ScriptedBrain:
         """
         self.history.append(("lead", text))
         expecting = self._current_slot()
+        unheard, self._unheard = self._unheard, False
         found = extract(text, expecting=expecting, today_month=self.config.today.month)
         for intent, (line, outcome) in ENDINGS.items():
             if found.has(intent):
@@ -165,6 +167,10 @@ class ScriptedBrain:
             return await self._book(text)
         if self.agent == "greeter":
             return await self._next_question(prefix="Great. ")
+        if unheard and expecting is not None and expecting not in self.values:
+            # the lead went on over the question (still on their last answer): ask it again, as
+            # asked the first time; not a try of theirs at answering it
+            return self._say(self._ask_current(), self.agent)
         unclear = confidence is not None and confidence < self.config.min_confidence
         if (unclear and expecting is not None and expecting not in found.slots
                 and f"{expecting}:unclear" not in self._retried):
@@ -183,6 +189,8 @@ class ScriptedBrain:
         Reads only; the conversation does not change."""
         if self.answered_by == "machine" or not normalise(text) or text.strip() == UNHEARD:
             return False
+        if self._unheard and self.agent == "qualifier":
+            return True  # the lead goes on from before the question, which is asked again anyway
         expecting = self._current_slot()
         found = extract(text, expecting=expecting, today_month=self.config.today.month)
         if found.intents - {"affirm", "deny"}:  # stop, wrong number, a question of their own …
@@ -217,10 +225,15 @@ class ScriptedBrain:
         return filled
 
     def interrupted(self, spoken: str) -> None:
+        """The lead spoke over the last reply; ``spoken`` is as much of it as they heard."""
         for i in range(len(self.history) - 1, -1, -1):
             if self.history[i][0] == "agent":
                 self.history[i] = ("agent", spoken)  # keep only what the lead heard
                 break
+        # went on before a word of the question (a reply is an acknowledgement, then the question)
+        question = self._ask_current() if self.agent == "qualifier" else ""
+        before = len(self._last.split()) - len(question.split())
+        self._unheard = bool(question) and len(spoken.split()) <= max(0, before)
 
     # --- session state --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
