@@ -13,9 +13,15 @@ WER = word-level Levenshtein distance / reference words, pooled over a set. Both
 lower-cased, punctuation dropped and common contractions expanded ("we're" → "we are"), so a
 recogniser is not charged for spelling one the other way.
 
+With ``--live`` the domain set through the phone path is also decoded while spoken, as a call's
+later answers are (:meth:`PocketSphinxSTT.begin`), each answer's search started from the cepstral
+mean measured (decoded whole, as a call's first answer) on another answer of the same voice, or
+of another voice: what a borrowed mean costs against decoding whole.
+
 Usage:
     .venv/bin/python scripts/bench/stt_wer.py              # table
     .venv/bin/python scripts/bench/stt_wer.py --json -v    # JSON, plus every hypothesis on stderr
+    .venv/bin/python scripts/bench/stt_wer.py --live       # also decoding while spoken
 
 Needs the Debian package ``flite`` for the domain set.
 """
@@ -121,10 +127,45 @@ async def measure(
             "seconds": round(time.perf_counter() - started, 2)}
 
 
+def _segment(pcm: bytes) -> bytes:
+    """An answer as the STT service cuts it: 0.8 s of the line before it, 0.2 s after."""
+    return b"\x00\x00" * 12_800 + pcm + b"\x00\x00" * 3_200
+
+
+async def measure_live(stt: PocketSphinxSTT, items: list[Item], *, voice: str, verbose: bool) -> dict[str, float]:
+    """Pooled WER of ``items`` through the phone path, decoded while spoken from the cepstral mean
+    of another item of the ``same`` or an ``other`` voice."""
+    phone = [(item_id, _segment(phone_round_trip(pcm)), reference) for item_id, pcm, reference in items]
+    means = {}
+    for item_id, pcm, _ in phone:  # each answer decoded whole, as a call's first one: its mean
+        utterance = stt.begin(None)
+        utterance.feed(pcm)
+        utterance.end()
+        means[item_id] = utterance.line_state
+    errors = total = 0
+    started = time.perf_counter()
+    for item_id, pcm, reference in phone:
+        same = item_id.split(":")[0]
+        state = next(m for other, m in means.items()
+                     if m and other != item_id and (other.split(":")[0] == same) == (voice == "same"))
+        while stt.prepare(1):  # a decoder of its own, as a call's worker keeps ready
+            pass
+        utterance = stt.begin(state)
+        for i in range(0, len(pcm), 3200):  # 100 ms at a time, as the STT service feeds it
+            utterance.feed(pcm[i : i + 3200])
+        ref, hyp = scoring_words(reference), scoring_words(utterance.end().text)
+        errors, total = errors + word_errors(ref, hyp), total + len(ref)
+        if verbose:
+            print(f"{item_id:22} {' '.join(ref)!r}\n{'':22} {' '.join(hyp)!r}", file=sys.stderr)
+    return {"wer": errors / total, "errors": errors, "words": total, "utterances": len(items),
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("-v", "--verbose", action="store_true", help="hypotheses on stderr")
+    parser.add_argument("--live", action="store_true", help="also decode the domain set while spoken")
     args = parser.parse_args()
     plain, biased = PocketSphinxSTT(), PocketSphinxSTT()
     biased.set_vocabulary(CAMPAIGN_PHRASES)
@@ -142,12 +183,19 @@ async def main() -> None:
         "domain mu-law plain": await measure(plain, domain, phone=True, verbose=args.verbose),
         "domain mu-law biased": await measure(biased, domain, phone=True, verbose=args.verbose),
     }
+    if args.live:
+        segments = [(i, _segment(p), t) for i, p, t in domain]
+        rows["domain mu-law biased, whole segment"] = await measure(biased, segments, phone=True, verbose=args.verbose)
+        for voice in ("same", "other"):
+            rows[f"domain mu-law biased, live, {voice} voice's mean"] = await measure_live(
+                biased, domain, voice=voice, verbose=args.verbose)
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'set':24} {'WER':>7} {'errors':>7} {'words':>6} {'utts':>5} {'seconds':>8}")
+    width = max(len(name) for name in rows)
+    print(f"{'set':{width}} {'WER':>7} {'errors':>7} {'words':>6} {'utts':>5} {'seconds':>8}")
     for name, row in rows.items():
-        print(f"{name:24} {row['wer']:7.1%} {row['errors']:7d} {row['words']:6d} "
+        print(f"{name:{width}} {row['wer']:7.1%} {row['errors']:7d} {row['words']:6d} "
               f"{row['utterances']:5d} {row['seconds']:8.2f}")
 
 
