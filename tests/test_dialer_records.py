@@ -22,7 +22,7 @@ async def lead_and_recorder(engine):
         await s.flush()
         lead = Lead(campaign_id=camp.id, phone_e164="+15125550100", lease_owner="w", status=LeadStatus.DIALING)
         s.add(lead)
-    return lead, CallRecorder(sessions), sessions
+    return lead, CallRecorder(sessions, clock=lambda: NOW), sessions  # one clock stamps every record
 
 
 async def test_completed_call_stores_turns_latency_slots_and_moves_lead(pg_engine):
@@ -98,7 +98,7 @@ async def test_abandoned_calls_are_counted_and_stop_the_campaign_at_the_ceiling(
         row = await s.get(Lead, lead.id)
         row.has_written_consent, row.state, row.tz_candidates = True, "TX", ["America/Chicago"]
         s.add(ConsentRecord(lead_id=lead.id, kind="prior_express_written", covers_artificial_voice=True))
-    gate = CampaignGate(sessions, ComplianceRules(max_attempts=100), clock=lambda: NOW)
+    gate = CampaignGate(sessions, ComplianceRules(max_attempts=100), clock=lambda: NOW, store_clock=lambda: NOW)
     assert await gate.abandon_rate(lead.campaign_id) is None  # nobody answered yet
     # 1 abandoned of 20 person-answered calls (5%), plus voicemails that do not count
     for i in range(22):

@@ -142,7 +142,11 @@ async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_
         engine = make_engine(cfg.database)
         campaign_id = cut[0].campaign_id
         assert (await recover_expired(session_factory(engine), campaign_id)).leads == []  # leases still valid
-        later = await recover_expired(session_factory(engine), campaign_id, now=utcnow() + timedelta(minutes=3))
+        async with session_factory(engine).begin() as s:  # three minutes pass: the dead dialer's leases run out
+            for lead in (await s.execute(select(Lead).where(Lead.campaign_id == campaign_id))).scalars():
+                if lead.lease_expires_at is not None:
+                    lead.lease_expires_at -= timedelta(minutes=3)
+        later = await recover_expired(session_factory(engine), campaign_id)
         await engine.dispose()
         assert sorted(later.calls) == sorted(c.id for c in cut) and len(later.leads) == 10
         summaries, _denied, _ = await dial_cmd._run(

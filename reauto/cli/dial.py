@@ -169,7 +169,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         err_console.print(f"webhooks, media streams and lead intake (/v1/leads) on http://{web.host}:{web.port}",
                           highlight=False)
     texter = Texter(sessions, telephony, campaign, gate.rules, waits=assembly.retry_for(campaign).cadence,
-                    clock=gate.clock)
+                    clock=gate.clock, store_clock=gate.store_clock)
     schedulers: list[Any] = []  # this run's calls that may still be sending a booking confirmation
     feed = BusyFeed(campaign.booking.busy_calendar, campaign.booking.timezone, cache_s=cfg.scheduling.busy_cache_s,
                     timeout_s=cfg.scheduling.feed_timeout_s)
@@ -194,6 +194,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s,
                             spool_dir=cfg.resilience.spool_dir, shutdown_grace_s=cfg.resilience.shutdown_grace_s),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
+        store_clock=gate.store_clock,
         warmers=[llm.chat.warm, *(functools.partial(llm.chat.warm, m) for m in sorted(set(cfg.llm.models.values())))]
         if llm else [],  # every model a call may use is kept loaded while the phone rings
         texter=texter if campaign.cadence or campaign.sms.after_hours_intake else None,
@@ -209,7 +210,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
 
         async def count_due() -> int:
             async with sessions() as s:
-                return await repositories.due_count(s, campaign_id, now=gate.clock())
+                return await repositories.due_count(s, campaign_id, now=gate.store_clock())
 
         server = MonitoringServer(lambda: live_rows(dialer.live), host=metrics[0], port=metrics[1])
         await server.start()
@@ -230,7 +231,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             else:
                 summaries = await dialer.run()
         async with sessions() as s:
-            abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.clock())
+            abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.store_clock())
         utilisation = await guard.utilisation()
     finally:
         for sig in signals:

@@ -120,29 +120,33 @@ def lead_scripts(campaign: Campaign) -> dict[str, LeadScript]:
 class CampaignGate:
     """The compliance gate over the store: facts, DNC lists and call history for each lead.
 
-    ``clock`` is the instant the gate evaluates (the real time, or a simulated one for ``sim``).
+    ``clock`` is the instant whose local time the calling rules are evaluated at (the real time,
+    or a simulated one for ``sim``). ``store_clock`` is the clock the store's records are stamped
+    with: the call history windows (24 hours, 30 days) are read on it, never on a simulated one.
     """
 
     sessions: async_sessionmaker[AsyncSession]
     rules: ComplianceRules
     clock: Callable[[], datetime] = utcnow
+    store_clock: Callable[[], datetime] = utcnow
 
     def __post_init__(self) -> None:
         self.decisions: dict[int, Decision] = {}
 
-    async def abandon_rate(self, campaign_id: int, now: datetime | None = None) -> float | None:
+    async def abandon_rate(self, campaign_id: int) -> float | None:
         """The campaign's abandoned share of person-answered calls over 30 days (None: no such call)."""
         async with self.sessions() as s:
-            abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=now or self.clock())
+            abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=self.store_clock())
         return abandoned / answered if answered else None
 
     async def __call__(self, lead: Lead, _now: datetime) -> Decision:
-        now = self.clock()
+        now, stored_now = self.clock(), self.store_clock()
         async with self.sessions() as s:
             listed = {row for row in (await s.execute(select(DncEntry.source).where(
                 DncEntry.phone_e164 == lead.phone_e164, DncEntry.removed_at.is_(None)))).scalars()}
-            history = list((await s.execute(select(Call.created_at).where(
-                Call.lead_id == lead.id, Call.created_at > now - timedelta(hours=24)))).scalars())
+            # the last 24 hours of calls, on the clock they were stamped with, as the rules' instant
+            history = [now - (stored_now - at) for at in (await s.execute(select(Call.created_at).where(
+                Call.lead_id == lead.id, Call.created_at > stored_now - timedelta(hours=24)))).scalars()]
             ai_voice = bool(await s.scalar(select(exists().where(
                 ConsentRecord.lead_id == lead.id, ConsentRecord.covers_artificial_voice.is_(True),
                 ConsentRecord.revoked_at.is_(None)))))
@@ -153,7 +157,7 @@ class CampaignGate:
             dnc_internal=lead.dnc or DncSource.INTERNAL in listed, dnc_national=DncSource.NATIONAL in listed,
             attempts=lead.attempts,
         )
-        decision = check(facts, self.rules, now, history, abandon_rate=await self.abandon_rate(lead.campaign_id, now))
+        decision = check(facts, self.rules, now, history, abandon_rate=await self.abandon_rate(lead.campaign_id))
         self.decisions[lead.id] = decision
         return decision
 

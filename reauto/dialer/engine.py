@@ -115,6 +115,7 @@ class Dialer:
         catalogue: Catalogue | None = None,
         guard: BudgetGuard | None = None,
         clock: Callable[[], datetime] = utcnow,
+        store_clock: Callable[[], datetime] = utcnow,
         warmers: Sequence[Callable[[], Awaitable[None]]] = (),
         texter: Texter | None = None,
         steps: Sequence[str] = (),
@@ -128,8 +129,8 @@ class Dialer:
         self.brain_factory = brain_factory
         self.gate = gate
         self.config = config
-        self.recorder = (SpoolingRecorder(sessions, config.spool_dir, config.worker) if config.spool_dir is not None
-                         else CallRecorder(sessions))
+        self.recorder = (SpoolingRecorder(sessions, config.spool_dir, config.worker, clock=store_clock)
+                         if config.spool_dir is not None else CallRecorder(sessions, store_clock))
         self.store_down = False  # the last claim found the store unreachable: no new dials
         self.counters_down = False  # the budget counters were unreachable at the last hold: no new dials
         self.on_change = on_change
@@ -139,8 +140,10 @@ class Dialer:
         self.catalogue = catalogue
         self.guard = guard
         # the instant the gate evaluates the calling rules at (a simulated campaign may run its own
-        # clock); the queue and the store keep real time, and a reschedule is carried over
+        # clock); the queue, the leases and the records keep the store's clock, and a reschedule
+        # is carried over from one to the other
         self.clock = clock
+        self.store_clock = store_clock
         self.warmers = list(warmers)  # other providers to wake while a phone rings (the LLM's model)
         self.texter = texter  # the campaign's texts (cadence steps, after-hours notices to posted leads)
         self.steps = list(steps)  # the cadence's actions ("call", "sms"); empty: every attempt is a call
@@ -219,7 +222,7 @@ class Dialer:
     async def _recover(self) -> None:
         """Take back the leads of dialers that stopped without ending their calls."""
         try:
-            found = await recover_expired(self.sessions, self.config.campaign_id,
+            found = await recover_expired(self.sessions, self.config.campaign_id, now=self.store_clock(),
                                           calling=set(self._calling.values()))
         except Exception as exc:  # noqa: BLE001 - the next sweep tries again
             log.warning("recovery sweep failed: %s: %s", type(exc).__name__, exc)
@@ -242,7 +245,7 @@ class Dialer:
             self._renew_now.clear()
             try:
                 await renew_leases(self.sessions, list(self._calling.values()), worker=self.config.worker,
-                                   until=utcnow() + self.config.lease)
+                                   until=self.store_clock() + self.config.lease)
             except Exception as exc:  # noqa: BLE001 - retried at the next beat, well before expiry
                 log.warning("could not renew leases: %s: %s", type(exc).__name__, exc)
 
@@ -366,7 +369,8 @@ class Dialer:
     async def _claim(self, limit: int) -> list[Lead]:
         async with self.sessions.begin() as s:
             leads = await repositories.claim_next_leads(
-                s, self.config.campaign_id, worker=self.config.worker, lease=self.config.lease, limit=limit
+                s, self.config.campaign_id, worker=self.config.worker, lease=self.config.lease, limit=limit,
+                now=self.store_clock(),
             )
             return list(leads)
 
@@ -380,7 +384,7 @@ class Dialer:
             if decision.next_allowed_at is not None:
                 # "in 13 hours" on the gate's clock is in 13 hours of real time
                 row.status = LeadStatus.SCHEDULED
-                row.next_attempt_at = utcnow() + (decision.next_allowed_at - self.clock())
+                row.next_attempt_at = self.store_clock() + (decision.next_allowed_at - self.clock())
             elif "dnc" in decision.reason.lower():
                 row.status, row.dnc = LeadStatus.DNC, True
             else:
@@ -412,7 +416,7 @@ class Dialer:
         self._variants[call_id] = variant
         speed: dict[str, float] = {}
         if intake_at is not None:  # a posted lead's first call: how fast did we dial?
-            speed["dial_s"] = round((utcnow() - intake_at).total_seconds(), 3)
+            speed["dial_s"] = round((self.store_clock() - intake_at).total_seconds(), 3)
             metrics.SPEED_TO_LEAD.labels(stage="dial").observe(speed["dial_s"])
         live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
         meter = self._meter(live)
@@ -446,7 +450,7 @@ class Dialer:
                 return
             answered = loop.time()
             if intake_at is not None:
-                speed["answered_s"] = round((utcnow() - intake_at).total_seconds(), 3)
+                speed["answered_s"] = round((self.store_clock() - intake_at).total_seconds(), 3)
                 metrics.SPEED_TO_LEAD.labels(stage="answered").observe(speed["answered_s"])
             if hold is not None and meter is not None:
                 watchdog = asyncio.create_task(self._watch_spend(call_id, hold, meter, handle, answered),

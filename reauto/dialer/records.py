@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -84,16 +84,23 @@ def advance_cadence(lead: Lead, waits: Sequence[timedelta], now: datetime) -> Le
 
 @dataclass
 class CallRecorder:
-    """Writes one call's records; every method is its own short transaction."""
+    """Writes one call's records; every method is its own short transaction.
+
+    ``clock`` stamps every record (call rows, events, the lead's next attempt, DNC entries): the
+    store's clock, the same one its 30-day and 24-hour windows are read with.
+    """
 
     sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime] = utcnow
 
     async def open_call(
         self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None, step: int | None = None
     ) -> int:
         """The call row (queued) and its ``dial`` event (with the cadence step the call is, if any)."""
+        now = self.clock()
         async with self.sessions.begin() as s:
             call = Call(
+                created_at=now,
                 campaign_id=lead.campaign_id,
                 lead_id=lead.id,
                 provider=provider,
@@ -106,21 +113,25 @@ class CallRecorder:
             payload: dict[str, Any] = {"worker": worker}
             if step is not None:
                 payload["cadence_step"] = step
-            s.add(CallEvent(call_id=call.id, type="dial", payload=payload))
+            s.add(CallEvent(call_id=call.id, type="dial", payload=payload, ts=now))
             return call.id
 
-    async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None) -> None:
+    async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None, *,
+                    at: datetime | None = None) -> None:
+        """One call event, stamped ``at`` (default: now on the recorder's clock)."""
         async with self.sessions.begin() as s:
-            s.add(CallEvent(call_id=call_id, type=type_, payload=dict(payload or {})))
+            s.add(CallEvent(call_id=call_id, type=type_, payload=dict(payload or {}), ts=at or self.clock()))
 
-    async def answered(self, call_id: int, sid: str, answered_by: str) -> None:
+    async def answered(self, call_id: int, sid: str, answered_by: str, *, at: datetime | None = None) -> None:
+        """The call was answered ``at`` (default: now on the recorder's clock)."""
+        at = at or self.clock()
         async with self.sessions.begin() as s:
             call = await s.get(Call, call_id, with_for_update=True)
             assert call is not None
             call.provider_sid = sid
             call.status = advance(call.status, CallStatus.IN_PROGRESS)
-            call.answered_at = call.answered_at or utcnow()
-            s.add(CallEvent(call_id=call_id, type="answered", payload={"answered_by": answered_by}))
+            call.answered_at = call.answered_at or at
+            s.add(CallEvent(call_id=call_id, type="answered", payload={"answered_by": answered_by}, ts=at))
 
     async def finish(
         self,
@@ -151,7 +162,7 @@ class CallRecorder:
         ``dropped``: the connection was lost mid-conversation; the lead is called back after
         ``retry.dropped`` and that call resumes this one's conversation.
         """
-        now = now or utcnow()
+        now = now or self.clock()
         async with self.sessions.begin() as s:
             call = await s.get(Call, call_id, with_for_update=True)
             assert call is not None
@@ -189,7 +200,7 @@ class CallRecorder:
             await s.execute(update(Appointment).where(Appointment.lead_id == lead.id, Appointment.call_id.is_(None),
                                                       Appointment.created_at >= call.created_at)
                             .values(call_id=call_id))
-            s.add(CallEvent(call_id=call_id, type="ended",
+            s.add(CallEvent(call_id=call_id, type="ended", ts=now,
                             payload={"status": status.value, "outcome": outcome, **dict(details or {})}))
             self._move_lead_on(lead, outcome, retry, now)
             if dropped and lead.status in (LeadStatus.SCHEDULED, LeadStatus.CALLBACK):

@@ -59,7 +59,7 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
             ).order_by(Call.id).with_for_update())).scalars().all()
             for call in calls:
                 call.status, call.ended_at = CallStatus.INTERRUPTED, now
-                s.add(CallEvent(call_id=call.id, type="interrupted",
+                s.add(CallEvent(call_id=call.id, type="interrupted", ts=now,
                                 payload={"reason": "the dialer's lease expired (it stopped without ending the call)",
                                          "worker": call.worker}))
                 found.calls.append(call.id)
@@ -68,7 +68,7 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
                 lead.last_attempt_at = calls[-1].created_at
                 lead.custom = {**(lead.custom or {}), RECOVERY_KEY: {"call_id": calls[-1].id,
                                                                     "at": now.isoformat()}}
-            lead.status, lead.next_attempt_at = LeadStatus.SCHEDULED, min(now, utcnow())  # due at once
+            lead.status, lead.next_attempt_at = LeadStatus.SCHEDULED, now  # due at once
             lead.lease_owner, lead.lease_expires_at = None, None
             found.leads.append(lead.id)
     if found.leads:

@@ -22,7 +22,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -72,7 +72,7 @@ def encode(op: str, call_id: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
             value = {f.name: _seconds(getattr(value, f.name)) for f in fields(RetryPolicy)}
         elif key == "costs":
             value = [{k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(line).items()} for line in value]
-        elif key == "now":
+        elif key in ("now", "at"):
             value = None if value is None else value.isoformat()
         args[key] = value
     return {"op": op, "call_id": call_id, "args": args}
@@ -96,8 +96,9 @@ def decode(line: Mapping[str, Any]) -> tuple[str, int, dict[str, Any]]:
     if "costs" in args:
         args["costs"] = [LedgerLine(**{k: Decimal(v) if k in ("quantity", "unit_price", "amount") else v
                                        for k, v in c.items()}) for c in args["costs"]]
-    if args.get("now") is not None:
-        args["now"] = datetime.fromisoformat(args["now"])
+    for key in ("now", "at"):
+        if args.get(key) is not None:
+            args[key] = datetime.fromisoformat(args[key])
     return str(line["op"]), int(line["call_id"]), args
 
 
@@ -167,10 +168,12 @@ class SpoolingRecorder(CallRecorder):
         directory: ``[resilience] spool_dir``.
         worker: this dialer's name (the spool file is named after it and the process id).
         retry_s: the first wait between replay attempts (doubles up to 30 s).
+        clock: the store's clock; every write is stamped when it happens, not when it is stored.
     """
 
-    def __init__(self, sessions: Any, directory: Path, worker: str, *, retry_s: float = 1.0) -> None:
-        super().__init__(sessions)
+    def __init__(self, sessions: Any, directory: Path, worker: str, *, retry_s: float = 1.0,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__(sessions, clock)
         self.directory = Path(directory)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in worker)
         self.spool = SpoolFile(self.directory / f"{safe}-{os.getpid()}.jsonl")
@@ -186,15 +189,16 @@ class SpoolingRecorder(CallRecorder):
         """Writes of this process waiting for the store."""
         return self._pending
 
-    async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None) -> None:
-        await self._write("event", call_id, {"type_": type_, "payload": dict(payload or {})})
+    async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None, *,
+                    at: datetime | None = None) -> None:
+        await self._write("event", call_id, {"type_": type_, "payload": dict(payload or {}), "at": at or self.clock()})
 
-    async def answered(self, call_id: int, sid: str, answered_by: str) -> None:
-        await self._write("answered", call_id, {"sid": sid, "answered_by": answered_by})
+    async def answered(self, call_id: int, sid: str, answered_by: str, *, at: datetime | None = None) -> None:
+        await self._write("answered", call_id, {"sid": sid, "answered_by": answered_by, "at": at or self.clock()})
 
     async def finish(self, call_id: int, **kwargs: Any) -> None:
         if kwargs.get("now") is None:
-            kwargs["now"] = utcnow()  # the call ended now, whenever it is stored
+            kwargs["now"] = self.clock()  # the call ended now, whenever it is stored
         await self._write("finish", call_id, kwargs)
 
     async def _write(self, op: str, call_id: int, kwargs: dict[str, Any]) -> None:

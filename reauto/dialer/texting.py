@@ -54,8 +54,8 @@ def spoken_time(at: datetime, zone: str, now: datetime) -> str:
 class Texter:
     """Sends a campaign's texts through its telephony provider.
 
-    ``clock`` is the instant the calling rules are evaluated at (the gate's); the queue keeps
-    real time, as for calls.
+    ``clock`` is the instant the calling rules are evaluated at (the gate's); the queue and the
+    texts' records keep the store's clock (``store_clock``), as for calls.
     """
 
     sessions: async_sessionmaker[AsyncSession]
@@ -64,6 +64,7 @@ class Texter:
     rules: ComplianceRules
     waits: tuple[timedelta, ...] = ()
     clock: Callable[[], datetime] = utcnow
+    store_clock: Callable[[], datetime] = utcnow
 
     def __post_init__(self) -> None:
         self.legal = legal_hours(self.rules)
@@ -112,7 +113,7 @@ class Texter:
         """Gate, send and record one text (the touch is returned, whatever happened)."""
         now = self.clock()
         touch = Touch(campaign_id=lead.campaign_id, lead_id=lead.id, channel="sms", kind=kind, step=step,
-                      status="skipped")
+                      status="skipped", created_at=self.store_clock())
         touch.reason = await self.refusal(lead, now)
         if touch.reason is None:
             touch.body = body if template is None else self.render(template, lead, call_time)
@@ -141,10 +142,10 @@ class Texter:
                 gate_now = self.clock()
                 at = next_allowed(self._facts(lead), self.legal, gate_now)
                 row.status = LeadStatus.SCHEDULED
-                row.next_attempt_at = utcnow() + ((at - gate_now) if at else timedelta(hours=12))
+                row.next_attempt_at = self.store_clock() + ((at - gate_now) if at else timedelta(hours=12))
                 return  # not recorded: the step has not happened yet
             s.add(touch)
-            row.status = advance_cadence(row, self.waits, utcnow())
+            row.status = advance_cadence(row, self.waits, self.store_clock())
 
     async def after_hours(self, lead: Lead, call_at: datetime) -> None:
         """Tell a posted lead, once, when the first legal call will come (``call_at``, gate clock)."""
