@@ -39,6 +39,9 @@ CACHE_REQUESTS = Counter("reauto_cache_requests", "Cache lookups by kind and res
 LLM_TOKENS = Counter("reauto_llm_tokens", "LLM tokens (prompt + reply) by model.", ["model"])
 LLM_EXTRACTIONS = Counter("reauto_llm_extractions", "LLM slot extractions by result: filled, empty, refused "
                           "(invalid or ungrounded), failed (no reply), late (the turn stopped waiting).", ["result"])
+LLM_OFF_PLAN = Counter("reauto_llm_off_plan", "LLM replies that did not keep the plan (asked about another slot, "
+                       "dropped an offered time, or broke the form), so the planned line was spoken instead, by "
+                       "agent and reason.", ["agent", "reason"])
 TTS_CHARACTERS = Counter("reauto_tts_characters", "Characters synthesised by tier and provider.",
                          ["tier", "provider"])
 COST = Counter("reauto_cost_dollars", "Priced usage by component.", ["campaign", "component"])
@@ -71,7 +74,8 @@ def metric_names() -> list[str]:
     """Every metric family reauto exports (as Prometheus names them, counters with ``_total``)."""
     out = []
     for metric in (CALLS_PLACED, CALLS_COMPLETED, CALLS_ACTIVE, LEADS_REFUSED, STAGE_LATENCY, HELLO_TO_AUDIO,
-                   ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, LLM_EXTRACTIONS, TTS_CHARACTERS, COST,
+                   ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, LLM_EXTRACTIONS, LLM_OFF_PLAN,
+                   TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
                    LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)

@@ -321,6 +321,7 @@ async def test_a_new_prompt_version_misses_the_cache(fake, tmp_path):
     from reauto.llm.cache import MemoryReplyCache
 
     cache = MemoryReplyCache(ttl_s=60)
+    fake.reply = "Sure. Are you looking to buy, or to sell?"  # keeps the plan: stored
     b = cached_brain(OllamaChat(settings(fake.url)), cache)
     b.opening()
     await b.respond("yes", 0.9)
@@ -339,6 +340,7 @@ async def test_a_cache_that_is_down_never_fails_a_turn(fake, caplog):
     from reauto.llm.cache import RedisReplyCache
 
     cache = RedisReplyCache("redis://127.0.0.1:1/0", ttl_s=60)
+    fake.reply = "Sure. Are you looking to buy, or to sell?"
     b = cached_brain(OllamaChat(settings(fake.url)), cache)
     b.opening()
     pieces = await said(b, "yes")
@@ -419,3 +421,26 @@ async def test_each_line_is_worded_with_its_agents_prompt(fake):
     assert plain.last_request.prompt.path == PROMPT
     await b.chat.close()
     await plain.chat.close()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_reply_that_asks_another_question_than_planned_is_replaced_by_the_plan(fake, stream):
+    from reauto.metrics import LLM_OFF_PLAN
+
+    before = LLM_OFF_PLAN.labels(agent="qualifier", reason="asks something else")._value.get()
+    # the plan asks the intent; the model skips ahead to the timeline
+    fake.reply = "Lovely to meet you, Jane! So when are you hoping to make the move?"
+    b = brain(OllamaChat(settings(fake.url, stream=stream)))
+    b.opening()
+    pieces = await said(b, "yes this is jane")
+    # streamed, the greeting was already on its way: the planned question ends the turn
+    opening = "Lovely to meet you, Jane!" if stream else "Great."
+    assert " ".join(p.text for p in pieces) == f"{opening} Are you looking to buy or to sell?"
+    assert b.last_source == "plan" and b.fallbacks
+    after = LLM_OFF_PLAN.labels(agent="qualifier", reason="asks something else")._value.get()
+    assert after == before + 1
+    # worded differently but asking what was planned: spoken as worded
+    fake.reply = "Got it. And what kind of timeline are you working with?"
+    pieces = await said(b, "we want to buy")
+    assert " ".join(p.text for p in pieces) == fake.reply and b.last_source == "llm"
+    await b.chat.close()

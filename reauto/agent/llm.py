@@ -36,6 +36,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from reauto.agent.asks import asks_about, offers_kept, questions
 from reauto.agent.extract import SlotValue
 from reauto.agent.prompts import PromptTemplate
 from reauto.agent.scripted import MoreFacts, ScriptedBrain
@@ -44,7 +45,7 @@ from reauto.agent.understand import Facts, SlotExtractor, slot_specs
 from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys
 from reauto.llm.context import Window, counter_for, fit
 from reauto.llm.ollama import ChatStats, LLMUnavailable, OllamaChat
-from reauto.metrics import LLM_EXTRACTIONS
+from reauto.metrics import LLM_EXTRACTIONS, LLM_OFF_PLAN
 from reauto.voice.conversation import Reply
 
 if TYPE_CHECKING:
@@ -151,9 +152,10 @@ class LLMBrain:
         except LLMUnavailable as exc:
             return self._fallback(str(exc), plan)
         counter_for(request.model).calibrate(request.messages, stats.prompt_eval_count)
-        spoken = self._check(worded, plan)
+        spoken, why = self._check(worded, plan)
         if spoken is None:
-            return self._fallback(f"reply did not keep the plan: {worded[:80]!r}", plan)
+            LLM_OFF_PLAN.labels(agent=plan.agent, reason=why).inc()
+            return self._fallback(f"reply did not keep the plan ({why}): {worded[:80]!r}", plan)
         self.worded += 1
         self.last_source = "llm"
         await self._store(request, spoken)
@@ -298,6 +300,11 @@ class LLMBrain:
                     line = self._clean(sentence)
                     if line is None or len(" ".join([*spoken, *held, line])) > self.MAX_CHARS:
                         self.fallbacks.append(f"sentence did not keep the plan: {sentence[:80]!r}")
+                        LLM_OFF_PLAN.labels(agent=plan.agent, reason="form").inc()
+                        return
+                    if line.endswith("?") and not self._keeps_question(line, plan):
+                        self.fallbacks.append(f"sentence asks something else than the plan: {sentence[:80]!r}")
+                        LLM_OFF_PLAN.labels(agent=plan.agent, reason="asks something else").inc()
                         return
                     if asks and not line.endswith("?") and any(x.endswith("?") for x in spoken):
                         held.append(line)
@@ -380,10 +387,25 @@ class LLMBrain:
             return None
         return spoken
 
-    def _check(self, worded: str, plan: Reply) -> str | None:
+    def _check(self, worded: str, plan: Reply) -> tuple[str | None, str]:
+        """The reply to speak, or ``None`` and why it does not keep the plan: its form (markup,
+        length, a question left out), or what it asks (another slot than planned, an offered time
+        dropped), read by :mod:`reauto.agent.asks`."""
         spoken = self._clean(worded)
         if spoken is None:
-            return None
+            return None, "form"
         if plan.text.rstrip().endswith("?") and not spoken.endswith("?"):
-            return None
-        return spoken
+            return None, "no question"
+        return (spoken, "") if self._keeps_question(spoken, plan) else (None, "asks something else")
+
+    def _keeps_question(self, spoken: str, plan: Reply) -> bool:
+        """Whether the questions of ``spoken`` ask what the plan's question asks."""
+        if not questions(plan.text):
+            return not questions(spoken)  # a line that asks nothing must not start a new topic
+        scripted = self.scripted
+        if plan.agent == "scheduler":
+            return offers_kept(spoken, scripted.offered_now())
+        slot = scripted.planned_slot()
+        if slot is None:
+            return True
+        return asks_about(spoken, slot, questions(plan.text)[-1])
