@@ -11,36 +11,30 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from reauto.agent.intents import intents_of
 from reauto.agent.numbers import parse_duration_months, parse_money_usd
 
-#: Intents of an utterance, checked before slots (first match wins in this order).
-INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("dnc", r"\b(do not|don'?t|dont) (ever )?call\b|\b(take|remove) (me|my number|us)\b.*\blist\b|"
-            r"\bstop calling\b|\bremove my number\b|\bput me on (your|the) do not call\b|^stop$"),
-    ("robot_question", r"\b(are you|is this|am i talking to|am i speaking (to|with)) (a |an )?"
-                       r"(robot|machine|computer|bot|ai|real person|human|recording)\b|\bare you real\b"),
-    ("human_request", r"\b(talk|speak) (to|with) (a |an )?(real |live )?(person|human|agent|realtor)\b"),
-    ("wrong_number", r"\bwrong number\b|\bno one (here )?by that name\b|\bdoesn'?t live here\b"),
-    ("not_interested", r"\bnot interested\b|\bno (thanks|thank you)\b|\bnot (looking|buying|selling) "
-                       r"(anymore|any more|right now)\b|\balready (bought|sold|have an agent)\b"),
-    ("callback_request", r"\b(call me (back )?(later|tomorrow|another time)|i'?m (busy|driving|at work)"
-                         r"|bad time|not a good time)\b"),
-    ("repeat_request", r"^(what|sorry|pardon|huh|come again)$|\b(say that again|repeat that|didn'?t "
-                       r"(catch|hear) (that|you))\b"),
-)
-AFFIRM = r"\b(yes|yeah|yep|yup|sure|correct|right|absolutely|definitely|of course|we are|i am|speaking)\b"
-DENY = r"\b(no|nope|not yet|nah|haven'?t|have not|not really|we'?re not|we are not|i'?m not)\b"
 INTENT_WORDS = {
-    "buy": r"\b(buy|buying|purchase|purchasing|looking for a (home|house|place))\b",
-    "sell": r"\b(sell|selling|list (my|our) (home|house)|put (it|my house|our house) on the market)\b",
+    "buy": r"\b(buy|buying|purchase|purchasing|looking for a (home|house|place|condo|property)|"
+           r"find (a|our|my) (new )?(home|house|place)|shopping for|house hunting)\b",
+    "sell": r"\b(sell|selling|sale|list (my|our|the) (home|house|place|property|condo)|listing|"
+            r"put (it|my house|our house|the house|our home|my home|our place|my place) (up )?(on the market|for sale)|"
+            r"market (our|my) (home|house))\b",
     "rent": r"\b(rent|renting|lease|leasing)\b",
 }
+#: Words before an intent that deny it ("we are not selling").
+_NEGATED = re.compile(r"\b(not|never|no longer|do not want to|not planning to|not looking to|no plans to|nothing to|"
+                      r"instead of|rather than|not going to|not gonna)( \w+){0,2}$")
+#: Words that replace what came before them ("we were going to sell, actually we want to buy").
+CORRECTION = re.compile(r"\b(actually|i mean|i meant|no wait|wait no|correction|let me correct|scratch that|"
+                        r"changed (our|my) minds?|on second thought|but now|now we)\b")
 #: Renting as a plan, when the intent was not asked ("we are renting right now" is where the lead
 #: lives, not what they want).
 RENT_PLAN = (r"\b(looking|want|wanting|need|needing|trying|planning|hoping|like|going) to (rent|lease)\b"
              r"|\b(rent|lease) (it |them |our place |my place )?out\b|\bfor (rent|lease)\b")
-#: An intent the lead stated when asked outweighs one mentioned in passing.
-INTENT_ASKED, INTENT_UNASKED = 0.9, 0.7
+#: An intent the lead stated when asked outweighs one mentioned in passing; a correction ("actually
+#: we want to sell") outweighs both.
+INTENT_ASKED, INTENT_UNASKED, CORRECTED = 0.9, 0.7, 0.95
 PROPERTY_TYPES = {
     "condo": r"\b(condo|condominium|apartment)\b",
     "townhouse": r"\b(town ?house|townhome)\b",
@@ -81,6 +75,34 @@ def _search(pattern: str, text: str) -> bool:
     return re.search(pattern, text) is not None
 
 
+def _intent(t: str, asked: bool) -> str | None:
+    """The intent the lead states: the last one not denied, after a correction if there is one."""
+    marker = None
+    for marker in CORRECTION.finditer(t):
+        pass
+    tail = t[marker.end():] if marker is not None and _any_intent(t[marker.end():], asked) else t
+    found: list[tuple[int, str]] = []
+    for value, pattern in INTENT_WORDS.items():
+        if value == "rent" and not asked:
+            pattern = RENT_PLAN
+        for match in re.finditer(pattern, tail):
+            if not _NEGATED.search(tail[:match.start()]):
+                found.append((match.start(), value))
+    if not found:
+        return None
+    found.sort()
+    values = [v for _, v in found]
+    if marker is not None and tail is not t:
+        return values[0]  # the first thing said after the correction
+    if "buy" in values and "sell" in values:
+        return "sell" if values.index("sell") < values.index("buy") else "buy"  # the first step they take
+    return values[0]
+
+
+def _any_intent(text: str, asked: bool) -> bool:
+    return any(re.search(RENT_PLAN if v == "rent" and not asked else p, text) for v, p in INTENT_WORDS.items())
+
+
 def normalise(text: str) -> str:
     """Lower case, punctuation to spaces, hyphenated words joined by a space."""
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9$' ]", " ", text.lower().replace("-", " "))).strip()
@@ -96,21 +118,13 @@ def extract(text: str, *, expecting: str | None = None, today_month: int = 1) ->
     """
     t = normalise(text)
     out = Extraction()
-    for intent, pattern in INTENT_PATTERNS:
-        if _search(pattern, t):
-            out.intents.add(intent)
-    if _search(AFFIRM, t):
-        out.intents.add("affirm")
-    if _search(DENY, t) and not _search(PREAPPROVED, t.replace("not yet", "")) or t in {"no", "nope"}:
-        out.intents.add("deny")
-
+    out.intents = intents_of(text)
+    corrected = CORRECTION.search(t)
     asked = expecting == "intent"
-    for value, pattern in INTENT_WORDS.items():
-        if value == "rent" and not asked:
-            pattern = RENT_PLAN
-        if _search(pattern, t):
-            out.slots["intent"] = SlotValue(value, INTENT_ASKED if asked else INTENT_UNASKED)
-            break
+    found_intent = _intent(t, asked)
+    if found_intent is not None:
+        confidence = INTENT_ASKED if asked else INTENT_UNASKED
+        out.slots["intent"] = SlotValue(found_intent, CORRECTED if corrected else confidence)
 
     months = parse_duration_months(t, today_month)
     timeline_cue = _search(r"\b(month|months|week|weeks|year|years|spring|summer|fall|autumn|winter|"

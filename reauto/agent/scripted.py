@@ -235,6 +235,14 @@ class ScriptedBrain:
         before = len(self._last.split()) - len(question.split())
         self._unheard = bool(question) and len(spoken.split()) <= max(0, before)
 
+    def planned_slot(self) -> str | None:
+        """The slot the last planned line asks about (``None`` outside qualification)."""
+        return self._current_slot()
+
+    def offered_now(self) -> list[str]:
+        """The times the last planned line offers (the scheduler's two)."""
+        return list(self._offers[:2])
+
     # --- session state --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """Where the conversation stands, as JSON-able data (checkpointed after every turn)."""

@@ -1,0 +1,310 @@
+"""What a lead's words do in the conversation: opt out, refuse, object, ask, agree or disagree.
+
+Text comes from a phone recogniser (lower case, no punctuation) or from a transcript. Each
+intent is read from the structure of the sentence rather than from a list of the phrases it was
+built around: an opt-out is a verb of contacting (call, ring, text, contact, bother …) under a
+refusal (do not, never, stop, quit, rather not, no more …) and not limited to a time ("don't call
+me before noon" asks for a later call), or a request to be taken off a list, or one of the words
+the FCC's revocation rule names (unsubscribe, opt out, revoke …). Contractions are expanded and
+fillers dropped first, so "don't", "dont" and "do not" read the same.
+
+Opt-outs win over everything else: a sentence that opts out is never also read as agreeing.
+:func:`read_intents` returns every intent found with how sure the reading is (0..1); the rules
+here are checked by the corpus tests (``tests/test_intents.py``) on wording they were not
+written from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+#: Contractions a recogniser or a transcript may write, and what they stand for.
+_CONTRACTIONS: Mapping[str, str] = {
+    "don't": "do not", "dont": "do not", "doesn't": "does not", "doesnt": "does not", "didn't": "did not",
+    "didnt": "did not", "won't": "will not", "wont": "will not", "wouldn't": "would not", "wouldnt": "would not",
+    "can't": "can not", "cant": "can not", "cannot": "can not", "couldn't": "could not", "couldnt": "could not",
+    "shouldn't": "should not", "isn't": "is not", "isnt": "is not", "aren't": "are not", "arent": "are not",
+    "wasn't": "was not", "weren't": "were not", "haven't": "have not", "havent": "have not",
+    "hasn't": "has not", "hadn't": "had not", "i'm": "i am", "im": "i am", "we're": "we are",
+    "you're": "you are", "youre": "you are", "they're": "they are", "it's": "it is", "that's": "that is",
+    "thats": "that is", "what's": "what is", "there's": "there is", "i'd": "i would", "we'd": "we would",
+    "you'd": "you would", "i've": "i have", "we've": "we have", "i'll": "i will", "we'll": "we will",
+    "you'll": "you will", "let's": "let us", "gonna": "going to", "wanna": "want to", "gotta": "got to",
+    "y'all": "you all", "ain't": "am not", "ya": "you", "ur": "your", "pls": "please", "plz": "please",
+    "ok": "okay", "o k": "okay",
+}
+#: Sounds that carry no meaning (a recogniser writes some of them).
+_FILLERS = frozenset({"um", "uh", "uhh", "umm", "er", "erm", "hmm", "hm", "ah", "eh", "mm"})
+
+#: Verbs of contacting the lead.
+_CONTACT = (r"(call|calls|calling|called|ring|ringing|phone|phoning|contact|contacting|text|texting|"
+            r"message|messaging|bother|bothering|reach|reaching|dial|dialing|dialling|solicit|soliciting|"
+            r"email|emailing|harass|harassing|pester|pestering|hound|hounding|bug|bugging)")
+#: What makes a verb of contacting a refusal, just before it.
+_REFUSE = (r"(do not|did not|never|stop|quit|cease|no more|not to|rather (you )?not|prefer (you )?(did )?not|"
+           r"would not like you to|need you to stop|want you to stop|will not have you|can you not|could you not|"
+           r"please not|not want (you to|to be|any)|not like (you to|to be|being)|not need (you to|to be|any)|"
+           r"no need to|not (want|wish) to be|not going to be|tired of (you )?|sick of (you )?|enough( of| with)?( you)?|"
+           r"not appreciate (you |being )?|hate (you )?|stop (you )?from)")
+#: Words that may stand between a refusal and the verb it governs ("do not ever try to call").
+_BETWEEN = (r"(ever|again|you|ya|please|to|be|being|get|me|us|anybody|anyone|someone|somebody|just|even|try|"
+            r"trying|going|want|need|have|should|will|would|guys|all|people|folks|y all|any|more|further|do|keep|"
+            r"keeps|keeping|continue|continuing|go|on|bother|bothering|that|this|number|company|them|they|he|she|"
+            r"it|agents|agent|anymore|here|anyone else|no|one|i|we|like|let|your|allow|make|have them|robots)")
+#: Words after a refused contact that limit it to a time or place: a request for another time.
+_LIMITED = re.compile(r"\b(until|till|before|after|later|tomorrow|tonight|this (morning|afternoon|evening|week)|"
+                      r"today|right now|just now|now|at the moment|at work|at this number during|during|so early|"
+                      r"so late|in the morning|in the evening|on (the )?weekends?|on (mon|tue|wednes|thurs|fri|"
+                      r"satur|sun)day|next (week|month)|for (a|an|the next|another) \w+|this time of|at dinner|"
+                      r"while)\b")
+#: Words after a refused contact that make it permanent whatever else is said.
+_FOREVER = re.compile(r"\b(again|anymore|any more|ever|at all|period|for good|forever|ever again|never)\b")
+
+_LIST = (r"(list|lists|database|databases|system|records|record|file|files|roster|rolodex|register|registry|"
+         r"directory|spreadsheet|mailing|contacts|contact list|call sheet|leads)")
+_WHO = (r"(me|us|my (phone )?number|our (phone )?number|this (phone )?number|the number|my name|my info|"
+        r"my information|my details|my contact( info)?|my data|myself|this line|my line|her|him|them)")
+
+_OPT_OUT = tuple(re.compile(p) for p in (
+    rf"\b(take|remove|delete|drop|scratch|cross|strike|get|pull|erase|wipe|purge|clear|scrub|take down|"
+    rf"put down) {_WHO}( \w+){{0,4}} (off|from|out of|outta) (of )?(your|the|this|that|all|any|these|those|"
+    rf"every|ur)?( \w+){{0,2}} {_LIST}\b",
+    rf"\b(take|remove|delete|drop|scratch|cross|strike|erase|wipe|purge|scrub) {_WHO}( \w+){{0,2}} (off|out)\b",
+    rf"\b{_WHO} (removed|deleted|taken off|dropped|scrubbed|erased) (from|off)\b",
+    rf"\b(put|add|place|register|sign) {_WHO}( \w+){{0,2}} (on|to|in|onto|into|up for) (your |the |a |ur )?"
+    rf"(internal )?(do not|no) (call|contact)",
+    r"\b(i am|we are|this number is|my number is|this is|that is|is|it is|number is|been) (listed |registered )?"
+    r"(on|in) (the |a )?(national )?(do not|no) call (list|registry|register)",
+    r"\bon (the )?(national )?do not call (list|registry|register)\b",
+    r"\b(do not|no) call (list|registry|me list)\b",
+    r"\bdnc\b",
+    r"\bunsubscribe\b|\bun subscribe\b|\bopt (me |us )?out\b|\bopting out\b|\bopt out\b|\bopted out\b",
+    r"\b(revoke|revoking|withdraw|withdrawing|pull|pulling|cancel|canceling|cancelling|rescind) (my |our |any |all )?"
+    r"(consent|permission|authorization|agreement)\b",
+    r"\b(lose|delete|forget|erase|toss|shred|burn|throw away|throw out) (my|this|our|the) (phone )?number\b",
+    r"\bleave (me|us|my family|this number) alone\b",
+    r"\b(stop|quit|cease|end|halt|enough with|enough of|no more) (these|the|this|your|all|all these|all the|all your|"
+    r"with the|with these|with your|of these|of the|of your)? ?(\w+ )?(calls|call|phone calls|robocalls|"
+    r"solicitations|messages|texts|voicemails|spam)\b",
+    r"\bno (more )?(calls|solicitations|soliciting|telemarketing|robocalls|spam calls)\b",
+    r"\b(these|your|the) (calls|call) (have|has|need|needs|got) to (stop|end)\b",
+    r"\b(not|no) (want|wish|care|need|like)( \w+){0,2} (to (get|receive|have|hear)|getting|receiving)( \w+){0,2} "
+    r"(calls|call|phone calls|texts|messages)\b",
+    r"\b(not|never) (want|wish|need|like)( \w+){0,2} (to )?(hear|hearing) from (you|your company|you all|you guys)\b",
+    r"\b(never|not) (want to )?(hear|hearing) from (you|your company|you all|you guys) again\b",
+    r"\bstop (this|it)( now)?$",
+    r"^(stop|stop it|stop please|please stop|just stop|unsubscribe|remove|remove me|opt out|end|quit|cancel|revoke)$",
+    r"\b(this is|that is|it is|you are) (harassment|harassing)\b",
+    r"\b(i am|we are) (reporting|going to report) (you|this)\b",
+    r"\bnever (call|ring|phone|contact|text) (me|us|here|this number|again)\b",
+))
+
+_RECORDING_OBJECTION = tuple(re.compile(p) for p in (
+    r"\b(do not|did not|not|never|stop|quit|no|without|cease|turn off|switch off|shut off|pause|kill|end|halt) "
+    r"(\w+ ){0,3}(record|recording|recorded|taping|tape|taped)\b",
+    r"\b(record|recording|recorder|tape)( \w+){0,2} (off|stopped|turned off|shut off|deleted)\b",
+    r"\b(turn|switch|shut|take) (off|down) (the |that |your |this )?(record|recording|recorder|tape)\b",
+    r"\b(turn|switch|shut) (the |that |your |this )?(record|recording|recorder|tape) (off|down)\b",
+    r"\b(not|no|never|without) (\w+ ){0,3}(consent|agree|agreeing|permission|allow|authorize|okay|ok|fine|"
+    r"comfortable|happy)( \w+){0,4} (record|recording|recorded|taped|taping)\b",
+    r"\b(object|objecting|objection) (to|against) (\w+ ){0,3}(record|recording|recorded|taping|tape)\b",
+    r"\bdelete (the |that |this |my |any )?(recording|recordings|tape)\b",
+    r"\boff the record\b",
+    r"\b(do not|not) (want|like|wish) (\w+ ){0,3}(voice|call|conversation|this)( \w+){0,3} (recorded|saved|kept|stored)\b",
+))
+
+_NOT_INTERESTED = tuple(re.compile(p) for p in (
+    r"\bnot (really |at all |even |that )?interested\b",
+    r"\bno (thank you|thanks|thank u)\b|\bnah thanks\b|\bno thank\b",
+    r"\b(we are|i am|we re|all) (all )?(set|good|fine|okay|covered|sorted)( (thanks|thank you|for now|here|"
+    r"with that|on that|there))?\b(?!.*\b(buy|sell|move|looking)\b.*\b(want|need|would like)\b)",
+    r"\b(not|no longer|never) (really )?(looking|buying|selling|moving|in the market|planning|thinking)( \w+){0,3}"
+    r"( (anymore|any more|right now|at the moment|at this time|this year|for now|anytime soon|any time soon))?\b",
+    r"\b(stay|staying|stayed) (put|here|where we are|where i am|in (our|my|this) (house|home|place))\b",
+    r"\b(happy|content|comfortable|fine|good|settled) (where|with where) (we|i) (are|am|live)\b",
+    r"\b(already|just|recently) (bought|sold|closed|purchased|listed|moved|signed|found|went with|have an agent|"
+    r"have a realtor|got an agent|got a realtor|have someone|working with|refinanced|rented)\b",
+    r"\b(we|i) (have|got) (an|a|our|my) (own )?(agent|realtor|broker|real estate agent)( already)?\b",
+    r"\b(we|i) (are|am) (working|going) with (an|a|another|our|my|someone|somebody) ?(agent|realtor|broker|else|"
+    r"company)?\b",
+    r"\b(no|not any) (plans|intention|interest|desire|need) (to|of|in) (buy|buying|sell|selling|move|moving)\b",
+    r"\b(decided|chose|choosing|deciding|decide) (not to|against|to stay|to keep|to wait)\b",
+    r"\b(took|take|taking|pulled) (it|the house|our house|the listing) off the market\b",
+    r"\b(i|we) (will|would|are going to|am going to|have to) pass\b|\bpass on (it|that|this)\b",
+    r"\bnot for (me|us)\b",
+    r"\b(not|never) (going to|planning to|gonna) (sell|buy|move|list)\b",
+    r"\b(not|no) (in|on) the market\b",
+    r"\b(not|nothing) (something|anything) (we|i) (want|need|are looking)\b",
+    r"\bnot (right now|at this time|at the moment|this year|anytime soon|any time soon)( thanks| thank you)?$",
+    r"\b(please|just) (do not|no) bother\b",
+    r"^(no|nope|nah)( (no|nope|nah))*( (thanks|thank you|i am good|we are good)+)$",
+))
+
+_ROBOT = tuple(re.compile(p) for p in (
+    r"\b(are you|is this|is that|am i (talking|speaking|chatting) (to|with)|this is|you are|you sound like|is it|"
+    r"are we (talking|speaking) (to|with)|i am (talking|speaking) (to|with)|was that|r u) (just )?(a |an |some )?"
+    r"(robot|machine|computer|bot|robocall|ai|a i|artificial|automated|recording|recorded|real person|live person|"
+    r"human|person|actual person|real human|live human|real|program|computer program|chat ?bot)\b",
+    r"\b(are you|is this|is that) (real|live|alive|automated|human|artificial)\b",
+    r"\b(robot|bot|computer|machine|ai|a i|artificial intelligence)\?*$",
+    r"\b(is|am) (this|i) (talking to )?(a |an )?(real|live) (person|human|one)\b",
+))
+
+_HUMAN = tuple(re.compile(p) for p in (
+    r"\b(talk|speak|chat|deal) (to|with) (a|an|the|your|some|one of your|someone|somebody|real|live|actual)( \w+){0,2} "
+    r"?(person|human|agent|realtor|broker|representative|rep|manager|supervisor|someone|somebody|people|being|"
+    r"guy|lady|man|woman)\b",
+    r"\b(talk|speak|chat) (to|with) (someone|somebody|a person|a human|a real person|an agent|a realtor)\b",
+    r"\b(get|put|transfer|connect|patch|send) me (to|through to|through|over to|with) (a|an|the|your|someone|"
+    r"somebody|one of)( \w+){0,2}\b",
+    r"\b(have|get) (a|an|your|the|one of your|someone|somebody)( \w+){0,2} (agent|realtor|person|human|broker|"
+    r"someone|somebody|one|representative)( \w+){0,2} (call|contact|reach|phone|ring|get back to|get in touch "
+    r"with) (me|us)\b",
+    r"\b(want|need|prefer|like|rather have|rather talk to|rather speak to|rather speak with|rather talk with)( to)? "
+    r"(a |an )?(real |live |actual )?(person|human|agent|realtor|broker|human being)\b",
+    r"\b(is there|can i get|can i have|could i get|may i speak to|may i talk to) (a |an |the )?(real |live |actual )?"
+    r"(person|human|agent|realtor|someone|somebody|representative|manager)\b",
+    r"\b(human|person|operator|representative|agent) please\b|^(agent|representative|operator|human|person)$",
+))
+
+_CALLBACK = tuple(re.compile(p) for p in (
+    r"\b(call|ring|phone|try|reach|contact) (me|us|back)( back)? (later|tomorrow|another time|some other time|"
+    r"other time|next week|tonight|this evening|this afternoon|in (an|a|the) (hour|bit|while|few)|after|around|at|"
+    r"on|when|once|sometime|in|over the weekend|on the weekend|some time|again (later|tomorrow))\b",
+    r"\b(can|could|would|will) you (call|ring|phone|try) (me|us|back)( back)?\b(?! (now|right now))",
+    r"\b(i am|we are|i m) (busy|driving|at work|in a meeting|at dinner|eating|in the car|with (a |my )?\w+|"
+    r"on the other line|on another call|about to|just about to|heading|walking|in the middle of|at the doctor|"
+    r"working|out|on my way|running|at the store|cooking|on the road|at the gym|in class)\b",
+    r"\b(bad|busy|inconvenient|terrible|awful|not a (good|great|convenient)|not the (best|right)) (time|moment)\b",
+    r"\bnot (a )?(good|great|convenient) (time|moment)\b",
+    r"\b(can not|could not|can not really|unable to) (talk|speak|chat|do this)( right| just)?( now| at the moment"
+    r"| today| here)?\b",
+    r"\b(i will|we will|let me|i can|i could) (call|get back to|ring|reach) (you|back)\b",
+    r"\b(another|some other|a different|a better) (time|day)\b",
+    r"\b(in the middle of something|catch me (later|tomorrow|another time|at a better time))\b",
+    r"\b(try|call) (again|back) (later|tomorrow|next week|another day|some other time)\b",
+))
+
+_REPEAT = tuple(re.compile(p) for p in (
+    r"^(what|sorry|pardon|pardon me|huh|come again|excuse me|say again|what now|hello|hello hello|what was that|"
+    r"repeat|again|sorry what|i am sorry|what is that|eh|what did you say|one more time)$",
+    r"\b(say|repeat) (that|it|this|the question|what you said|yourself|again)( again| one more time| please)?\b",
+    r"\b(did not|could not|can not|do not) (catch|hear|get|understand|follow) (that|you|it|what you said|the question|"
+    r"what you|a word|all of that|the last part|the end)\b",
+    r"\b(what|pardon) (did|was) (you|that)( just)? (say|said|asking|ask)\b",
+    r"\b(you are|you were|it is|the line is|line is) (breaking up|cutting out|choppy|garbled)\b",
+    r"\b(can not|could not|barely) hear you\b",
+    r"\b(what was|what is) the question\b",
+    r"\bone more time\b|\bcome again\b|\bsay what\b|\bwhat was that\b",
+))
+
+_WRONG_NUMBER = tuple(re.compile(p) for p in (
+    r"\bwrong (number|person|guy|lady|house|people|one)\b",
+    r"\b(no one|nobody|no body|noone) (here |lives here )?(by|with|named|called|of) (that|this|the) name\b",
+    r"\b(no one|nobody|noone) (here )?(by|named|called) \w+\b",
+    r"\b(does not|do not|did not|no longer|never) (live|lives|lived|work|works) here\b",
+    r"\bthere is no \w+ (here|at this number)\b",
+    r"\b(you|you have|you ve|you got) (got|have|dialed|called|reached)( the)? wrong\b",
+    r"\b(never heard of|do not know) (him|her|them|that person|anyone|anybody) (by that name|named)?\b",
+    r"\b(new|different) (number|owner|person)\b.*\b(not|no)\b|\bthis is not (his|her|their) (number|phone)\b",
+    r"\b(i|we) (got|have) (this|the|a) new number\b",
+))
+
+_AFFIRM = re.compile(r"\b(yes|yeah|yea|yep|yup|ya|yah|sure|surely|correct|right|absolutely|definitely|certainly|"
+                     r"of course|indeed|affirmative|uh huh|mhm|mm hmm|okay|alright|all right|fine|exactly|"
+                     r"speaking|that is me|this is me|it is me|that is right|you got (her|him|me|it)|this is (she|he)|"
+                     r"sounds good|that works|works for (me|us)|why not|i guess|you bet|totally|for sure|i think so|"
+                     r"go ahead|that would be|that is us|that is correct)\b"
+                     r"|^((well|oh|so|yes|yeah) )?(we|i) (are|am|have|do|did|will|sure (are|am|do|have))( (indeed|already|"
+                     r"yes|so|too))?$")
+_DENY = re.compile(r"\b(no|nope|nah|not yet|not really|negative|not at all|nothing|never|not exactly|"
+                   r"(i|we) (am|are|have|do|did|was|were|had) not|not us|not me|not now|not quite|no way|"
+                   r"i do not think so|not that i know)\b")
+_NOT_DENY = re.compile(r"\b(no (problem|worries|doubt|question|matter)|not (bad|a problem)|why not|no i mean yes)\b")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One intent found in an utterance and how sure the reading is (0..1)."""
+
+    intent: str
+    confidence: float
+
+
+def clean(text: str) -> str:
+    """Lower case, punctuation to spaces, contractions expanded, fillers dropped."""
+    lowered = text.lower().replace("’", "'").replace("-", " ")
+    lowered = re.sub(r"[^a-z0-9$' ]", " ", lowered)
+    words = [w for w in lowered.split() if w not in _FILLERS]
+    out: list[str] = []
+    for word in words:
+        expanded = _CONTRACTIONS.get(word)
+        if expanded is None and word.endswith("n't"):
+            expanded = word[:-3] + " not"
+        out.append(expanded if expanded is not None else word.replace("'", ""))
+    return " ".join(" ".join(out).split())
+
+
+def _any(patterns: tuple[re.Pattern[str], ...], text: str) -> bool:
+    return any(p.search(text) for p in patterns)
+
+
+def _refused_contact(text: str) -> bool:
+    """A verb of contacting under a refusal, not limited to a time or a place."""
+    for found in re.finditer(rf"\b{_REFUSE}( {_BETWEEN}){{0,4}}? {_CONTACT}\b", text):
+        # the refusal must govern the verb: no "but", "and" or "please" + another verb between
+        span = found.group(0)
+        if re.search(r"\b(but|if|unless|though|although|so|because|and then|or)\b", span):
+            continue
+        after = text[found.end():found.end() + 60]
+        after = re.split(r"\b(but|and|so|because|okay|thanks|thank you|please)\b", after)[0]
+        if _FOREVER.search(after) or not _LIMITED.search(after):
+            return True
+    return False
+
+
+@lru_cache(maxsize=4096)
+def read_intents(text: str) -> tuple[Reading, ...]:
+    """Every conversational intent in ``text``, most binding first; never raises."""
+    t = clean(text)
+    if not t:
+        return ()
+    found: list[Reading] = []
+    if _any(_OPT_OUT, t) or _refused_contact(t):
+        found.append(Reading("dnc", 0.95))
+    if _any(_RECORDING_OBJECTION, t):
+        found.append(Reading("recording_objection", 0.9))
+    if _any(_WRONG_NUMBER, t):
+        found.append(Reading("wrong_number", 0.9))
+    if not found and _any(_NOT_INTERESTED, t):
+        found.append(Reading("not_interested", 0.85))
+    if _any(_ROBOT, t):
+        found.append(Reading("robot_question", 0.9))
+    if _any(_HUMAN, t) and not any(r.intent == "dnc" for r in found):
+        found.append(Reading("human_request", 0.85))
+    if _any(_CALLBACK, t) and not any(r.intent in ("dnc", "not_interested") for r in found):
+        found.append(Reading("callback_request", 0.8))
+    if _any(_REPEAT, t) and not found:
+        found.append(Reading("repeat_request", 0.8))
+    stance = _stance(t)
+    if stance is not None and not any(r.intent in ("dnc", "not_interested", "wrong_number") for r in found):
+        found.append(Reading(stance, 0.8))
+    return tuple(found)
+
+
+def _stance(t: str) -> str | None:
+    """``affirm`` or ``deny`` by the last word of either kind (a correction wins: "no, yes it is")."""
+    last_yes = max((m.start() for m in _AFFIRM.finditer(t)), default=-1)
+    t_deny = _NOT_DENY.sub(" ", t)
+    last_no = max((m.start() for m in _DENY.finditer(t_deny)), default=-1)
+    if last_yes < 0 and last_no < 0:
+        return None
+    return "affirm" if last_yes > last_no else "deny"
+
+
+def intents_of(text: str) -> set[str]:
+    """The names of :func:`read_intents`."""
+    return {r.intent for r in read_intents(text)}
