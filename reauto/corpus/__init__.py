@@ -30,7 +30,8 @@ are decided per family so that no dev sentence is a near copy of a train sentenc
 families are worded as other people would say the same things.
 
 The ``expect`` schema (every key optional; a slot that is absent means a correct listener
-finds no value for it in the text; ``null`` where allowed means the same, said explicitly):
+finds no value for it in the text; ``null`` where allowed means the same, said explicitly, and
+the ``timeline_months`` and ``budget_usd`` files give their own slot on every entry):
 
 - ``intents``: list of zero or more of :data:`INTENTS`. ``affirm``/``deny`` mark a yes or no
   to a yes/no question whose answer no slot carries (identity, "a quick minute?"); where a
