@@ -87,6 +87,7 @@ def test_spoken_digits_writes_numbers_and_leaves_pronouns():
     "at two",
     "i think the one on elm street",
     "four hundred dollars",
+    "we pay about twelve hundred now",
     "not sure yet",
     "we have nothing",
     "in twenty twenty seven",
@@ -187,6 +188,10 @@ def test_price_bands(text, low, high):
     ("three bedrooms two baths around four hundred", 400_000, 400_000),
     ("we pay two thousand a month in rent and want to stay under three fifty", None, 350_000),
     ("in about six months and around five hundred thousand", 500_000, 500_000),
+    ("we're pre approved for a mortgage of four hundred", 400_000, 400_000),
+    ("we can pay up to four fifty", None, 450_000),
+    ("four hundred thousand cash", 400_000, 400_000),
+    ("four hundred thousand and three bedrooms", 400_000, 400_000),
 ])
 def test_the_price_among_other_numbers(text, low, high):
     assert parse_money_usd(text) == MoneyRange(low, high)
@@ -201,6 +206,7 @@ def test_the_price_among_other_numbers(text, low, high):
     ("between fifteen hundred and two thousand a month", False, 1_500, 2_000),
     ("no more than twenty five hundred a month", False, None, 2_500),
     ("around two and a half a month", False, 2_500, 2_500),
+    ("we pay about twelve hundred now", False, 1_200, 1_200),
     ("sixteen fifty", True, 1_650, 1_650),
     ("sixteen fifty", False, None, None),
     ("four hundred thousand", False, None, None),
