@@ -652,8 +652,9 @@ class DurationRange:
 
 
 _ASAP = re.compile(r"\b(asap|a s a p|right away|immediately|as soon as possible|as soon as we can|"
-                   r"as quick as possible|as fast as possible|right now|yesterday)\b")
-_ALREADY = re.compile(r"\b(this week|already|this weekend|any day now|now)\b")
+                   r"as quick as possible|as fast as possible)\b")
+#: Said with no other time, these are now too; beside one ("we rent right now but…") they are not.
+_ALREADY = re.compile(r"\b(this week|already|this weekend|any day now|right now)\b")
 _VAGUE = re.compile(r"\b(not sure|no idea|just looking|don'?t know|dont know|no rush|no hurry|not in a (big )?"
                     r"(hurry|rush)|someday|some day|eventually|whenever|no time ?frame|no timeline|hard to say|"
                     r"who knows|depends|not decided|haven'?t decided|one of these days)\b|(?<!\bin )(?<!within )"
@@ -931,14 +932,18 @@ def parse_duration(text: str, today_month: int | None = None, *, today: date | N
     """
     reading = _read(text)
     joined = " ".join(reading.tokens)
-    if _ASAP.search(joined) and not re.search(r"\bright now\b", joined):
+    if _ASAP.search(joined):
         return DurationRange(0.0, 0.0)
     when = _Today(today, today.month) if today is not None else _Today(
         None, today_month) if today_month is not None else _Today(date.today(), date.today().month)
     cut, head, tail = _after_correction(reading)
     tokens = reading.tokens
-    found = [f for f in _unit_durations(tokens, tail) + _calendar_anchors(tokens, when) + _year_anchors(tokens, tail, when)
-             if f.start >= cut]
+    found = _unit_durations(tokens, tail)
+    try:
+        found += _calendar_anchors(tokens, when) + _year_anchors(tokens, tail, when)
+    except (ValueError, OverflowError):  # a date past the calendar's last year: no calendar answer
+        pass
+    found = [f for f in found if f.start >= cut]
     if cut and not found:
         # "four months no actually six": the corrected number keeps the unit said before it
         units = [t for t in tokens[:cut] if t in TIME_UNITS]
