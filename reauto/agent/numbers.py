@@ -15,8 +15,8 @@ A sentence is read in three steps:
    it runs where it would lose what was said ("a million two" → it says 1000002, a person means
    1.2 million; "the mid fours" → it drops the plural that makes the words a price band; "three
    fifty and four hundred" → it says 3 5400; "the one on elm" is a pronoun), and step 2 after.
-2. :func:`amounts` groups the digit tokens into amounts the way people say them and text2num does
-   not: "4 50" ("four fifty" → 450), "1.2 1000000", "half a 1000000", "a 1000000 and a half",
+2. The digit tokens are grouped into amounts (:class:`Amount`) the way people say them and
+   text2num does not: "4 50" ("four fifty" → 450), "1.2 1000000", "half a 1000000", "a 1000000 and a half",
    "400 k", "$450k".
 3. Amounts are classed by the words beside them. A unit of time makes a duration ("four months"),
    "a month" / "per month" / "in rent" a monthly amount, bedrooms, percent, minutes or a credit
@@ -240,7 +240,7 @@ def _amount_at(tokens: Sequence[str], i: int, bands: Sequence[tuple[float, float
     if tok.startswith("zqband") and len(tok) == 7 and 0 <= ord(tok[6]) - 97 < len(bands):
         low, high = bands[ord(tok[6]) - 97]
         return Amount((low + high) / 2, i, i + 1, literal=True, band=(low, high))
-    start, j, factor, dollars = i, i, 1.0, False
+    start, j, dollars = i, i, False
     if tok == "$" and i + 1 < n:
         dollars, j = True, i + 1
     elif tok in {"a", "an"} and i + 1 < n and tokens[i + 1] in {"half", "quarter"}:
@@ -251,7 +251,12 @@ def _amount_at(tokens: Sequence[str], i: int, bands: Sequence[tuple[float, float
     elif tok in {"a", "an"} and i + 1 < n and _plain_number(tokens[i + 1]):
         j = i + 1  # alpha2digit keeps the "a" of "a hundred and fifty thousand"
     if tokens[j] in {"half", "quarter"}:
-        k = j + 1 + (tokens[j + 1:j + 3] in (["of", "a"], ["of", "an"])) * 2 + (tokens[j + 1:j + 2] in (["a"], ["an"]))
+        # "half a million", "a quarter of a million", "a half million"
+        k = j + 1
+        if tokens[k:k + 2] in (["of", "a"], ["of", "an"]):
+            k += 2
+        elif tokens[k:k + 1] in (["a"], ["an"]):
+            k += 1
         scale = _is_scale_token(tokens[k]) if k < n else None
         if scale is None or scale < 1000:
             return None
@@ -288,17 +293,6 @@ def _amount_at(tokens: Sequence[str], i: int, bands: Sequence[tuple[float, float
         dollars, end = True, end + 1
     literal = literal or dollars or (value >= 10_000 and not grouped)
     return Amount(value, start, end, literal=literal, dollars=dollars, grouped=grouped)
-
-
-def amounts(text: str) -> list[Amount]:
-    """Every amount said in ``text``, in order (positions index :func:`tokens_of`)."""
-    converted, bands = _convert(text)
-    return _amounts(_tokens(converted), bands)
-
-
-def tokens_of(text: str) -> list[str]:
-    """The tokens that :func:`amounts` positions refer to."""
-    return _tokens(_convert(text)[0])
 
 
 def _amounts(tokens: Sequence[str], bands: Sequence[tuple[float, float]]) -> list[Amount]:

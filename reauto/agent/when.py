@@ -12,7 +12,7 @@ tests/test_when.py (``LIBRARY_PHRASES``; now = Monday 2026-11-23 09:00 America/C
 parsedatetime 2.6 16 (19): "at two" without "pm" comes back as 09:00 or a date in February, "next
 tuesday" as tomorrow, "wednesday at ten" as 23 October, and none of them says what a lead ruled out
 ("not this week", "but not at two") or allows ("after five", "monday or tuesday"). The rules below
-read all 36.
+read all 36 (they were written with these phrases in view; the other tables there check them).
 
 A person's rules, which these follow: an hour said alone from 1 to 7 is in the afternoon ("at two" →
 14:00) unless "morning" or "am" is said, 8 to 11 in the morning; days already past ("i was out
@@ -249,8 +249,8 @@ _CLOCK = re.compile(
     r"\b(?P<noon>noon|midday|lunch ?time|lunch)\b")
 _NOT_A_TIME_AFTER = re.compile(r"^\s*(days?|weeks?|months?|years?|hours?|minutes?|mins?|people|of|st|nd|rd|th|"
                                r"bedrooms?|percent|times|kids|more|or so)\b")
-_AFTER_WORDS = re.compile(r"\b(after|past|not before|no earlier than|(?<!no )(?<!not )later than|from|any ?time after|anytime after|"
-                          r"sometime after|starting at|starting from)\s*(like\s*|about\s*|around\s*)?$")
+_AFTER_WORDS = re.compile(r"\b(after|past|not before|no earlier than|(?<!no )(?<!not )later than|any ?time after|"
+                          r"anytime after|sometime after|starting at|starting from)\s*(like\s*|about\s*|around\s*)?$")
 _BEFORE_WORDS = re.compile(r"\b(before|by|until|till|til|no later than|not after|earlier than|up to|up until)\s*"
                            r"(like\s*|about\s*|around\s*)?$")
 _NOT_AT_WORDS = re.compile(r"\b(not at|not|but not|except|anything but|other than|can'?t do|cannot do|not around)\s*"
@@ -305,6 +305,43 @@ def _hour(h: int, minute: int, marker: str | None, parts: set[str]) -> time | No
     return time(h + 12, minute) if 1 <= h <= 7 else time(h, minute)
 
 
+def _clock_value(m: re.Match[str], text: str, wanted: set[str]) -> time | None:
+    """The time of day one clock match says, or None where it is no time ("two weeks")."""
+    if m.group("noon"):
+        return time(12)
+    if m.group("half"):
+        base = _hour(int(m.group("qh")), 0, None, wanted)
+        if base is None:
+            return None
+        minutes = timedelta(minutes=30 if m.group("half") == "half" else 15)
+        stamp = datetime.combine(date(2000, 1, 2), base)
+        return (stamp + minutes if m.group("rel") in {"past", "after"} else stamp - minutes).time()
+    if _NOT_A_TIME_AFTER.search(text[m.end():m.end() + 12]) and not m.group("ampm"):
+        return None
+    h, minute = int(m.group("h")), int(m.group("m") or m.group("m1") or 0)
+    if h > 12 and not m.group("m"):
+        return None
+    return _hour(h, minute, m.group("ampm"), wanted)
+
+
+_NOT_AT_AFTER = re.compile(r"^\s*(doesn'?t|does not|won'?t|is bad|is out)")
+_LATER_AFTER = re.compile(r"^\s*(or later|or after|and later|onwards?|on out)\b")
+_EARLIER_AFTER = re.compile(r"^\s*(or earlier|or before|at the latest)\b")
+_RANGE_START = re.compile(r"\b(between|from)\s*(like\s*|about\s*|around\s*)?$")
+_RANGE_END = re.compile(r"\b(between|from)\b[^.]{0,20}\b(and|to|till|until)\s*$")
+
+
+def _clock_role(before: str, after: str, have_start: bool) -> str:
+    """What a time said is to the lead: ``not_at``, ``after``, ``before`` or ``at``."""
+    if _NOT_AT_WORDS.search(before) or _NOT_AT_AFTER.match(after):
+        return "not_at"
+    if _AFTER_WORDS.search(before) or _LATER_AFTER.match(after) or _RANGE_START.search(before):
+        return "after"
+    if _BEFORE_WORDS.search(before) or _EARLIER_AFTER.match(after) or (have_start and _RANGE_END.search(before)):
+        return "before"
+    return "at"
+
+
 def _read_times(text: str, days: _Days) -> _Times:
     out = _Times()
     wanted, refused = _part_words(text)
@@ -312,47 +349,20 @@ def _read_times(text: str, days: _Days) -> _Times:
         core = m.span("h") if m.group("h") else m.span("qh") if m.group("half") else m.span("noon")
         if not days.free(*core):
             continue
-        if m.group("noon"):
-            word = m.group("noon")
-            before_text = text[max(0, m.start() - 30):m.start()]
-            if word.startswith("lunch") and _AFTER_WORDS.search(before_text):
-                out.after = time(13)
-                continue
-            value: time | None = time(12)
-        elif m.group("half"):
-            h, q = int(m.group("qh")), 30 if m.group("half") == "half" else 15
-            base = _hour(h, 0, None, wanted)
-            if base is None:
-                continue
-            stamp = datetime.combine(date(2000, 1, 2), base)
-            stamp += timedelta(minutes=q) if m.group("rel") in {"past", "after"} else -timedelta(minutes=q)
-            value = stamp.time()
-        else:
-            if _NOT_A_TIME_AFTER.search(text[m.end():m.end() + 12]) and not m.group("ampm"):
-                continue
-            h = int(m.group("h"))
-            minute = int(m.group("m") or m.group("m1") or 0)
-            if not (0 <= h <= 23) or (h > 12 and not m.group("m")):
-                continue
-            value = _hour(h, minute, m.group("ampm"), wanted)
+        before = text[max(0, m.start() - 30):m.start()]
+        if (m.group("noon") or "").startswith("lunch") and _AFTER_WORDS.search(before):
+            out.after = time(13)  # "after lunch"
+            continue
+        value = _clock_value(m, text, wanted)
         if value is None:
             continue
-        before_text = text[max(0, m.start() - 30):m.start()]
-        after_text = text[m.end():m.end() + 25]
-        if _NOT_AT_WORDS.search(before_text) or re.match(r"^\s*(doesn'?t|does not|won'?t|is bad|is out)", after_text):
+        role = _clock_role(before, text[m.end():m.end() + 25], out.after is not None)
+        if role == "not_at":
             out.not_at.add(value)
-        elif _AFTER_WORDS.search(before_text) or re.match(r"^\s*(or later|or after|and later|onwards?|on out)\b",
-                                                          after_text):
-            out.after = value
-        elif _BEFORE_WORDS.search(before_text) or re.match(r"^\s*(or earlier|or before|at the latest)\b", after_text):
-            out.before = value
-        elif re.search(r"\b(between|from)\s*(like\s*|about\s*|around\s*)?$", before_text) or \
-                re.match(r"^\s*(and|to|till|until|or)\s+(\d|noon)", after_text) and re.search(r"\bbetween\b", before_text):
-            out.after = value
-        elif re.search(r"\b(between|from)\b[^.]{0,20}\b(and|to|till|until)\s*$", before_text) and out.after is not None:
-            out.before = value
+        elif role == "at":
+            out.at = out.at or value
         else:
-            out.at = value if out.at is None else out.at
+            setattr(out, role, value)
     _fixed_times(text, out)
     if "morning" in refused and out.after is None:
         out.after = time(12)
@@ -397,8 +407,8 @@ _REJECT = re.compile(r"\b(neither|none of (those|them|these|that|the above)|nope
                      r"rather wait|rather not|hold off|not interested|not ready|not right now|not now|maybe later|"
                      r"another time|some other time|can'?t do (either|those|them|that|any)|"
                      r"(those|that|neither|them|both|these|none) (don'?t|doesn'?t|won'?t|wouldn'?t|do not|does not) "
-                     r"work|(those|these|that|both) (are|is) (bad|no good|not good)|i'?ll pass|pass on)\b|^(no|nah)\s*$|"
-                     r"^(no|nah) (sorry|thanks|thank you|neither|none|those|that|not)\b")
+                     r"work|(those|these|that|both) (are|is) (bad|no good|not good)|i'?ll pass|pass on)\b|"
+                     r"^(no|nah)\s*$|^(no|nah) (sorry|thanks|thank you|neither|none|those|that|not)\b")
 _FIRST = re.compile(r"\b(the )?(1st|first)( one| option| time| slot| choice)?\b(?! of\b)|\bthe former\b|"
                     r"\bthe earlier( one| time| option)?\b|\bthe sooner( one)?\b")
 _SECOND = re.compile(r"(?<!\ba )(?<!\bone )\b(the )?(2nd|second)( one| option| time| slot| choice)?\b(?! of\b)|"
