@@ -157,6 +157,7 @@ def test_days_named_and_ruled_out(text, days, not_days):
     ("none of those work for me", "none", False),
     ("we'd rather wait", "none", False),
     ("nah neither", "none", False),
+    ("nothing works right now", "none", False),
     ("i was out yesterday", None, False),
     ("how about thursday instead", None, False),
     ("tomorrow at two", None, False),  # tomorrow's offer is at ten: another time is asked for

@@ -139,7 +139,7 @@ _DAY_PATTERNS: list[tuple[str, str]] = [
     ("tomorrow", r"\b(tomorrow|tmrw|tomorow)\b"),
     ("yesterday", r"\b(yesterday|the other day|last night|earlier today)\b"),
     ("week_from", r"\b(a|one) week from (today|now|tomorrow)\b|\bin a week\b"),
-    ("today", r"\b(today|tonight|this (morning|afternoon|evening)|later today|right now)\b"),
+    ("today", r"\b(today|tonight|this (morning|afternoon|evening)|later today)\b"),
     ("in_days", r"\bin (a couple of|a couple|a few|\d{1,2}) days\b"),
     ("date", rf"\b(?P<dm>{'|'.join(MONTHS)}) (the )?(?P<dd>\d{{1,2}})(st|nd|rd|th)?\b"
              rf"|\bthe (?P<od>\d{{1,2}})(st|nd|rd|th)( of (?P<om>{'|'.join(MONTHS)}))?\b"),
@@ -403,7 +403,8 @@ _AFFIRM = re.compile(r"(?<!\bnot )(?<!\bno )(?<!n't )\b(yes|yeah|yep|yup|yea|sur
                      r"that works|works for me|perfect|great|absolutely|definitely|of course|that'?s fine|"
                      r"that would work|that'?d work|let'?s do (it|that)|i'?ll take it|we'?ll take it|put me down|"
                      r"book it)\b")
-_REJECT = re.compile(r"\b(neither|none of (those|them|these|that|the above)|nope|no thanks|no thank you|not really|"
+_REJECT = re.compile(r"\b(neither|none of (those|them|these|that|the above)|nothing works|nope|no thanks|no thank you|"
+                     r"not really|"
                      r"rather wait|rather not|hold off|not interested|not ready|not right now|not now|maybe later|"
                      r"another time|some other time|can'?t do (either|those|them|that|any)|"
                      r"(those|that|neither|them|both|these|none) (don'?t|doesn'?t|won'?t|wouldn'?t|do not|does not) "
