@@ -9,29 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from reauto.agent.intents import intents_of
+from reauto.agent.lead_intent import read_lead_intent
 from reauto.agent.numbers import parse_duration_months, parse_money_usd
 
-INTENT_WORDS = {
-    "buy": r"\b(buy|buying|purchase|purchasing|looking for a (home|house|place|condo|property)|"
-           r"find (a|our|my) (new )?(home|house|place)|shopping for|house hunting)\b",
-    "sell": r"\b(sell|selling|sale|list (my|our|the) (home|house|place|property|condo)|listing|"
-            r"put (it|my house|our house|the house|our home|my home|our place|my place) (up )?(on the market|for sale)|"
-            r"market (our|my) (home|house))\b",
-    "rent": r"\b(rent|renting|lease|leasing)\b",
-}
-#: Words before an intent that deny it ("we are not selling").
-_NEGATED = re.compile(r"\b(not|never|no longer|do not want to|not planning to|not looking to|no plans to|nothing to|"
-                      r"instead of|rather than|not going to|not gonna)( \w+){0,2}$")
-#: Words that replace what came before them ("we were going to sell, actually we want to buy").
-CORRECTION = re.compile(r"\b(actually|i mean|i meant|no wait|wait no|correction|let me correct|scratch that|"
-                        r"changed (our|my) minds?|on second thought|but now|now we)\b")
-#: Renting as a plan, when the intent was not asked ("we are renting right now" is where the lead
-#: lives, not what they want).
-RENT_PLAN = (r"\b(looking|want|wanting|need|needing|trying|planning|hoping|like|going) to (rent|lease)\b"
-             r"|\b(rent|lease) (it |them |our place |my place )?out\b|\bfor (rent|lease)\b")
 #: An intent the lead stated when asked outweighs one mentioned in passing; a correction ("actually
 #: we want to sell") outweighs both.
 INTENT_ASKED, INTENT_UNASKED, CORRECTED = 0.9, 0.7, 0.95
@@ -49,7 +33,31 @@ _FILLER = (r"(about|around|maybe|probably|roughly|the|a|an|few|couple|of|next|ea
            r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|half|and)")
 TIMELINE_PHRASE = (rf"\b(in|within|by|next|this|around|about|until|after|before)\s+({_FILLER}\s+){{0,3}}{_WHEN}\b|"
                    rf"\b(asap|right away|as soon as possible|immediately)\b|\b\w+\s+{_WHEN}\s+(from now|away|or so)\b")
-PREAPPROVED = r"\b(pre ?approved|preapproved|pre ?qualified|prequalified|approval letter)\b"
+PREAPPROVED = r"\b(pre ?approved|preapproved|pre ?qualified|prequalified|approval letter|pre ?approval|approved|approval)\b"
+#: Financing under way but not approved yet: a no to "are you pre-approved?".
+IN_PROGRESS = (r"\b(working on (it|that|one|getting)|in progress|in the process|applied|applying|application|"
+               r"(talking|talked|speaking|spoke|meeting|met) (to|with) (a |our |my |the |some |a couple of |two )?"
+               r"(lender|lenders|bank|banks|loan officer|broker|mortgage broker|credit union)|waiting (to hear|on|for)|"
+               r"sent (in )?(our|the|my|all the) (documents|paperwork|papers|pay ?stubs)|paperwork|shopping (around )?"
+               r"(for )?(lenders|a loan|a mortgage|rates)|putting it together|running (our|my) credit|almost there|"
+               r"few more days|should be approved|started|in the middle of|not fully|expired|just prequalified|"
+               r"only prequalified|just pre qualified|about to|going to (get|apply)|need to (get|apply)|"
+               r"have (an|a) appointment|pending|submitted|supposed to|hopefully|putting it off|to do list|where to start|"
+               r"needs? (some )?work|credit (is|needs)|not (currently|as of now|at the moment|right now|yet)|"
+               r"(do not|don'?t|did not|didn'?t|have not|haven'?t) (have|get|got|gotten|done|started) (one|it|that|"
+               r"any|a letter|approved)|going to ask you)\b")
+#: Financing in place without the word "approved".
+FINANCED = (r"\b(all set with (the )?(financing|the bank|a lender|our lender|the loan)|good to go|already done|"
+            r"(have|got) (the|our|a|my) (letter|approval|pre ?approval|financing)|financing (is )?(in place|lined up|"
+            r"sorted|done|set|ready)|loan is (approved|ready|done)|got approved|we are approved|i am approved|"
+            r"went through|cleared (us|me)|green light|lined up|squared away|taken care of|handled|in hand|"
+            r"locked (in|and loaded)|signed sealed|we are golden|good on that|ready to go|"
+            r"(have|got) (the )?paperwork( done| in hand)?)\b")
+#: Answers that leave the question open ("not sure what that is", "does prequalified count?").
+UNSURE = (r"\b(not sure|no idea|do not know|don'?t know|dunno|what does|what is that|what counts|does that count|"
+          r"i think so|maybe|not certain|i would have to check|have to ask|let me check)\b")
+#: Bare no's and not-yet's: a yes/no answer, not a refusal of the call.
+BARE_NO = r"^(no|nope|nah|not (yet|really|at the moment|right now|so far|at this time|currently|quite))( (no|not yet|sorry|thanks))*$"
 
 
 @dataclass(frozen=True)
@@ -75,32 +83,33 @@ def _search(pattern: str, text: str) -> bool:
     return re.search(pattern, text) is not None
 
 
-def _intent(t: str, asked: bool) -> str | None:
-    """The intent the lead states: the last one not denied, after a correction if there is one."""
-    marker = None
-    for marker in CORRECTION.finditer(t):
-        pass
-    tail = t[marker.end():] if marker is not None and _any_intent(t[marker.end():], asked) else t
-    found: list[tuple[int, str]] = []
-    for value, pattern in INTENT_WORDS.items():
-        if value == "rent" and not asked:
-            pattern = RENT_PLAN
-        for match in re.finditer(pattern, tail):
-            if not _NEGATED.search(tail[:match.start()]):
-                found.append((match.start(), value))
-    if not found:
-        return None
-    found.sort()
-    values = [v for _, v in found]
-    if marker is not None and tail is not t:
-        return values[0]  # the first thing said after the correction
-    if "buy" in values and "sell" in values:
-        return "sell" if values.index("sell") < values.index("buy") else "buy"  # the first step they take
-    return values[0]
-
-
-def _any_intent(text: str, asked: bool) -> bool:
-    return any(re.search(RENT_PLAN if v == "rent" and not asked else p, text) for v, p in INTENT_WORDS.items())
+def _financing(t: str, expecting: str | None, out: Extraction) -> None:
+    """Pre-approval and financing: cash, approved, under way (a no), unsure (nothing), or a yes/no."""
+    asked = expecting == "preapproved"
+    clause = t.replace("'", "")
+    if _search(CASH, t) and not _search(r"\b(no|not|without) (\w+ )?cash\b", t):
+        out.slots["financing"] = SlotValue("cash", 0.9)
+        out.slots["preapproved"] = SlotValue(True, 0.7)  # a cash buyer needs no approval: as good as one
+    elif asked and _search(UNSURE, clause) and not _search(FINANCED, clause):
+        pass  # asked again once, then left open
+    elif _search(IN_PROGRESS, clause) and (asked or _search(PREAPPROVED, t)):
+        out.slots["preapproved"] = SlotValue(False, 0.85)
+        out.slots["financing"] = SlotValue("mortgage", 0.6)
+    elif _search(FINANCED, clause) and (asked or _search(PREAPPROVED, t)):
+        out.slots["preapproved"] = SlotValue(True, 0.85)
+        out.slots["financing"] = SlotValue("mortgage", 0.7)
+    elif _search(PREAPPROVED, t) and (asked or _search(r"\bpre ?(approved|approval|qualified)|preapproved|"
+                                                       r"prequalified\b", t)):
+        negated = _search(r"\b(not|haven'?t|aren'?t|isn'?t|no|never|without)( \w+){0,2} (been |gotten |got |get )?"
+                          r"(pre ?approved|preapproved|pre ?qualified|prequalified|approved|approval|pre ?approval)\b", t)
+        out.slots["preapproved"] = SlotValue(not negated, 0.9)
+        out.slots["financing"] = SlotValue("mortgage", 0.7)
+    elif asked and ("affirm" in out.intents or "deny" in out.intents):
+        out.slots["preapproved"] = SlotValue("deny" not in out.intents, 0.75)
+    if asked and "preapproved" in out.slots:
+        # a yes/no answered: "nope", "all set", "we're working on it now" refuse nothing, ask no call back
+        if _search(BARE_NO, t) or not _search(r"\b(not interested|no thanks|no thank you|stop|leave)\b", t):
+            out.intents -= {"not_interested", "callback_request"}
 
 
 def normalise(text: str) -> str:
@@ -108,25 +117,29 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9$' ]", " ", text.lower().replace("-", " "))).strip()
 
 
-def extract(text: str, *, expecting: str | None = None, today_month: int = 1) -> Extraction:
+def extract(text: str, *, expecting: str | None = None, today_month: int | None = None,
+            today: date | None = None, question: str | None = None) -> Extraction:
     """Intents and slot values in one lead utterance.
 
     Args:
         text: the recognised words.
         expecting: the slot the agent just asked about, if any.
-        today_month: the current month (1–12) for seasons and month names in timelines.
+        today_month: the current month (1–12) for seasons and month names in timelines (when
+            ``today`` is not given).
+        today: the day of the call: seasons, month names and dates in timelines count from it.
+        question: the question just asked (for answers such as "the second one").
     """
     t = normalise(text)
     out = Extraction()
     out.intents = intents_of(text)
-    corrected = CORRECTION.search(t)
     asked = expecting == "intent"
-    found_intent = _intent(t, asked)
+    found_intent, corrected = read_lead_intent(t.replace("'", ""), asked=asked, question=question)
     if found_intent is not None:
         confidence = INTENT_ASKED if asked else INTENT_UNASKED
         out.slots["intent"] = SlotValue(found_intent, CORRECTED if corrected else confidence)
 
-    months = parse_duration_months(t, today_month)
+    months = parse_duration_months(t, today_month or 1, today=today) if today is None else \
+        parse_duration_months(t, today=today)
     timeline_cue = _search(r"\b(month|months|week|weeks|year|years|spring|summer|fall|autumn|winter|"
                            r"asap|soon|right away|next|january|february|march|april|may|june|july|"
                            r"august|september|october|november|december)\b", t)
@@ -137,19 +150,11 @@ def extract(text: str, *, expecting: str | None = None, today_month: int = 1) ->
 
     money_cue = _search(r"\b(budget|thousand|million|k|grand|dollars|price|afford|\$)|\$\d", t)
     if money_cue or expecting == "budget_usd":
-        money = parse_money_usd(t)
+        money = parse_money_usd(t, asked=expecting == "budget_usd")
         if money is not None and not (expecting != "budget_usd" and "timeline_months" in out.slots and not money_cue):
             out.slots["budget_usd"] = SlotValue(money, 0.85 if money_cue else 0.6)
 
-    if _search(CASH, t):
-        out.slots["financing"] = SlotValue("cash", 0.9)
-        out.slots["preapproved"] = SlotValue(True, 0.7)
-    elif _search(PREAPPROVED, t):
-        negated = _search(r"\b(not|haven'?t|aren'?t|isn'?t|no) (yet )?(been )?(pre ?approved|preapproved|pre ?qualified)\b", t)
-        out.slots["preapproved"] = SlotValue(not negated, 0.9)
-        out.slots["financing"] = SlotValue("mortgage", 0.7)
-    elif expecting == "preapproved" and ("affirm" in out.intents or "deny" in out.intents):
-        out.slots["preapproved"] = SlotValue("deny" not in out.intents, 0.75)
+    _financing(t, expecting, out)
 
     for value, pattern in PROPERTY_TYPES.items():
         if _search(pattern, t) and (value != "house" or expecting == "property_type" or "intent" not in out.slots):

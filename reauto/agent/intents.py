@@ -40,9 +40,10 @@ _CONTRACTIONS: Mapping[str, str] = {
 _FILLERS = frozenset({"um", "uh", "uhh", "umm", "er", "erm", "hmm", "hm", "ah", "eh", "mm"})
 
 #: Verbs of contacting the lead.
-_CONTACT = (r"(call|calls|calling|called|ring|ringing|phone|phoning|contact|contacting|text|texting|"
-            r"message|messaging|bother|bothering|reach|reaching|dial|dialing|dialling|solicit|soliciting|"
-            r"email|emailing|harass|harassing|pester|pestering|hound|hounding|bug|bugging)")
+_CONTACT = (r"(call|calls|calling|called|ring|ringing|rung|phone|phoning|phoned|contact|contacting|contacted|"
+            r"text|texts|texting|texted|message|messages|messaging|messaged|bother|bothering|bothered|reach|"
+            r"reaching|dial|dialing|dialling|solicit|soliciting|solicited|email|emailing|emailed|harass|harassing|"
+            r"harassed|pester|pestering|pestered|hound|hounding|bug|bugging|hear from you|hearing from you)")
 #: What makes a verb of contacting a refusal, just before it.
 _REFUSE = (r"(do not|did not|never|stop|quit|cease|no more|not to|rather (you )?not|prefer (you )?(did )?not|"
            r"would not like you to|need you to stop|want you to stop|will not have you|can you not|could you not|"
@@ -53,10 +54,11 @@ _REFUSE = (r"(do not|did not|never|stop|quit|cease|no more|not to|rather (you )?
 _BETWEEN = (r"(ever|again|you|ya|please|to|be|being|get|me|us|anybody|anyone|someone|somebody|just|even|try|"
             r"trying|going|want|need|have|should|will|would|guys|all|people|folks|y all|any|more|further|do|keep|"
             r"keeps|keeping|continue|continuing|go|on|bother|bothering|that|this|number|company|them|they|he|she|"
-            r"it|agents|agent|anymore|here|anyone else|no|one|i|we|like|let|your|allow|make|have them|robots)")
+            r"it|agents|agent|anymore|here|anyone else|no|one|i|we|like|let|your|allow|make|have them|robots|these|"
+            r"those|the|such|another|other|dare|receive|getting|real estate|sales|marketing|phone)")
 #: Words after a refused contact that limit it to a time or place: a request for another time.
 _LIMITED = re.compile(r"\b(until|till|before|after|later|tomorrow|tonight|this (morning|afternoon|evening|week)|"
-                      r"today|right now|just now|now|at the moment|at work|at this number during|during|so early|"
+                      r"today|right now|just now|at the moment|at work|at this number during|during|so early|"
                       r"so late|in the morning|in the evening|on (the )?weekends?|on (mon|tue|wednes|thurs|fri|"
                       r"satur|sun)day|next (week|month)|for (a|an|the next|another) \w+|this time of|at dinner|"
                       r"while)\b")
@@ -100,6 +102,59 @@ _OPT_OUT = tuple(re.compile(p) for p in (
     r"\b(this is|that is|it is|you are) (harassment|harassing)\b",
     r"\b(i am|we are) (reporting|going to report) (you|this)\b",
     r"\bnever (call|ring|phone|contact|text) (me|us|here|this number|again)\b",
+    r"\b(stop|knock it off|cut it out|enough|quit it|give it a rest|no more) with (the|these|your|all the|all these|"
+    r"all your|those) (\w+ )?(calls|phone calls|texts|messages)\b",
+    r"\b(tired|sick|fed up|done) (of|with) (\w+ ){0,3}(calls|calling|phone calls|texts|messages|you people|you guys)\b",
+    r"\b(want|wants|need|like|would like|prefer|asked|asking|ask) (\w+ ){0,2}(to be |to get |being )?(taken |"
+    r"removed |deleted |erased |dropped |scrubbed )?(off|from|out of) (your|the|this|that|any|all|every|ur) "
+    r"(\w+ ){0,2}(list|lists|database|system|records|file)\b",
+    r"\boff (your|the|this|that|ur) (\w+ ){0,2}(list|calling list|call list|database)\b",
+    r"\b(be|get|been|was|were|being) (removed|taken off|deleted|erased|dropped|scrubbed|unsubscribed)\b",
+    r"\b(want|need|like|would like) (my|our|this|the) (phone )?(number|info|information|name|details|data)( \w+)? "
+    r"(removed|deleted|taken off|erased|gone|off)\b",
+    r"\b(remove|delete|erase|wipe|scrub|get rid of|purge|drop|lose|forget|destroy|toss) (all )?(of )?(my|our|this|the|"
+    r"that|his|her) (phone |cell |home )?(number|info|information|contact info|contact information|contact|details|"
+    r"data|name|file|record)\b",
+    r"\bforget (that )?(you )?(ever )?(had|have|got) (my|this|our|the) number\b",
+    r"\b(remove|delete|drop|take) (me|us)( (please|now|already|immediately|right now|today))?$",
+    r"\b(remove|delete|drop|take) (me|us) (off|out|from|please|now|immediately)\b",
+    r"\blast (time|call)\b( \w+){0,4} (you )?(call|calls|calling|called|get|i get|i receive)\b|\blast call (i|we) "
+    r"(get|take|want|accept)\b|\b(this|that) (is|better be|had better be|should be) the last (call|time)\b",
+    r"\bmind not (calling|contacting|ringing|texting|phoning)\b",
+    r"\b(buzz off|get lost|go away|get off (my|the) (phone|line)|piss off|bug off|leave me be|scram|shove off|"
+    r"beat it|take a hike|go to hell)\b",
+    r"\bif you (\w+ ){0,2}(call|calling|contact|ring|text|phone|bother)\w* (me |us |here |this number |my number )?"
+    r"(again|back|one more time|anymore|any more)\b",
+    r"\b(report|reporting|sue|suing|lawsuit|complaint|complain|ftc|fcc|tcpa|attorney general|lawyer|attorney)\b"
+    r"(?!.*\brecord)",
+    r"\b(do not|did not|never|no longer|not) (\w+ ){0,2}(have |give |gave |giving |given |grant )?(you )?(my |any |"
+    r"our )?(permission|consent|authorization) (\w+ )?(to )?(call|contact|text|phone|ring|be called)\b",
+    r"^(please )?(stop|quit|enough)( (stop|quit|it|please|already|now|enough))*$",
+    r"\b(so|just|please|now|already|okay|seriously|and|but) (stop|quit)( (it|now|please|already|calling))?$",
+    r"\b(need|want|need you|want you|have) (them|you|this|it|these|the calls|these calls|the calling) to stop\b",
+    r"\b(stop|end|cease|quit|halt) (contacting|calling|texting|messaging|bothering|harassing|pestering) (me|us|"
+    r"this|my)\b",
+    r"\b(not|never) (going to )?(pick up|answer)( \w+){0,2} (again|anymore|your calls)\b",
+    r"\bno (more )?(real estate|sales|marketing|telemarketing|solicitation|spam) (calls|call)\b",
+    r"\b(block|blocked|blacklist|black list|blocklist)( \w+){0,3} (number|list|me|us|it)\b|\b(block|black) ?list\b",
+    r"\bno (solicitors|solicitation|soliciting|salespeople|sales people|telemarketers|telemarketing)\b",
+    r"\b(do not|does not|never|will not) (accept|take|want|allow|do|answer|return) (\w+ ){0,2}(solicitation|sales|"
+    r"marketing|telemarketing|cold|robo|spam|unsolicited)( calls| call)?\b",
+    r"\bnot for (sales|solicitation|solicitations|marketing|telemarketing)\b",
+    r"\bcease and desist\b",
+    r"\b(consent|permission|authorization) (is |has been |was )?(revoked|withdrawn|denied|cancelled|canceled|"
+    r"rescinded|pulled)\b",
+    r"\b(calling|contacting|texting|phoning) (me|us|this number) (is not|is not something|without)\b",
+    r"\b(do not|did not|never|will not) (consent|agree) to (being |any |these |your |the )?(call|called|calls|"
+    r"calling|contact|contacted|text|texts|texted|phone calls)\b",
+    r"\bobject (to|against) (being )?(called|contacted|texted|calls|these calls|the calls|your calls)\b",
+    r"\b(want|need|would like) (these|the|your|all these|all the|this) (calls|calling|phone calls|texts|messages) to "
+    r"(end|stop|cease|go away|be over)\b",
+    r"\blet (this|that) be the last (call|time)\b",
+    r"\b(do not|never) (try|bother trying) (again|back|calling|to call|to reach)\b",
+    r"\b(number|line|phone)\b.*\b(take|remove|delete|drop) (it|that|this) (off|out)\b",
+    r"\b(do not|never) (want|wish|need) to hear from( \w+){1,4} (again|anymore|any more|ever)\b",
+    r"\b(want|need|would like) (to be )?off\b( (it|that|the list|your list))?",
 ))
 
 _RECORDING_OBJECTION = tuple(re.compile(p) for p in (
@@ -114,7 +169,17 @@ _RECORDING_OBJECTION = tuple(re.compile(p) for p in (
     r"\bdelete (the |that |this |my |any )?(recording|recordings|tape)\b",
     r"\boff the record\b",
     r"\b(do not|not) (want|like|wish) (\w+ ){0,3}(voice|call|conversation|this)( \w+){0,3} (recorded|saved|kept|stored)\b",
+    r"\b(do not|not|never|no) (save|keep|store) (this|the|my|our) (call|conversation|voice)\b",
+    r"\b(disable|erase|delete|destroy|stop|kill|end|cancel|pause|remove) (the |this |that |your |my |any |all )?"
+    r"(\w+ )?(recording|recordings|recorder|tape)\b",
 ))
+#: A recording word, and somewhere in the same answer a refusal: "is this recorded? i don't want that".
+_RECORD_WORD = re.compile(r"\b(record|records|recording|recordings|recorded|tape|taping|taped|recorder)\b")
+#: With an objection to recording, the words that make it an opt-out as well.
+_CALLS_TOO = re.compile(r"\b(list|remove|unsubscribe|do not call|again|anymore|any more|never call|stop calling|"
+                        r"quit calling|lose my number|opt out|or call|and call|calling me|calls)\b")
+_REFUSAL_WORD = re.compile(r"\b(not|no|never|stop|quit|refuse|object|hang up|done|without|disable|erase|delete|"
+                           r"off)\b")
 
 _NOT_INTERESTED = tuple(re.compile(p) for p in (
     r"\bnot (really |at all |even |that )?interested\b",
@@ -140,6 +205,24 @@ _NOT_INTERESTED = tuple(re.compile(p) for p in (
     r"\b(not|nothing) (something|anything) (we|i) (want|need|are looking)\b",
     r"\bnot (right now|at this time|at the moment|this year|anytime soon|any time soon)( thanks| thank you)?$",
     r"\b(please|just) (do not|no) bother\b",
+    r"\b(under contract|in contract|it is pending|already pending|sale is pending|in escrow|we closed|just closed|"
+    r"closed (last|this|a|on)|sold it|sold the house|sold our|bought (last|this|a|our)|we bought|already own)\b",
+    r"\b(love|like|happy with|happy in|content with|fine with) (our|the|this|my) (house|home|place|condo|apartment|"
+    r"neighborhood|rental)\b|\b(we|i) (are|am) (happy|fine|good|comfortable|settled) (here|where we are|for now|"
+    r"as is)\b",
+    r"\b(is|am|are) (a|an|our|my) (realtor|agent|broker|real estate agent)\b|\b(listed|listing|went|working|going) "
+    r"with (another|a different|someone|somebody|other|our own)\b",
+    r"\b(changed (our|my) minds?|plans (have )?changed|not ready|not in a position|not happening|no interest|"
+    r"not (the )?right time|done looking|just (curious|browsing|looking around)|only (curious|browsing|looking)|"
+    r"by (accident|mistake)|for sale by owner|by owner|selling it ourselves|keeping (the|our|my|it)|keep (the|our|my) "
+    r"(house|home|place)|rent it out|too old to move|(we are|i am) (waiting|holding off|sitting tight))\b",
+    r"^(pass|neither|nothing|none|no interest|not interested|nope|nah)( (thanks|thank you|right now|for now|sorry))?$",
+    r"\b(do not|did not|never|no longer) need (anything|a realtor|an agent|a real estate agent|help|your help|your "
+    r"services|you)\b",
+    r"\b(not|no) (going to|planning to|doing) (do )?(anything|that|it|either|this)\b",
+    r"\b(neither|none of (your|the above)|nothing right now|not doing (either|anything))\b",
+    r"\bnone of your business\b",
+    r"\b(we|i) (are|am) (just )?(going to) (stay|keep|wait|hold)\b",
     r"^(no|nope|nah)( (no|nope|nah))*( (thanks|thank you|i am good|we are good)+)$",
 ))
 
@@ -151,6 +234,14 @@ _ROBOT = tuple(re.compile(p) for p in (
     r"\b(are you|is this|is that) (real|live|alive|automated|human|artificial)\b",
     r"\b(robot|bot|computer|machine|ai|a i|artificial intelligence)\?*$",
     r"\b(is|am) (this|i) (talking to )?(a |an )?(real|live) (person|human|one)\b",
+    r"\b(chatgpt|chat gpt|siri|alexa|virtual assistant|automated (system|call|message|voice)|computer voice|"
+    r"robo ?call|text to speech|a script|recorded message|prerecorded|pre recorded)\b",
+    r"\b(is|are) (there|anyone|anybody|someone|somebody) (a |an )?(person |human |real person |live person )?"
+    r"(actually |really )?(there|on the line|on the phone|listening)\b",
+    r"\b(this|that|you) (sounds?|seems?) (automated|robotic|fake|like a (robot|machine|computer|recording))\b",
+    r"\bnot a (real|live|actual) (person|human)\b|\b(bot|robot|computer|machine|ai) or (a )?(person|human|real)\b",
+    r"\b(did|is) (a|an) (computer|machine|robot|bot|ai) (just )?(call|calling|talking)\b",
+    r"\b(live|real) call\b",
 ))
 
 _HUMAN = tuple(re.compile(p) for p in (
@@ -168,6 +259,13 @@ _HUMAN = tuple(re.compile(p) for p in (
     r"\b(is there|can i get|can i have|could i get|may i speak to|may i talk to) (a |an |the )?(real |live |actual )?"
     r"(person|human|agent|realtor|someone|somebody|representative|manager)\b",
     r"\b(human|person|operator|representative|agent) please\b|^(agent|representative|operator|human|person)$",
+    r"\b(put|get) (a|an|the|your|some|someone|somebody)( \w+){0,2} (human|person|agent|realtor|someone|somebody|"
+    r"representative|manager|broker)( \w+){0,2} (on|on the (phone|line))\b",
+    r"\b(get|give|find) me (a|an|the|someone|somebody)( real| live| actual)? ?(person|human|agent|realtor|broker|"
+    r"someone|somebody|representative)?\b",
+    r"\btransfer (me|us|this call)\b|\bput me through\b",
+    r"\b(who|someone|somebody) (can i|could i|i can) (talk|speak) (to|with)\b",
+    r"\b(want|need|prefer) (a|an) (real|live|actual|human) \w+( \w+)? not a (computer|machine|robot|bot)\b",
 ))
 
 _CALLBACK = tuple(re.compile(p) for p in (
@@ -199,6 +297,9 @@ _REPEAT = tuple(re.compile(p) for p in (
     r"\b(can not|could not|barely) hear you\b",
     r"\b(what was|what is) the question\b",
     r"\bone more time\b|\bcome again\b|\bsay what\b|\bwhat was that\b",
+    r"^(sorry|what|huh|pardon|excuse me|wait) (who|what|again|sorry)$|^sorry (who|what) (is this|was that|did you say)$",
+    r"\b(did not|could not|can not) (quite |really )?(hear|catch|get|understand) (you|that|it|what)\b",
+    r"\b(speak|talk) (up|louder|slower|more slowly)\b|\bslow down\b",
 ))
 
 _WRONG_NUMBER = tuple(re.compile(p) for p in (
@@ -211,6 +312,9 @@ _WRONG_NUMBER = tuple(re.compile(p) for p in (
     r"\b(never heard of|do not know) (him|her|them|that person|anyone|anybody) (by that name|named)?\b",
     r"\b(new|different) (number|owner|person)\b.*\b(not|no)\b|\bthis is not (his|her|their) (number|phone)\b",
     r"\b(i|we) (got|have) (this|the|a) new number\b",
+    r"^no \w+ here$|\bthere is no \w+( here| at this number| that lives here)?$",
+    r"\b(do not|does not|did not) know (a|an|any|anyone|anybody|someone|somebody) (named |called |by the name )?\w*\b",
+    r"\bthis is (my|our) number( \w+){0,6} (not|no) \w+\b|\bi am not (\w+)$",
 ))
 
 _AFFIRM = re.compile(r"\b(yes|yeah|yea|yep|yup|ya|yah|sure|surely|correct|right|absolutely|definitely|certainly|"
@@ -220,7 +324,23 @@ _AFFIRM = re.compile(r"\b(yes|yeah|yea|yep|yup|ya|yah|sure|surely|correct|right|
                      r"go ahead|that would be|that is us|that is correct)\b"
                      r"|^((well|oh|so|yes|yeah) )?(we|i) (are|am|have|do|did|will|sure (are|am|do|have))( (indeed|already|"
                      r"yes|so|too))?$")
+#: Saying yes to "is this Jane?" or "do you have a minute?" without the word yes.
+_AFFIRM_MORE = re.compile(r"\b(that would be me|that is me|this is me|it is me|that is her|that is him|this is (her|him)|"
+                          r"you are (talking|speaking) (to|with) (her|him|me)|make it quick|fire away|shoot|go ahead|"
+                          r"i can talk|(i|we) (have|got) (a|one|a few|two|five|ten|some) (second|seconds|sec|minute|"
+                          r"minutes|min|mins|moment)|(you|i) (have|got) (\w+ )?(minutes?|seconds?)|as long as it is "
+                          r"(quick|short)|real quick|i have time|i have a (second|minute|moment)|sure thing|"
+                          r"what can i do for you|how can i help|what is (this|it) about|what do you need)\b"
+                          r"|^\w+ (here|speaking)$")
+#: The person asked for is not there (a no to "is this Jane?").
+_NOT_AVAILABLE = re.compile(r"\b(she|he|they) (is|are|will) (not|out|away|at|in|asleep|sleeping|busy|driving|working|"
+                            r"unavailable|gone|traveling|travelling|not be)\b|\b(she|he) (stepped|went|just left|"
+                            r"left|is gone)\b|\bnot (home|here|around|available|in)( right now| at the moment)?\b"
+                            r"|\b(this is|i am) (her|his|their) (husband|wife|daughter|son|mother|mom|father|dad|"
+                            r"partner|roommate|sister|brother|friend|assistant)\b|\btake a message\b"
+                            r"|\b(do not|can not) (have|talk|do this)( \w+){0,2} (time|now)\b")
 _DENY = re.compile(r"\b(no|nope|nah|not yet|not really|negative|not at all|nothing|never|not exactly|"
+                   r"not (currently|as of now|at present|presently|so far|at the moment|right now)|"
                    r"(i|we) (am|are|have|do|did|was|were|had) not|not us|not me|not now|not quite|no way|"
                    r"i do not think so|not that i know)\b")
 _NOT_DENY = re.compile(r"\b(no (problem|worries|doubt|question|matter)|not (bad|a problem)|why not|no i mean yes)\b")
@@ -238,6 +358,7 @@ def clean(text: str) -> str:
     """Lower case, punctuation to spaces, contractions expanded, fillers dropped."""
     lowered = text.lower().replace("’", "'").replace("-", " ")
     lowered = re.sub(r"[^a-z0-9$' ]", " ", lowered)
+    lowered = re.sub(r"\b(uh huh|uh hum|mm hmm|mhm|mmhm|mm hm)\b", "yes", lowered)
     words = [w for w in lowered.split() if w not in _FILLERS]
     out: list[str] = []
     for word in words:
@@ -273,36 +394,50 @@ def read_intents(text: str) -> tuple[Reading, ...]:
     if not t:
         return ()
     found: list[Reading] = []
-    if _any(_OPT_OUT, t) or _refused_contact(t):
+    dnc = _any(_OPT_OUT, t) or _refused_contact(t)
+    if dnc:
         found.append(Reading("dnc", 0.95))
-    if _any(_RECORDING_OBJECTION, t):
+    if _any(_RECORDING_OBJECTION, t) or (_RECORD_WORD.search(t) and _REFUSAL_WORD.search(t)):
         found.append(Reading("recording_objection", 0.9))
+        if dnc and not _CALLS_TOO.search(t):  # "don't record this call", "i want you to stop": the recording
+            found.remove(Reading("dnc", 0.95))
+            dnc = False
     if _any(_WRONG_NUMBER, t):
         found.append(Reading("wrong_number", 0.9))
-    if not found and _any(_NOT_INTERESTED, t):
+    refused = _any(_NOT_INTERESTED, t)
+    if refused:
         found.append(Reading("not_interested", 0.85))
     if _any(_ROBOT, t):
         found.append(Reading("robot_question", 0.9))
-    if _any(_HUMAN, t) and not any(r.intent == "dnc" for r in found):
+    if _any(_HUMAN, t) and not dnc and not _any(_ROBOT, t):
         found.append(Reading("human_request", 0.85))
-    if _any(_CALLBACK, t) and not any(r.intent in ("dnc", "not_interested") for r in found):
+    if _any(_CALLBACK, t) and not dnc and not refused:
         found.append(Reading("callback_request", 0.8))
     if _any(_REPEAT, t) and not found:
         found.append(Reading("repeat_request", 0.8))
     stance = _stance(t)
-    if stance is not None and not any(r.intent in ("dnc", "not_interested", "wrong_number") for r in found):
+    if stance is not None and not (dnc or refused or any(r.intent == "wrong_number" for r in found)):
         found.append(Reading(stance, 0.8))
     return tuple(found)
 
 
 def _stance(t: str) -> str | None:
-    """``affirm`` or ``deny`` by the last word of either kind (a correction wins: "no, yes it is")."""
+    """``affirm`` or ``deny`` by the last word of either kind (a correction wins: "no, yes it is");
+    the person asked for being away is a no."""
+    if _NOT_AVAILABLE.search(t):
+        return "deny"
     last_yes = max((m.start() for m in _AFFIRM.finditer(t)), default=-1)
+    last_yes = max(last_yes, max((m.start() for m in _AFFIRM_MORE.finditer(t)), default=-1))
     t_deny = _NOT_DENY.sub(" ", t)
     last_no = max((m.start() for m in _DENY.finditer(t_deny)), default=-1)
     if last_yes < 0 and last_no < 0:
         return None
     return "affirm" if last_yes > last_no else "deny"
+
+
+def not_available(text: str) -> bool:
+    """Whether ``text`` says the person asked for is not there ("she's at work", "this is her son")."""
+    return _NOT_AVAILABLE.search(clean(text)) is not None
 
 
 def intents_of(text: str) -> set[str]:

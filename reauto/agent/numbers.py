@@ -814,13 +814,13 @@ def _season_anchor(m: re.Match[str], today: _Today) -> float | None:
     if season == "fall" and not q and not det:
         return None  # "fall" alone is a verb as often as a season
     months = SEASON_MONTHS[season]
-    index, day = 0, None
-    if q in {"mid", "middle of"}:
-        index = 1
+    index, day = 1, None  # a season said alone is its middle month (the spring: about April)
+    if q in {"early"}:
+        index = 0
     elif q in {"late", "later", "end of", "by the end of"}:
         index, day = 2, -1
-    elif q in {"by", "before", "until", "till", "beginning of", "start of", "early"}:
-        day = 1
+    elif q in {"by", "before", "until", "till", "beginning of", "start of"}:
+        index, day = 0, 1
     month = months[index]
     within = today.month in months
     offset = today.ahead(month)

@@ -146,7 +146,7 @@ class ScriptedBrain:
         self.history.append(("lead", text))
         expecting = self._current_slot()
         unheard, self._unheard = self._unheard, False
-        found = extract(text, expecting=expecting, today_month=self.config.today.month)
+        found = extract(text, expecting=expecting, today=self.config.today)
         for intent, (line, outcome) in ENDINGS.items():
             if found.has(intent):
                 return self._say(line, "closer", end_call=True, outcome=outcome)
@@ -192,7 +192,7 @@ class ScriptedBrain:
         if self._unheard and self.agent == "qualifier":
             return True  # the lead goes on from before the question, which is asked again anyway
         expecting = self._current_slot()
-        found = extract(text, expecting=expecting, today_month=self.config.today.month)
+        found = extract(text, expecting=expecting, today=self.config.today)
         if found.intents - {"affirm", "deny"}:  # stop, wrong number, a question of their own …
             return True
         if self.agent == "greeter":

@@ -408,13 +408,23 @@ _REJECT = re.compile(r"\b(neither|none of (those|them|these|that|the above)|noth
                      r"rather wait|rather not|hold off|not interested|not ready|not right now|not now|maybe later|"
                      r"another time|some other time|can'?t do (either|those|them|that|any)|"
                      r"(those|that|neither|them|both|these|none) (don'?t|doesn'?t|won'?t|wouldn'?t|do not|does not) "
-                     r"work|(those|these|that|both) (are|is) (bad|no good|not good)|i'?ll pass|pass on)\b|"
+                     r"work|(those|these|that|both) (are|is) (bad|no good|not good)|i'?ll pass|pass on|"
+                     r"no can do|(both|either|those|these) (days|times|of (them|those|these))? ?(are|is|i'?m|we'?re)? ?"
+                     r"(bad|no good|not good|out|booked|busy|slammed|full|tough|impossible)|can'?t (do|make) (either|"
+                     r"both|any)|(neither|none) of (those|them|these|the)|not a chance|no way)\b|"
                      r"^(no|nah)\s*$|^(no|nah) (sorry|thanks|thank you|neither|none|those|that|not)\b")
 _FIRST = re.compile(r"\b(the )?(1st|first)( one| option| time| slot| choice)?\b(?! of\b)|\bthe former\b|"
-                    r"\bthe earlier( one| time| option)?\b|\bthe sooner( one)?\b")
+                    r"\bthe earlier( one| time| option)?\b|\b(the )?sooner( one)?\b|\b(the )?soonest\b|"
+                    r"\b(the )?earliest\b|\bfirst available\b")
 _SECOND = re.compile(r"(?<!\ba )(?<!\bone )\b(the )?(2nd|second)( one| option| time| slot| choice)?\b(?! of\b)|"
-                     r"\bthe latter\b|\bthe later( one| time| option)?\b|\bthe last( one| option)?\b|\bthe other one\b")
-_CONDITION = re.compile(r"\b(but|except|unless|as long as|so long as|only if|provided|if|though|although)\b")
+                     r"\bthe latter\b|\bthe later( one| time| option)?\b|\bthe last( one| option)?\b|\bthe other one\b|"
+                     r"\b(the )?latest\b")
+_CONDITION = re.compile(r"\b(but|except|unless|as long as|so long as|only if|provided|if|though|although|in theory|"
+                        r"might (cancel|have to|not)|tentative(ly)?|pencil|not sure|i'?d have to check|have to check|"
+                        r"let me check|scratch that|not ready to commit)\b")
+#: Words that take back what came before them ("ten, hmm, actually no, two is better").
+_TAKE_BACK = re.compile(r"\b(actually|no wait|wait no|i mean|scratch that|on second thought|make that|or rather|"
+                        r"actually no|hmm no|no sorry|sorry no)\b")
 
 
 def _ordinal_choice(text: str, days: _Days) -> set[int]:
@@ -473,6 +483,14 @@ def _read(text: str, offers: Sequence[datetime], now: datetime) -> TimePreferenc
     zone = now.tzinfo
     today = now.date()
     said = spoken_digits(text)
+    taken_back = list(_TAKE_BACK.finditer(said))
+    if taken_back and re.search(r"\w", said[taken_back[-1].end():]):
+        tail = said[taken_back[-1].end():]
+        if re.search(r"\d|\b(mon|tues|wednes|thurs|fri|satur|sun)day|first|second|other|either|both|neither|"
+                     r"morning|afternoon|evening|tomorrow|week\b", tail):
+            said = tail  # what was said after the correction stands
+        else:
+            said = f"{said} but"  # "the morning one, scratch that, i have a meeting": not an acceptance
     days = _read_days(said, today)
     times = _read_times(said, days)
     base = TimePreference(

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""How well the rules understand leads, on the domain corpus (text only, no audio).
+
+Every corpus entry (``reauto.corpus``) is read as the scripted agent reads a lead's answer to its
+question: :func:`reauto.agent.extract.extract` with the slot asked, and for booking answers
+:func:`reauto.agent.when.read_preference` against the two demo offers. The report gives, per
+context and split: the share of entries whose asked slot was read right, spurious slots, the
+binding intents (opt-out, refusal, objection, questions) read exactly, and opt-out recall and
+false opt-outs over the whole corpus. Tune on ``train``; ``dev`` is worded by other people and
+says how the rules do on wording they were not written from.
+
+Usage:
+    .venv/bin/python scripts/bench/understanding.py                 # both splits, a table
+    .venv/bin/python scripts/bench/understanding.py --split dev --misses 20 --context any
+    .venv/bin/python scripts/bench/understanding.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from reauto.agent.extract import extract
+from reauto.agent.when import read_preference
+from reauto.corpus import CONTEXTS, TODAY, Entry, entries
+from reauto.eval.scoring import slot_matches
+
+#: Intents that change the call's course (affirm/deny are judged only where they answer).
+BINDING = frozenset({"dnc", "recording_objection", "not_interested", "callback_request", "human_request",
+                     "robot_question", "wrong_number", "repeat_request"})
+SLOTS = ("intent", "timeline_months", "budget_usd", "preapproved", "financing")
+#: The demo campaign's questions (the corpus answers them).
+QUESTIONS = {"intent": "Are you looking to buy a home, or to sell one?",
+             "timeline_months": "And when are you hoping to make your move?",
+             "budget_usd": "What budget do you have in mind?",
+             "preapproved": "Are you already pre-approved for a mortgage?"}
+ZONE = ZoneInfo("America/Chicago")
+NOW = datetime.combine(TODAY, time(11, 0), ZONE)
+
+
+def _offers() -> list[datetime]:
+    """The demo campaign's two offers ("Tuesday at 10 AM", "Wednesday at 2 PM") after :data:`NOW`."""
+    def next_day(weekday: int, hour: int) -> datetime:
+        ahead = (weekday - TODAY.weekday()) % 7 or 7
+        return datetime.combine(TODAY + timedelta(days=ahead), time(hour), ZONE)
+    return [next_day(1, 10), next_day(2, 14)]
+
+
+OFFERS = _offers()
+
+
+def _label(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        low, high = value.get("low"), value.get("high")
+        if low is not None and high is not None:
+            return (low + high) / 2
+        return low if low is not None else high
+    return value
+
+
+def judge(entry: Entry) -> dict[str, Any]:
+    """What the rules read in one entry, and whether it is what a correct listener reads."""
+    asked = entry.context if entry.context in SLOTS else None
+    found = extract(entry.text, expecting=asked, today=TODAY, question=QUESTIONS.get(entry.context))
+    expect = entry.expect
+    want_intents = set(expect.get("intents", ())) & BINDING
+    got_intents = found.intents & BINDING
+    out: dict[str, Any] = {"text": entry.text, "context": entry.context, "split": entry.split,
+                           "intents_ok": want_intents == got_intents, "want_intents": sorted(want_intents),
+                           "got_intents": sorted(got_intents), "dnc_want": "dnc" in want_intents,
+                           "dnc_got": "dnc" in got_intents}
+    slots = {k: v.value for k, v in found.slots.items()}
+    if asked is not None:
+        label = expect.get(asked)
+        got = slots.get(asked)
+        if hasattr(got, "low"):
+            got = {"low": got.low, "high": got.high}
+        if label is None:
+            # a cash buyer counts as pre-approved; a seller or renter as not: neither is an error
+            moot = asked == "preapproved" and (expect.get("financing") == "cash" or expect.get("intent") in
+                                               ("sell", "rent") or re.search(r"\b(sell|selling|rent|renting)\b",
+                                                                             entry.text))
+            out["slot_ok"] = got is None or bool(moot)
+        else:
+            out["slot_ok"] = slot_matches(asked, _label(label), got)
+        out["want"], out["got"] = label, got
+    out["spurious"] = sorted(s for s in SLOTS if s in slots and s != asked and expect.get(s) is None
+                             and s not in ("financing",))
+    if entry.context == "identity" and {"affirm", "deny"} & set(expect.get("intents", ())):
+        want = "affirm" if "affirm" in expect["intents"] else "deny"
+        out["stance_ok"] = want in found.intents and ({"affirm", "deny"} - {want}).isdisjoint(found.intents)
+    if entry.context == "booking":
+        pref = read_preference(entry.text, offers=OFFERS, now=NOW)
+        want_accept = (expect.get("booking") or {}).get("accept")
+        got_accept = pref.accept if pref.accept is not None else "none"
+        out["accept_ok"] = want_accept is None or want_accept == got_accept
+        out["want_accept"], out["got_accept"] = want_accept, got_accept
+    return out
+
+
+def report(split: str | None, context: str | None) -> dict[str, Any]:
+    rows = [judge(e) for e in entries(context, split)]
+    table: dict[str, dict[str, Any]] = {}
+    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by[(r["context"], r["split"])].append(r)
+    for (ctx, sp), rs in sorted(by.items(), key=lambda kv: (CONTEXTS.index(kv[0][0]), kv[0][1])):
+        row: dict[str, Any] = {"entries": len(rs), "intents": _share(rs, "intents_ok")}
+        for key, name in (("slot_ok", "slot"), ("stance_ok", "yes/no"), ("accept_ok", "accept")):
+            if any(key in r for r in rs):
+                row[name] = _share(rs, key)
+        row["spurious"] = sum(bool(r["spurious"]) for r in rs)
+        table[f"{ctx}/{sp}"] = row
+    dnc = Counter((r["split"], r["dnc_want"], r["dnc_got"]) for r in rows)
+    splits = sorted({r["split"] for r in rows})
+    optout = {sp: {"recall": _ratio(dnc[(sp, True, True)], dnc[(sp, True, True)] + dnc[(sp, True, False)]),
+                   "opt_outs": dnc[(sp, True, True)] + dnc[(sp, True, False)],
+                   "false_opt_outs": dnc[(sp, False, True)]} for sp in splits}
+    return {"table": table, "opt_out": optout, "rows": rows}
+
+
+def _share(rows: list[dict[str, Any]], key: str) -> float | None:
+    judged = [r[key] for r in rows if key in r]
+    return round(sum(judged) / len(judged), 3) if judged else None
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=("train", "dev"))
+    parser.add_argument("--context", choices=CONTEXTS)
+    parser.add_argument("--misses", type=int, default=0, help="print this many misses per context")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = report(args.split, args.context)
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
+        return
+    cols = ("entries", "slot", "yes/no", "accept", "intents", "spurious")
+    print(f"{'context/split':24}" + "".join(f"{c:>10}" for c in cols))
+    for name, row in result["table"].items():
+        cells = [row.get(c) for c in cols]
+        print(f"{name:24}" + "".join(f"{'' if v is None else (f'{v:.1%}' if isinstance(v, float) else v):>10}"
+                                     for v in cells))
+    for sp, o in result["opt_out"].items():
+        if o['recall'] is not None:
+            print(f"opt-outs {sp}: recall {o['recall']:.1%} of {o['opt_outs']}, false opt-outs {o['false_opt_outs']}")
+    if args.misses:
+        shown: Counter[str] = Counter()
+        for r in result["rows"]:
+            bad = [k for k in ("slot_ok", "stance_ok", "accept_ok", "intents_ok") if r.get(k) is False]
+            if (bad or r["spurious"]) and shown[r["context"]] < args.misses:
+                shown[r["context"]] += 1
+                extra = {k: r[k] for k in ("want", "got", "want_intents", "got_intents", "want_accept", "got_accept",
+                                            "spurious") if k in r and r[k] not in (None, [], ())}
+                print(f"[{r['context']}/{r['split']}] {r['text']!r} {bad} {extra}")
+
+
+if __name__ == "__main__":
+    main()
