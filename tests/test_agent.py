@@ -335,3 +335,23 @@ def test_a_lead_going_on_over_the_next_question_hears_it_again_as_it_was_asked()
     assert not brain.answers("well let me think")
     assert "Sorry" not in asyncio.run(brain.respond("in three months", 0.9)).text
     assert brain.slots["timeline_months"] == 3
+
+
+def test_a_seller_is_scored_on_what_applies_to_selling():
+    weights = {"intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3}
+    seller = {"intent": "sell", "timeline_months": 12, "budget_usd": {"low": 500_000, "high": 500_000},
+              "preapproved": False}
+    buyer = {**seller, "intent": "buy"}
+    # no mortgage approval to have: the seller is judged on intent, timeline and price alone
+    assert score_slots(seller, weights) == pytest.approx((0.2 + 0.3 * 0.4 + 0.2) / 0.7, abs=1e-3)
+    assert score_slots(buyer, weights) == pytest.approx(0.2 + 0.3 * 0.4 + 0.2, abs=1e-3)
+
+
+@pytest.mark.parametrize("text", ["she's at work right now", "this is her husband, she stepped out",
+                                  "no, he's not home", "she is not available can i take a message"])
+def test_when_the_lead_is_not_there_the_agent_qualifies_no_one_and_calls_back(text):
+    brain = ScriptedBrain(config())
+    brain.opening()
+    reply = say(brain, text)
+    assert reply.end_call and reply.outcome == "callback" and "Jane another time" in reply.text
+    assert brain.slots == {}

@@ -157,7 +157,10 @@ def extract(text: str, *, expecting: str | None = None, today_month: int | None 
     _financing(t, expecting, out)
 
     for value, pattern in PROPERTY_TYPES.items():
-        if _search(pattern, t) and (value != "house" or expecting == "property_type" or "intent" not in out.slots):
+        # "home" and "house" are said about everything ("he's not home"): a type only when asked
+        # for, or said as the thing wanted ("a house", "single family")
+        if _search(pattern, t) and (value != "house" or expecting == "property_type"
+                                    or _search(r"\b(a|an) (\w+ ){0,2}(house|home)\b|\bsingle family\b", t)):
             out.slots["property_type"] = SlotValue(value, 0.8 if expecting == "property_type" else 0.6)
             break
 

@@ -34,7 +34,10 @@ _CONTRACTIONS: Mapping[str, str] = {
     "you'd": "you would", "i've": "i have", "we've": "we have", "i'll": "i will", "we'll": "we will",
     "you'll": "you will", "let's": "let us", "gonna": "going to", "wanna": "want to", "gotta": "got to",
     "y'all": "you all", "ain't": "am not", "ya": "you", "ur": "your", "pls": "please", "plz": "please",
-    "ok": "okay", "o k": "okay",
+    "ok": "okay", "o k": "okay", "she's": "she is", "he's": "he is", "who's": "who is", "where's": "where is",
+    "here's": "here is", "she'll": "she will", "he'll": "he will", "they'll": "they will", "she'd": "she would",
+    "he'd": "he would", "they'd": "they would", "they've": "they have", "you've": "you have", "it'll": "it will",
+    "shes": "she is", "hes": "he is",
 }
 #: Sounds that carry no meaning (a recogniser writes some of them).
 _FILLERS = frozenset({"um", "uh", "uhh", "umm", "er", "erm", "hmm", "hm", "ah", "eh", "mm"})

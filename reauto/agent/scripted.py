@@ -8,12 +8,15 @@ busy, human request) → ``scheduler`` (two concrete slots) → ``closer``; ``vo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from reauto.agent.booking import FixedOffers, Negotiation
 from reauto.agent.extract import SlotValue, extract, normalise
+from reauto.agent.intents import not_available
 from reauto.agent.numbers import MoneyRange
 from reauto.voice.conversation import OPT_OUT_KEY, Reply
 from reauto.voice.services import UNHEARD
@@ -36,6 +39,11 @@ ENDINGS: Mapping[str, tuple[str, str]] = {
                       "callback"),
     "callback_request": ("Of course. Someone will call you back at a better time. Goodbye.", "callback"),
 }
+
+
+#: A refusal of the call itself, as opposed to of the times offered.
+STRONG_REFUSAL = re.compile(r"\b(not interested|no thanks|no thank you|do not want|don'?t want|not looking|changed our "
+                            r"minds?|never mind|forget it|stop)\b")
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,16 @@ class ScriptConfig:
     min_confidence: float = 0.0
 
 
+#: Slots that do not apply to a lead's intent: a seller or a renter needs no mortgage approval.
+NOT_APPLICABLE: Mapping[str, frozenset[str]] = {"sell": frozenset({"preapproved", "financing"}),
+                                                "rent": frozenset({"preapproved", "financing"})}
+
+
 def score_slots(slots: Mapping[str, Any], weights: Mapping[str, float]) -> float:
-    """Qualification score in 0..1 from what the lead said (documented rubric per slot)."""
+    """Qualification score in 0..1 from what the lead said (documented rubric per slot); slots that
+    do not apply to the lead's intent (:data:`NOT_APPLICABLE`) are left out of the weights."""
+    moot = NOT_APPLICABLE.get(str(slots.get("intent", "")), frozenset())
+    weights = {k: w for k, w in weights.items() if k not in moot}
     parts = {
         "intent": {"buy": 1.0, "sell": 1.0, "rent": 0.4}.get(slots.get("intent", ""), 0.0),
         "timeline_months": _timeline_points(slots.get("timeline_months")),
@@ -112,6 +128,7 @@ class ScriptedBrain:
         self._retried: set[str] = set()
         self._last = ""
         self._offers: list[str] = list(config.booking_slots)
+        self._negotiation: Negotiation | None = None
         self._resumed = False  # a call that was cut off, continued on this one
         self._unheard = False  # the lead went on over the last reply before its question began
 
@@ -146,7 +163,9 @@ class ScriptedBrain:
         self.history.append(("lead", text))
         expecting = self._current_slot()
         unheard, self._unheard = self._unheard, False
-        found = extract(text, expecting=expecting, today=self.config.today)
+        found = extract(text, expecting=expecting, today=self.config.today, question=self._ask_current())
+        if self.agent == "scheduler" and not STRONG_REFUSAL.search(normalise(text)):
+            found.intents.discard("not_interested")  # "neither", "none of those": about the times offered
         for intent, (line, outcome) in ENDINGS.items():
             if found.has(intent):
                 return self._say(line, "closer", end_call=True, outcome=outcome)
@@ -165,6 +184,10 @@ class ScriptedBrain:
                 self.values[slot] = value
         if self.agent == "scheduler":
             return await self._book(text)
+        if self.agent == "greeter" and not_available(text):
+            name = f" {self.config.lead_first_name}" if self.config.lead_first_name else ""
+            return self._say(f"No problem, I'll try{name} another time. Thanks, and goodbye.", "closer",
+                             end_call=True, outcome="callback")
         if self.agent == "greeter":
             return await self._next_question(prefix="Great. ")
         if unheard and expecting is not None and expecting not in self.values:
@@ -198,7 +221,7 @@ class ScriptedBrain:
         if self.agent == "greeter":
             return bool(found.intents & {"affirm", "deny"})
         if self.agent == "scheduler":
-            return _choose(text, self._offers) is not None
+            return self._negotiation is not None and self._negotiation.answers(text)
         return expecting is not None and expecting in found.slots
 
     def opt_out(self) -> Reply:
@@ -342,36 +365,36 @@ class ScriptedBrain:
 
     async def _load_offers(self) -> bool:
         """The slots to offer: the calendar's free ones now (with a scheduler), else the fixed ones."""
-        if self.config.scheduler is not None:
-            self._offers = list(await self.config.scheduler.offers())
-        return bool(self._offers)
+        self._negotiation = Negotiation(self._calendar())
+        opened = await self._negotiation.open()
+        self._offers = list(self._negotiation.offered)
+        return opened
+
+    def _calendar(self) -> Any:
+        """The human agent's calendar, or the campaign's fixed offers."""
+        return self.config.scheduler or FixedOffers(self.config.booking_slots, self.config.today)
 
     def _offer(self) -> str:
-        return f"I can set up a call with one of our agents. Would {self._either()} work for you?"
-
-    def _either(self) -> str:
-        return " or ".join(self._offers[:2])
+        if self._negotiation is None:
+            return f"I can set up a call with one of our agents. Would {' or '.join(self._offers[:2])} work for you?"
+        return self._negotiation.offer_line()
 
     async def _book(self, text: str) -> Reply:
-        choice = _choose(text, self._offers)
-        if choice is None:
-            if "scheduler" in self._retried:
-                return self._say("No problem, an agent will reach out to find a time. Goodbye.", "closer",
-                                 end_call=True, outcome="callback")
-            self._retried.add("scheduler")
-            return self._say(f"Sorry, which works better: {self._offer().split('Would ')[1]}", "scheduler")
-        if self.config.scheduler is not None and not await self.config.scheduler.book(choice):
-            if getattr(self.config.scheduler, "store_failed", False):  # the calendar cannot be reached
-                return self._say("Sorry, I can't reach the calendar right now. An agent will call you back to "
-                                 "find a time. Goodbye.", "closer", end_call=True, outcome="callback")
-            if await self._load_offers():  # another call took it a moment ago
-                return self._say(f"Sorry, that time was just taken. Would {self._either()} work for you instead?",
-                                 "scheduler")
-            return self._say("Sorry, that time was just taken and nothing else is open right now. An agent "
-                             "will reach out to find a time. Goodbye.", "closer", end_call=True, outcome="callback")
-        self.values["appointment"] = SlotValue(choice, 0.9)
-        return self._say(f"Perfect, you're booked for {choice}. You'll get a confirmation shortly. "
-                         "Thanks, and goodbye!", "closer", end_call=True, outcome="booked")
+        """The lead's answer to the offered times: book what they accepted, offer what fits (see
+        :mod:`reauto.agent.booking`)."""
+        if self._negotiation is None and self._offers:  # a restored conversation: the times it offered
+            self._negotiation = Negotiation(self._calendar(), offered=list(self._offers), shown=list(self._offers))
+        if self._negotiation is None and not await self._load_offers():
+            return self._say("An agent will reach out to find a time. Goodbye.", "closer", end_call=True,
+                             outcome="callback")
+        assert self._negotiation is not None
+        step = await self._negotiation.answer(text)
+        self._offers = list(self._negotiation.offered)
+        if step.outcome == "booked" and step.booked is not None:
+            self.values["appointment"] = SlotValue(step.booked, 0.9)
+        if step.outcome is not None:
+            return self._say(step.say, "closer", end_call=True, outcome=step.outcome)
+        return self._say(step.say, "scheduler")
 
     @staticmethod
     def _acknowledge(slot: str | None) -> str:
@@ -389,19 +412,3 @@ class ScriptedBrain:
         self.history.append(("agent", text))
         return Reply(text, end_call=end_call, outcome=outcome, agent=agent)
 
-
-def _choose(text: str, offered: Sequence[str]) -> str | None:
-    t = text.lower()
-    if not offered:
-        return None
-    if len(offered) > 1 and any(w in t for w in ("second", "later", "latter", "other one")):
-        return offered[1]
-    if any(w in t for w in ("first", "earlier", "former")):
-        return offered[0]
-    for slot in offered:
-        day = slot.split()[0].lower()
-        if day and day in t:
-            return slot
-    if any(w in t for w in ("yes", "sure", "works", "that's fine", "either")):
-        return offered[0]
-    return None

@@ -421,9 +421,18 @@ _SECOND = re.compile(r"(?<!\ba )(?<!\bone )\b(the )?(2nd|second)( one| option| t
                      r"\b(the )?latest\b")
 _CONDITION = re.compile(r"\b(but|except|unless|as long as|so long as|only if|provided|if|though|although|in theory|"
                         r"might (cancel|have to|not)|tentative(ly)?|pencil|not sure|i'?d have to check|have to check|"
-                        r"let me check|scratch that|not ready to commit)\b")
+                        r"let me check|scratch that|not ready to commit|possibly|probably|maybe|perhaps|"
+                        r"let (you|ya) know|double check|i (do not|don'?t) know|not certain|might|get back to you|"
+                        r"should be able)\b")
+#: Being unavailable on the days named: "i'm busy both days", "we're out of town this week".
+_UNAVAILABLE = re.compile(r"\b(busy|work|working|traveling|travelling|out of town|away|appointments?|booked|slammed|"
+                          r"tied up|unavailable|crazy|swamped|not around|not free|not available|out)\b")
+#: Words that accept, against which :data:`_UNAVAILABLE` is weighed.
+_POSITIVE = re.compile(r"\b(works|that work|would work|work for (me|us)|good|fine|great|perfect|yes|yeah|sure|okay|"
+                       r"ok|let'?s|book|take|free|open|available|better)\b")
 #: Words that take back what came before them ("ten, hmm, actually no, two is better").
-_TAKE_BACK = re.compile(r"\b(actually|no wait|wait no|i mean|scratch that|on second thought|make that|or rather|"
+_TAKE_BACK = re.compile(r"\b(actually|no wait|wait no|i mean|scratch that|on second thought|make that|make it|"
+                        r"well no|or rather|"
                         r"actually no|hmm no|no sorry|sorry no)\b")
 
 
@@ -514,14 +523,26 @@ def _read(text: str, offers: Sequence[datetime], now: datetime) -> TimePreferenc
         if 0 < len(fitting) < len(local):
             hits = fitting
     asked_for = ordinals or hits
-    rejected = bool(_REJECT.search(said))
+    rejections = list(_REJECT.finditer(said))
+    if _UNAVAILABLE.search(said) and not _POSITIVE.search(said) and not re.search(
+            r"\b(yesterday|last (week|night|month)|was|were)\b", said):
+        rejections.append(_UNAVAILABLE.search(said))  # type: ignore[arg-type]
+    rejected = bool(rejections)
+    # named explicitly: by its place, by either/yes, by its weekday or its hour; a broader span that
+    # merely contains an offer ("later this week", "tomorrow morning") asks for a time, it accepts none
+    named = bool(ordinals) or either or affirm or base.at is not None or any(
+        re.search(rf"\b{o.strftime('%A').lower()}\b", said) for o in local)
     if not asked_for and (either or affirm) and not rejected:
         asked_for = set(range(len(local)))
     condition = bool(_CONDITION.search(said)) or bool(base.not_days or base.not_at)
     # a day or time that names an offer is an acceptance only as said: "tomorrow at two" when
     # tomorrow's offer is at ten asks for another time; "wednesday but not at two" turns it down
     said_yes = bool(ordinals) or either or affirm or condition
-    kept = sorted(i for i in asked_for if _fits(base, offers[i]))
+    kept = sorted(i for i in asked_for if _fits(base, offers[i])) if named else []
+    last_yes = max((m.end() for m in re.finditer(r"\b(first|second|former|latter|either|both|whichever|yes|yeah|"
+                                                 r"sure|works|good|fine|perfect|okay|ok)\b", said)), default=-1)
+    if rejected and max(m.start() for m in rejections) >= last_yes:
+        kept = []  # "wednesday, hmm, no, neither actually": turned down after it was named
     accept: Accept | None
     if kept:
         accept = "either" if len(kept) > 1 and len(kept) == len(local) else (

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto.agent.when import TimePreference, matching
 from reauto.campaign import Campaign
 from reauto.config import SchedulingSettings
 from reauto.scheduling.availability import CalendarError, Slot, free_slots, load_busy_calendar, spoken_slot, two_offers
@@ -87,10 +89,9 @@ class Scheduler:
                 Appointment.ends_at > start, Appointment.starts_at < end))
             return [(a, b) for a, b in rows]
 
-    async def offers(self) -> list[str]:
-        """Two free slots as the agent says them in the lead's time (none when the calendar is full)."""
-        now = self.clock()
-        end = now + timedelta(days=self.booking.horizon_days)
+    async def _busy(self, now: datetime, end: datetime) -> list[tuple[datetime, datetime]] | None:
+        """Busy time between ``now`` and ``end`` (booked appointments and the agent's own calendar);
+        None when it cannot be known (offering blind could double-book the agent)."""
         try:
             busy = await self._booked(now, end)
         except Exception as exc:
@@ -98,16 +99,46 @@ class Scheduler:
                 raise
             log.warning("the store is unreachable (%s): no slots offered; an agent will follow up", exc)
             self.store_failed = True
-            return []
+            return None
         if self.feed is not None:
             try:
                 busy += await self.feed.busy(now, end)
-            except CalendarError as exc:  # no copy at all: offering blind could double-book the agent
+            except CalendarError as exc:
                 log.warning("busy calendar unavailable (%s): no slots offered; an agent will follow up", exc)
-                return []
-        slots = two_offers(free_slots(self.booking, busy, now), self.booking.timezone)
-        self.offered = {spoken_slot(slot, self.zone, now): slot for slot in slots}
-        return list(self.offered)
+                return None
+        return busy
+
+    async def offers(self) -> list[str]:
+        """Two free slots as the agent says them in the lead's time (none when the calendar is full)."""
+        return await self.find(TimePreference())
+
+    async def find(self, pref: TimePreference, *, exclude: Collection[str] = ()) -> list[str]:
+        """Up to two free slots that fit what the lead said (any two free ones when it said nothing
+        about days or times), not among ``exclude``; they become offered."""
+        now = self.clock()
+        busy = await self._busy(now, now + timedelta(days=self.booking.horizon_days))
+        if busy is None:
+            return []
+        free = [slot for slot in free_slots(self.booking, busy, now, limit=200)
+                if spoken_slot(slot, self.zone, now) not in exclude]
+        if pref.constrained:
+            fits = set(matching(pref, [slot.start for slot in free]))
+            free = [slot for slot in free if slot.start in fits]
+            chosen = free[:2]  # the two earliest that fit
+        else:
+            chosen = two_offers(free, self.booking.timezone)
+        spoken = {spoken_slot(slot, self.zone, now): slot for slot in chosen}
+        self.offered.update(spoken)
+        return list(spoken)
+
+    def when(self, spoken: str) -> datetime | None:
+        """The instant of an offered slot."""
+        slot = self.offered.get(spoken)
+        return slot.start if slot is not None else None
+
+    def now(self) -> datetime:
+        """The current time in the lead's zone."""
+        return self.clock().astimezone(ZoneInfo(self.zone))
 
     async def book(self, spoken: str) -> bool:
         """Book the offered slot; False when another call booked it first (or it was never offered)."""

@@ -41,14 +41,15 @@ QUESTIONS = {"intent": "Are you looking to buy a home, or to sell one?",
              "budget_usd": "What budget do you have in mind?",
              "preapproved": "Are you already pre-approved for a mortgage?"}
 ZONE = ZoneInfo("America/Chicago")
-NOW = datetime.combine(TODAY, time(11, 0), ZONE)
+#: A Thursday: the offers ("Tuesday", "Wednesday") fall in the next week, never "tomorrow".
+NOW = datetime.combine(TODAY + timedelta(days=3), time(11, 0), ZONE)
 
 
 def _offers() -> list[datetime]:
     """The demo campaign's two offers ("Tuesday at 10 AM", "Wednesday at 2 PM") after :data:`NOW`."""
     def next_day(weekday: int, hour: int) -> datetime:
-        ahead = (weekday - TODAY.weekday()) % 7 or 7
-        return datetime.combine(TODAY + timedelta(days=ahead), time(hour), ZONE)
+        ahead = (weekday - NOW.weekday()) % 7 or 7
+        return datetime.combine(NOW.date() + timedelta(days=ahead), time(hour), ZONE)
     return [next_day(1, 10), next_day(2, 14)]
 
 
