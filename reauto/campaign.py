@@ -203,6 +203,11 @@ class Campaign(_Model):
     pricing: dict[str, Any] = Field(default_factory=dict)  # overrides of [pricing] keys for this campaign
     prompt_variants: list[Variant] = Field(default_factory=list)
     sim_personas: list[SimPersona] = Field(default_factory=list)
+    vocabulary: list[str] = Field(
+        default_factory=list, max_length=2000,
+        description="Words and phrases the campaign's leads are likely to say that general English lacks (towns, "
+                    "neighbourhoods, builders, street names): the recogniser expects them beside reauto's corpus "
+                    "of lead answers.")
     export_targets: list[str] = Field(
         default_factory=list, description="Targets each call is pushed to when it ends (followupboss, hubspot, "
                                           "salesforce, webhook; csv and jsonl go through `reauto export`).")

@@ -355,3 +355,24 @@ def test_when_the_lead_is_not_there_the_agent_qualifies_no_one_and_calls_back(te
     reply = say(brain, text)
     assert reply.end_call and reply.outcome == "callback" and "Jane another time" in reply.text
     assert brain.slots == {}
+
+
+def test_an_unheard_turn_never_moves_the_conversation_on():
+    from reauto.voice.services import UNHEARD
+
+    brain = ScriptedBrain(config())
+    brain.opening()
+    first = say(brain, UNHEARD)  # the recogniser failed on the lead's first answer
+    assert first.text == "Sorry, the line broke up. Could you say that again?" and brain.agent == "greeter"
+    say(brain, "yes this is jane")
+    asked = brain._ask_current()
+    # a lead's opt-out is still heard after a broken turn
+    again = say(brain, UNHEARD)
+    assert again.text.endswith(asked) and not again.end_call and brain.slots == {}
+    closed = say(brain, UNHEARD)
+    assert closed.end_call and closed.outcome == "callback" and "breaking up" in closed.text
+    opted = ScriptedBrain(config())
+    opted.opening()
+    say(opted, "yes")
+    say(opted, UNHEARD)
+    assert say(opted, "please do not call me again").outcome == "dnc"

@@ -33,5 +33,5 @@ async def test_a_failed_segment_is_reported_and_still_ends_up_as_an_unheard_turn
     brain.opening()
     await brain.respond("yes", 0.9)
     reply = await brain.respond(heard.text, heard.result.confidence)  # what the conversation hands over
-    assert reply.text == "Sorry, the line broke up for a second. Are you looking to buy or sell?"
+    assert reply.text == "Sorry, the line broke up. Could you say that again? Are you looking to buy or sell?"
     assert brain.slots == {}

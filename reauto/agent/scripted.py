@@ -41,6 +41,8 @@ ENDINGS: Mapping[str, tuple[str, str]] = {
 }
 
 
+#: Turns in a row the recogniser may fail on before the agent gives up on the line (asked again each time).
+MAX_UNHEARD = 1
 #: A refusal of the call itself, as opposed to of the times offered.
 STRONG_REFUSAL = re.compile(r"\b(not interested|no thanks|no thank you|do not want|don'?t want|not looking|changed our "
                             r"minds?|never mind|forget it|stop)\b")
@@ -131,6 +133,7 @@ class ScriptedBrain:
         self._negotiation: Negotiation | None = None
         self._resumed = False  # a call that was cut off, continued on this one
         self._unheard = False  # the lead went on over the last reply before its question began
+        self._broken = 0  # turns the recogniser failed on
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -161,6 +164,9 @@ class ScriptedBrain:
                 find the slot just asked about; its values only fill slots that are still empty.
         """
         self.history.append(("lead", text))
+        if text.strip() == UNHEARD:
+            return self._line_broke_up()
+        self._broken = 0
         expecting = self._current_slot()
         unheard, self._unheard = self._unheard, False
         found = extract(text, expecting=expecting, today=self.config.today, question=self._ask_current())
@@ -204,6 +210,17 @@ class ScriptedBrain:
             return self._say(f"Sorry, I didn't quite catch that. {self._ask_current()}", "qualifier")
         self._index += 1
         return await self._next_question(prefix=self._acknowledge(expecting))
+
+    def _line_broke_up(self) -> Reply:
+        """The recogniser failed on the lead's words (an error, a timeout): ask them to say it
+        again; the second time in a row, close politely and call back. The conversation never
+        moves on as if the lead had answered."""
+        self._broken += 1
+        if self._broken > MAX_UNHEARD:
+            return self._say("I'm sorry, the line keeps breaking up. One of our agents will call you back. Goodbye.",
+                             "closer", end_call=True, outcome="callback")
+        again = "" if self.agent == "greeter" else self._ask_current()
+        return self._say(f"Sorry, the line broke up. Could you say that again? {again}".strip(), self.agent)
 
     def answers(self, text: str) -> bool:
         """Whether ``text`` is a complete answer to what the agent last said (the lead's turn may

@@ -50,12 +50,12 @@ def retry_for(campaign: Campaign) -> RetryPolicy:
 
 
 def vocabulary(campaign: Campaign) -> list[str]:
-    """Phrases to bias speech recognition toward: the persona answers and the usual forms."""
-    phrases = [answer for p in campaign.sim_personas for answer in p.answers.values()]
-    phrases += ["yes this is me", "we want to buy a house", "we want to sell our house", "pre approved",
-                "around four hundred thousand dollars", "in about three months", "not yet",
-                "please do not call me again", "are you a robot", "the first one works"]
-    return phrases
+    """Phrases to bias speech recognition toward, beyond reauto's corpus of lead answers: the
+    campaign's own words (``vocabulary``: towns, neighbourhoods), the names of its agent and
+    business, and the times it offers. Simulated personas' answers are left out: they are a demo,
+    and a recogniser tuned to them hears them and nothing else."""
+    persona = campaign.persona
+    return [*campaign.vocabulary, persona.agent_name, persona.business, *campaign.booking.offers]
 
 
 async def upsert_campaign(sessions: async_sessionmaker[AsyncSession], campaign: Campaign) -> int:

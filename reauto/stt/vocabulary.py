@@ -7,6 +7,12 @@ answers (timelines, budgets, financing, intent, replies), into a small domain co
 pocketsphinx provider trains a trigram language model on that corpus
 (:func:`domain_arpa`) and mixes it with its general model; see
 :mod:`reauto.stt.pocketsphinx` for how, and for the measured effect.
+
+What leads say is in reauto's corpus of lead answers (:mod:`reauto.corpus`, train split): with
+it, :meth:`Vocabulary.domain` gives one corpus per question the agent asks (:data:`CONTEXTS`:
+the answers to that question, plus what a lead may say at any point, such as an opt-out), so
+that the recogniser listening for an answer about the budget expects amounts, and one for every
+other moment (all of the corpus).
 """
 
 from __future__ import annotations
@@ -128,6 +134,22 @@ def normalise(text: str) -> str:
     return " ".join(w for w in words if w)
 
 
+#: The question being answered → the corpus context of its answers (slots not here: all of it).
+CONTEXTS = {"identity": "identity", "intent": "intent", "timeline_months": "timeline_months",
+            "budget_usd": "budget_usd", "preapproved": "preapproved", "financing": "preapproved",
+            "booking": "booking"}
+
+
+def corpus_sentences(context: str | None = None) -> list[str]:
+    """Lead answers from reauto's corpus (train split), spelled as a recogniser writes them: those
+    of ``context`` (a slot or :data:`CONTEXTS` key) and those a lead may say at any point, or all."""
+    from reauto.corpus import texts
+
+    wanted = CONTEXTS.get(context or "")
+    found = texts(split="train") if wanted is None else [*texts(wanted, "train"), *texts("any", "train")]
+    return [spelled for spelled in (normalise(t) for t in found) if spelled]
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """A campaign's phrases, normalised, and the domain corpus built from them.
@@ -160,8 +182,13 @@ class Vocabulary:
         """Every distinct word of the campaign phrases, in order of first use."""
         return list(dict.fromkeys(w for p in self.phrases for w in p.split()))
 
+    def domain(self, context: str | None = None) -> list[str]:
+        """The corpus a recogniser expects an answer from: :meth:`sentences` and the corpus's lead
+        answers for ``context`` (:func:`corpus_sentences`)."""
+        return [*self.sentences(), *corpus_sentences(context)]
+
     def sentences(self) -> list[str]:
-        """The domain corpus: built-in answers, template expansions and the campaign phrases."""
+        """The built-in domain corpus: built-in answers, template expansions and the campaign phrases."""
         out: list[str] = list(_REPLIES)
         places = self.places or _DEFAULT_PLACES
         money = [number_words(a) for a in _AMOUNTS]
