@@ -188,8 +188,30 @@ def test_eval_scores_the_whole_set_and_the_numbers_add_up(full_run):
     # plausibility of the recogniser on this set (pocketsphinx through μ-law with line noise)
     assert s["wer"] < 0.6 and s["outcome_accuracy"] >= 0.5
     assert s["realtime_factor"] < 1.0  # offline scoring runs faster than the audio plays
+    # the slot confusion counts each call once per slot, agreeing with the per-call checks
+    for slot, table in s["slot_confusion"].items():
+        checks = [call["slots"][slot] for call in data["calls"] if slot in call["slots"]]
+        if table["kind"] == "number":
+            assert table["labelled"] == len(checks) and table["right"] == sum(c["right"] for c in checks)
+            assert table["labelled"] + table["unlabelled"] == 7
+        else:
+            labelled = {k: row for k, row in table["matrix"].items() if k != "(none)"}
+            assert sum(n for row in labelled.values() for n in row.values()) == len(checks)
+    dnc = [call for call in data["calls"] if call["outcome"]["label"] == "dnc"]
+    assert s["opt_out"]["labelled"] == len(dnc) == 1
+    assert s["opt_out"]["predicted"] == sum(call["outcome"]["predicted"] == "dnc" for call in dnc)
+    # the worst turns are the turns with the most errors, with what the agent made of them
+    turns = {(call["name"], t["turn"]): t for call in data["calls"] for t in call["turns"]}
+    worst = data["worst_turns"]
+    assert worst and [w["errors"] for w in worst] == sorted((w["errors"] for w in worst), reverse=True)
+    assert all(w["errors"] == turns[w["call"], w["turn"]]["errors"] > 0 for w in worst)
+    assert worst[0]["errors"] == max(t["errors"] for t in turns.values())
+    assert all("understood" in w for w in worst)
+    wrong = [call["name"] for call in data["calls"] if call["outcome"]["right"] is False]
+    assert [w["call"] for w in data["wrong_outcomes"]] == wrong
     page = html.read_text()
     assert page.count("data:image/png;base64,") == 2 and "buyer-jane" in page
+    assert "Worst turns" in page and "Opt-outs" in page and "intent (rows: label" in page
 
 
 @pytest.mark.integration

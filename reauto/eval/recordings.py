@@ -76,6 +76,10 @@ class Labels(_Model):
         return {k: v for k, v in self.model_dump(exclude={"outcome"}).items() if v is not None}
 
 
+#: The slots a call may be labelled with.
+LABELLED_SLOTS = tuple(name for name in Labels.model_fields if name != "outcome")
+
+
 class CallSpec(_Model):
     """A ``call.yaml``, validated."""
 
