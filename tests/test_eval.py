@@ -98,6 +98,8 @@ GOOD = {"campaign": "demo", "turns": [{"speaker": "lead", "text": "hello", "star
     ({"turns": [{"speaker": "agent", "text": "hi"}]}, "ok", "at least one lead turn"),
     ({"turns": [{"speaker": "lead", "text": "hi", "start": 0.5, "end": 99.0}]}, "ok",
      "lead turn 1 ends at 99.00 s but lead.wav is"),
+    ({**GOOD, "date": "next spring"}, "ok", "date: Input should be a valid date"),
+    ("date: 2026-13-01\nturns: [{speaker: lead, text: hi}]\n", "ok", "month must be in 1..12 (dates are YYYY-MM-DD)"),
 ])
 def test_a_broken_call_is_reported_with_its_file_and_reason(tmp_path, doc, wav, reason):
     directory = write_call(tmp_path / "broken", doc, wav)

@@ -1,6 +1,7 @@
 """Scores of ``reauto eval``: known WER cases, slot comparison, outcome confusion, agent replay."""
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,3 +173,27 @@ async def test_replay_stops_at_the_reply_that_ends_the_call():
     agent = await replay_agent(_brain("Linda", "machine"), ["leave a message"], [None])
     assert agent.outcome == "voicemail" and "call us back" in agent.replies[0]
 
+
+@pytest.mark.parametrize(("day", "months"), [("2026-01-10", 2), ("2026-10-01", 5), (None, None)])
+async def test_the_agent_judges_relative_answers_from_the_day_of_the_call(tmp_path, day, months):
+    from datetime import date
+
+    from reauto.cli.eval_cmd import scripted_brain
+    from reauto.eval.recordings import load_call
+    from reauto.voice.audio import write_wav
+
+    doc = {"campaign": "demo", "lead": {"name": "Jane Doe"},
+           "turns": [{"speaker": "lead", "text": "hello", "start": 0.1, "end": 0.5}]}
+    if day is not None:
+        doc["date"] = day
+    (tmp_path / "call.yaml").write_text(yaml.safe_dump(doc))
+    write_wav(tmp_path / "lead.wav", b"\x00\x00" * 16000, rate=16000)
+    call = load_call(tmp_path)
+    assert call.spec.date == (date.fromisoformat(day) if day else None)
+    brain = scripted_brain(load_campaign(ROOT / "campaigns" / "demo.yaml"), call)
+    if day is None:  # the day the brain was made
+        assert abs((brain.config.today - date.today()).days) <= 1
+    agent = await replay_agent(brain, ["hello", "yes", "we want to buy", "in march"], [0.9] * 4)
+    # "in march" is two months after January, five after October; without a date: from today
+    expected = months if months is not None else (3 - brain.config.today.month) % 12 or 12
+    assert agent.understood[3] == {"timeline_months": expected}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ from reauto.config import Settings, load_settings
 from reauto.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from reauto.agent.scripted import ScriptedBrain
     from reauto.campaign import Campaign
     from reauto.eval.recordings import RecordedCall
     from reauto.eval.runner import EvalOptions, EvalReport
@@ -101,8 +103,6 @@ def evaluate(
 
 async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: list[Any], options: EvalOptions,
                root: Path, default_campaign: str | None, *, progress: bool) -> EvalReport:
-    from reauto.agent.scripted import ScriptedBrain
-    from reauto.dialer.assembly import script_config
     from reauto.eval.runner import Evaluator
     from reauto.tts.cache import AudioCache
     from reauto.tts.factory import create_tts
@@ -116,9 +116,7 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
     extractors: dict[str, Any] = {}
 
     def brain_for(campaign: Campaign, call: RecordedCall) -> Any:
-        first = (call.spec.lead.name or "").split(" ")[0] or None
-        # min_confidence stays 0: a replay must follow the recorded conversation turn for turn
-        scripted = ScriptedBrain(script_config(campaign, first), answered_by=call.spec.answered_by)
+        scripted = scripted_brain(campaign, call)
         if llm is None:
             return scripted
         from reauto.agent.llm import LLMBrain
@@ -140,6 +138,20 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
             from reauto.cli.brains import close_llm
 
             await close_llm(llm)
+
+
+def scripted_brain(campaign: Campaign, call: RecordedCall) -> ScriptedBrain:
+    """The scripted agent of one recorded call, on the day of the call where call.yaml gives it
+    (relative answers such as "next spring" are judged from it), else today."""
+    from reauto.agent.scripted import ScriptedBrain
+    from reauto.dialer.assembly import script_config
+
+    first = (call.spec.lead.name or "").split(" ")[0] or None
+    # min_confidence stays 0: a replay must follow the recorded conversation turn for turn
+    config = script_config(campaign, first)
+    if call.spec.date is not None:
+        config = dataclasses.replace(config, today=call.spec.date)
+    return ScriptedBrain(config, answered_by=call.spec.answered_by)
 
 
 class _CampaignFinder:
