@@ -216,6 +216,26 @@ def test_eval_scores_the_whole_set_and_the_numbers_add_up(full_run):
     assert "Worst turns" in page and "Opt-outs" in page and "intent (rows: label" in page
 
 
+def _scores(data: dict) -> dict:
+    """A JSON report without what depends on the machine's speed."""
+    timing = {"elapsed_s", "realtime_factor", "stt_ms_p95", "turns_over_live_stt_timeout"}
+    out = {**data, "summary": {k: v for k, v in data["summary"].items() if k not in timing}}
+    out["calls"] = [{**c, "turns": [{k: v for k, v in t.items() if k != "stt_ms"} for t in c["turns"]]}
+                    for c in data["calls"]]
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_scores_are_the_same_whatever_the_number_of_recogniser_processes(full_run):
+    result, _ = full_run  # --jobs 2: turns decoded at once, on whichever worker is free
+    one = cli(EVAL_SET, "--jobs", "1", "--json")  # every turn on one decoder, in another order
+    assert one.exit_code == 0, one.output
+    two, single = _scores(json.loads(result.stdout)), _scores(json.loads(one.stdout))
+    assert single == two
+    assert len(two["calls"]) == 7 and two["summary"]["turns"] == 33
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_eval_prints_a_table_and_fails_under_a_threshold(tmp_path):
