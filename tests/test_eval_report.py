@@ -107,6 +107,7 @@ def test_worst_turns_wrong_outcomes_and_opt_outs_in_the_report_and_page(tmp_path
     assert "1 (100%)" in page  # intent: one call labelled buy, predicted buy
     assert "WER" in page and "31.2% (5 errors in 16 words)" in page
     assert "1 of 1 (100.0%) calls labelled dnc" in page
+    assert "100.0% (3 errors in 3 words)" in page  # the worst turn: ana's third
 
 
 def test_slots_text():

@@ -297,8 +297,8 @@ def _render_failures(report: EvalReport) -> None:
     worst = report.worst_turns()
     if worst:
         t = Table(title="worst turns (most word errors first)", title_justify="left")
-        for col in ("call", "turn", "reference", "heard", "understood", "errors"):
-            t.add_column(col, justify="right" if col in {"turn", "errors"} else "left")
+        for col in ("call", "turn", "reference", "heard", "understood", "errors/words"):
+            t.add_column(col, justify="right" if col in {"turn", "errors/words"} else "left")
         for w in worst:
             t.add_row(*(escape(v) for v in (w["call"], str(w["turn"]), w["reference"], w["heard"],
                                              slots_text(w["understood"]), f"{w['errors']}/{w['ref_words']}")))

@@ -164,9 +164,9 @@ def _failures(r: EvalReport) -> list[str]:
     worst = r.worst_turns()
     if worst:
         parts.append("<h3>Worst turns (most word errors first)</h3>")
-        parts.append(_table(["call", "turn", "reference", "heard", "understood", "errors", "WER"], [
+        parts.append(_table(["call", "turn", "reference", "heard", "understood", "WER"], [
             [w["call"], w["turn"], w["reference"], Cell(w["heard"], "bad"), slots_text(w["understood"]),
-             f"{w['errors']} of {w['ref_words']}", w["wer"]] for w in worst]))
+             _rate(w["wer"], f"{w['errors']} errors in {w['ref_words']} words")] for w in worst]))
     return parts
 
 
@@ -178,8 +178,8 @@ def write_html(path: Path, reports: Sequence[EvalReport], title: str) -> Path:
         parts.append(f"<h2>Configuration: {html.escape(r.config)} (STT {html.escape(r.stt)})</h2>")
         parts.append(_summary(s))
         o = s["opt_out"]
-        parts.append(f"<p>Opt-outs: {html.escape(_share(o['predicted'], o['labelled']))} calls labelled dnc taken "
-                     f"as dnc; false opt-outs (taken as dnc, labelled otherwise): "
+        parts.append(f"<p>Opt-outs: {html.escape(_share(o['predicted'], o['labelled']))} calls labelled dnc were "
+                     f"taken as dnc; false opt-outs (taken as dnc, labelled otherwise): "
                      f"<span class='{'bad' if o['false_opt_outs'] else ''}'>{o['false_opt_outs']}</span>"
                      + html.escape(f" ({', '.join(o['false_opt_out_calls'])})" if o["false_opt_outs"] else "")
                      + "</p>")
