@@ -98,6 +98,8 @@ GOOD = {"campaign": "demo", "turns": [{"speaker": "lead", "text": "hello", "star
     ({"turns": [{"speaker": "agent", "text": "hi"}]}, "ok", "at least one lead turn"),
     ({"turns": [{"speaker": "lead", "text": "hi", "start": 0.5, "end": 99.0}]}, "ok",
      "lead turn 1 ends at 99.00 s but lead.wav is"),
+    ({**GOOD, "date": "next spring"}, "ok", "date: Input should be a valid date"),
+    ("date: 2026-13-01\nturns: [{speaker: lead, text: hi}]\n", "ok", "month must be in 1..12 (dates are YYYY-MM-DD)"),
 ])
 def test_a_broken_call_is_reported_with_its_file_and_reason(tmp_path, doc, wav, reason):
     directory = write_call(tmp_path / "broken", doc, wav)
@@ -188,8 +190,50 @@ def test_eval_scores_the_whole_set_and_the_numbers_add_up(full_run):
     # plausibility of the recogniser on this set (pocketsphinx through μ-law with line noise)
     assert s["wer"] < 0.6 and s["outcome_accuracy"] >= 0.5
     assert s["realtime_factor"] < 1.0  # offline scoring runs faster than the audio plays
+    # the slot confusion counts each call once per slot, agreeing with the per-call checks
+    for slot, table in s["slot_confusion"].items():
+        checks = [call["slots"][slot] for call in data["calls"] if slot in call["slots"]]
+        if table["kind"] == "number":
+            assert table["labelled"] == len(checks) and table["right"] == sum(c["right"] for c in checks)
+            assert table["labelled"] + table["unlabelled"] == 7
+        else:
+            labelled = {k: row for k, row in table["matrix"].items() if k != "(none)"}
+            assert sum(n for row in labelled.values() for n in row.values()) == len(checks)
+    dnc = [call for call in data["calls"] if call["outcome"]["label"] == "dnc"]
+    assert s["opt_out"]["labelled"] == len(dnc) == 1
+    assert s["opt_out"]["predicted"] == sum(call["outcome"]["predicted"] == "dnc" for call in dnc)
+    # the worst turns are the turns with the most errors, with what the agent made of them
+    turns = {(call["name"], t["turn"]): t for call in data["calls"] for t in call["turns"]}
+    worst = data["worst_turns"]
+    assert worst and [w["errors"] for w in worst] == sorted((w["errors"] for w in worst), reverse=True)
+    assert all(w["errors"] == turns[w["call"], w["turn"]]["errors"] > 0 for w in worst)
+    assert worst[0]["errors"] == max(t["errors"] for t in turns.values())
+    assert all("understood" in w for w in worst)
+    wrong = [call["name"] for call in data["calls"] if call["outcome"]["right"] is False]
+    assert [w["call"] for w in data["wrong_outcomes"]] == wrong
     page = html.read_text()
     assert page.count("data:image/png;base64,") == 2 and "buyer-jane" in page
+    assert "Worst turns" in page and "Opt-outs" in page and "intent (rows: label" in page
+
+
+def _scores(data: dict) -> dict:
+    """A JSON report without what depends on the machine's speed."""
+    timing = {"elapsed_s", "realtime_factor", "stt_ms_p95", "turns_over_live_stt_timeout"}
+    out = {**data, "summary": {k: v for k, v in data["summary"].items() if k not in timing}}
+    out["calls"] = [{**c, "turns": [{k: v for k, v in t.items() if k != "stt_ms"} for t in c["turns"]]}
+                    for c in data["calls"]]
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_scores_are_the_same_whatever_the_number_of_recogniser_processes(full_run):
+    result, _ = full_run  # --jobs 2: turns decoded at once, on whichever worker is free
+    one = cli(EVAL_SET, "--jobs", "1", "--json")  # every turn on one decoder, in another order
+    assert one.exit_code == 0, one.output
+    two, single = _scores(json.loads(result.stdout)), _scores(json.loads(one.stdout))
+    assert single == two
+    assert len(two["calls"]) == 7 and two["summary"]["turns"] == 33
 
 
 @pytest.mark.integration

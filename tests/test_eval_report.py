@@ -66,3 +66,55 @@ def test_summary_counts_and_the_html_page(tmp_path: Path):
     page = write_html(tmp_path / "r.html", [a, b], "reauto eval set").read_text()
     assert page.count("data:image/png;base64,") == 3  # WER histogram, slot accuracy, latency CDF
     assert "Configuration: other.toml" in page and "lead.wav: missing" in page and "first_audio" in page
+
+
+def _turn(n: int, ref: str, heard: str, understood: dict | None) -> TurnResult:
+    return TurnResult(n, ref, heard, 0.5, n, n + 1.0, word_errors(ref, heard), 50.0, understood)
+
+
+def test_worst_turns_wrong_outcomes_and_opt_outs_in_the_report_and_page(tmp_path: Path):
+    ana = CallResult("ana", "demo", 9.0, [
+        _turn(1, "hello", "hello", {}),
+        _turn(2, "we want to buy", "we want to fly", {"intent": "buy"}),
+        _turn(3, "in two months", "into mom", {"location": "mom"})],
+        ["Hi", "Okay", "Sorry?"], {"intent": "buy", "location": "mom"}, "callback",
+        {"intent": "buy", "timeline_months": 2}, "booked")
+    tom = CallResult("tom", "demo", 5.0, [
+        _turn(1, "hello", "hello", {}),
+        _turn(2, "please do not call me again", "please do not call me", {}),
+        _turn(3, "bye", "bye", None)],  # after the call ended
+        ["Hi", "Understood. Goodbye."], {}, "dnc", {}, "dnc")
+    report = EvalReport("current", "pocketsphinx", [ana, tom], [], 3.0)
+    worst = report.worst_turns()
+    assert [(w["call"], w["turn"], w["errors"]) for w in worst] == [("ana", 3, 3), ("ana", 2, 1), ("tom", 2, 1)]
+    assert worst[0]["understood"] == {"location": "mom"} and worst[0]["heard"] == "into mom"
+    assert report.worst_turns(1) == worst[:1]
+    assert report.wrong_outcomes() == [{"call": "ana", "label": "booked", "predicted": "callback",
+                                        "replies": ["Hi", "Okay", "Sorry?"]}]
+    s = report.summary()
+    assert s["opt_out"] == {"labelled": 1, "predicted": 1, "recall": 1.0, "false_opt_outs": 0,
+                            "false_opt_out_calls": []}
+    assert s["slot_confusion"]["intent"]["matrix"] == {"buy": {"buy": 1}}
+    assert s["slot_confusion"]["timeline_months"]["missing"] == 1
+    data = report.as_dict()
+    assert data["worst_turns"] == worst and data["wrong_outcomes"] == report.wrong_outcomes()
+    assert data["calls"][1]["turns"][2]["understood"] is None
+    page = write_html(tmp_path / "r.html", [report], "set").read_text()
+    assert "Calls with the wrong outcome" in page and "Sorry?" in page and "Worst turns" in page
+    assert "<td class='bad'>callback</td>" in page  # the wrong prediction is highlighted
+    assert "<tr class='bad'><td>ana</td>" in page and "<tr><td>tom</td>" in page
+    assert "location mom" in page and "(call over)" in page
+    assert "1 (100%)" in page  # intent: one call labelled buy, predicted buy
+    assert "WER" in page and "31.2% (5 errors in 16 words)" in page
+    assert "1 of 1 (100.0%) calls labelled dnc" in page
+    assert "100.0% (3 errors in 3 words)" in page  # the worst turn: ana's third
+
+
+def test_slots_text():
+    from reauto.eval.runner import slots_text
+
+    assert slots_text(None) == "(call over)" and slots_text({}) == "—"
+    assert slots_text({"intent": "buy", "budget_usd": {"low": 300000.0, "high": 400000.0}}) == (
+        "intent buy, budget_usd 300000–400000")
+    assert slots_text({"budget_usd": {"low": None, "high": 1e6}, "timeline_months": 2.5}) == (
+        "budget_usd –1000000, timeline_months 2.5")

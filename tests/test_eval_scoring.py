@@ -1,6 +1,7 @@
 """Scores of ``reauto eval``: known WER cases, slot comparison, outcome confusion, agent replay."""
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,9 @@ from reauto.eval.scoring import (
     WordErrors,
     confidence_bins,
     confusion,
+    opt_outs,
     slot_accuracy,
+    slot_confusion,
     slot_matches,
     total,
     word_errors,
@@ -98,6 +101,36 @@ def test_confusion_table_and_confidence_bins():
         ("< 0.5", 1, 1.0), ("0.5–0.8", 1, 0.5), ("≥ 0.8", 1, 0.0), ("none", 1, 0.0)]
 
 
+def test_slot_confusion_matrices_and_number_counts():
+    pairs = [
+        ({"intent": "buy", "budget_usd": 400000, "preapproved": True},
+         {"intent": "buy", "budget_usd": {"low": 410000, "high": 410000}, "preapproved": False}),
+        ({"intent": "buy", "budget_usd": 400000, "timeline_months": 3}, {"intent": "sell", "timeline_months": 9}),
+        ({"intent": "sell"}, {}),
+        ({}, {"intent": "rent", "budget_usd": 300000, "location": "austin"}),  # nothing labelled: all spurious
+        ({}, {}),
+    ]
+    table = slot_confusion(pairs, ("intent", "timeline_months", "budget_usd", "preapproved"))
+    assert list(table) == ["budget_usd", "intent", "preapproved", "timeline_months"]
+    assert table["intent"] == {"kind": "category", "matrix": {
+        "buy": {"buy": 1, "sell": 1}, "sell": {"(none)": 1}, "(none)": {"rent": 1}}}
+    assert table["preapproved"] == {"kind": "category", "matrix": {"true": {"false": 1}}}
+    assert table["budget_usd"] == {"kind": "number", "right": 1, "wrong": 0, "missing": 1, "spurious": 1,
+                                   "labelled": 2, "unlabelled": 3}
+    assert table["timeline_months"] == {"kind": "number", "right": 0, "wrong": 1, "missing": 0, "spurious": 0,
+                                        "labelled": 1, "unlabelled": 4}
+    # every labelled call lands in exactly one cell
+    n_intent = sum(n for row in table["intent"]["matrix"].values() for n in row.values())
+    assert n_intent == 4 and "location" not in table
+
+
+def test_opt_out_recall_and_false_opt_outs():
+    got = opt_outs([("tom", "dnc", "dnc"), ("ann", "dnc", "callback"), ("bob", "booked", "dnc"),
+                    ("eve", None, "dnc"), ("sam", "not_interested", "not_interested")])
+    assert got == {"labelled": 2, "predicted": 1, "recall": 0.5, "false_opt_outs": 1, "false_opt_out_calls": ["bob"]}
+    assert opt_outs([("sam", "booked", "booked")])["recall"] is None
+
+
 def _brain(first="Jane", answered_by="human"):
     campaign = load_campaign(ROOT / "campaigns" / "demo.yaml")
     return ScriptedBrain(script_config(campaign, first), answered_by=answered_by)
@@ -106,25 +139,61 @@ def _brain(first="Jane", answered_by="human"):
 async def test_replay_answers_the_greeting_with_the_opening_then_follows_the_script():
     heard = ["hello", "yes this is jane", "we want to buy a house", "in about three months",
              "around four hundred thousand", "yes we are pre approved", "the first one works for me"]
-    replies, slots, outcome = await replay_agent(_brain(), heard, [0.9] * len(heard))
-    assert replies[0].startswith("Hi Jane, this is Ava")
-    assert outcome == "booked" and len(replies) == len(heard)
+    agent = await replay_agent(_brain(), heard, [0.9] * len(heard))
+    assert agent.replies[0].startswith("Hi Jane, this is Ava")
+    assert agent.outcome == "booked" and len(agent.replies) == len(heard)
+    slots = agent.slots
     assert slots["intent"] == "buy" and slots["timeline_months"] == 3 and slots["preapproved"] is True
     assert slots["budget_usd"] == {"low": 400000, "high": 400000}
+    # what each turn told the agent: nothing from the greeting, then the slot each answer gives
+    assert agent.understood[0] == {} and agent.understood[2] == {"intent": "buy"}
+    assert agent.understood[3] == {"timeline_months": 3}
+    assert agent.understood[4] == {"budget_usd": {"low": 400000, "high": 400000}}
+    assert agent.understood[5] == {"preapproved": True, "financing": "mortgage"}  # pre-approved: a mortgage
+    merged = {k: v for turn in agent.understood if turn for k, v in turn.items()}
+    assert {k: merged[k] for k in ("intent", "timeline_months", "budget_usd", "preapproved")} == {
+        k: slots[k] for k in ("intent", "timeline_months", "budget_usd", "preapproved")}
 
 
 async def test_replay_known_slot_errors_from_misheard_turns():
     # the recogniser turned "three months" into "three nine": no timeline, the agent asks again
     heard = ["hello", "yes", "we want to buy a house", "in about three nine"]
-    replies, slots, outcome = await replay_agent(_brain(), heard, [0.9] * len(heard))
-    assert "timeline_months" not in slots and slots["intent"] == "buy"
-    assert replies[-1].startswith("Sorry, I didn't quite catch that")
-    assert outcome == UNCONCLUDED  # the recording ended before the agent concluded
+    agent = await replay_agent(_brain(), heard, [0.9] * len(heard))
+    assert "timeline_months" not in agent.slots and agent.slots["intent"] == "buy"
+    assert agent.replies[-1].startswith("Sorry, I didn't quite catch that")
+    assert "timeline_months" not in agent.understood[-1]  # the misheard answer gave no timeline
+    assert agent.outcome == UNCONCLUDED  # the recording ended before the agent concluded
 
 
 async def test_replay_stops_at_the_reply_that_ends_the_call():
     heard = ["hello", "please do not call me again", "wait one more thing"]
-    replies, _, outcome = await replay_agent(_brain("Tom"), heard, [None] * 3)
-    assert outcome == "dnc" and len(replies) == 2
-    replies, _, outcome = await replay_agent(_brain("Linda", "machine"), ["leave a message"], [None])
-    assert outcome == "voicemail" and "call us back" in replies[0]
+    agent = await replay_agent(_brain("Tom"), heard, [None] * 3)
+    assert agent.outcome == "dnc" and len(agent.replies) == 2
+    assert agent.understood[2] is None  # the call was over before the last turn
+    agent = await replay_agent(_brain("Linda", "machine"), ["leave a message"], [None])
+    assert agent.outcome == "voicemail" and "call us back" in agent.replies[0]
+
+
+@pytest.mark.parametrize(("day", "months"), [("2026-01-10", 2), ("2026-10-01", 5), (None, None)])
+async def test_the_agent_judges_relative_answers_from_the_day_of_the_call(tmp_path, day, months):
+    from datetime import date
+
+    from reauto.cli.eval_cmd import scripted_brain
+    from reauto.eval.recordings import load_call
+    from reauto.voice.audio import write_wav
+
+    doc = {"campaign": "demo", "lead": {"name": "Jane Doe"},
+           "turns": [{"speaker": "lead", "text": "hello", "start": 0.1, "end": 0.5}]}
+    if day is not None:
+        doc["date"] = day
+    (tmp_path / "call.yaml").write_text(yaml.safe_dump(doc))
+    write_wav(tmp_path / "lead.wav", b"\x00\x00" * 16000, rate=16000)
+    call = load_call(tmp_path)
+    assert call.spec.date == (date.fromisoformat(day) if day else None)
+    brain = scripted_brain(load_campaign(ROOT / "campaigns" / "demo.yaml"), call)
+    if day is None:  # the day the brain was made
+        assert abs((brain.config.today - date.today()).days) <= 1
+    agent = await replay_agent(brain, ["hello", "yes", "we want to buy", "in march"], [0.9] * 4)
+    # "in march" is two months after January, five after October; without a date: from today
+    expected = months if months is not None else (3 - brain.config.today.month) % 12 or 12
+    assert agent.understood[3] == {"timeline_months": expected}

@@ -51,6 +51,21 @@ async def test_streams_hear_what_whole_segments_do_and_carry_the_line_state(pool
     assert pool.streamed == 3
 
 
+async def test_the_same_clips_are_heard_the_same_in_any_order_on_any_worker(pool: ProcessPoolSTT) -> None:
+    names = ("waiting-bank-rms", "sell-austin-slt", "renting-kal16", "do-not-call-awb")
+    clips = [clip(name) for name in names] + [read_wav(DATA / f"{name}.wav").pcm for name in names]
+    # two workers, all at once: each clip lands on whichever worker has the least in hand
+    together = await asyncio.gather(*(pool.transcribe(pcm) for pcm in clips))
+    one = ProcessPoolSTT(SttSettings(), workers=1, vocabulary=["pre-approved", "Austin"])
+    await one.start()
+    try:  # one worker, one at a time, the other way round
+        alone = [await one.transcribe(pcm) for pcm in reversed(clips)][::-1]
+    finally:
+        await one.close()
+    assert alone == together  # every word, time and posterior
+    assert "austin" in together[1].text
+
+
 async def test_streams_spread_over_the_workers_and_a_cancelled_one_frees_its_place(pool: ProcessPoolSTT) -> None:
     streams = [pool.open_stream("40,3,-1") for _ in range(4)]
     assert sorted(w.streams for w in pool._workers) == [2, 2]

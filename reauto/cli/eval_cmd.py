@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,6 +18,7 @@ from reauto.config import Settings, load_settings
 from reauto.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from reauto.agent.scripted import ScriptedBrain
     from reauto.campaign import Campaign
     from reauto.eval.recordings import RecordedCall
     from reauto.eval.runner import EvalOptions, EvalReport
@@ -100,8 +103,6 @@ def evaluate(
 
 async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: list[Any], options: EvalOptions,
                root: Path, default_campaign: str | None, *, progress: bool) -> EvalReport:
-    from reauto.agent.scripted import ScriptedBrain
-    from reauto.dialer.assembly import script_config
     from reauto.eval.runner import Evaluator
     from reauto.tts.cache import AudioCache
     from reauto.tts.factory import create_tts
@@ -115,9 +116,7 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
     extractors: dict[str, Any] = {}
 
     def brain_for(campaign: Campaign, call: RecordedCall) -> Any:
-        first = (call.spec.lead.name or "").split(" ")[0] or None
-        # min_confidence stays 0: a replay must follow the recorded conversation turn for turn
-        scripted = ScriptedBrain(script_config(campaign, first), answered_by=call.spec.answered_by)
+        scripted = scripted_brain(campaign, call)
         if llm is None:
             return scripted
         from reauto.agent.llm import LLMBrain
@@ -139,6 +138,20 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
             from reauto.cli.brains import close_llm
 
             await close_llm(llm)
+
+
+def scripted_brain(campaign: Campaign, call: RecordedCall) -> ScriptedBrain:
+    """The scripted agent of one recorded call, on the day of the call where call.yaml gives it
+    (relative answers such as "next spring" are judged from it), else today."""
+    from reauto.agent.scripted import ScriptedBrain
+    from reauto.dialer.assembly import script_config
+
+    first = (call.spec.lead.name or "").split(" ")[0] or None
+    # min_confidence stays 0: a replay must follow the recorded conversation turn for turn
+    config = script_config(campaign, first)
+    if call.spec.date is not None:
+        config = dataclasses.replace(config, today=call.spec.date)
+    return ScriptedBrain(config, answered_by=call.spec.answered_by)
 
 
 class _CampaignFinder:
@@ -221,16 +234,15 @@ def _render(report: EvalReport) -> None:
     if s["slots"]:
         console.print("slots: " + ", ".join(f"{k} {v['right']}/{v['labelled']}" for k, v in s["slots"].items()),
                       highlight=False)
+    _render_slot_confusion(s["slot_confusion"])
     conf = s["outcome_confusion"]
     if conf:
-        predicted = sorted({p for row in conf.values() for p in row})
-        ct = Table(title="outcome confusion (rows: label, columns: predicted)", title_justify="left")
-        ct.add_column("label")
-        for p in predicted:
-            ct.add_column(p, justify="right")
-        for label, row in conf.items():
-            ct.add_row(label, *(str(row.get(p, "")) for p in predicted))
-        console.print(ct)
+        console.print(_matrix("outcome confusion (rows: label, columns: predicted)", conf))
+    o = s["opt_out"]
+    if o["labelled"] or o["false_opt_outs"]:
+        console.print(f"opt-outs: {o['predicted']} of {o['labelled']} calls labelled dnc taken as dnc (recall "
+                      f"{_pct(o['recall'])}); false opt-outs: {o['false_opt_outs']}"
+                      + (f" ({', '.join(o['false_opt_out_calls'])})" if o["false_opt_outs"] else ""), highlight=False)
     console.print("confidence vs WER: " + "; ".join(f"{b['confidence']}: {b['turns']} turns, WER {_pct(b['wer'])}"
                                                     for b in s["confidence"]), highlight=False)
     if s["latency_ms"]:
@@ -245,8 +257,57 @@ def _render(report: EvalReport) -> None:
         console.print(f"voice check: {v['replies']} replies heard back at WER {_pct(v['wer'])}; level "
                       f"{v['level_dbfs_min']}..{v['level_dbfs_max']} dBFS, peak {v['peak_dbfs_max']} dBFS, "
                       f"clipped samples ≤ {v['clipped_share_max']:.2%}", highlight=False)
+    _render_failures(report)
     for p in report.problems:
         err_console.print(f"[red]not evaluated:[/] {p.name}: {p.reason}", highlight=False)
+
+
+def _matrix(title: str, table: dict[str, dict[str, int]]) -> Table:
+    """A confusion table (rows: label, columns: predicted), the agreeing cells in green."""
+    from reauto.eval.scoring import NONE
+
+    predicted = sorted({p for row in table.values() for p in row}, key=lambda p: (p == NONE, p))
+    t = Table(title=title, title_justify="left")
+    t.add_column("label")
+    for p in predicted:
+        t.add_column(p, justify="right")
+    for label, row in table.items():
+        t.add_row(label, *(("[green]" if p == label else "[red]") + str(row[p]) if p in row else ""
+                           for p in predicted))
+    return t
+
+
+def _render_slot_confusion(confusion: dict[str, dict[str, Any]]) -> None:
+    numbers = {k: v for k, v in confusion.items() if v["kind"] == "number"}
+    for slot, v in confusion.items():
+        if v["kind"] == "category" and v["matrix"]:
+            console.print(_matrix(f"{slot} (rows: label, columns: predicted)", v["matrix"]))
+    if numbers:
+        t = Table(title="numeric slots (spurious: predicted where the call has no label)", title_justify="left")
+        for col in ("slot", "right", "wrong", "missing", "labelled", "spurious", "unlabelled"):
+            t.add_column(col, justify="left" if col == "slot" else "right")
+        for slot, v in numbers.items():
+            t.add_row(slot, *(str(v[k]) for k in ("right", "wrong", "missing", "labelled", "spurious", "unlabelled")))
+        console.print(t)
+
+
+def _render_failures(report: EvalReport) -> None:
+    from reauto.eval.runner import slots_text
+
+    worst = report.worst_turns()
+    if worst:
+        t = Table(title="worst turns (most word errors first)", title_justify="left")
+        for col in ("call", "turn", "reference", "heard", "understood", "errors/words"):
+            t.add_column(col, justify="right" if col in {"turn", "errors/words"} else "left")
+        for w in worst:
+            t.add_row(*(escape(v) for v in (w["call"], str(w["turn"]), w["reference"], w["heard"],
+                                             slots_text(w["understood"]), f"{w['errors']}/{w['ref_words']}")))
+        console.print(t)
+    for w in report.wrong_outcomes():
+        console.print(f"[red]wrong outcome:[/] {escape(w['call'])}: label {w['label']}, predicted {w['predicted']}",
+                      highlight=False)
+        for i, reply in enumerate(w["replies"], 1):
+            console.print(f"  agent {i}: {reply}", highlight=False, markup=False)
 
 
 def _ms(v: float | None) -> str:

@@ -121,9 +121,10 @@ async def export_recordings(engine: AsyncEngine, campaign: str, out: Path, *, li
             if agent_pcm:
                 write_wav(directory / AGENT_WAV, agent_pcm, rate=rate)
             name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or None
-            doc: dict[str, Any] = {"campaign": campaign,
-                                   "lead": {k: v for k, v in (("name", name), ("phone", lead.phone_e164),
-                                                              ("state", lead.state)) if v}}
+            doc: dict[str, Any] = {"campaign": campaign}
+            if call.created_at is not None:  # the agent judged "next spring" from this day
+                doc["date"] = call.created_at.date()
+            doc["lead"] = {k: v for k, v in (("name", name), ("phone", lead.phone_e164), ("state", lead.state)) if v}
             if call.status == CallStatus.VOICEMAIL:
                 doc["answered_by"] = "machine"
             doc["turns"] = [{"speaker": t.speaker, "text": t.text} for t in turns if t.text.strip()]

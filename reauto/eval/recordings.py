@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -76,10 +77,16 @@ class Labels(_Model):
         return {k: v for k, v in self.model_dump(exclude={"outcome"}).items() if v is not None}
 
 
+#: The slots a call may be labelled with.
+LABELLED_SLOTS = tuple(name for name in Labels.model_fields if name != "outcome")
+
+
 class CallSpec(_Model):
     """A ``call.yaml``, validated."""
 
     campaign: str | None = None
+    #: the day of the call: the agent judges relative answers ("next spring", "in march") from it
+    date: dt.date | None = None
     lead: LeadInfo = Field(default_factory=LeadInfo)  # type: ignore[arg-type]
     answered_by: Literal["human", "machine"] = "human"
     turns: list[TurnSpec] = Field(min_length=1)
@@ -150,7 +157,10 @@ def load_call(directory: Path) -> RecordedCall:
     Raises:
         UsageError: naming the file and the reason (several YAML problems on separate lines).
     """
-    spec, problems = validate_yaml(directory / CALL_FILE, CallSpec, "call settings")
+    try:
+        spec, problems = validate_yaml(directory / CALL_FILE, CallSpec, "call settings")
+    except ValueError as exc:  # the YAML loader builds dates itself, and a 13th month raises
+        raise UsageError(f"{directory / CALL_FILE}: {exc} (dates are YYYY-MM-DD)") from None
     if spec is None:
         raise UsageError("; ".join(str(p) for p in problems))
     wav = directory / LEAD_WAV

@@ -10,8 +10,10 @@ latency) and synthesise the agent's replies and hear them back (voice check).
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +23,18 @@ from reauto.dialer.assembly import vocabulary
 from reauto.dialer.results import percentile
 from reauto.errors import ReautoError, UsageError
 from reauto.eval import realtime
-from reauto.eval.recordings import CallProblem, RecordedCall
-from reauto.eval.scoring import WordErrors, confidence_bins, confusion, slot_accuracy, slot_matches, total, word_errors
+from reauto.eval.recordings import LABELLED_SLOTS, CallProblem, RecordedCall
+from reauto.eval.scoring import (
+    WordErrors,
+    confidence_bins,
+    confusion,
+    opt_outs,
+    slot_accuracy,
+    slot_confusion,
+    slot_matches,
+    total,
+    word_errors,
+)
 from reauto.eval.segment import align, group_turns, speech_spans
 from reauto.eval.ttscheck import VoiceCheck, check_voice
 from reauto.stt.base import STTProvider
@@ -35,11 +47,14 @@ from reauto.voice.pipeline import TurnTaking
 BATCH_STT_TIMEOUT_S = 120.0
 #: What a finished call is stored as when the agent never concluded (as ``reauto dial`` does).
 UNCONCLUDED = "callback"
+#: Turns listed as the worst (most word errors first).
+WORST_TURNS = 10
 
 
 @dataclass(frozen=True)
 class TurnResult:
-    """One lead turn: what was said, what the recogniser heard."""
+    """One lead turn: what was said, what the recogniser heard, and what the agent understood:
+    the slots it filled or changed on hearing the turn (None: the call had ended before it)."""
 
     turn: int
     reference: str
@@ -49,12 +64,33 @@ class TurnResult:
     end: float
     errors: WordErrors
     stt_ms: float
+    understood: Mapping[str, Any] | None = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"turn": self.turn, "reference": self.reference, "heard": self.heard,
+                "understood": None if self.understood is None else dict(self.understood),
                 "confidence": self.confidence, "start": round(self.start, 2), "end": round(self.end, 2),
                 "ref_words": self.errors.ref_words, "errors": self.errors.errors, "wer": self.errors.wer,
                 "stt_ms": round(self.stt_ms, 1)}
+
+
+def slots_text(slots: Mapping[str, Any] | None) -> str:
+    """Slot values in a line ("intent buy, budget_usd 300000–400000"; "(call over)" for None)."""
+    if slots is None:
+        return "(call over)"
+    parts = []
+    for name, value in slots.items():
+        if isinstance(value, Mapping) and {"low", "high"} >= set(value):
+            low, high = value.get("low"), value.get("high")
+            value = _number(low) if low == high else f"{_number(low)}–{_number(high)}"
+        parts.append(f"{name} {_number(value)}")
+    return ", ".join(parts) or "—"
+
+
+def _number(value: Any) -> Any:
+    if value is None:
+        return ""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 @dataclass
@@ -112,6 +148,7 @@ class EvalReport:
         audio_s = sum(c.seconds for c in self.calls)
         tallies = slot_accuracy((c.labels, c.slots) for c in self.calls)
         labelled = [(c.label_outcome, c.outcome) for c in self.calls if c.label_outcome is not None]
+        checked = [(c.labels, c.slots) for c in self.calls]
         voice = {v.text: v for c in self.calls for v in c.voice}
         turns = [t for c in self.calls for t in c.turns]
         return {
@@ -123,7 +160,9 @@ class EvalReport:
             "slots": {s: {"right": t.right, "labelled": t.labelled, "accuracy": t.accuracy} for s, t in tallies.items()},
             "slot_accuracy": _ratio(sum(t.right for t in tallies.values()), sum(t.labelled for t in tallies.values())),
             "outcome_accuracy": _ratio(sum(a == b for a, b in labelled), len(labelled)),
+            "slot_confusion": slot_confusion(checked, LABELLED_SLOTS),
             "outcome_confusion": confusion(labelled),
+            "opt_out": opt_outs((c.name, c.label_outcome, c.outcome) for c in self.calls),
             "confidence": confidence_bins((t.confidence, t.errors) for t in turns),
             "stt_ms_p95": percentile([t.stt_ms for t in turns], 95),
             "turns_over_live_stt_timeout": sum(t.stt_ms > self.live_stt_timeout_s * 1000 for t in turns),
@@ -131,8 +170,21 @@ class EvalReport:
             "voice": _voice_summary(list(voice.values())),
         }
 
+    def worst_turns(self, n: int = WORST_TURNS) -> list[dict[str, Any]]:
+        """The ``n`` turns with the most word errors (then the highest WER), with their call."""
+        turns = sorted(((c, t) for c in self.calls for t in c.turns if t.errors.errors),
+                       key=lambda ct: (-ct[1].errors.errors, -(ct[1].errors.wer or 0.0), ct[0].name, ct[1].turn))
+        return [{"call": c.name, **{k: v for k, v in t.as_dict().items() if k not in {"start", "end", "stt_ms"}}}
+                for c, t in turns[:n]]
+
+    def wrong_outcomes(self) -> list[dict[str, Any]]:
+        """The calls whose outcome differs from their label, with what the agent said."""
+        return [{"call": c.name, "label": c.label_outcome, "predicted": c.outcome, "replies": c.replies}
+                for c in self.calls if c.label_outcome is not None and c.label_outcome != c.outcome]
+
     def as_dict(self) -> dict[str, Any]:
         return {"config": self.config, "stt": self.stt, "summary": self.summary(),
+                "worst_turns": self.worst_turns(), "wrong_outcomes": self.wrong_outcomes(),
                 "calls": [c.as_dict() for c in self.calls],
                 "problems": [{"call": p.name, "reason": p.reason} for p in self.problems]}
 
@@ -245,13 +297,14 @@ class Evaluator:
         campaign = self.campaign_for(call)
         stt = await self._stt_for(campaign)
         spans, heard = await self._lead_turns(stt, call)
-        replies, slots, outcome = await replay_agent(self.brain_for(campaign, call), [t.heard for t in heard],
-                                                     [t.confidence for t in heard])
-        result = CallResult(call.name, campaign.name, call.seconds, list(heard), replies, slots, outcome,
-                            call.spec.labels.slots(), call.spec.labels.outcome)
+        agent = await replay_agent(self.brain_for(campaign, call), [t.heard for t in heard],
+                                   [t.confidence for t in heard])
+        turns = [dataclasses.replace(t, understood=u) for t, u in zip(heard, agent.understood, strict=True)]
+        result = CallResult(call.name, campaign.name, call.seconds, turns, agent.replies, agent.slots,
+                            agent.outcome, call.spec.labels.slots(), call.spec.labels.outcome)
         result.spans = spans
         if self.options.voice_check and self._tts is not None:
-            result.voice = [await self._voice_of(r) for r in replies if r]
+            result.voice = [await self._voice_of(r) for r in agent.replies if r]
         return result
 
     async def _replay(self, call: RecordedCall, result: CallResult, found: list[CallProblem]) -> None:
@@ -350,18 +403,33 @@ class Evaluator:
             self._tts = None
 
 
-async def replay_agent(brain: Brain, heard: Sequence[str], confidences: Sequence[float | None]
-                       ) -> tuple[list[str], dict[str, Any], str]:
+@dataclass(frozen=True)
+class AgentReplay:
+    """What the agent made of one call's recognised turns."""
+
+    replies: list[str]
+    slots: dict[str, Any]  # final
+    outcome: str
+    understood: list[dict[str, Any] | None]  # per turn: slots filled or changed (None: not heard)
+
+
+async def replay_agent(brain: Brain, heard: Sequence[str], confidences: Sequence[float | None]) -> AgentReplay:
     """Feed the recognised lead turns to the agent as a live call would.
 
     The first turn is the lead's greeting: the agent answers it with the opening. Each later turn
-    goes to ``respond`` until a reply ends the call. Returns the replies, the final slots and the
-    outcome (``callback`` when the agent never concluded, as ``reauto dial`` stores it).
+    goes to ``respond`` until a reply ends the call. Returns the replies, the final slots, the
+    outcome (``callback`` when the agent never concluded, as ``reauto dial`` stores it) and what
+    each turn changed in the slots (an LLM brain still reading at the end adds its slots to the
+    final ones only).
     """
     replies: list[str] = []
+    understood: list[dict[str, Any] | None] = [None] * len(heard)
     outcome: str | None = None
     for i, (text, confidence) in enumerate(zip(heard, confidences, strict=True)):
+        before = copy.deepcopy(_slots(brain))  # a slot's value may be changed in place
         reply = brain.opening() if i == 0 else await brain.respond(text, confidence)
+        after = copy.deepcopy(_slots(brain))
+        understood[i] = {k: v for k, v in after.items() if k not in before or before[k] != v}
         replies.append(reply.text)
         outcome = reply.outcome or outcome
         if reply.end_call:
@@ -369,5 +437,8 @@ async def replay_agent(brain: Brain, heard: Sequence[str], confidences: Sequence
     settle = getattr(brain, "settle", None)
     if settle is not None:  # what the LLM is still reading goes into the slots
         await settle()
-    slots = dict(getattr(brain, "slots", {}) or {})
-    return replies, slots, outcome or UNCONCLUDED
+    return AgentReplay(replies, _slots(brain), outcome or UNCONCLUDED, understood)
+
+
+def _slots(brain: Brain) -> dict[str, Any]:
+    return dict(getattr(brain, "slots", {}) or {})

@@ -1,4 +1,5 @@
-"""Scores of an evaluation: word error rate, slot accuracy and the outcome confusion table.
+"""Scores of an evaluation: word error rate, slot accuracy and confusion, the outcome confusion
+table and opt-out recall.
 
 Normalisation before WER (the same on both sides, so a recogniser is charged for words, not
 spelling): lower case; punctuation removed, hyphens split ("pre-approved" → "pre approved");
@@ -22,6 +23,12 @@ from reauto.stt.wer import scoring_words
 MONEY_TOLERANCE = 0.05
 #: Months a timeline may be off and still count as right.
 MONTHS_TOLERANCE = 0.5
+#: Slots whose values are numbers: judged right / wrong / missing / spurious, not by a matrix.
+NUMERIC_SLOTS = frozenset({"budget_usd", "timeline_months"})
+#: How an absent label or prediction is named in a confusion matrix.
+NONE = "(none)"
+#: The outcome of a lead who asked never to be called again.
+OPT_OUT = "dnc"
 
 
 @dataclass(frozen=True)
@@ -157,3 +164,74 @@ def confidence_bins(points: Iterable[tuple[float | None, WordErrors]],
     if unknown:
         rows.append({"confidence": "none", "turns": len(unknown), "wer": total(unknown).wer})
     return rows
+
+
+def slot_confusion(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                   slots: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What the agent concluded for each of ``slots`` against the labels, over (labels, predicted).
+
+    A slot a call's labels leave out counts as "the lead never gave it" (calls exported from the
+    store label every slot the agent filled). Numeric slots (:data:`NUMERIC_SLOTS`) count
+    ``right`` / ``wrong`` (judged as :func:`slot_matches`) / ``missing`` (labelled, not
+    predicted) / ``spurious`` (predicted, not labelled), with how many calls were ``labelled``
+    and ``unlabelled``; the others give ``matrix[label][predicted] = calls``, :data:`NONE` for an
+    absent side (calls with neither are left out).
+    """
+    numeric = {s: dict.fromkeys(("right", "wrong", "missing", "spurious", "labelled", "unlabelled"), 0)
+               for s in slots if s in NUMERIC_SLOTS}
+    matrices: dict[str, Counter[tuple[str, str]]] = {s: Counter() for s in slots if s not in NUMERIC_SLOTS}
+    for labels, predicted in pairs:
+        for slot, counts in numeric.items():
+            label, value = labels.get(slot), predicted.get(slot)
+            counts["labelled" if label is not None else "unlabelled"] += 1
+            if label is None:
+                counts["spurious"] += value is not None
+            elif value is None:
+                counts["missing"] += 1
+            else:
+                counts["right" if slot_matches(slot, label, value) else "wrong"] += 1
+        for slot, cells in matrices.items():
+            label, value = labels.get(slot), predicted.get(slot)
+            if label is not None or value is not None:
+                cells[(_category(label), _category(value))] += 1
+    out: dict[str, dict[str, Any]] = {}
+    for slot in sorted({*numeric, *matrices}):
+        if slot in numeric:
+            out[slot] = {"kind": "number", **numeric[slot]}
+        else:
+            matrix: dict[str, dict[str, int]] = {}
+            for (label, value), n in sorted(matrices[slot].items(), key=lambda kv: _order(kv[0])):
+                matrix.setdefault(label, {})[value] = n
+            out[slot] = {"kind": "category", "matrix": matrix}
+    return out
+
+
+def _category(value: Any) -> str:
+    """A label or prediction as a matrix row or column name."""
+    if value is None:
+        return NONE
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().lower()
+
+
+def _order(cell: tuple[str, str]) -> tuple[bool, str, bool, str]:
+    return (cell[0] == NONE, cell[0], cell[1] == NONE, cell[1])
+
+
+def opt_outs(outcomes: Iterable[tuple[str, str | None, str]]) -> dict[str, Any]:
+    """Opt-out recall over (call, labelled outcome, predicted outcome): of the calls labelled
+    :data:`OPT_OUT`, how many the agent took as one; and the calls it took as one that were
+    labelled otherwise (false opt-outs: a lead lost). Calls without an outcome label are left out."""
+    labelled = caught = 0
+    false: list[str] = []
+    for name, label, predicted in outcomes:
+        if label is None:
+            continue
+        if label == OPT_OUT:
+            labelled += 1
+            caught += predicted == OPT_OUT
+        elif predicted == OPT_OUT:
+            false.append(name)
+    return {"labelled": labelled, "predicted": caught, "recall": caught / labelled if labelled else None,
+            "false_opt_outs": len(false), "false_opt_out_calls": sorted(false)}
