@@ -82,6 +82,16 @@ def persona_sentences(root: Path) -> set[str]:
     return {normalise(s) for s in said if s.strip()}
 
 
+def thaw(value: Any) -> Any:
+    """Plain dicts and lists for the corpus's read-only mappings and tuples (a planned call is
+    sent to a worker process, and a mapping proxy cannot be pickled)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
+
+
 def read_entries(split: str, path: Path | None = None) -> list[Line]:
     """The entries of ``split``: from ``reauto.corpus``, or from ``path`` (a YAML list of
     ``{text, context, split, expect}``, the same fields)."""
@@ -89,7 +99,7 @@ def read_entries(split: str, path: Path | None = None) -> list[Line]:
         from reauto.corpus import entries  # the package's corpus (its own checks ran on load)
 
         found: Iterable[Any] = entries(split=split)
-        return [Line(e.text, e.context, dict(e.expect)) for e in found]
+        return [Line(e.text, e.context, thaw(e.expect)) for e in found]
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     return [Line(str(d["text"]), str(d["context"]), dict(d.get("expect") or {}))
             for d in doc if d.get("split") == split]

@@ -1,10 +1,10 @@
 """What the room and the phone line do to the lead's voice.
 
 Per call: a speaking-rate change (sox ``tempo``, speech mode) and a pitch shift (sox ``pitch``)
-of the voice; noise (white, pink or brown) at an SNR of 5–30 dB against the speech (mostly above 15 dB, as
-on most phone calls); for a share
-of calls, background speech (LibriVox clips) well below the lead; band-limiting; the speech
-level; occasional clipping; and the file format. Everything random is drawn from the call's own
+of the voice; noise (white, pink or brown) at an SNR of 5–30 dB against the speech (9 calls in
+10 above 15 dB, as on most phone calls); for a share of calls, someone talking now and then in
+the background (LibriVox clips, 18–30 dB below the lead); band-limiting; the speech level;
+occasional clipping; and the file format. Everything random is drawn from the call's own
 generator; sox runs on 32-bit float samples so it adds no dither (its one random step).
 """
 
@@ -60,8 +60,8 @@ def pick_conditions(rng: np.random.Generator) -> Conditions:
     tempo = round(float(rng.uniform(0.8, 1.25)), 2) if rng.random() < P_TEMPO else None
     pitch = int(rng.integers(-300, 301)) if rng.random() < P_PITCH else None
     noise = str(rng.choice(NOISE_COLOURS))
-    snr = round(5 + 25 * float(rng.beta(2.2, 1.2)), 1)  # 5–30 dB, most calls above 15
-    background = round(float(rng.uniform(-24, -12)), 1) if rng.random() < P_BACKGROUND else None
+    snr = round(5 + 25 * float(rng.beta(3.0, 1.2)), 1)  # 5–30 dB, 9 calls in 10 above 15
+    background = round(float(rng.uniform(-30, -18)), 1) if rng.random() < P_BACKGROUND else None
     band = (int(rng.integers(200, 450)), int(rng.integers(2700, 3500))) if rng.random() < P_BAND else None
     clip = rng.random() < P_CLIP
     level = round(float(rng.uniform(-8, -3) if clip else rng.uniform(-34, -14)), 1)
@@ -99,8 +99,8 @@ def coloured_noise(rng: np.random.Generator, n: int, colour: str) -> np.ndarray:
 
 
 def background_speech(rng: np.random.Generator, n: int, clips: list[np.ndarray]) -> np.ndarray:
-    """``n`` samples of other people talking (clips from random offsets with short pauses),
-    unit RMS over its speech."""
+    """``n`` samples of someone else talking now and then (clips from random offsets, 1–6 s
+    apart), unit RMS over its speech."""
     out = np.zeros(n)
     t = int(rng.integers(0, SAMPLE_RATE))
     while t < n and clips:
@@ -108,7 +108,7 @@ def background_speech(rng: np.random.Generator, n: int, clips: list[np.ndarray])
         start = int(rng.integers(0, max(1, clip.size // 2)))
         piece = clip[start: start + min(n - t, clip.size - start)]
         out[t: t + piece.size] = piece
-        t += piece.size + int(rng.uniform(0.2, 1.5) * SAMPLE_RATE)
+        t += piece.size + int(rng.uniform(1.0, 6.0) * SAMPLE_RATE)
     active = out[np.abs(out) > 0]
     return out / (np.sqrt(np.mean(active ** 2)) if active.size else 1.0)
 
