@@ -59,6 +59,7 @@ CORPUS = [
     E("speaking go on", "identity", intents=["affirm"]),
     E("yes and we plan to sell in two months", "identity", intents=["affirm"], intent="sell", timeline_months=2),
     E("she isn't in", "identity", intents=["deny"]),
+    E("jane here go ahead", "identity", intents=["affirm"]),
     E("nobody by that name lives here", "identity", intents=["wrong_number"]),
     E("buying for sure", "intent", intent="buy"),
     E("selling the old place", "intent", intent="sell"),
@@ -118,7 +119,8 @@ def label(slot: str, value: Any) -> Any:
     return value
 
 
-def check_flow(turns: list[dict[str, Any]], labels: dict[str, Any], answered_by: str = "human") -> str:
+def check_flow(turns: list[dict[str, Any]], labels: dict[str, Any], lead: dict[str, str],
+               answered_by: str = "human") -> str:
     """Walk one call as the agent's rules say it goes; returns the last step ("booked", "dnc" …)."""
     pairs = []
     for turn in turns:
@@ -130,7 +132,12 @@ def check_flow(turns: list[dict[str, Any]], labels: dict[str, Any], answered_by:
         assert len(pairs) == 1 and labels == {"outcome": "voicemail"}
         return "voicemail"
     hello, opening = pairs[0]
-    assert hello not in MEANING and opening.endswith("?")
+    first = lead["name"].split()[0]
+    assert hello not in MEANING and opening.startswith(f"Hi {first},") and opening.endswith(f"Is this {first}?")
+    said = [w for text, _ in pairs[1:] for w in text.split()]
+    assert "jane" not in said or first == "Jane"  # the lead is who the corpus's sentences name
+    if first.lower() in hello.split():  # "this is rosa": only from the one asked for
+        assert not any("wrong_number" in (MEANING[t].get("intents") or ()) for t, _ in pairs[1:])
     known: dict[str, Any] = {}
     stage, last_agent = "identity", opening
     asked: set[str] = set()
@@ -194,15 +201,17 @@ def test_planned_calls_follow_the_agents_flow_and_cover_every_ending(corpus):
     pools = Pools(read_entries("dev"), [s.name for s in CAMPAIGN.slots], persona_sentences(ROOT))
     assert pools.excluded == 2  # the persona's sentence and the recording objection
     planner = Planner(pools, script_config(CAMPAIGN, None))
-    outcomes, steps = set(), set()
+    outcomes, steps, firsts = set(), set(), set()
     for n in range(400):
         d = planner.plan(np.random.default_rng([7, n]), n)
         turns = [t for turn in d.turns for t in ({"speaker": "lead", "text": turn.text},
                                                  {"speaker": "agent", "text": turn.agent})]
-        outcomes.add(check_flow(turns, d.labels(), d.answered_by))
+        outcomes.add(check_flow(turns, d.labels(), d.lead, d.answered_by))
         steps.update(d.steps)
+        firsts.add(d.lead["name"].split()[0])
     assert outcomes == {"booked", "callback", "dnc", "not_interested", "bad_number", "voicemail"}
     assert {"robot_question", "repeat_request", "human_request", "callback_request", "booking"} <= steps
+    assert "Jane" in firsts and len(firsts) > 10
 
 
 @pytest.mark.integration
@@ -220,7 +229,7 @@ def test_generated_calls_load_follow_the_flow_and_repeat_byte_for_byte(corpus, t
     assert problems == [] and len(calls) == 3
     for call in calls:
         doc = yaml.safe_load((call.path / "call.yaml").read_text(encoding="utf-8"))
-        check_flow(doc["turns"], doc["labels"], doc.get("answered_by", "human"))
+        check_flow(doc["turns"], doc["labels"], doc["lead"], doc.get("answered_by", "human"))
         assert call.spec.labels.outcome == doc["labels"]["outcome"]
         assert call.seconds > 2 and len(call.lead_turns) == len([t for t in doc["turns"] if t["speaker"] == "lead"])
         if call.timed:  # each given turn holds speech, louder than the pause just before it

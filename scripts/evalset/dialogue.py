@@ -53,6 +53,8 @@ FIRST_NAMES = ("maria", "james", "linh", "darnell", "olivia", "rahul", "sofia", 
                "rosa", "ethan", "megan", "felix", "aisha", "brian", "wendy", "tyler", "irene", "george")
 LAST_NAMES = ("Alvarez", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ibrahim", "Johnson",
               "Kowalski", "Lopez", "Morgan", "Nguyen", "Owens", "Patel", "Quinn", "Reyes", "Schmidt", "Turner")
+#: Names a lead may say: the made-up leads' and the corpus's own ("Is this Jane?").
+NAMES = frozenset(FIRST_NAMES) | {"jane"}
 STATES = ("TX", "TX", "TX", "FL", "CA", "AZ", "GA", "NC", "CO", "OH")
 VOICEMAIL = (("hi you've reached {first}", "this is {first}", "hey it's {first}",
               "you have reached the voicemail of {first}", "hello you've reached the {last} residence"),
@@ -174,12 +176,8 @@ class _Call:
         d = self.dialogue
         identity = self.pick(self.pools.answers("identity", {}))
         assert identity is not None, "no answers for identity"
-        named = next((w for w in identity.text.split() if w in FIRST_NAMES), None)
-        if named:  # the lead says their name: the agent greets them by it
-            d.lead["name"] = f"{named.title()} {d.lead['name'].split()[1]}"
-            self.config = self.planner._config(d.lead)
-        first = (self.config.lead_first_name or "").lower()
-        self.say(str(self.rng.choice(HELLOS)).format(first=first), "hello", ScriptedBrain(self.config).opening().text)
+        opening = ScriptedBrain(self.config).opening().text
+        self.say("", "hello", opening)  # the hello is worded last, once the lead's name is settled
         stage = "identity"
         retried: set[str] = set()
         while stage != "close":
@@ -209,7 +207,24 @@ class _Call:
             self.passed.add(asked)
             stage, line = self._next(_acknowledge(asked))
             self.say(answer.text, asked, line)
+        self._settle_name(opening)
         return d
+
+    def _settle_name(self, opening: str) -> None:
+        """Name the lead as the call says (the corpus asks for "jane"), and word the hello: with
+        the name only when the lead says who they are and it is no wrong number."""
+        d = self.dialogue
+        said = (w for t in d.turns for w in t.text.split())
+        named = next((w for w in said if w in NAMES), None)
+        if named is not None and named != (self.config.lead_first_name or "").lower():
+            d.lead["name"] = f"{named.title()} {d.lead['name'].split()[1]}"
+            self.config = self.planner._config(d.lead)
+            again = ScriptedBrain(self.config).opening().text
+            d.turns = [replace(t, agent=again) if t.agent == opening else t for t in d.turns]
+        introduced = "identity" in d.steps and "wrong_number" not in d.steps
+        hellos = [h for h in HELLOS if introduced or "{first}" not in h]
+        first = (self.config.lead_first_name or "").lower()
+        d.turns[0] = replace(d.turns[0], text=hellos[int(self.rng.integers(len(hellos)))].format(first=first))
 
     def _answer(self, slot: str, retried: set[str]) -> Line:
         known = self.dialogue.slots
