@@ -50,11 +50,23 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 
 from reauto.voice.audio import SAMPLE_RATE, phone_round_trip, read_wav, to_internal, write_ulaw_wav, write_wav
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))  # the generator's helpers, scripts/evalset
+if TYPE_CHECKING:
+    from evalset.render import CallJob
+CAMPAIGN = ROOT / "campaigns" / "demo.yaml"
+BACKGROUND = Path("/work/shared/data/speech/librivox")
+SPLITS = {"train": 1, "dev": 2}
+CONTEXTS = ("identity", "intent", "timeline_months", "budget_usd", "preapproved", "booking", "any")
+TOOLS = (("flite", ["flite", "--version"]), ("espeak-ng", ["espeak-ng", "--version"]), ("sox", ["sox", "--version"]))
 
 
 @dataclass(frozen=True)
@@ -153,18 +165,10 @@ def build(plan: CallPlan, out: Path, seed: int, stretch: float | None = None) ->
     (out / "call.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "scripts") not in sys.path:
-    sys.path.insert(0, str(ROOT / "scripts"))  # the generator's helpers, scripts/evalset
-CAMPAIGN = ROOT / "campaigns" / "demo.yaml"
-BACKGROUND = Path("/work/shared/data/speech/librivox")
-SPLITS = {"train": 1, "dev": 2}
-CONTEXTS = ("identity", "intent", "timeline_months", "budget_usd", "preapproved", "booking", "any")
-TOOLS = (("flite", ["flite", "--version"]), ("espeak-ng", ["espeak-ng", "--version"]), ("sox", ["sox", "--version"]))
 _CLIPS: list[np.ndarray] = []  # a worker's background speech clips
 
 
-def plan_calls(n: int, split: str, seed: int, corpus: Path | None) -> tuple[list, dict[str, object]]:
+def plan_calls(n: int, split: str, seed: int, corpus: Path | None) -> tuple[list[CallJob], dict[str, object]]:
     """The ``n`` calls of a generated set (conversation, voice, conditions) and what they came from."""
     from evalset.corpus import Pools, persona_sentences, read_entries
     from evalset.dialogue import Planner
@@ -199,7 +203,7 @@ def _init_worker(background: Path | None) -> None:
     _CLIPS[:] = load_clips(background)
 
 
-def _render(job_out: tuple) -> str:
+def _render(job_out: tuple[CallJob, Path]) -> str:
     from evalset.render import write_call
 
     job, out = job_out
