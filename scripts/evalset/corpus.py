@@ -133,7 +133,7 @@ class Pools:
             if line.leading_intent is not None:
                 continue
             if context == "identity" and "deny" in line.intents and "affirm" not in line.intents:
-                continue  # "she's not here": who is on the line is unknown, no flow to follow
+                continue  # "she's not here", "not really": the call ends (see unavailable)
             if context == "booking" and line.accept not in (*BOOKING_ACCEPTS, "none"):
                 continue
             if any(known.get(k, v) != v for k, v in line.slots(self.slots).items()):
@@ -145,6 +145,11 @@ class Pools:
         """Sentences whose leading intent is ``intent``, said in ``context`` or at any point."""
         return [ln for ctx in dict.fromkeys((context, "any")) for ln in self.context(ctx)
                 if ln.leading_intent == intent and not ln.slots(self.slots)]
+
+    def unavailable(self) -> list[Line]:
+        """Plain noes to who they are: the lead is not there, or has no time."""
+        return [ln for ln in self.context("identity") if ln.leading_intent is None and "deny" in ln.intents
+                and "affirm" not in ln.intents and not ln.slots(self.slots)]
 
     def missing(self, contexts: Sequence[str]) -> list[str]:
         """What a call cannot be built without: contexts with no plain answers."""

@@ -11,10 +11,12 @@ listener that understands every sentence as the corpus says it should:
   question while the agent still waits to know who it is talking to starts the questions);
 - after the last question, the agent offers two times when the score of the true slots
   (``score_slots`` with the campaign's weights) reaches ``booking.book_threshold``, else it ends
-  the call (``callback``); a time accepted (first, second, either) books, anything else is a
+  the call (``callback``); a time accepted (first, second, either) books, anything else (a
+  refusal, a condition, a time of their own: the demo campaign has only its two fixed offers) is a
   ``callback``;
 - an opt-out, a refusal, a wrong number, a request for a person or for a call later ends the
-  call at once (``dnc``, ``not_interested``, ``bad_number``, ``callback``, ``callback``);
+  call at once (``dnc``, ``not_interested``, ``bad_number``, ``callback``, ``callback``), and so
+  does a plain no to who they are ("she's at work", "not really": ``callback``);
 - an answering machine gets the voicemail message (``answered_by: machine``).
 
 The labels are the slots the lead truly gave and the outcome a correct agent reaches.
@@ -29,14 +31,17 @@ from typing import Any
 import numpy as np
 
 from evalset.corpus import Line, Pools
+from reauto.agent.booking import CALLBACK
 from reauto.agent.scripted import ENDINGS, ScriptConfig, ScriptedBrain, score_slots
 
 #: The campaign's slots a call.yaml can label (reauto.eval.recordings.Labels).
 LABELLED = ("intent", "timeline_months", "budget_usd", "preapproved")
+#: The lead is not there or has no time ("she's at work", "not really"): called back another time.
+UNAVAILABLE = "unavailable"
 #: How calls end, with their shares: a normal call (None) or the lead ending it.
 ENDING_SHARES: Mapping[str | None, float] = {
-    None: 0.58, "dnc": 0.13, "not_interested": 0.1, "callback_request": 0.08, "wrong_number": 0.06,
-    "human_request": 0.05,
+    None: 0.55, "dnc": 0.13, "not_interested": 0.1, "callback_request": 0.08, "wrong_number": 0.06,
+    "human_request": 0.05, UNAVAILABLE: 0.03,
 }
 P_VOICEMAIL = 0.07
 P_ROBOT, P_REPEAT = 0.07, 0.05  # before any one answer
@@ -138,6 +143,8 @@ class Planner:
         stages = 2 + len(self.config.questions)  # identity, the questions, the booking answer
         # a wrong number comes out when the agent asks for the lead, or at the first question
         end_at = int(rng.random() >= 0.8) if ending == "wrong_number" else int(rng.integers(0, stages))
+        if ending == UNAVAILABLE:
+            end_at = 0  # the answer to who they are
         return _Call(self, rng, lead, ending, end_at).run()
 
     def _voicemail(self, rng: np.random.Generator, lead: dict[str, str]) -> Dialogue:
@@ -276,10 +283,15 @@ class _Call:
 
     def _end(self, stage: str) -> bool:
         assert self.ending is not None
-        line = self.pick(self.pools.saying(self.ending, stage))
+        if self.ending == UNAVAILABLE:
+            line = self.pick(self.pools.unavailable()) if stage == "identity" else None
+            name = f" {self.config.lead_first_name}" if self.config.lead_first_name else ""
+            text, outcome = f"No problem, I'll try{name} another time. Thanks, and goodbye.", "callback"
+        else:
+            line = self.pick(self.pools.saying(self.ending, stage))
+            text, outcome = ENDINGS[self.ending]
         if line is None:
             return False
-        text, outcome = ENDINGS[self.ending]
         self.say(line.text, self.ending, text)
         self.dialogue.outcome = outcome
         return True
@@ -297,8 +309,8 @@ class _Call:
             slot = offers[1] if line.accept == "second" and len(offers) > 1 else offers[0]
             reply = f"Perfect, you're booked for {slot}. You'll get a confirmation shortly. Thanks, and goodbye!"
             d.outcome = "booked"
-        else:
-            reply = f"Sorry, which works better: {' or '.join(offers[:2])} work for you?"
+        else:  # refused, conditional or another time: with the campaign's fixed offers, nothing is booked
+            reply = CALLBACK
             d.outcome = "callback"
         self.say(line.text, "booking", reply)
 
