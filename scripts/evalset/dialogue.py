@@ -48,7 +48,6 @@ P_ROBOT, P_REPEAT = 0.07, 0.05  # before any one answer
 MAX_SIDE = 2  # side questions in one call
 P_ACCEPT = 0.6  # the booking offer taken
 P_SECOND_TRY_ANSWERS = 0.75  # the question asked again gets a usable answer
-OUTCOME_OF = {intent: outcome for intent, (_, outcome) in ENDINGS.items()}
 
 HELLOS = ("hello", "hello?", "hi", "hey", "yeah hello", "hello who's this", "yes hello", "hi there",
           "good morning", "good afternoon", "yello", "hello this is {first}", "{first} speaking",
