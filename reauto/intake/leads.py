@@ -47,6 +47,9 @@ class IntakeResult:
 
 
 async def campaign_id_of(engine: AsyncEngine, name: str) -> int:
+    """The id of the campaign called ``name``; raises :class:`UnknownCampaign`."""
+    if not name or len(name) > 120 or clean_text(name)[1]:  # no stored name is like it: not worth a query
+        raise UnknownCampaign(f"no campaign named {clean_text(name[:120])[0]!r}")
     async with engine.connect() as conn:
         found = await conn.scalar(select(Campaign.id).where(Campaign.name == name))
     if found is None:
