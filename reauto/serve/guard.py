@@ -1,10 +1,11 @@
 """What stands between the network and the handlers of ``reauto serve``: a body cap that counts
 the bytes as they arrive, bounded JSON, checked call ids, and one answer for what slips through.
 
-The cap used to read ``Content-Length`` only: a chunked upload has none, and 300 MB posted that
-way raised the server's memory by 557 MB before any handler ran. :class:`BodyLimit` reads at most
-the limit plus one chunk and answers 413 (closing the connection) as soon as it is passed, so a
-refused body costs the limit, not its size.
+A cap on ``Content-Length`` alone misses a chunked upload, which has none: 300 MB posted that way
+is read whole before any handler runs (measured: +600 MB of server memory, on /v1/leads and
+/twilio/status alike). :class:`BodyLimit` reads at most the limit plus one chunk and answers 413,
+closing the connection, as soon as it is passed (measured: +2 MB, 3 MB read, 10 ms;
+tests/test_serve_fuzz.py).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def add_intake_routes(app: FastAPI, ctx: ServeContext) -> None:
             result = await store_intake(records, campaign, policy=policy, source="intake")
         except UnknownCampaign as exc:
             return JSONResponse({"detail": str(exc)}, status_code=404)
-        return JSONResponse(result.as_json(), status_code=200 if result.created or result.already_present else 422)
+        return JSONResponse(*fates(result))
 
     async def store_intake(records: list[Any], campaign: str, *, policy: ConsentPolicy, source: str,
                            mapping: Any = None) -> IntakeResult:
@@ -179,7 +179,16 @@ def add_intake_routes(app: FastAPI, ctx: ServeContext) -> None:
                                         mapping=mapping_for(form))
         except UnknownCampaign as exc:
             return misconfigured(f"[intake.forms.{name}] campaign", exc)
-        return form_answer(form, 200 if result.created or result.already_present else 422, result.as_json())
+        body, status = fates(result)
+        return form_answer(form, status, body)
+
+
+def fates(result: IntakeResult) -> tuple[dict[str, Any], int]:
+    """The answer to a batch: every record's fate; 422 with a ``detail`` when none was usable."""
+    body = result.as_json()
+    if result.created or result.already_present:
+        return body, 200
+    return {"detail": "no lead was usable: see rejected", **body}, 422
 
 
 def form_answer(form: Any, status: int, body: dict[str, Any]) -> Response:
