@@ -92,8 +92,10 @@ def served(pg_settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         crm.people[person_id] = person(person_id, "Fuzz", "Lead", f"(512) 555-{person_id:04d}")
     asyncio.run_coroutine_threadsafe(crm.start(), loop).result(10)
     port = _free_port()
+    inherited = {k: v for k, v in os.environ.items() if k.startswith("REAUTO_TEST_")}  # a shifted clock
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
+        **inherited, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "REAUTO_DATABASE_URL": pg_settings.database.url, "REAUTO_LOG_LEVEL": "INFO",
         "REAUTO_TWILIO_AUTH_TOKEN": AUTH_TOKEN, "REAUTO_TWILIO_PUBLIC_URL": PUBLIC,
         "REAUTO_INTAKE_API_KEYS": json.dumps([API_KEY]),
