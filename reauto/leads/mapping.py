@@ -19,6 +19,7 @@ import yaml
 
 from reauto.errors import UsageError
 from reauto.leads.values import BadValue, clean_json, clean_text, kind_of, scalar, scalars
+from reauto.yamlcheck import duplicate_keys
 
 #: Lead fields a column can map to. ``phone`` and ``consent_evidence`` take several columns.
 FIELDS: tuple[str, ...] = (
@@ -273,13 +274,19 @@ def load_mapping_file(path: Path) -> dict[str, list[str]]:
         UsageError: the file is unreadable, not YAML, or not a mapping of field → column(s).
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        duplicates = duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), str(path))
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read mapping file: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         raise UsageError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    if duplicates:
+        raise UsageError(str(duplicates[0]))
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data = data["columns"]
     if not isinstance(data, dict):
