@@ -189,9 +189,12 @@ async def test_unknown_calls_are_acknowledged_and_logged_once(pg_engine, caplog)
         form = {"CallSid": "CA0123456789abcdef0123456789abcdef", "AnsweredBy": "human\x00", "MachineDetectionDuration": "9"}
         assert (await srv.twilio("/twilio/amd/999", form))[0] == 204
         assert (await srv.twilio("/twilio/status/999", {"CallStatus": "completed", "SequenceNumber": "\x00"}))[0] == 204
+        status, twiml = await srv.twilio("/twilio/twiml/999", {"CallSid": "CA1"})
+        assert status == 200 and "<Hangup/>" in twiml
     lines = [r.getMessage() for r in caplog.records if "999" in r.getMessage()]
     assert lines == ["AMD result for call 999, which the store does not have: ignored",
-                     "status completed for call 999, which the store does not have: ignored"]
+                     "status completed for call 999, which the store does not have: ignored",
+                     "TwiML asked for call 999, which this process is not placing: hanging up"]
     assert _problems(caplog) == []
 
 

@@ -154,6 +154,8 @@ def create_app(ctx: ServeContext) -> FastAPI:
                                          From="+15125550100", Direction="outbound-api"))
     async def twiml(call_id: str, request: Request) -> Response:
         await verified_form(request)
+        if ctx.registry.get(call_id) is None:
+            log.warning("TwiML asked for call %s, which this process is not placing: hanging up", shown(call_id))
         return Response(ctx.registry.twiml(call_id), media_type=TWIML)
 
     @app.post("/twilio/status/{call_id}", status_code=204, tags=["twilio"],
