@@ -2,9 +2,7 @@
 files. Each bad record is judged alone; the others of its batch land."""
 
 import json
-import os
 import random
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -14,7 +12,7 @@ from reauto.compliance import ComplianceRules, LeadFacts, check
 from reauto.errors import UsageError
 from reauto.intake.leads import accept_leads
 from reauto.leads import normalize
-from reauto.leads.build import LeadDraft, build_lead
+from reauto.leads.build import build_lead
 from reauto.leads.loader import LoadReport, get_or_create_campaign, load_leads, write_batch
 from reauto.leads.mapping import ColumnMapping
 from reauto.leads.readers import read_records
