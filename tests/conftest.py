@@ -128,9 +128,9 @@ class PhoneLeaks(logging.Handler):
 
     The search is independent of the filter's patterns: every run of digits (with the spaces,
     dots, dashes, slashes and brackets people write numbers with) is reduced to its digits and
-    each 10-digit window is looked up among the numbers written in the tests' sources and data,
-    and any number of the fictional 555 exchange (tests generate those). Subprocesses' output is
-    added with :meth:`scan`.
+    each 10-digit window is looked up among the numbers written in the tests' sources and data;
+    a phone-sized run (10 or 11 digits) of the fictional 555 exchange counts too (tests generate
+    those). Subprocesses' output is added with :meth:`scan`.
     """
 
     _IN_SOURCE = re.compile(r"(?<![\w+])(?:\+?1[\s.-]?)?\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]?\d{4}(?!\d)"
@@ -169,8 +169,9 @@ class PhoneLeaks(logging.Handler):
         for run in self._RUN.findall(text):
             digits = re.sub(r"\D", "", run)
             windows = {digits[i:i + 10] for i in range(len(digits) - 9)}
-            hit = (windows & self.numbers) or {w for w in windows if self._FICTIONAL.fullmatch(w)} or {
-                n for n in self.international if n in digits}
+            phone_sized = len(digits) in (10, 11) and self._FICTIONAL.fullmatch(digits[-10:])
+            fictional = {digits[-10:]} if phone_sized else set()
+            hit = (windows & self.numbers) or fictional or {n for n in self.international if n in digits}
             if hit:
                 self.leaks.append(f"{source}: {sorted(hit)[0]} in {text.splitlines()[0][:160]!r}")
 

@@ -65,7 +65,8 @@ def test_the_run_wide_check_finds_what_the_filter_misses():
     assert check.leaks == []  # masked as reauto's handler writes it
     check.emit(logging.makeLogRecord({"name": "lib", "msg": "to 5 1 2 5 5 5 0 1 2 3 now"}))
     check.scan("Traceback …\n  lead +1 (214) 555-0100 …", "stderr of reauto serve")
-    check.scan("took 1764086400 s; call 2147483648; 2026-11-25 15:02", "stderr")
-    assert [leak.split(":")[0] for leak in check.leaks] == ["log lib", "stderr of reauto serve"]
+    check.scan("took 1764086400 s; call 2147483648; 2026-11-25 15:02; at 1764555012345 ms", "stderr")
+    check.scan("lead 3105559876 answered", "stderr of a dialer")  # a generated number of the 555 exchange
+    assert [leak.split(":")[0] for leak in check.leaks] == ["log lib", "stderr of reauto serve", "stderr of a dialer"]
     assert "5125550123" in LEAKS.numbers and "442079460958" in LEAKS.numbers  # from the tests' data
     assert LEAKS in logging.getLogger().handlers

@@ -161,7 +161,9 @@ def add_intake_routes(app: FastAPI, ctx: ServeContext) -> None:
         else:
             return form_answer(form, 415, {"detail": f"{shown(content_type)} is not accepted: post the form "
                                                      "URL-encoded (the browser default) or as JSON"})
-        sent = {**dict(request.query_params), **{k: v for k, v in fields.items() if k == "token" and isinstance(v, str)}}
+        sent = dict(request.query_params)
+        if isinstance(fields.get("token"), str):
+            sent["token"] = fields["token"]
         allowed = token_ok(form, request.headers, sent)
         if allowed is None:
             return form_answer(form, 401, {"detail": "send the form's token as ?token= or X-Reauto-Form-Token"})
