@@ -17,16 +17,11 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+#: Time zones by US state, for leads whose number gave none (first is the most populous): the
+#: table lead import uses, so the gate and the stored candidates never disagree.
+from reauto.leads.normalize import STATE_ZONES
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-#: Time zones by US state, for leads whose number gave none (first is the most populous).
-STATE_ZONES: Mapping[str, tuple[str, ...]] = {
-    "TX": ("America/Chicago", "America/Denver"), "FL": ("America/New_York", "America/Chicago"),
-    "CA": ("America/Los_Angeles",), "NY": ("America/New_York",), "IL": ("America/Chicago",),
-    "OK": ("America/Chicago",), "MD": ("America/New_York",), "WA": ("America/Los_Angeles",),
-    "AZ": ("America/Phoenix",), "CO": ("America/Denver",), "GA": ("America/New_York",),
-}
-
 
 @dataclass(frozen=True)
 class Hours:

@@ -1,7 +1,9 @@
 """YAML files validated into pydantic models, every problem reported as ``file:line:column``.
 
 pydantic's error locations (``("turns", 2, "start")``) are mapped back to the YAML nodes they
-came from, so an operator sees where in the file to look, not a Python traceback.
+came from, so an operator sees where in the file to look, not a Python traceback. A key given
+twice in one mapping is an error too (YAML loaders keep the last one silently, so the first
+would be ignored without a word).
 """
 
 from __future__ import annotations
@@ -54,6 +56,33 @@ def _key_node(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
     return parent
 
 
+def duplicate_keys(root: yaml.Node | None, file: str) -> list[Problem]:
+    """Every key that repeats an earlier key of the same mapping, at the repeat's position."""
+    problems: list[Problem] = []
+    stack: list[tuple[yaml.Node, str]] = [(root, "")] if root is not None else []
+    visited: set[int] = set()  # an alias repeats a node (or loops back to one): each is read once
+    while stack:
+        node, where = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, f"{where}.{i}" if where else str(i)) for i, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], yaml.Node] = {}
+            for key, value in node.value:
+                path = f"{where}.{getattr(key, 'value', '?')}" if where else str(getattr(key, "value", "?"))
+                stack.append((value, path))
+                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                earlier = first.setdefault((key.tag, key.value), key)
+                if earlier is not key:
+                    problems.append(Problem(file, key.start_mark.line + 1, key.start_mark.column + 1, path,
+                                            f"duplicate key (first on line {earlier.start_mark.line + 1}); "
+                                            "a key may appear once"))
+    return sorted(problems, key=lambda p: (p.line, p.column))
+
+
 def _expected(err: Any) -> str:
     msg = re.sub(r"^Value error, ", "", err["msg"])
     if "input" in err and err["type"] not in {"missing"} and not isinstance(err["input"], dict | list):
@@ -82,6 +111,9 @@ def validate_yaml(path: Path | str, model: type[M], what: str) -> tuple[M | None
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(str(path), line, col, "(yaml)", f"invalid YAML: {reason}")]
+    duplicates = duplicate_keys(root, str(path))
+    if duplicates:
+        return None, duplicates
     if not isinstance(data, dict):
         return None, [Problem(str(path), 1, 1, "(file)", f"expected a mapping of {what}")]
     try:

@@ -8,10 +8,14 @@ and every key a test writes starts with the run's own prefix.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -114,3 +118,80 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared data folder not found at {SHARED}")
     return SHARED
+
+
+# --- no phone number in any log line of the run ------------------------------------------------
+
+class PhoneLeaks(logging.Handler):
+    """Every log record of the run, as reauto's log handler writes it (message and traceback
+    through :func:`reauto.logfilter.redact`), searched for the phone numbers the tests use.
+
+    The search is independent of the filter's patterns: every run of digits (with the spaces,
+    dots, dashes, slashes and brackets people write numbers with) is reduced to its digits and
+    each 10-digit window is looked up among the numbers written in the tests' sources and data;
+    a phone-sized run (10 or 11 digits) of the fictional 555 exchange counts too (tests generate
+    those). Subprocesses' output is added with :meth:`scan`.
+    """
+
+    _IN_SOURCE = re.compile(r"(?<![\w+])(?:\+?1[\s.-]?)?\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]?\d{4}(?!\d)"
+                            r"|(?<![\w+])\+[2-9]\d{7,14}(?!\d)")
+    _RUN = re.compile(r"\+?\d[\d\s().\-/]{8,}\d")
+    _FICTIONAL = re.compile(r"[2-9]\d{2}555\d{4}")
+
+    def __init__(self, roots: list[Path]) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.numbers: set[str] = set()
+        for root in roots:
+            for path in root.rglob("*"):
+                if path.suffix in (".py", ".csv", ".jsonl", ".txt", ".yaml", ".json") and path.is_file():
+                    for found in self._IN_SOURCE.finditer(path.read_text(encoding="utf-8", errors="replace")):
+                        digits = re.sub(r"\D", "", found[0])
+                        self.numbers.add(digits if found[0].startswith("+") and not found[0].startswith("+1")
+                                         else digits[-10:])
+        self.international = {n for n in self.numbers if len(n) != 10}
+        self.lines = 0
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from reauto.logfilter import redact
+
+        try:
+            text = redact(record.getMessage())
+            if record.exc_info and record.exc_info[0] is not None:
+                text += "\n" + redact("".join(traceback.format_exception(*record.exc_info)))
+            self.scan(text, f"log {record.name}")
+        except Exception:  # noqa: BLE001 - a broken record must not break the test that logged it
+            self.handleError(record)
+
+    def scan(self, text: str, source: str) -> None:
+        """Look for the tests' numbers in ``text`` (one or more lines from ``source``)."""
+        self.lines += text.count("\n") + 1
+        for run in self._RUN.findall(text):
+            digits = re.sub(r"\D", "", run)
+            windows = {digits[i:i + 10] for i in range(len(digits) - 9)}
+            phone_sized = len(digits) in (10, 11) and self._FICTIONAL.fullmatch(digits[-10:])
+            fictional = {digits[-10:]} if phone_sized else set()
+            hit = (windows & self.numbers) or fictional or {n for n in self.international if n in digits}
+            if hit:
+                self.leaks.append(f"{source}: {sorted(hit)[0]} in {text.splitlines()[0][:160]!r}")
+
+
+LEAKS = PhoneLeaks([Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "campaigns"])
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(LEAKS)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logging.getLogger().removeHandler(LEAKS)
+    if LEAKS.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if LEAKS.leaks:
+        terminalreporter.section("phone numbers in log lines", red=True)
+        for leak in LEAKS.leaks[:20]:
+            terminalreporter.write_line(leak)
+        terminalreporter.write_line(f"{len(LEAKS.leaks)} log lines carry a phone number the tests used")

@@ -55,12 +55,12 @@ def test_load_list_show_stats_on_sqlite(sqlite_cfg, tmp_path):
     report = tmp_path / "rejects.csv"
     result = cli(sqlite_cfg, "leads", "load", MESSY, "--campaign", "spring", "--report", str(report))
     assert result.exit_code == 0, result.output
-    assert "11 inserted, 0 already present, 2 duplicates in file, 8 rejected, 3 warnings" in result.output
+    assert "10 inserted, 0 already present, 2 duplicates in file, 9 rejected, 3 warnings" in result.output
     assert "no phone number" in result.output
     with report.open() as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["file", "line", "field", "value", "reason"]
-    assert len(rows) == 13
+    assert len(rows) == 14
     assert {"file": "messy.csv", "line": "5", "field": "phone", "value": "+15128675309",
             "reason": "duplicate of line 2"} in rows
     assert rows[0]["reason"].startswith("warning: ")
@@ -68,14 +68,14 @@ def test_load_list_show_stats_on_sqlite(sqlite_cfg, tmp_path):
     again = cli(sqlite_cfg, "leads", "load", MESSY, "-C", "spring", "--json", "--strict")
     assert again.exit_code == 1  # --strict: rejected rows
     summary = json.loads(again.output)
-    assert (summary["inserted"], summary["already_present"], summary["rejected"]) == (0, 11, 8)
+    assert (summary["inserted"], summary["already_present"], summary["rejected"]) == (0, 10, 9)
     assert summary["rejects"][0]["line"] == 6
 
     listed = json.loads(cli(sqlite_cfg, "leads", "list", "-C", "spring", "--limit", "3", "--json").output)
-    assert [r["name"] for r in listed] == ["Rae Sol", "Quinn Ray", "Pat Quinn"]
+    assert [r["name"] for r in listed] == ["Rae Sol", "Quinn Ray", "Leo Park"]
     table = cli(sqlite_cfg, "leads", "list", "--status", "new")
-    assert table.exit_code == 0 and "leads (11)" in table.output
-    hank = json.loads(cli(sqlite_cfg, "leads", "list", "--json").output)[6]
+    assert table.exit_code == 0 and "leads (10)" in table.output
+    hank = next(r for r in json.loads(cli(sqlite_cfg, "leads", "list", "--json").output) if r["name"] == "Hank Moss")
     assert hank["timezone"] == "America/Boise/America/Los_Angeles"
 
     shown = cli(sqlite_cfg, "leads", "show", "(512) 867-5309", "--json")
@@ -84,7 +84,7 @@ def test_load_list_show_stats_on_sqlite(sqlite_cfg, tmp_path):
     assert "Jane" in cli(sqlite_cfg, "leads", "show", str(detail["lead"]["id"])).output
 
     stats = json.loads(cli(sqlite_cfg, "leads", "stats", "-C", "spring", "--json").output)
-    assert stats["total"] == 11 and stats["written_consent"] == {"no": 10, "yes": 1}
+    assert stats["total"] == 10 and stats["written_consent"] == {"no": 9, "yes": 1}
     assert stats["timezone"]["(not set)"] == 1
     assert "by status" in cli(sqlite_cfg, "leads", "stats").output
 

@@ -30,6 +30,7 @@ MESSY_ISSUES = [
     (19, "rejected", "row", "19 fields but the header has 16 (an unquoted delimiter inside a value?)"),
     (20, "rejected", "Phone 1", "invalid phone: premium-rate number"),
     (21, "rejected", "Phone 1", "invalid phone: toll-free number (not a personal line)"),
+    (23, "rejected", "Phone 1", "a number in GB, outside the campaign's countries (US)"),
     (25, "warning", "Phone 2",
      "alternate phone ignored: not a valid number (unassigned area code or exchange)"),
 ]
@@ -54,11 +55,11 @@ async def count(engine, table) -> int:
 async def test_messy_csv_good_rows_land_and_every_bad_row_is_reported(engine):
     report = await load_leads(engine, MESSY, "spring", batch_size=4)
     assert [(i.line, i.kind, i.field, i.reason) for i in report.issues] == MESSY_ISSUES
-    assert (report.rows, report.inserted, report.rejected, report.duplicates_in_file) == (21, 11, 8, 2)
+    assert (report.rows, report.inserted, report.rejected, report.duplicates_in_file) == (21, 10, 9, 2)
     assert (report.already_present, report.consent_records, report.batches) == (0, 1, 3)
     assert report.issues[1].value == "+15128675309"
     leads = await leads_by_phone(engine)
-    assert len(leads) == 11
+    assert len(leads) == 10
     jane = leads["+15128675309"]
     assert (jane.first_name, jane.address, jane.state, jane.timezone) == (
         "Jane", "100 Congress Ave, Suite 5", "TX", "America/Chicago")
@@ -93,10 +94,10 @@ async def test_loading_the_same_file_twice_changes_nothing(engine):
 
     before = await snapshot()
     again = await load_leads(engine, MESSY, "spring")
-    assert (again.inserted, again.already_present, again.consent_records) == (0, 11, 0)
+    assert (again.inserted, again.already_present, again.consent_records) == (0, 10, 0)
     assert await snapshot() == before
     other = await load_leads(engine, MESSY, "autumn")  # another campaign may hold the same people
-    assert other.inserted == 11
+    assert other.inserted == 10
 
 
 async def test_a_crash_mid_load_leaves_no_half_batch_and_a_rerun_completes(engine, monkeypatch):
@@ -117,8 +118,8 @@ async def test_a_crash_mid_load_leaves_no_half_batch_and_a_rerun_completes(engin
     assert await count(engine, ConsentRecord) == 1
     monkeypatch.setattr(loader, "_insert_consents", real)
     rerun = await load_leads(engine, MESSY, "spring", batch_size=5)
-    assert (rerun.inserted, rerun.already_present) == (6, 5)
-    assert len(await leads_by_phone(engine)) == 11
+    assert (rerun.inserted, rerun.already_present) == (5, 5)
+    assert len(await leads_by_phone(engine)) == 10
 
 
 async def test_jsonl_with_a_broken_line(engine):
@@ -210,7 +211,7 @@ async def test_progress_callback(engine, tmp_path):
 
 async def test_summary_lists(engine):
     summary = (await load_leads(engine, MESSY, "c")).summary()
-    assert len(summary["rejects"]) == 8 and len(summary["duplicates"]) == 2 and len(summary["warnings"]) == 3
+    assert len(summary["rejects"]) == 9 and len(summary["duplicates"]) == 2 and len(summary["warnings"]) == 3
     assert summary["rejects"][0] == {"file": "messy.csv", "line": 6, "field": "Phone 1",
                                      "value": "555-0123", "reason": "invalid phone: too short: no area code"}
 

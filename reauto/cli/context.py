@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from reauto.config import Settings, load_settings
+from reauto.logfilter import install as install_redaction
 
 
 @dataclass
@@ -31,12 +32,18 @@ LOGGING = {"console": False}
 
 
 def configure_logging(level: str) -> None:
-    """reauto's log lines on stderr at ``log_level`` (an embedding program's own handlers win)."""
+    """reauto's log lines on stderr at ``log_level`` (an embedding program's own handlers win).
+
+    Every handler of the root logger gets the redacting filter (:mod:`reauto.logfilter`): no
+    phone number or SQL parameter reaches a log line, whichever library wrote it.
+    """
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
+    for handler in root.handlers:
+        install_redaction(handler)
     logging.getLogger("reauto").setLevel(level)
 
 

@@ -43,20 +43,29 @@ def authenticate(headers: Mapping[str, str], body: bytes, *, api_keys: Sequence[
         raise Unauthorized("send Authorization: Bearer <api key> or X-Reauto-Signature")
     if auth:
         scheme, _, key = auth.partition(" ")
-        if scheme.lower() == "bearer" and key and any(hmac.compare_digest(key, k) for k in api_keys if k):
+        if scheme.lower() == "bearer" and key and any(same(key, k) for k in api_keys if k):
             return "api_key"
         if not signature:
             raise Forbidden("unknown API key")
     if not hmac_secret:
         raise Forbidden("signatures are not accepted: [intake] hmac_secret is not set")
     parts = dict(p.split("=", 1) for p in signature.split(",") if "=" in p)
-    try:
-        t = int(parts.get("t", ""))
-    except ValueError:
-        raise Forbidden("malformed X-Reauto-Signature (expected t=<unix seconds>,v1=<hex>)") from None
+    stamp = parts.get("t", "").strip()
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise Forbidden("malformed X-Reauto-Signature (expected t=<unix seconds>,v1=<hex>)")
+    t = int(stamp)
     if abs((time.time() if now is None else now) - t) > max_skew_s:
         raise Forbidden(f"signature timestamp more than {max_skew_s:.0f} s from now")
     expected = sign(hmac_secret, body, t).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, parts.get("v1", "")):
+    if not same(expected, parts.get("v1", "")):
         raise Forbidden("signature does not match the body")
     return "signature"
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time equality of a credential sent in a header with the configured one.
+
+    Compared as UTF-8 bytes: ``hmac.compare_digest`` refuses text with non-ASCII characters,
+    which a header can carry.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "fub-signature"
 #: The events that can bring a new person; the others are acknowledged and ignored.
 PEOPLE_EVENTS = frozenset({"peopleCreated", "peopleUpdated"})
+#: Most people one event may name (each is one API request to Follow Up Boss).
+MAX_PEOPLE = 1000
+#: Follow Up Boss person ids are positive integers (a 64-bit bound keeps the URL sane).
+_MAX_ID = 2**63 - 1
 
 
 def signature(system_key: str, body: bytes) -> str:
@@ -44,8 +48,58 @@ def verify(headers: Mapping[str, str], body: bytes, system_key: str) -> None:
         raise Unauthorized("no FUB-Signature header")
     if not system_key:
         raise Forbidden("[followupboss] system_key is not set: webhooks cannot be verified")
-    if not hmac.compare_digest(signature(system_key, body), given.strip().lower()):
+    if not hmac.compare_digest(signature(system_key, body).encode(), given.strip().lower().encode()):
         raise Forbidden("FUB-Signature does not match the body")
+
+
+class BadEvent(ValueError):
+    """A webhook body that is not a Follow Up Boss event; ``too_large``: it names too many people."""
+
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
+
+
+@dataclass(frozen=True)
+class Event:
+    """The parts of a webhook event reauto acts on.
+
+    Attributes:
+        event_id: Follow Up Boss's id of the delivery ("" when it sent none).
+        event: the event's name (``peopleCreated`` …).
+        person_ids: the people it names, as positive integers.
+    """
+
+    event_id: str
+    event: str
+    person_ids: tuple[int, ...]
+
+
+def parse_event(payload: Any) -> Event:
+    """Check a decoded webhook body by type: text ids and names, a list of person ids.
+
+    Raises:
+        BadEvent: not an object, a field of the wrong type, an id that is not a person id, or
+            more than :data:`MAX_PEOPLE` people.
+    """
+    if not isinstance(payload, dict):
+        raise BadEvent("body is not a JSON object")
+    event_id, event = payload.get("eventId", ""), payload.get("event", "")
+    if not isinstance(event_id, str | int) or isinstance(event_id, bool) or not isinstance(event, str):
+        raise BadEvent("eventId and event must be text")
+    ids = payload.get("resourceIds") or []
+    if not isinstance(ids, list):
+        raise BadEvent("resourceIds must be a list of person ids")
+    if len(ids) > MAX_PEOPLE:
+        raise BadEvent(f"at most {MAX_PEOPLE} resourceIds per event", too_large=True)
+    person_ids: list[int] = []
+    for raw in ids:
+        number = raw if isinstance(raw, int) and not isinstance(raw, bool) else (
+            int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 20 else None)
+        if number is None or not 0 < number <= _MAX_ID:
+            raise BadEvent(f"resourceIds: {str(raw)[:40]!r} is not a person id")
+        person_ids.append(number)
+    return Event(str(event_id)[:200], event[:100], tuple(dict.fromkeys(person_ids)))
 
 
 class FollowUpBossError(RuntimeError):
@@ -70,18 +124,39 @@ class FollowUpBoss:
         await self.api.close()
 
     async def person(self, person_id: int) -> dict[str, Any] | None:
-        """The person with all fields, or None when Follow Up Boss has no such person."""
+        """The person with all fields, or None when Follow Up Boss has no such person.
+
+        Raises:
+            FollowUpBossError: no answer, or an answer that is not a JSON object.
+        """
         response = await self.api.request("GET", f"/v1/people/{int(person_id)}", params={"fields": "allFields"},
                                           ok_statuses=(404,))
-        return None if response.status_code == 404 else dict(response.json())
+        if response.status_code == 404:
+            return None
+        try:
+            person = response.json()
+        except ValueError:
+            person = None
+        if not isinstance(person, dict):
+            raise FollowUpBossError(f"Follow Up Boss answered person {int(person_id)} with something else than "
+                                    "a JSON object")
+        return person
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list the API sent (anything else in it, or instead of it, is ignored)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def person_to_record(person: Mapping[str, Any], settings: FollowUpBossSettings) -> dict[str, Any]:
-    """A Follow Up Boss person as an intake record (the lead file's column names)."""
-    phones = sorted(person.get("phones") or [], key=lambda p: not p.get("isPrimary"))
+    """A Follow Up Boss person as an intake record (the lead file's column names).
+
+    The values keep the types the API sent: intake checks each one like a posted lead's.
+    """
+    phones = sorted(_objects(person.get("phones")), key=lambda p: not p.get("isPrimary"))
     usable = [p for p in phones if str(p.get("status", "")).lower() not in ("bad", "not in service")]
-    emails = sorted(person.get("emails") or [], key=lambda e: not e.get("isPrimary"))
-    address = next(iter(person.get("addresses") or []), {})
+    emails = sorted(_objects(person.get("emails")), key=lambda e: not e.get("isPrimary"))
+    address = next(iter(_objects(person.get("addresses"))), {})
     record: dict[str, Any] = {
         "external_id": f"fub:{person.get('id')}",
         "first_name": person.get("firstName") or "",
@@ -94,7 +169,8 @@ def person_to_record(person: Mapping[str, Any], settings: FollowUpBossSettings) 
         "zip": address.get("code", ""),
         "source": f"followupboss:{person.get('source') or 'unknown'}"[:120],
     }
-    tags = {str(t).strip().lower() for t in person.get("tags") or []}
+    tags = {str(t).strip().lower() for t in person.get("tags") or [] if isinstance(t, str)} \
+        if isinstance(person.get("tags"), list) else set()
     consent_tag = next((t for t in settings.consent_tags if t.strip().lower() in tags), None)
     if consent_tag is not None:
         record.update(consent="yes", consent_text=settings.consent_text,
@@ -124,19 +200,21 @@ class WebhookResult:
 Store = Callable[[list[dict[str, Any]], str], Awaitable[IntakeResult]]
 
 
-async def handle_webhook(payload: Mapping[str, Any], client: FollowUpBoss, settings: FollowUpBossSettings, *,
-                         store: Store, concurrency: int = 4) -> WebhookResult:
+async def handle_webhook(event: Event | Mapping[str, Any], client: FollowUpBoss, settings: FollowUpBossSettings,
+                         *, store: Store, concurrency: int = 4) -> WebhookResult:
     """Fetch the event's people and store them in ``[followupboss] intake_campaign``.
 
     Raises :class:`FollowUpBossError` when a person could not be fetched (the sender retries the
-    delivery; people already stored are acknowledged as present the second time).
+    delivery; people already stored are acknowledged as present the second time), and
+    :class:`BadEvent` for a body that is not an event.
     """
-    event = str(payload.get("event", ""))
-    result = WebhookResult(event=event)
-    if event not in PEOPLE_EVENTS:
-        result.ignored = f"event {event!r} brings no new person"
+    if not isinstance(event, Event):
+        event = parse_event(event)
+    result = WebhookResult(event=event.event)
+    if event.event not in PEOPLE_EVENTS:
+        result.ignored = f"event {event.event!r} brings no new person"
         return result
-    ids = [i for i in payload.get("resourceIds") or [] if str(i).isdigit()]
+    ids = list(event.person_ids)
     gate = asyncio.Semaphore(concurrency)
 
     async def fetch(person_id: Any) -> dict[str, Any] | None:

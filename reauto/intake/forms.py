@@ -9,11 +9,11 @@ other intake. A filled honeypot field marks a bot: the post is answered like a s
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from typing import Any
 
 from reauto.config import FormSettings
+from reauto.intake.auth import same
 from reauto.leads.build import parse_flag
 from reauto.leads.mapping import ColumnMapping, alias_field
 
@@ -25,7 +25,7 @@ def token_ok(settings: FormSettings, headers: Mapping[str, str], query: Mapping[
     given = headers.get(TOKEN_HEADER) or query.get("token") or ""
     if not given:
         return None
-    return hmac.compare_digest(given, settings.token)
+    return same(given, settings.token)
 
 
 def mapping_for(settings: FormSettings) -> ColumnMapping:

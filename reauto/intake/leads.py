@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reauto.leads.build import META_KEY, ConsentPolicy, LeadDraft, build_lead
-from reauto.leads.loader import LoadReport, is_duplicate, write_batch
+from reauto.leads.loader import LoadReport, campaign_countries, is_duplicate, write_batch
 from reauto.leads.mapping import ColumnMapping
+from reauto.leads.values import clean_text, kind_of
 from reauto.store.models import Campaign, Lead
 from reauto.store.types import utcnow
 
@@ -46,6 +47,9 @@ class IntakeResult:
 
 
 async def campaign_id_of(engine: AsyncEngine, name: str) -> int:
+    """The id of the campaign called ``name``; raises :class:`UnknownCampaign`."""
+    if not name or len(name) > 120 or clean_text(name)[1]:  # no stored name is like it: not worth a query
+        raise UnknownCampaign(f"no campaign named {clean_text(name[:120])[0]!r}")
     async with engine.connect() as conn:
         found = await conn.scalar(select(Campaign.id).where(Campaign.name == name))
     if found is None:
@@ -63,6 +67,7 @@ async def accept_leads(engine: AsyncEngine, campaign: str, records: Sequence[Any
     """
     result = IntakeResult(campaign_id=await campaign_id_of(engine, campaign))
     report = LoadReport(file=source, campaign=campaign, campaign_id=result.campaign_id)
+    countries = await campaign_countries(engine, result.campaign_id, region)
     mapping = mapping or ColumnMapping()
     received = utcnow()
     drafts: list[LeadDraft] = []
@@ -70,10 +75,11 @@ async def accept_leads(engine: AsyncEngine, campaign: str, records: Sequence[Any
     first_external: dict[str, int] = {}
     for index, record in enumerate(records):
         if not isinstance(record, Mapping):
-            result.rejected.append({"index": index, "field": "lead", "value": str(record)[:80],
+            result.rejected.append({"index": index, "field": "lead", "value": shown(record),
                                     "reason": "expected a JSON object"})
             continue
-        draft, issues = build_lead(mapping.apply(record), file=source, line=index, region=region, policy=policy)
+        draft, issues = build_lead(mapping.apply({str(k): v for k, v in record.items()}), file=source, line=index,
+                                   region=region, policy=policy, countries=countries)
         for issue in issues:
             entry = {"index": index, "field": issue.field, "value": issue.value, "reason": issue.reason}
             (result.warnings if issue.kind == "warning" else result.rejected).append(entry)
@@ -88,12 +94,24 @@ async def accept_leads(engine: AsyncEngine, campaign: str, records: Sequence[Any
         draft.row["custom"][META_KEY]["intake_at"] = received.isoformat()
         drafts.append(draft)
     inserted = await write_batch(engine, report, drafts, priority=priority) if drafts else set()
+    refused = {i.line: i for i in report.of_kind("rejected")}  # leads the database would not take
+    for line, issue in refused.items():
+        result.rejected.append({"index": line, "field": issue.field, "value": issue.value, "reason": issue.reason})
+    drafts = [d for d in drafts if d.line not in refused]
     ids = await _lead_ids(engine, result.campaign_id, drafts)
     for draft in drafts:
         lead_id = ids.get(draft.phone) or (ids.get(f"ext:{draft.external_id}") if draft.external_id else None)
         entry = {"index": draft.line, "lead_id": lead_id, "phone": draft.phone}
         (result.created if draft.phone in inserted else result.already_present).append(entry)
+    result.rejected.sort(key=lambda r: r["index"])
     return result
+
+
+def shown(value: Any) -> str:
+    """A record that is not an object, as the answer shows it: short and free of control characters."""
+    if isinstance(value, str):
+        return clean_text(value)[0][:80]
+    return kind_of(value)
 
 
 async def _lead_ids(engine: AsyncEngine, campaign_id: int, drafts: Sequence[LeadDraft]) -> dict[str, int]:

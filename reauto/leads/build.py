@@ -19,6 +19,8 @@ from reauto.leads.normalize import (
     normalize_state,
     normalize_zip,
     parse_phone,
+    countries_shown,
+    regions_of,
 )
 
 #: Column widths of the ``leads`` table; longer text is cut (with a warning), never a DB error.
@@ -124,6 +126,7 @@ def build_lead(
     region: str = "US",
     policy: ConsentPolicy = ConsentPolicy(),  # noqa: B008 - frozen, shared safely
     now: datetime | None = None,
+    countries: frozenset[str] | None = None,
 ) -> tuple[LeadDraft | None, list[Issue]]:
     """Build the lead row for one mapped record.
 
@@ -134,6 +137,8 @@ def build_lead(
         region: region assumed for numbers without a country code.
         policy: what the operator says the consent column means.
         now: the current instant (tests pass a fixed one).
+        countries: regions whose numbers may be called (default: ``region`` and, for the US,
+            its territories); a number of another country is not the lead's number.
 
     Returns:
         The draft (None when the record is rejected) and the issues found.
@@ -144,8 +149,15 @@ def build_lead(
     def warn(name: str, value: str, reason: str) -> None:
         issues.append(Issue(file, line, name, value[:200], reason, "warning"))
 
+    if mapped.invalid:
+        column, value, reason = mapped.invalid[0]
+        more = f" (and {len(mapped.invalid) - 1} more)" if len(mapped.invalid) > 1 else ""
+        return None, [Issue(file, line, column, value[:200], f"{reason}{more}")]
+    for column in dict.fromkeys(mapped.cleaned):
+        warn(column, "", "control characters removed")
+    allowed = countries if countries is not None else regions_of([region])
     try:
-        phone, alternates = _phones(mapped, file, line, region, warn)
+        phone, alternates = _phones(mapped, file, line, region, warn, allowed)
         external_id = mapped.fields.get("external_id")
         if external_id is not None and len(external_id) > MAX_EXTERNAL_ID:
             raise _Rejected(Issue(file, line, "external_id", external_id[:200], "id longer than 120 characters"))
@@ -195,7 +207,7 @@ def build_lead(
 
 
 def _phones(
-    mapped: MappedRow, file: str, line: int, region: str, warn: Any
+    mapped: MappedRow, file: str, line: int, region: str, warn: Any, countries: frozenset[str]
 ) -> tuple[PhoneInfo, list[str]]:
     """Primary number (first valid) and distinct valid alternates; invalid ones are reported."""
     if not mapped.phones:
@@ -206,16 +218,20 @@ def _phones(
         try:
             info = parse_phone(raw, region)
         except InvalidPhone as exc:
-            bad.append((column, raw, exc.reason))
+            bad.append((column, raw, f"invalid phone: {exc.reason}"))
+            continue
+        if info.region not in countries:
+            bad.append((column, raw, f"a number in {info.region}, outside the campaign's countries "
+                                     f"({countries_shown(countries)})"))
             continue
         if all(v.e164 != info.e164 for v in valid):
             valid.append(info)
     if not valid:
         column, raw, reason = bad[0]
         more = f" (and {len(bad) - 1} more invalid)" if len(bad) > 1 else ""
-        raise _Rejected(Issue(file, line, column, raw[:200], f"invalid phone: {reason}{more}"))
+        raise _Rejected(Issue(file, line, column, raw[:200], f"{reason}{more}"))
     for column, raw, reason in bad:
-        warn(column, raw, f"alternate phone ignored: {reason}")
+        warn(column, raw, f"alternate phone ignored: {reason.removeprefix('invalid phone: ')}")
     return valid[0], [v.e164 for v in valid[1:]]
 
 

@@ -4,6 +4,8 @@ Each batch (default 1000 good rows) is one transaction: leads are inserted with 
 ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL and SQLite alike), then their consent records.
 A failure inside a batch rolls the whole batch back; batches before it stay committed, and a
 rerun skips what landed (same number or same external id in the campaign → "already present").
+When the database refuses a value of one lead, that batch is written again lead by lead, so the
+one lead is rejected (with the database's reason) and the others land.
 Numbers on an active do-not-call entry are inserted flagged (``dnc`` true, status ``dnc``).
 """
 
@@ -16,14 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reauto.errors import UsageError
 from reauto.leads.bulk import insert_ignore
 from reauto.leads.build import ConsentPolicy, Issue, LeadDraft, build_lead
 from reauto.leads.mapping import ColumnMapping
+from reauto.leads.normalize import regions_of
 from reauto.leads.readers import Progress, csv_header, detect_format, read_records
 from reauto.store.models import Campaign, ConsentRecord, DncEntry, Lead, LeadStatus
 from reauto.store.types import utcnow
@@ -129,6 +133,19 @@ async def get_or_create_campaign(engine: AsyncEngine, name: str) -> int:
         return int(await conn.scalar(select(Campaign.id).where(Campaign.name == name)))
 
 
+#: Key of a campaign's stored settings listing the countries whose numbers it may call.
+COUNTRIES_KEY = "lead_countries"
+
+
+async def campaign_countries(engine: AsyncEngine, campaign_id: int, region: str) -> frozenset[str]:
+    """Regions whose numbers the campaign takes: its ``lead_countries`` when it names them, else
+    ``region`` (``default_region``) with, for the US, its territories."""
+    async with engine.connect() as conn:
+        config = await conn.scalar(select(Campaign.config).where(Campaign.id == campaign_id))
+    named = config.get(COUNTRIES_KEY) if isinstance(config, dict) else None
+    return regions_of(named) if named else regions_of([region])
+
+
 async def load_leads(
     engine: AsyncEngine,
     path: Path,
@@ -170,6 +187,7 @@ async def load_leads(
     started = time.perf_counter()
     report = LoadReport(file=str(path), campaign=campaign.strip())
     report.campaign_id = await get_or_create_campaign(engine, campaign)
+    countries = await campaign_countries(engine, report.campaign_id, region)
     progress = Progress(total_bytes=path.stat().st_size)
     first_line: dict[str, int] = {}
     first_external: dict[str, int] = {}
@@ -184,7 +202,8 @@ async def load_leads(
             report.rejected += 1
         else:
             draft, issues = build_lead(
-                mapping.apply(record.values), file=name, line=record.line, region=region, policy=policy
+                mapping.apply(record.values), file=name, line=record.line, region=region, policy=policy,
+                countries=countries,
             )
             report.issues += issues
             if draft is None:
@@ -236,7 +255,48 @@ async def write_batch(engine: AsyncEngine, report: LoadReport, batch: Sequence[L
 
     Leads already in the campaign (same number or external id) are left as they are. Returns the
     numbers inserted. ``priority``: place in the dial queue (higher first; intake leads jump it).
+    A lead whose values the database refuses is rejected alone (an issue of kind ``rejected``,
+    field ``lead``); an unreachable database still fails the call.
     """
+    try:
+        return await _write(engine, report, batch, priority)
+    except (DBAPIError, StatementError, ValueError, TypeError) as exc:
+        if not refused_by_row(exc):
+            raise
+        if len(batch) == 1:
+            _refuse(report, batch[0], exc)
+            return set()
+    inserted: set[str] = set()
+    for draft in batch:
+        try:
+            inserted |= await _write(engine, report, [draft], priority)
+        except (DBAPIError, StatementError, ValueError, TypeError) as exc:
+            if not refused_by_row(exc):
+                raise
+            _refuse(report, draft, exc)
+    return inserted
+
+
+def refused_by_row(exc: BaseException) -> bool:
+    """Whether an insert failed because of the values of a row (not the database's state)."""
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return False  # connection lost, server down, missing table: the load stops
+    return True
+
+
+def _refuse(report: LoadReport, draft: LeadDraft, exc: BaseException) -> None:
+    """Report a lead the database refused, by the database's reason (never its parameters)."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(getattr(orig, "diag", None), "message_primary", None)
+    cause = diag or type(orig or exc).__name__
+    report.issues.append(Issue(Path(report.file).name, draft.line, "lead", "",
+                               f"the database refused this lead: {cause}"))
+    report.rejected += 1
+
+
+async def _write(engine: AsyncEngine, report: LoadReport, batch: Sequence[LeadDraft], priority: int) -> set[str]:
     async with engine.begin() as conn:
         listed = await _listed(conn, [d.phone for d in batch])
         now = utcnow()

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 from reauto.errors import UsageError
+from reauto.leads.values import BadValue, clean_json, clean_text, kind_of, scalar, scalars
+from reauto.yamlcheck import duplicate_keys
 
 #: Lead fields a column can map to. ``phone`` and ``consent_evidence`` take several columns.
 FIELDS: tuple[str, ...] = (
@@ -26,6 +28,8 @@ FIELDS: tuple[str, ...] = (
     "consent_evidence", "ignore",
 )
 MULTI_FIELDS = frozenset({"phone", "consent_evidence", "ignore"})
+#: Fields that may be given as JSON true/false.
+FLAG_FIELDS = frozenset({"consent"})
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "external_id": ("id", "leadid", "externalid", "contactid", "recordid", "crmid", "personid"),
@@ -94,12 +98,17 @@ class MappedRow:
         phones: (column, value) of every phone value, in column order.
         evidence: (column, value) of consent evidence (URL, IP, certificate).
         custom: unmapped columns with a value, as read (JSONL keeps its types).
+        invalid: (column, value, reason) of values that cannot be what their field needs (an
+            object where a name goes, NaN): the record is rejected.
+        cleaned: columns whose control characters were removed (the record is kept).
     """
 
     fields: dict[str, str] = field(default_factory=dict)
     phones: list[tuple[str, str]] = field(default_factory=list)
     evidence: list[tuple[str, str]] = field(default_factory=list)
     custom: dict[str, Any] = field(default_factory=dict)
+    invalid: list[tuple[str, str, str]] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,26 +189,75 @@ class ColumnMapping:
         return Resolved(single, tuple(phones), tuple(evidence), frozenset(self.explicit.get("ignore", [])))
 
     def apply(self, values: Mapping[str, Any]) -> MappedRow:
-        """Express one record's values in lead fields; the rest goes to ``custom``."""
+        """Express one record's values in lead fields; the rest goes to ``custom``.
+
+        Every value is checked by type (text or a number where one value goes, a flat list where
+        several may) and cleaned of control characters; what fails is listed in ``invalid``.
+        """
         plan = self.resolve(list(values))
         row = MappedRow()
         used = set(plan.phones) | set(plan.evidence) | plan.ignored
         for name, header in plan.single.items():
             used.add(header)
-            text = as_text(values.get(header))
+            value = _checked(row, header, values.get(header), lambda v, n=name: scalar(v, flag=n in FLAG_FIELDS))
+            text = _clean(row, header, as_text(value))
             if text is not None:
                 row.fields[name] = text
         for header in plan.phones:
-            for text in as_texts(values.get(header)):
-                row.phones.append((header, text))
+            for text in as_texts(_checked(row, header, values.get(header), scalars)):
+                phone = _clean(row, header, text)
+                if phone is not None:
+                    row.phones.append((header, phone))
         for header in plan.evidence:
-            text = as_text(values.get(header))
+            text = _clean(row, header, as_text(_checked(row, header, values.get(header), scalars)))
             if text is not None:
                 row.evidence.append((header, text))
         for header, value in values.items():
-            if header not in used and as_text(value) is not None:
-                row.custom[header] = value.strip() if isinstance(value, str) else value
+            if header not in used and not _blank(value):
+                try:
+                    kept, changed = clean_json(value.strip() if isinstance(value, str) else value)
+                except BadValue as exc:
+                    row.invalid.append((clean_text(header)[0], _shown(value), exc.reason))
+                    continue
+                name, renamed = clean_text(header)
+                if changed or renamed:
+                    row.cleaned.append(name)
+                row.custom[name] = kept
         return row
+
+
+def _checked(row: MappedRow, header: str, value: Any, check: Any) -> Any:
+    """``value`` when ``check`` accepts it; else None, with the reason in ``row.invalid``."""
+    try:
+        return check(value)
+    except BadValue as exc:
+        row.invalid.append((clean_text(header)[0], _shown(value), exc.reason))
+        return None
+
+
+def _clean(row: MappedRow, header: str, text: str | None) -> str | None:
+    """``text`` without control characters (noted in ``row.cleaned``); blank → None."""
+    if text is None:
+        return None
+    cleaned, changed = clean_text(text)
+    if changed:
+        row.cleaned.append(clean_text(header)[0])
+        cleaned = cleaned.strip()
+    return cleaned or None
+
+
+def _blank(value: Any) -> bool:
+    """None, blank text, or an empty list or object."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | dict) and not value)
+
+
+def _shown(value: Any) -> str:
+    """A rejected value as the report shows it: short, one line, no control characters."""
+    if isinstance(value, str):
+        return clean_text(value)[0][:80]
+    return kind_of(value)
 
 
 def _check_field(name: str) -> None:
@@ -216,13 +274,19 @@ def load_mapping_file(path: Path) -> dict[str, list[str]]:
         UsageError: the file is unreadable, not YAML, or not a mapping of field → column(s).
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        duplicates = duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), str(path))
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read mapping file: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         raise UsageError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    if duplicates:
+        raise UsageError(str(duplicates[0]))
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data = data["columns"]
     if not isinstance(data, dict):

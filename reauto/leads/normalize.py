@@ -3,8 +3,10 @@
 Phone numbers go through ``phonenumbers`` (never hand-rolled formatting) and come out as E.164
 or not at all. Time zones come from the address when it names a state (a state spanning several
 zones keeps every candidate unless the city or ZIP code decides), else from the number's area
-code. Every candidate is kept because the calling window must hold in each of them
-(see COMPLIANCE.md, "Calling hours").
+code; when the two disagree (a Texas number, an address in New York) the lead may be in either
+place and keeps the zones of both. Every candidate is kept because the calling window must hold
+in each of them (see COMPLIANCE.md, "Calling hours"). :data:`STATE_ZONES` is the one table of
+states' zones: the compliance gate reads it too.
 """
 
 from __future__ import annotations
@@ -124,6 +126,8 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _UNKNOWN_ZONE = "Etc/Unknown"
 #: NANP regions that are US territories: their region code is their USPS code.
 _TERRITORIES = {code: code for code in ("PR", "GU", "VI", "AS", "MP")}
+#: Regions whose numbers belong to a country's campaigns besides its own code.
+_COUNTRY_REGIONS: dict[str, frozenset[str]] = {"US": frozenset({"US", *_TERRITORIES})}
 #: Longest input worth parsing; phonenumbers itself refuses more than 250 characters.
 _MAX_LEN = 64
 
@@ -325,14 +329,59 @@ def guess_zone(
     city: str | None = None,
     zip_code: str | None = None,
 ) -> ZoneGuess:
-    """The lead's time zone: from the address when it names a state, else from the number."""
+    """The lead's time zone(s): the address's and, when the number says otherwise, the number's.
+
+    The address decides alone when the number agrees with it (same state, or zones the state
+    has). When they disagree — a 512 (Texas) number with a New York address, a UK number with a
+    California one — the lead may be in either place, so the zones of both are kept (address
+    first) and the basis is ``address+phone``.
+    """
     zones = zone_for_address(state, city, zip_code)
-    basis = "address"
-    if not zones and phone is not None:
-        zones, basis = phone.time_zones, "phone"
+    phone_zones = phone.time_zones if phone is not None else ()
     if not zones:
-        return ZoneGuess(None, (), "unknown")
+        if not phone_zones:
+            return ZoneGuess(None, (), "unknown")
+        return _guess(phone_zones, "phone")
+    if not phone_zones or _agrees(phone, state):
+        return _guess(zones, "address")
+    extra = tuple(z for z in phone_zones if z not in zones)
+    return _guess((*zones, *extra), "address+phone" if extra else "address")
+
+
+def _agrees(phone: PhoneInfo | None, state: str | None) -> bool:
+    """Whether the number's area code is in the address's state (or only in zones it has)."""
+    assert phone is not None and state is not None
+    if phone.state is not None:
+        return phone.state == state
+    return phone.region in ("US", *_TERRITORIES) and set(phone.time_zones) <= set(STATE_ZONES.get(state, ()))
+
+
+def _guess(zones: tuple[str, ...], basis: str) -> ZoneGuess:
     return ZoneGuess(zones[0] if len(zones) == 1 else None, tuple(zones), basis)
+
+
+def countries_shown(regions: frozenset[str]) -> str:
+    """Regions as an operator names them: ``US`` for the US and its territories."""
+    shown = set(regions)
+    for country, members in _COUNTRY_REGIONS.items():
+        if members <= shown:
+            shown = (shown - members) | {country}
+    return ", ".join(sorted(shown)) or "none"
+
+
+def regions_of(countries: object) -> frozenset[str]:
+    """The phone regions of a campaign's countries (``["US"]`` → the US and its territories).
+
+    Anything that is not a list of two-letter codes gives an empty set (nothing is callable).
+    """
+    if not isinstance(countries, list | tuple | set | frozenset):
+        return frozenset()
+    out: set[str] = set()
+    for code in countries:
+        if isinstance(code, str) and len(code.strip()) == 2:
+            upper = code.strip().upper()
+            out |= _COUNTRY_REGIONS.get(upper, frozenset({upper}))
+    return frozenset(out)
 
 
 def normalize_zip(raw: object) -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from reauto.errors import UsageError
+from reauto.leads.values import MAX_DEPTH, json_depth
 
 #: Delimiters tried when sniffing the header line, most common first.
 DELIMITERS = ",;\t|"
@@ -156,9 +157,33 @@ def _split_lines(data: Any) -> list[Any]:
 
 def sniff_delimiter(header: str) -> str:
     """The delimiter that splits the header line into the most columns (``,`` when none does)."""
-    counts = {d: len(next(csv.reader([header], delimiter=d))) for d in DELIMITERS}
+    counts = {d: len(_cells(header, d) or [""]) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
     return best if counts[best] > 1 else ","
+
+
+def _cells(line: str, delimiter: str) -> list[str] | None:
+    """One line split as CSV; None when it is not CSV (a stray carriage return, say)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+
+
+def parse_header(path: Path, line: str) -> tuple[str, list[str]]:
+    """The delimiter and unique column names of a header line.
+
+    Raises:
+        UsageError: the line is not a CSV header (binary data, a stray carriage return).
+    """
+    if "\x00" in line:
+        raise UsageError(f"{path}: the first line holds NUL bytes: not a CSV text file "
+                         "(a UTF-16 file needs its byte order mark)")
+    delimiter = sniff_delimiter(line)
+    cells = _cells(line, delimiter)
+    if cells is None:
+        raise UsageError(f"{path}: the first line is not a CSV header (a carriage return inside a name?)")
+    return delimiter, unique_names(cells)
 
 
 def read_csv(path: Path, progress: Progress | None = None) -> Iterator[RawRecord]:
@@ -173,8 +198,7 @@ def read_csv(path: Path, progress: Progress | None = None) -> Iterator[RawRecord
         header_line = next((ln for ln in lines if ln.strip()), None)
         if header_line is None:
             raise UsageError(f"{path}: empty file (a CSV needs a header line)")
-        delimiter = sniff_delimiter(header_line)
-        header = unique_names(next(csv.reader([header_line], delimiter=delimiter)))
+        delimiter, header = parse_header(path, header_line)
         pending_warnings = source.warnings_between(1, source.line)
         reader = csv.reader(lines, delimiter=delimiter)
         start = source.line + 1
@@ -246,11 +270,17 @@ def read_jsonl(path: Path, progress: Progress | None = None) -> Iterator[RawReco
                 value = json.loads(text.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 record.error = f"invalid JSON: {exc.msg} (column {exc.colno})"
+            except RecursionError:
+                record.error = f"invalid JSON: nested deeper than {MAX_DEPTH} levels"
+            except ValueError as exc:  # an integer of thousands of digits
+                record.error = f"invalid JSON: {exc}"[:200]
             else:
-                if isinstance(value, dict):
-                    record.values = {str(k): v for k, v in value.items()}
-                else:
+                if not isinstance(value, dict):
                     record.error = f"expected a JSON object, got {type(value).__name__}"
+                elif json_depth(value) > MAX_DEPTH:
+                    record.error = f"invalid JSON: nested deeper than {MAX_DEPTH} levels"
+                else:
+                    record.values = {str(k): v for k, v in value.items()}
             yield record
 
 
@@ -268,4 +298,4 @@ def csv_header(path: Path) -> list[str]:
         header_line = next((ln for ln in LineSource(fh, None) if ln.strip()), None)
     if header_line is None:
         return []
-    return unique_names(next(csv.reader([header_line], delimiter=sniff_delimiter(header_line))))
+    return parse_header(path, header_line)[1]

@@ -35,7 +35,10 @@ def valid_signature(auth_token: str, url: str, params: Mapping[str, str | list[s
         return False
     from twilio.request_validator import RequestValidator
 
-    return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
+    try:
+        return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
+    except ValueError:  # a Host header that makes no URL ("[", a bad port): nothing Twilio signed
+        return False
 
 
 class ReplayGuard:
@@ -57,7 +60,7 @@ class ReplayGuard:
             return False
         try:
             sent = parsedate_to_datetime(timestamp).timestamp()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):  # not a date Twilio would send
             return True
         return (now if now is not None else time.time()) - sent > self.max_age_s
 

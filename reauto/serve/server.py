@@ -29,8 +29,10 @@ class WebServer:
                 else:  # the embedding command handles its own signals
                     yield
 
+        # log_config=None: uvicorn's records go to the process's handlers (and their redacting
+        # filter, reauto.logfilter) instead of a stderr handler of uvicorn's own.
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
-                                ws_max_size=1 << 20)
+                                ws_max_size=1 << 20, log_config=None)
         self._server = _Server(config)
         self.host, self.port = host, port
         self._task: asyncio.Task[None] | None = None

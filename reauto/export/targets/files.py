@@ -5,6 +5,12 @@ A run writes ``.reauto-<target>-<stamp>.<ext>.part`` and renames it to
 that marks the records exported: a run that dies leaves no file and marks nothing, so the next
 run writes every record once. The columns and fields are the ``reauto.export/1`` schema
 (:mod:`reauto.export.records`); CSV cells holding nested values (slots, appointment, text) are JSON.
+
+CSV files are opened in spreadsheets, where a cell beginning with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return is a formula (``=HYPERLINK(…)``, ``+cmd|' /C calc'!A0``): lead fields come
+from outside, so such a text cell is written with a leading ``'`` and every cell is quoted, as
+OWASP's "CSV Injection" page describes. A cell that is only a number (an E.164 phone, a negative
+amount) is written as it is: a spreadsheet reads it as that number, and importers need it intact.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -82,18 +89,31 @@ class _FileTarget(ExportTarget):
         await self.abort() if self._fh is not None else None
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralised(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs: text starting like a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 class CsvTarget(_FileTarget):
-    """One row per record, the columns of ``CSV_COLUMNS``."""
+    """One row per record, the columns of ``CSV_COLUMNS``; every cell quoted and neutralised."""
 
     name = "csv"
     extension = "csv"
 
     def _header(self, fh: IO[str]) -> None:
-        self._writer = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS), extrasaction="ignore")
+        self._writer = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS), extrasaction="ignore",
+                                      quoting=csv.QUOTE_ALL)
         self._writer.writeheader()
 
     def _write(self, fh: IO[str], record: Mapping[str, Any]) -> None:
-        self._writer.writerow(flat(dict(record)))
+        self._writer.writerow({k: neutralised(v) for k, v in flat(dict(record)).items()})
 
 
 class JsonlTarget(_FileTarget):
