@@ -203,6 +203,11 @@ class Campaign(_Model):
     pricing: dict[str, Any] = Field(default_factory=dict)  # overrides of [pricing] keys for this campaign
     prompt_variants: list[Variant] = Field(default_factory=list)
     sim_personas: list[SimPersona] = Field(default_factory=list)
+    lead_countries: list[str] = Field(
+        default_factory=list, max_length=50,
+        description="Countries (ISO 3166 two-letter codes, e.g. [US, CA]) whose numbers the campaign's lead files "
+                    "and intake may hold; empty: the [leads] default_region's country (and, for the US, its "
+                    "territories). A number from elsewhere is rejected with the reason.")
     vocabulary: list[str] = Field(
         default_factory=list, max_length=2000,
         description="Words and phrases the campaign's leads are likely to say that general English lacks (towns, "
@@ -215,6 +220,16 @@ class Campaign(_Model):
         default_factory=list, description="Multi-touch cadence (calls and texts); empty: call, then retry.")
     sms: Sms = Field(default_factory=Sms)  # type: ignore[arg-type]
     source: Path | None = Field(None, exclude=True)
+
+    @field_validator("lead_countries")
+    @classmethod
+    def _countries(cls, countries: list[str]) -> list[str]:
+        known = phonenumbers.SUPPORTED_REGIONS
+        codes = [c.strip().upper() for c in countries]
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise ValueError(f"not ISO 3166 country codes phonenumbers knows: {', '.join(unknown)}")
+        return codes
 
     @field_validator("pricing")
     @classmethod

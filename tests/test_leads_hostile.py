@@ -212,9 +212,15 @@ async def test_a_campaign_may_take_numbers_of_other_countries(pg_engine):
     uk = {"phone": "+44 20 7946 0958", "first_name": "Pip", "state": "CA"}
     refused = await accept_leads(pg_engine, "abroad", [uk])
     assert refused.created == [] and refused.rejected[0]["reason"].startswith("a number in GB, outside")
+    from reauto.campaign import Campaign as CampaignFile
+
+    # the campaign file's lead_countries, stored as `reauto dial` stores every campaign's settings
+    file = CampaignFile(name="abroad", caller_id="+15125550100", persona={"business": "Acme"},
+                        questions=[{"slot": "intent", "text": "Buying or selling?"}], lead_countries=["us", "gb"])
+    assert file.lead_countries == ["US", "GB"]
     async with pg_engine.begin() as conn:
         await conn.execute(update(Campaign).where(Campaign.name == "abroad").values(
-            config={"lead_countries": ["US", "GB"]}))
+            config=file.model_dump(mode="json")))
     taken = await accept_leads(pg_engine, "abroad", [uk])
     assert [c["phone"] for c in taken.created] == ["+442079460958"]
     async with pg_engine.connect() as conn:

@@ -63,11 +63,13 @@ def redact(url: str | URL) -> str:
 
 
 def _engine_kwargs(db: DatabaseSettings, url: URL) -> dict[str, Any]:
+    # hide_parameters: a failed statement's exception never carries the values (leads' names and numbers)
     if url.get_backend_name() == "sqlite":
-        return {"echo": db.echo, "connect_args": {"timeout": db.connect_timeout_s}}
+        return {"echo": db.echo, "hide_parameters": True, "connect_args": {"timeout": db.connect_timeout_s}}
     options = f"-c statement_timeout={db.statement_timeout_ms}"
     return {
         "echo": db.echo,
+        "hide_parameters": True,
         "pool_size": db.pool_size,
         "max_overflow": db.max_overflow,
         "pool_timeout": db.pool_timeout_s,
