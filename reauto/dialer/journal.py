@@ -107,6 +107,8 @@ class CallJournal:
     async def _store(self) -> None:
         rows = [row for row in self.rows() if self._stored.get(row.seq) != row]
         reading = (dict(self.slots), self.score) if self.slots is not None else None
+        if reading is not None and not reading[0] and self._stored_slots is None:
+            reading = None  # nothing read yet: no empty snapshot
         slots = reading if reading != self._stored_slots else None
         if not rows and slots is None:
             return
