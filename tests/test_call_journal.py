@@ -132,3 +132,15 @@ def test_a_spooled_retry_policy_keeps_its_call_back_delay():
     retry = RetryPolicy(dropped=timedelta(minutes=7), cadence=(timedelta(0), timedelta(hours=1)))
     _, _, kwargs = decode(encode("finish", 1, {"retry": retry}))
     assert kwargs["retry"] == retry
+
+
+async def test_the_embedded_database_takes_turns_twice_without_duplicates(sqlite_engine):
+    sessions, recorder, call_id = await a_call(sqlite_engine)
+    rows = [TurnRow(0, "agent", "Hi, this is Ava.", started_at=NOW), TurnRow(1, "lead", "hello", 0.9)]
+    await recorder.journal(call_id, rows=rows, slots={"intent": "buy"}, score=0.2)
+    await recorder.finish(call_id, status=CallStatus.COMPLETED, outcome="callback", now=NOW,
+                          turns=[TurnRecord("agent", "Hi, this is Ava."), TurnRecord("lead", "hello there", 0.9)],
+                          slots={"intent": "buy"}, score=0.2)
+    turns, snaps = await stored(sessions, call_id)
+    assert [(t.seq, t.text, t.started_at) for t in turns] == [(0, "Hi, this is Ava.", NOW), (1, "hello there", None)]
+    assert len(snaps) == 1

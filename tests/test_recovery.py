@@ -251,3 +251,30 @@ async def test_an_interrupted_call_keeps_its_sessions_turns_slots_length_and_ans
     # a call interrupted before interrupted calls had an outcome of their own is not "no answer" either
     cut.outcome = None
     assert disposition_of(cut) == "interrupted"
+
+
+@pytest.mark.integration
+async def test_a_lead_who_opted_out_on_an_interrupted_call_is_never_called_back(pg_engine):
+    from reauto.agent.scripted import ENDINGS
+    from reauto.store.models import DncEntry, DncSource
+
+    sessions = session_factory(pg_engine)
+    pressed, pressed_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    told, told_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    talking, talking_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    async with sessions.begin() as s:
+        s.add(Turn(call_id=pressed_call.id, seq=0, speaker="lead", text="[pressed 9]"))
+        s.add(Turn(call_id=told_call.id, seq=0, speaker="lead", text="please take me off your list"))
+        s.add(Turn(call_id=told_call.id, seq=1, speaker="agent", text=ENDINGS["dnc"][0]))
+        s.add(Turn(call_id=talking_call.id, seq=0, speaker="lead", text="we want to sell"))
+    found = await recover_expired(sessions, pressed.campaign_id)
+    assert len(found.calls) == 3
+    async with sessions() as s:
+        leads = {lead.id: lead for lead in (await s.execute(select(Lead))).scalars()}
+        listed = {e.phone_e164 for e in (await s.execute(select(DncEntry).where(
+            DncEntry.source == DncSource.INTERNAL))).scalars()}
+    for opted in (pressed, told):
+        lead = leads[opted.id]
+        assert (lead.status, lead.dnc, interrupted_call(lead)) == (LeadStatus.DNC, True, None)
+    assert listed == {pressed.phone_e164, told.phone_e164}
+    assert leads[talking.id].status == LeadStatus.SCHEDULED and interrupted_call(leads[talking.id]) == talking_call.id

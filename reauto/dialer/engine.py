@@ -451,8 +451,9 @@ class Dialer(CallRunner):
         limit = 1.5 * self.config.lease.total_seconds() + self.config.recover_every_s
         if loop.time() - since > limit:
             return False
+        if not self._money_wait[0]:
+            log.warning("the budget is held by other dialers' calls; waiting for them to end or be settled")
         self._money_wait = (since, loop.time() + min(5.0, self.config.recover_every_s))
-        log.warning("the budget is held by other dialers' calls; waiting for them to end or be settled")
         return True
 
     async def _release(self, lead: Lead) -> None:

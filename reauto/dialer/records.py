@@ -308,7 +308,7 @@ class CallRecorder:
                 lead.custom = {**(lead.custom or {}), RECOVERY_KEY: {"call_id": call_id, "at": now.isoformat(),
                                                                     "reason": "dropped"}}
             if outcome == Outcome.DNC:
-                await self._add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
+                await add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
 
     @staticmethod
     def _move_lead_on(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:
@@ -330,13 +330,14 @@ class CallRecorder:
             lead.dnc = True
         lead.status = status
 
-    @staticmethod
-    async def _add_internal_dnc(s: AsyncSession, phone: str, reason: str, now: datetime) -> None:
-        existing = (await s.execute(
-            select(DncEntry).where(DncEntry.phone_e164 == phone, DncEntry.source == DncSource.INTERNAL)
-        )).scalar_one_or_none()
-        if existing is None:
-            s.add(DncEntry(phone_e164=phone, source=DncSource.INTERNAL, reason=reason, added_at=now))
-        else:
-            existing.removed_at = None
-            existing.reason = reason
+
+async def add_internal_dnc(s: AsyncSession, phone: str, reason: str, now: datetime) -> None:
+    """Put ``phone`` on the internal do-not-call list (again, if it had been removed)."""
+    existing = (await s.execute(
+        select(DncEntry).where(DncEntry.phone_e164 == phone, DncEntry.source == DncSource.INTERNAL)
+    )).scalar_one_or_none()
+    if existing is None:
+        s.add(DncEntry(phone_e164=phone, source=DncSource.INTERNAL, reason=reason, added_at=now))
+    else:
+        existing.removed_at = None
+        existing.reason = reason

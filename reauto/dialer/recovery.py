@@ -8,8 +8,9 @@ slots, length and cost are kept: :mod:`reauto.dialer.salvage`), counts the attem
 leads back in the queue, due at once, remembering the interrupted call. The next call to such a
 lead resumes the conversation from its last checkpoint when the session is still stored ("we got
 cut off — you were saying …"). A lead is never dialed while another dialer's lease on it is
-valid, so it is never called twice at once. The money the dead dialer held for those calls is
-settled by :mod:`reauto.dialer.holds`.
+valid, so it is never called twice at once. A lead who opted out on the interrupted call is put on
+the internal do-not-call list instead of being called back. The money the dead dialer held for
+those calls is settled by :mod:`reauto.dialer.holds`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.compliance import ABANDON_AFTER_S
-from reauto.dialer.records import RECOVERY_KEY
+from reauto.dialer.records import RECOVERY_KEY, add_internal_dnc
 from reauto.dialer.salvage import Biller, salvage
 from reauto.sessions import SessionStore
 from reauto.store.models import Call, CallEvent, CallStatus, Lead, LeadStatus
@@ -71,6 +72,7 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
             calls = (await s.execute(select(Call).where(
                 Call.lead_id == lead.id, Call.status.in_(OPEN), Call.ended_at.is_(None),
             ).order_by(Call.id).with_for_update())).scalars().all()
+            opted_out = False
             for call in calls:
                 kept = await salvage(s, call, now=now, session=await _session(conversations, call.id), bill=bill,
                                      abandon_after_s=abandon_after_s)
@@ -78,6 +80,13 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
                                 payload={"reason": "the dialer's lease expired (it stopped without ending the call)",
                                          "worker": call.worker, **kept}))
                 found.calls.append(call.id)
+                opted_out = opted_out or kept["opted_out"]
+            if opted_out:  # never called back: the opt-out is honoured as on a call that ended
+                lead.attempts += 1
+                lead.status, lead.dnc, lead.lease_owner, lead.lease_expires_at = LeadStatus.DNC, True, None, None
+                await add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
+                found.leads.append(lead.id)
+                continue
             if calls:
                 lead.attempts += 1
                 lead.last_attempt_at = calls[-1].created_at

@@ -5,7 +5,9 @@ in the store already (written as they were said, :mod:`reauto.dialer.journal`); 
 conversation's session has (written in the same instant to Redis, the store's write still in
 flight) are added. Its length runs from the answer to the last turn; it is billed for those
 minutes when its own cost lines never reached the ledger; and a person who answered and heard
-nothing from the agent within the abandon limit counts as abandoned, as on any call.
+nothing from the agent within the abandon limit counts as abandoned, as on any call. A lead who
+opted out on it (pressed the opt-out key, or heard the agent confirm they are off the list) is
+never called back: :func:`opted_out` tells the sweep.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reauto.compliance import ABANDON_AFTER_S
+from reauto.agent.scripted import ENDINGS
 from reauto.costs.meter import LedgerLine
 from reauto.dialer.records import TurnRow, store_slots, store_turns
 from reauto.store.models import Call, CallEvent, CallStatus, CostEntry, Outcome, QualificationSnapshot, Turn
+from reauto.voice.conversation import OPT_OUT_KEY
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +74,16 @@ async def salvage(s: AsyncSession, call: Call, *, now: datetime, session: Mappin
     if answered_by is not None and answered_by != "machine":
         call.abandoned = _abandoned(stored, from_session, abandon_after_s)
     billed = await _bill(s, call, bill)
+    said = [(t.speaker, t.text) for t in stored.values()] + [(r.speaker, r.text) for r in missing]
     return {"turns_from_session": len(missing), "turns": len(stored) + len(missing), "billed_usd": str(billed),
-            "answered": call.answered_at is not None}
+            "answered": call.answered_at is not None, "opted_out": opted_out(said)}
+
+
+def opted_out(said: Sequence[tuple[str, str]]) -> bool:
+    """Whether the lead opted out on the call: pressed the opt-out key, or heard the agent's
+    confirmation that the number is off the list (the scripted line)."""
+    return any((speaker == "lead" and text == f"[pressed {OPT_OUT_KEY}]")
+               or (speaker == "agent" and text.strip() == ENDINGS["dnc"][0]) for speaker, text in said)
 
 
 def _abandoned(stored: Mapping[int, Turn], from_session: Sequence[TurnRow], after_s: float) -> bool:
