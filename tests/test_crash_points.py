@@ -316,8 +316,8 @@ async def test_killed_while_ringing_the_call_is_interrupted_unanswered_and_costs
     out = await campaign.restart()
     calls = campaign.check_nothing_lost_leaked_or_doubled(out, dead_holds=1)
     cut = calls[0]
-    assert (cut.id, cut.outcome, cut.answered_at, cut.abandoned, cut.cost_total) == (
-        ringing.id, Outcome.INTERRUPTED, None, None, Decimal(0))
+    assert (cut.id, cut.status, cut.answered_at, cut.abandoned, cut.cost_total) == (
+        ringing.id, CallStatus.INTERRUPTED, None, None, Decimal(0))
     assert calls[1].outcome == Outcome.NOT_INTERESTED
 
 
@@ -338,7 +338,7 @@ async def test_killed_mid_call_keeps_every_turn_and_the_call_back_resumes_it(cam
     assert len(spoken) >= 5 and any("buy" in t["text"] for t in spoken if t["speaker"] == "lead")
     out = await campaign.restart()
     cut, again = campaign.check_nothing_lost_leaked_or_doubled(out, dead_holds=1)
-    assert cut.outcome == Outcome.INTERRUPTED and cut.answered_at is not None and cut.abandoned is not None
+    assert cut.status == CallStatus.INTERRUPTED and cut.answered_at is not None and cut.abandoned is not None
     assert cut.ended_at >= max(t.started_at or t.ended_at for t in campaign.rows(Turn, Turn.call_id == cut.id))
     assert cut.cost_total > 0 and {e.component for e in campaign.rows(CostEntry, CostEntry.call_id == cut.id)} == {
         "telephony", "media_stream", "amd"}  # the answered minutes, billed by the sweep
@@ -364,7 +364,7 @@ async def test_killed_while_storing_the_calls_end_keeps_its_turns_and_bills_its_
     assert any("not interested" in t.text for t in stored)  # the whole conversation was written as it went
     out = await campaign.restart()
     cut, again = campaign.check_nothing_lost_leaked_or_doubled(out, dead_holds=1)
-    assert cut.outcome == Outcome.INTERRUPTED and cut.cost_total > 0
+    assert cut.status == CallStatus.INTERRUPTED and cut.cost_total > 0
     assert len(campaign.rows(Turn, Turn.call_id == cut.id)) == len(stored)
 
 

@@ -184,7 +184,7 @@ async def test_an_interrupted_call_keeps_its_sessions_turns_slots_length_and_ans
     from reauto.costs.pricing import Catalogue
     from reauto.export.records import call_record, disposition_of
     from reauto.sessions import MemorySessions
-    from reauto.store.models import CostEntry, Outcome, QualificationSnapshot
+    from reauto.store.models import CostEntry, QualificationSnapshot
 
     sessions = session_factory(pg_engine)
     conversations = MemorySessions()
@@ -233,7 +233,7 @@ async def test_an_interrupted_call_keeps_its_sessions_turns_slots_length_and_ans
                                                            CallEvent.type == "interrupted"))).scalars()
         lead = await s.get(Lead, talked.id)
     cut = calls[talked_call.id]
-    assert (cut.status, cut.outcome, cut.abandoned) == (CallStatus.INTERRUPTED, Outcome.INTERRUPTED, False)
+    assert (cut.status, cut.outcome, cut.abandoned) == (CallStatus.INTERRUPTED, None, False)
     assert [t.text for t in turns] == ["Hi, this is Ava.", "yes this is Jane", "Are you looking to buy?", "we want to buy"]
     assert cut.ended_at == t0 + timedelta(seconds=75)  # its last turn
     assert sorted((c.component, c.quantity) for c in costs) == [("amd", 1), ("media_stream", 2), ("telephony", 2)]
@@ -242,15 +242,13 @@ async def test_an_interrupted_call_keeps_its_sessions_turns_slots_length_and_ans
     assert event.payload["turns_from_session"] == 2 and event.payload["turns"] == 4
     assert calls[late_call.id].abandoned is True and calls[machine_call.id].abandoned is None
     unanswered = calls[ringing_call.id]
-    assert (unanswered.outcome, unanswered.answered_at, unanswered.abandoned, unanswered.cost_total) == (
-        Outcome.INTERRUPTED, None, None, Decimal(0))
+    assert (unanswered.status, unanswered.answered_at, unanswered.abandoned, unanswered.cost_total) == (
+        CallStatus.INTERRUPTED, None, None, Decimal(0))
     record = call_record(cut, lead, "c", snap.slots, snap.score, [{"speaker": t.speaker, "text": t.text} for t in turns],
                          None, None)
     assert (record["disposition"], record["status"], record["duration_s"]) == ("interrupted", "interrupted", 75.0)
     assert record["summary"].startswith("Interrupted (score 0.20): intent buy") and "cut off" in record["summary"]
-    # a call interrupted before interrupted calls had an outcome of their own is not "no answer" either
-    cut.outcome = None
-    assert disposition_of(cut) == "interrupted"
+    assert disposition_of(unanswered) == "interrupted"  # never "no answer"
 
 
 @pytest.mark.integration

@@ -1,6 +1,7 @@
 """What is kept of a call whose dialer died: its transcript, slots, disposition, length and cost.
 
-The recovery sweep closes such a call as ``interrupted`` (status and disposition). Its turns are
+The recovery sweep closes such a call as ``interrupted`` (its status, and its disposition in every
+export). Its turns are
 in the store already (written as they were said, :mod:`reauto.dialer.journal`); the ones only the
 conversation's session has (written in the same instant to Redis, the store's write still in
 flight) are added. Its length runs from the answer to the last turn; it is billed for those
@@ -25,7 +26,7 @@ from reauto.compliance import ABANDON_AFTER_S
 from reauto.agent.scripted import ENDINGS
 from reauto.costs.meter import LedgerLine
 from reauto.dialer.records import TurnRow, store_slots, store_turns
-from reauto.store.models import Call, CallEvent, CallStatus, CostEntry, Outcome, QualificationSnapshot, Turn
+from reauto.store.models import Call, CallEvent, CallStatus, CostEntry, QualificationSnapshot, Turn
 from reauto.voice.conversation import OPT_OUT_KEY
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ async def salvage(s: AsyncSession, call: Call, *, now: datetime, session: Mappin
     stamps = [t for t in [*(r.at for r in from_session), *(x for t in stored.values()
                                                            for x in (t.started_at, t.ended_at))] if t is not None]
     last = max(stamps, default=None)
-    call.status, call.outcome = CallStatus.INTERRUPTED, Outcome.INTERRUPTED
+    call.status = CallStatus.INTERRUPTED  # its disposition (reauto.export.records): interrupted
     answered_by = None
     if call.answered_at is not None:
         call.ended_at = max(last, call.answered_at) if last is not None else call.answered_at

@@ -167,8 +167,8 @@ async def _call_details(conn: Any, call_ids: Sequence[int]) -> dict[int, tuple[A
 
 
 def disposition_of(call: Call) -> str:
-    """The call's disposition: its outcome; a call cut off by its dialer's end is ``interrupted``
-    (also when stored before interrupted calls had an outcome of their own)."""
+    """The call's disposition: its outcome; a call cut off when its dialer stopped (status
+    ``interrupted``, no outcome: the conversation's end was never stored) is ``interrupted``."""
     if call.outcome is not None:
         return str(call.outcome)
     return "interrupted" if call.status == CallStatus.INTERRUPTED else "no_answer"

@@ -106,7 +106,6 @@ class Outcome(enum.StrEnum):
     VOICEMAIL = "voicemail"
     NO_ANSWER = "no_answer"
     BAD_NUMBER = "bad_number"
-    INTERRUPTED = "interrupted"  # answered, then cut off when its dialer stopped; the lead is called back
 
 
 class DncSource(enum.StrEnum):
