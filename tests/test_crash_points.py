@@ -64,7 +64,7 @@ from reauto.store.types import utcnow
 
 from .conftest import create_database, drop_database
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]  # two dial runs each
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = "2026-11-24T14:00:00-06:00"

@@ -46,11 +46,13 @@ def dial(
     streams on \\[twilio] listen_host:listen_port behind public_url. Needs a migrated database
     (`reauto db upgrade`).
 
-    Exit status: 0 when the run ended because no lead was due (or --max-calls was reached);
-    4 when the abandoned-call gate stopped the campaign (over 30 days, more than 3% of the calls a
-    person answered heard nothing from the agent within 2 s); 5 when a budget could not cover
-    another call. A stop prints one line with the reason and the next allowed time (with --json:
-    "stopped"). `reauto campaign status NAME` shows where a campaign stands.
+    Exit status:
+    0  the run ended because no lead was due (or --max-calls calls were placed);
+    4  the abandoned-call gate stopped the campaign: over 30 days, more than 3%
+       of the calls a person answered heard nothing from the agent within 2 s;
+    5  a budget cannot cover another call.
+    A stop prints one line with its reason and the next allowed time (--json:
+    "stopped"); `reauto campaign status NAME` shows where the campaign stands.
 
     Example: reauto dial campaigns/demo.yaml --at 2026-11-24T15:00:00-06:00
     """
