@@ -242,8 +242,9 @@ def test_dial_never_overspends_a_budget_and_itemises_every_call(dial_cfg, campai
         update={"call_estimate_min": 1.0})})
     assert cli(cfg, "budget", "set", "--daily", "0.06", "--campaign", "budget-demo").exit_code == 0
     result = cli(cfg, "dial", str(path), "--at", AT, "--speed", "1.5", "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 5, result.output  # the budget stopped the run: not a clean exit for cron
     out = json.loads(result.stdout)
+    assert out["stopped"]["reason"] == "budget" and "daily budget $0.06 is used up" in out["stopped"]["message"]
     spend = out["spend"]
     assert len(out["calls"]) == 2 and spend["refused_for_budget"] == 1 and spend["overspent_calls"] == []
     refused = [d for d in out["denied"] if d["reason"].startswith("budget")]

@@ -173,3 +173,106 @@ async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_
     continued = {calls_of[0].id for calls_of in (sorted(v, key=lambda x: x.id) for v in by_lead.values())
                  if "got cut off" in first_words.get(calls_of[1].id, "")}
     assert continued == resumable
+
+
+@pytest.mark.integration
+async def test_an_interrupted_call_keeps_its_sessions_turns_slots_length_and_answered_minutes(pg_engine):
+    from decimal import Decimal
+
+    from reauto.config import PricingSettings
+    from reauto.costs.meter import CostMeter
+    from reauto.costs.pricing import Catalogue
+    from reauto.export.records import call_record, disposition_of
+    from reauto.sessions import MemorySessions
+    from reauto.store.models import CostEntry, QualificationSnapshot
+
+    sessions = session_factory(pg_engine)
+    conversations = MemorySessions()
+    t0 = utcnow() - timedelta(minutes=5)
+
+    def bill(call, seconds):
+        meter = CostMeter(Catalogue(PricingSettings()))
+        meter.record_call_time(call.provider, seconds, amd=True)
+        return meter.lines
+
+    async def answered(call, by: str, greeting_ms: float | None):
+        async with sessions.begin() as s:
+            row = await s.get(Call, call.id)
+            row.answered_at = t0
+            s.add(CallEvent(call_id=call.id, type="answered", payload={"answered_by": by}, ts=t0))
+            s.add(Turn(call_id=call.id, seq=0, speaker="agent", text="Hi, this is Ava.", started_at=t0 + timedelta(seconds=1),
+                       first_audio_ms=greeting_ms))
+            s.add(Turn(call_id=call.id, seq=1, speaker="lead", text="yes this is Jane", ended_at=t0 + timedelta(seconds=3)))
+
+    talked, talked_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    await answered(talked_call, "human", 800.0)
+    # the session got two more turns than the store (its last writes were in flight at the kill)
+    await conversations.save(talked_call.id, {"call_id": talked_call.id, "brain": {"agent": "qualifier"},
+                                              "slots": {"intent": "buy"}, "score": 0.2, "turns": [
+        {"seq": 0, "speaker": "agent", "text": "Hi, this is Ava.", "started_at": (t0 + timedelta(seconds=1)).isoformat()},
+        {"seq": 1, "speaker": "lead", "text": "yes this is Jane", "ended_at": (t0 + timedelta(seconds=3)).isoformat()},
+        {"seq": 2, "speaker": "agent", "text": "Are you looking to buy?", "started_at": (t0 + timedelta(seconds=70)).isoformat()},
+        {"seq": 3, "speaker": "lead", "text": "we want to buy", "confidence": 0.8,
+         "ended_at": (t0 + timedelta(seconds=75)).isoformat()},
+        {"seq": "x", "speaker": "lead"},  # unreadable: left out
+    ]})
+    late, late_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    await answered(late_call, "human", 2500.0)  # the greeting came after 2.5 s: abandoned
+    machine, machine_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    await answered(machine_call, "machine", None)
+    ringing, ringing_call = await leased(sessions, expires_in=timedelta(seconds=-1), call_status=CallStatus.QUEUED)
+
+    found = await recover_expired(sessions, talked.campaign_id, conversations=conversations, bill=bill)
+    assert sorted(found.calls) == sorted(c.id for c in (talked_call, late_call, machine_call, ringing_call))
+    async with sessions() as s:
+        calls = {c.id: c for c in (await s.execute(select(Call))).scalars()}
+        turns = (await s.execute(select(Turn).where(Turn.call_id == talked_call.id).order_by(Turn.seq))).scalars().all()
+        costs = (await s.execute(select(CostEntry).where(CostEntry.call_id == talked_call.id))).scalars().all()
+        [snap] = (await s.execute(select(QualificationSnapshot))).scalars().all()
+        [event] = (await s.execute(select(CallEvent).where(CallEvent.call_id == talked_call.id,
+                                                           CallEvent.type == "interrupted"))).scalars()
+        lead = await s.get(Lead, talked.id)
+    cut = calls[talked_call.id]
+    assert (cut.status, cut.outcome, cut.abandoned) == (CallStatus.INTERRUPTED, None, False)
+    assert [t.text for t in turns] == ["Hi, this is Ava.", "yes this is Jane", "Are you looking to buy?", "we want to buy"]
+    assert cut.ended_at == t0 + timedelta(seconds=75)  # its last turn
+    assert sorted((c.component, c.quantity) for c in costs) == [("amd", 1), ("media_stream", 2), ("telephony", 2)]
+    assert cut.cost_total == Decimal("0.0435")  # two started minutes × (0.014 + 0.004) + 0.0075
+    assert (snap.call_id, snap.slots, snap.score) == (cut.id, {"intent": "buy"}, 0.2)
+    assert event.payload["turns_from_session"] == 2 and event.payload["turns"] == 4
+    assert calls[late_call.id].abandoned is True and calls[machine_call.id].abandoned is None
+    unanswered = calls[ringing_call.id]
+    assert (unanswered.status, unanswered.answered_at, unanswered.abandoned, unanswered.cost_total) == (
+        CallStatus.INTERRUPTED, None, None, Decimal(0))
+    record = call_record(cut, lead, "c", snap.slots, snap.score, [{"speaker": t.speaker, "text": t.text} for t in turns],
+                         None, None)
+    assert (record["disposition"], record["status"], record["duration_s"]) == ("interrupted", "interrupted", 75.0)
+    assert record["summary"].startswith("Interrupted (score 0.20): intent buy") and "cut off" in record["summary"]
+    assert disposition_of(unanswered) == "interrupted"  # never "no answer"
+
+
+@pytest.mark.integration
+async def test_a_lead_who_opted_out_on_an_interrupted_call_is_never_called_back(pg_engine):
+    from reauto.agent.scripted import ENDINGS
+    from reauto.store.models import DncEntry, DncSource
+
+    sessions = session_factory(pg_engine)
+    pressed, pressed_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    told, told_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    talking, talking_call = await leased(sessions, expires_in=timedelta(seconds=-1))
+    async with sessions.begin() as s:
+        s.add(Turn(call_id=pressed_call.id, seq=0, speaker="lead", text="[pressed 9]"))
+        s.add(Turn(call_id=told_call.id, seq=0, speaker="lead", text="please take me off your list"))
+        s.add(Turn(call_id=told_call.id, seq=1, speaker="agent", text=ENDINGS["dnc"][0]))
+        s.add(Turn(call_id=talking_call.id, seq=0, speaker="lead", text="we want to sell"))
+    found = await recover_expired(sessions, pressed.campaign_id)
+    assert len(found.calls) == 3
+    async with sessions() as s:
+        leads = {lead.id: lead for lead in (await s.execute(select(Lead))).scalars()}
+        listed = {e.phone_e164 for e in (await s.execute(select(DncEntry).where(
+            DncEntry.source == DncSource.INTERNAL))).scalars()}
+    for opted in (pressed, told):
+        lead = leads[opted.id]
+        assert (lead.status, lead.dnc, interrupted_call(lead)) == (LeadStatus.DNC, True, None)
+    assert listed == {pressed.phone_e164, told.phone_e164}
+    assert leads[talking.id].status == LeadStatus.SCHEDULED and interrupted_call(leads[talking.id]) == talking_call.id

@@ -46,6 +46,14 @@ def dial(
     streams on \\[twilio] listen_host:listen_port behind public_url. Needs a migrated database
     (`reauto db upgrade`).
 
+    Exit status:
+    0  the run ended because no lead was due (or --max-calls calls were placed);
+    4  the abandoned-call gate stopped the campaign: over 30 days, more than 3%
+       of the calls a person answered heard nothing from the agent within 2 s;
+    5  a budget cannot cover another call.
+    A stop prints one line with its reason and the next allowed time (--json:
+    "stopped"); `reauto campaign status NAME` shows where the campaign stands.
+
     Example: reauto dial campaigns/demo.yaml --at 2026-11-24T15:00:00-06:00
     """
     from reauto.campaign import load_campaign
@@ -64,6 +72,10 @@ def dial(
     data = {"campaign": campaign.name, "calls": summaries, "denied": [{"lead_id": i, "reason": r} for i, r in denied],
             **extra}
     emit(data, as_json, _render)
+    stopped = data.get("stopped")
+    if stopped is not None:  # cron and systemd see a campaign a gate stopped
+        err_console.print(stopped["line"], highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(stopped["exit_code"])
 
 
 def _parse_at(value: str | None) -> datetime | None:
@@ -189,7 +201,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
                             recordings_dir=recordings, max_calls=max_calls,
-                            abandon_after_s=gate.rules.abandon_after_s, amd=campaign.amd,
+                            abandon_after_s=gate.rules.abandon_after_s, abandon_ceiling=gate.rules.abandon_ceiling,
+                            amd=campaign.amd,
                             call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min,
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s,
                             spool_dir=cfg.resilience.spool_dir, shutdown_grace_s=cfg.resilience.shutdown_grace_s),
@@ -260,6 +273,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         "abandoned_30d": {"calls": abandoned, "answered_by_a_person": answered,
                           "rate": abandoned / answered if answered else None,
                           "ceiling": gate.rules.abandon_ceiling},
+        "stopped": dialer.stopped.as_json() if dialer.stopped is not None else None,
+        "recovered": {"leads": len(dialer.recovered.leads), "calls": len(dialer.recovered.calls),
+                      "holds": len(dialer.recovered.holds)},
     }
 
 

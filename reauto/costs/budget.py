@@ -242,6 +242,38 @@ class BudgetGuard:
                 worst = max(worst, share)
         return worst
 
+    async def full_windows(self, amount: Decimal) -> list[Window]:
+        """The campaign's windows that cannot hold ``amount`` more now (spent + held + amount over the limit)."""
+        full = []
+        for w in await self.windows():
+            snap = await self.reservations.snapshot(w.counter)
+            spent, reserved = snap if snap is not None else (0, 0)
+            if spent + reserved + to_micros(amount) > w.counter.limit:
+                full.append(w)
+        return full
+
+    async def fits_without_others(self, amount: Decimal) -> bool:
+        """Whether ``amount`` would fit in every window if other dialers' holds were settled.
+
+        A refused hold is worth waiting for when it would fit then: those holds end with their
+        calls, or are settled by the recovery sweep once their dialer is known to have died.
+        """
+        windows = await self.windows()
+        if not windows:
+            return True
+        others: dict[str, int] = {}
+        for held in await self.reservations.held():
+            if held.ref in self.holds:
+                continue
+            for key, micros in held.windows.items():
+                others[key] = others.get(key, 0) + micros
+        for w in windows:
+            snap = await self.reservations.snapshot(w.counter)
+            spent, reserved = snap if snap is not None else (0, 0)
+            if spent + reserved - others.get(w.counter.key, 0) + to_micros(amount) > w.counter.limit:
+                return False
+        return True
+
     async def check_alerts(self, windows: Sequence[Window]) -> None:
         if self.alerts is None:
             return

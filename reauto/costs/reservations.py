@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reauto.config import RedisSettings
+from reauto.costs.holds import HeldMoney
 
 try:  # the errors a counter store raises when it is unreachable or times out
     from redis.exceptions import RedisError
@@ -58,6 +59,14 @@ class Reservations(ABC):
     @abstractmethod
     async def restore(self, counter: Counter, spent: int, holds: dict[str, int]) -> None:
         """Create a missing window from the ledger's spent total and the holds still running."""
+
+    @abstractmethod
+    async def held(self) -> list[HeldMoney]:
+        """Every hold in every window the counters keep (current and past periods)."""
+
+    @abstractmethod
+    async def release(self, windows: Sequence[str], hold: str, spent: int) -> None:
+        """:meth:`settle` by window keys (as :meth:`held` names them): a hold whose dialer is gone."""
 
     async def close(self) -> None:  # noqa: B027 (optional)
         """Release connections."""
@@ -102,6 +111,17 @@ class MemoryReservations(Reservations):
             if counter.key not in self._windows:
                 self._windows[counter.key] = {"spent": spent, "reserved": sum(holds.values()),
                                               **{"hold:" + h: a for h, a in holds.items()}}
+
+    async def held(self) -> list[HeldMoney]:
+        found: dict[str, dict[str, int]] = {}
+        for key, w in self._windows.items():
+            for name, amount in w.items():
+                if name.startswith("hold:"):
+                    found.setdefault(name[5:], {})[key] = amount
+        return [HeldMoney(ref, windows) for ref, windows in sorted(found.items())]
+
+    async def release(self, windows: Sequence[str], hold: str, spent: int) -> None:
+        await self.settle([Counter(key, 0, 0) for key in windows], hold, spent)
 
 
 _RESERVE = """
@@ -192,6 +212,21 @@ class RedisReservations(Reservations):
         flat = [x for h, a in holds.items() for x in (h, a)]
         await self._restore(keys=[self._key(counter)],
                             args=[spent, sum(holds.values()), counter.expires_at + KEEP_AFTER_S, *flat])
+
+    async def held(self) -> list[HeldMoney]:
+        found: dict[str, dict[str, int]] = {}
+        start = len(self._key(Counter("", 0, 0)))
+        async for raw in self.client.scan_iter(match=self._key(Counter("*", 0, 0)), count=500):
+            key = raw.decode() if isinstance(raw, bytes) else str(raw)
+            fields = await self.client.hgetall(key)
+            for name, amount in fields.items():
+                name = name.decode() if isinstance(name, bytes) else str(name)
+                if name.startswith("hold:"):
+                    found.setdefault(name[5:], {})[key[start:]] = int(amount)
+        return [HeldMoney(ref, windows) for ref, windows in sorted(found.items())]
+
+    async def release(self, windows: Sequence[str], hold: str, spent: int) -> None:
+        await self.settle([Counter(key, 0, 0) for key in windows], hold, spent)
 
     async def close(self) -> None:
         await self.client.aclose()

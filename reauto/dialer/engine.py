@@ -2,8 +2,13 @@
 
 Leads are claimed from the store with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
 several dialer workers can share a campaign. A lead the gate refuses is released with the gate's
-next allowed time (or closed for good); an allowed lead becomes a call: telephony places it, the
-call's pipeline runs to the end, and :class:`CallRecorder` stores the result and moves the lead on.
+next allowed time (or closed for good); an allowed lead becomes a call (:mod:`reauto.dialer.calling`).
+Every ``recover_every_s`` the dialer takes back what dialers that died left: their leads and
+calls (:mod:`reauto.dialer.recovery`) and the money they held (:mod:`reauto.dialer.holds`).
+
+The run stops early when a gate stops the campaign (:class:`~reauto.dialer.stops.RunStop`): the
+abandoned-call rate is over its ceiling, or a budget cannot cover another call. Money that other
+dialers hold is waited for instead (their calls end, or the sweep settles a dead dialer's holds).
 """
 
 from __future__ import annotations
@@ -11,40 +16,45 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import socket
-import statistics
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto import metrics
 from reauto.compliance import ABANDON_AFTER_S
 from reauto.costs.budget import BudgetGuard, CountersUnavailable, Hold
-from reauto.costs.meter import CostMeter, LedgerLine, current_meter
+from reauto.costs.holds import HoldRef
+from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
+from reauto.costs.reservations import COUNTER_ERRORS
+from reauto.dialer.calling import CallRunner, posted_at
+from reauto.dialer.holds import settle_dead_holds
 from reauto.dialer.records import CallRecorder, RetryPolicy
-from reauto.dialer.recovery import Recovered, interrupted_call, recover_expired, renew_leases
-from reauto.dialer.spool import SpoolingRecorder, store_unavailable
+from reauto.dialer.recovery import Recovered, recover_expired, renew_leases
+from reauto.dialer.results import CallSummary, LiveCall, refusal_kind
 from reauto.dialer.shedding import LoadShedder
+from reauto.dialer.spool import SpoolingRecorder, store_unavailable
+from reauto.dialer.stops import RunStop, abandon_standing
 from reauto.dialer.texting import Texter
 from reauto.sessions import SessionStore
-from reauto.leads.build import META_KEY
 from reauto.store import repositories
-from reauto.store.models import CallStatus, Lead, LeadStatus
+from reauto.store.models import Call, Lead, LeadStatus
 from reauto.store.types import utcnow
 from reauto.stt.base import STTProvider
-from reauto.telephony.base import CallHandle, Telephony
+from reauto.telephony.base import Telephony
 from reauto.tts.base import TTSProvider
-from reauto.voice.audio import SAMPLE_RATE, write_wav
-from reauto.voice.conversation import Brain, TurnRecord
-from reauto.voice.pipeline import CallOutcome, CallSession, TurnTaking
-from reauto.dialer.results import CallSummary, LiveCall, observe_call, percentile, refusal_kind
+from reauto.voice.conversation import Brain
+from reauto.voice.pipeline import TurnTaking
+
+__all__ = ["BrainFactory", "Dialer", "DialerConfig", "Gate", "GateDecision", "posted_at"]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +85,8 @@ class DialerConfig:
     recover_every_s: float = 30.0  # how often the dialer looks for leads of dialers that died
     max_loop_lag_s: float = 0.25  # take no new calls while the event loop runs this late (p90); 0: never shed
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{id(object())}")
+    # unique per process, also after a restart on the same host: a dead dialer's holds are told apart by it
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     recordings_dir: Path | None = None
     turn_taking: TurnTaking = field(default_factory=TurnTaking)
     max_calls: int | None = None
@@ -90,15 +101,10 @@ class DialerConfig:
     spool_dir: Path | None = None  # where call records wait while the store is down; None: no spool
     spool_drain_s: float = 30.0  # at the end of a run, how long to wait for spooled records to be stored
     shutdown_grace_s: float = 300.0  # after stop(), calls still live this long are ended, to be resumed
+    abandon_ceiling: float = 0.03  # the gate's ceiling, for the next allowed time of a stopped campaign
 
 
-def posted_at(lead: Lead) -> datetime | None:
-    """When a lead that has never been called was posted to the intake (None: not posted, or called)."""
-    stamp = (lead.custom or {}).get(META_KEY, {}).get("intake_at") if lead.attempts == 0 else None
-    return datetime.fromisoformat(stamp) if stamp else None
-
-
-class Dialer:
+class Dialer(CallRunner):
     """Runs one campaign's calls on one worker."""
 
     def __init__(
@@ -151,7 +157,6 @@ class Dialer:
         self.session_store = sessions_store  # each live call's conversation, checkpointed after every turn
         self.variant_for = variant_for  # each lead's A/B prompt variant, stored on its calls
         self._variants: dict[int, str | None] = {}  # call id → its variant, for the call's metrics
-        self._checkpoints: set[asyncio.Task[None]] = set()
         self._calling: dict[int, int] = {}  # call id → lead id, for the lease heartbeat
         self.recovered = Recovered()  # what this dialer re-queued for dialers that stopped
         self.shedder = (LoadShedder(config.max_loop_lag_s, campaign=config.campaign_name)
@@ -162,7 +167,9 @@ class Dialer:
         self._renew_now = asyncio.Event()
         self._cut_off = asyncio.Event()  # the shutdown grace ran out: live calls end now
         self._placed = 0
-        self._out_of_budget = False
+        self.stopped: RunStop | None = None  # a gate stopped the campaign: no new calls
+        self._resume_at: float | None = None  # a serving dialer stopped by the abandoned-call gate dials again then
+        self._money_wait = (0.0, 0.0)  # (since, until) loop time: waiting for money other dialers hold
 
     def stop(self) -> None:
         """Stop claiming new leads; calls in progress finish, or are ended after ``shutdown_grace_s``
@@ -220,15 +227,38 @@ class Dialer:
                       recorder.pending, recorder.spool.path)
 
     async def _recover(self) -> None:
-        """Take back the leads of dialers that stopped without ending their calls."""
+        """Take back the leads, calls and money of dialers that stopped without ending their calls."""
         try:
             found = await recover_expired(self.sessions, self.config.campaign_id, now=self.store_clock(),
-                                          calling=set(self._calling.values()))
+                                          calling=set(self._calling.values()), conversations=self.session_store,
+                                          bill=self._bill if self.catalogue is not None else None,
+                                          abandon_after_s=self.config.abandon_after_s)
         except Exception as exc:  # noqa: BLE001 - the next sweep tries again
             log.warning("recovery sweep failed: %s: %s", type(exc).__name__, exc)
-            return
-        self.recovered.leads += found.leads
-        self.recovered.calls += found.calls
+        else:
+            self.recovered.leads += found.leads
+            self.recovered.calls += found.calls
+        await self._settle_dead_holds()
+
+    async def _settle_dead_holds(self) -> int:
+        """Settle the money dialers that died still hold; how many holds were settled."""
+        if self.guard is None:
+            return 0
+        try:
+            settled = await settle_dead_holds(self.sessions, self.guard.reservations, worker=self.config.worker,
+                                              now=self.store_clock())
+        except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+            log.warning("could not settle the holds of stopped dialers: %s: %s", type(exc).__name__, exc)
+            return 0
+        self.recovered.holds += [h.ref for h in settled]
+        return len(settled)
+
+    def _bill(self, call: Call, seconds: float) -> list[LedgerLine]:
+        """What telephony bills for ``seconds`` of an interrupted call (its minutes and answering-machine check)."""
+        assert self.catalogue is not None
+        meter = CostMeter(self.catalogue)
+        meter.record_call_time(call.provider, seconds, amd=self.config.amd)
+        return meter.lines
 
     async def _keep_leases(self) -> None:
         """Renew the leases of the leads being called, so only a dialer that died loses them.
@@ -257,10 +287,12 @@ class Dialer:
                 swept = loop.time()
                 await self._recover()
             claimed: list[Lead] = []
-            if not self._stopping.is_set() and not self._budget_spent():
+            if not self._stopping.is_set() and not self._no_new_calls(loop.time()):
                 free = self.config.concurrency - len(tasks)
                 if self.shedder is not None and self.shedder.shedding:
                     free = 0  # saturated: the live calls come first; due leads wait
+                if loop.time() < self._money_wait[1]:
+                    free = 0  # other dialers hold the money: their calls end, or the sweep settles them
                 if self.config.max_calls is not None:
                     free = min(free, self.config.max_calls - self._placed)
                 try:
@@ -274,9 +306,10 @@ class Dialer:
                     self._store_fails(exc)
             if not tasks:
                 shedding = self.shedder is not None and self.shedder.shedding
-                waiting = self.store_down or self.counters_down  # a dependency is away: wait for it, do not end
+                # a dependency is away, or money others hold is coming free: wait for it, do not end
+                waiting = self.store_down or self.counters_down or loop.time() < self._money_wait[1]
                 idle = self.config.stop_when_idle and not claimed and not shedding and not waiting
-                if idle or self._stopping.is_set() or self._budget_spent():
+                if idle or self._stopping.is_set() or self._run_over():
                     break
                 await self._nap(tasks)  # wait for leads to fall due, or to be posted
                 continue
@@ -292,12 +325,14 @@ class Dialer:
             assert self.texter is not None
             await self.texter.cadence_step(lead)
             return
-        if self._out_of_budget:  # claimed in the same batch: due again when money is
-            await self._release(lead)
+        if self.stopped is not None or asyncio.get_running_loop().time() < self._money_wait[1]:
+            await self._release(lead)  # claimed in the same batch: due again when calls may go
             return
         decision = await self.gate(lead, self.clock())
         if not decision.allowed:
             await self._release_denied(lead, decision)
+            if refusal_kind(decision.reason) == "abandon":  # the campaign's condition: every lead gets it
+                await self._stop_for_abandonment(decision)
             return
         hold = await self._hold(lead)
         if hold is False:
@@ -325,9 +360,41 @@ class Dialer:
         step = lead.cadence_step or 0
         return self.texter is not None and step < len(self.steps) and self.steps[step] == "sms"
 
-    def _budget_spent(self) -> bool:
-        """No more dials: the call cap is reached, or a budget could not cover the last one."""
-        return self._out_of_budget or (self.config.max_calls is not None and self._placed >= self.config.max_calls)
+    def _capped(self) -> bool:
+        return self.config.max_calls is not None and self._placed >= self.config.max_calls
+
+    def _no_new_calls(self, now: float) -> bool:
+        """No claims now: the call cap is reached, or a gate stopped the campaign (a serving dialer
+        stopped by the abandoned-call gate dials again at the next allowed time)."""
+        if self.stopped is not None and self._resume_at is not None and now >= self._resume_at:
+            log.info("the abandoned-call gate's next allowed time has come: dialing resumes")
+            self.stopped, self._resume_at = None, None
+        return self._capped() or self.stopped is not None
+
+    def _run_over(self) -> bool:
+        """The run ends: the call cap is reached, or a gate stopped it (a serving dialer stopped by
+        the abandoned-call gate waits instead)."""
+        return self._capped() or (self.stopped is not None and self._resume_at is None)
+
+    async def _stop_for_abandonment(self, decision: GateDecision) -> None:
+        """The abandoned-call rate is over its ceiling: no call until it is back under it."""
+        gate_next = (self.store_clock() + (decision.next_allowed_at - self.clock())
+                     if decision.next_allowed_at is not None else None)
+        try:
+            async with self.sessions() as s:
+                standing = await abandon_standing(s, self.config.campaign_id, now=self.store_clock(),
+                                                  ceiling=self.config.abandon_ceiling)
+            reason = (f"{decision.reason} ({standing.abandoned} of {standing.answered} person-answered calls "
+                      f"in 30 days)")
+            next_at = standing.clears_at or gate_next
+        except Exception as exc:  # noqa: BLE001 - the gate's own recheck time stands
+            log.warning("abandoned-call standing unreadable: %s: %s", type(exc).__name__, exc)
+            reason, next_at = decision.reason, gate_next
+        self.stopped = RunStop("abandoned_rate", reason, next_at)
+        if not self.config.stop_when_idle and next_at is not None:
+            wait_s = max(self.config.poll_s, (next_at - self.store_clock()).total_seconds())
+            self._resume_at = asyncio.get_running_loop().time() + wait_s
+        log.error("%s", self.stopped.line())
 
     async def _hold(self, lead: Lead) -> Hold | None | bool:
         """Hold the call's expected cost before dialing; False (lead released) when refused."""
@@ -336,8 +403,14 @@ class Dialer:
         estimate = self.catalogue.call_estimate(self.telephony.name, self.config.call_estimate_min,
                                                 amd=self.config.amd)
         try:
-            hold = await self.guard.hold(f"lead-{lead.id}-{uuid.uuid4().hex[:8]}", estimate)
-        except CountersUnavailable:
+            ref = str(HoldRef(lead.id, self.config.worker, self.store_clock()))
+            hold = await self.guard.hold(ref, estimate)
+            if hold is None and await self._settle_dead_holds():
+                hold = await self.guard.hold(ref, estimate)  # a dead dialer's money came back
+            if hold is None and await self._wait_for_money(estimate):
+                await self._release(lead)
+                return False
+        except (CountersUnavailable, *COUNTER_ERRORS):
             # fail closed until the counters answer: no call can prove its money is there
             self.counters_down = True
             metrics.BREAKER_STATE.labels(dependency="redis").set(metrics.BREAKER_CODES["open"])
@@ -347,15 +420,41 @@ class Dialer:
             metrics.BREAKER_STATE.labels(dependency="redis").set(metrics.BREAKER_CODES["closed"])
         self.counters_down = False
         if hold is not None:
+            self._money_wait = (0.0, 0.0)
             return hold
-        self._out_of_budget = True
         metrics.LEADS_REFUSED.labels(campaign=self.config.campaign_name, reason="budget").inc()
         await self.guard.breaker_alert("dialing_stopped")
         reason = f"budget: cannot cover a new call (${estimate:.4f} held per call); dialing stops"
         self.denied.append((lead.id, reason))
         log.warning("lead %s not dialed: %s", lead.id, reason)
         await self._release(lead)
+        try:
+            full = await self.guard.full_windows(estimate)
+        except COUNTER_ERRORS:
+            full = []
+        # calls may go again when the last full budget's period ends
+        self.stopped = RunStop("budget", f"cannot cover a new call (${estimate:.4f} held per call)"
+                               + "".join(f"; {w.scope} {w.period.value} budget ${w.amount:,.2f} is used up"
+                                         for w in full),
+                               max((w.end for w in full), default=None))
         return False
+
+    async def _wait_for_money(self, estimate: Decimal) -> bool:
+        """A refused hold that would fit without other dialers' holds: wait a while for them (their calls
+        end, or a sweep settles them once their dialer is known to have died); False when waiting cannot help."""
+        assert self.guard is not None
+        if not await self.guard.fits_without_others(estimate):
+            return False
+        loop = asyncio.get_running_loop()
+        since = self._money_wait[0] or loop.time()
+        # a dead dialer's lease runs out, and a sweep settles its holds, within this long
+        limit = 1.5 * self.config.lease.total_seconds() + self.config.recover_every_s
+        if loop.time() - since > limit:
+            return False
+        if not self._money_wait[0]:
+            log.warning("the budget is held by other dialers' calls; waiting for them to end or be settled")
+        self._money_wait = (since, loop.time() + min(5.0, self.config.recover_every_s))
+        return True
 
     async def _release(self, lead: Lead) -> None:
         """Give a claimed lead back untouched: its status from before the claim, so it stays due."""
@@ -395,330 +494,3 @@ class Dialer:
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change(self.live)
-
-    async def _call(self, lead: Lead, may_record: bool, hold: Hold | None = None) -> None:
-        name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
-        loop = asyncio.get_running_loop()
-        intake_at = posted_at(lead)
-        variant = self.variant_for(lead) if self.variant_for is not None else None
-        try:
-            call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker,
-                                                    prompt_variant=variant,
-                                                    step=lead.cadence_step if self.steps else None)
-        except Exception as exc:
-            if hold is not None and self.guard is not None:
-                await self.guard.settle(hold, Decimal(0))  # nothing was spent: the money is free again
-            if not store_unavailable(exc):
-                raise
-            self._store_fails(exc)  # not dialed; the lead's lease runs out and it is due again
-            return
-        self._calling[call_id] = lead.id
-        self._variants[call_id] = variant
-        speed: dict[str, float] = {}
-        if intake_at is not None:  # a posted lead's first call: how fast did we dial?
-            speed["dial_s"] = round((self.store_clock() - intake_at).total_seconds(), 3)
-            metrics.SPEED_TO_LEAD.labels(stage="dial").observe(speed["dial_s"])
-        live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
-        meter = self._meter(live)
-        current_meter.set(meter)  # this task's context: every task the call starts reports here
-        campaign = self.config.campaign_name
-        metrics.CALLS_PLACED.labels(campaign=campaign).inc()
-        metrics.CALLS_ACTIVE.labels(campaign=campaign).inc()
-        self._changed()
-        warming = asyncio.create_task(self._warm_opening(lead), name=f"warm-{call_id}")
-        # the call's VAD and end-of-turn models load while the phone rings, not after "hello?"
-        models = asyncio.ensure_future(asyncio.to_thread(self.config.turn_taking.models))
-        watchdog: asyncio.Task[None] | None = None
-        person = False  # a person answered: a call that fails from here on counts as abandoned
-        keep_session = False
-        try:
-            handle = await self.telephony.place_call(
-                to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
-            )
-            # "unknown": asynchronous answering-machine detection reports during the call; until
-            # it says machine, whoever answered is treated as a person (the 2-second rule applies)
-            person = handle.transport is not None and handle.answered_by != "machine"
-            if not person:
-                warming.cancel()
-            if handle.transport is None:
-                status = CallStatus(handle.status)
-                outcome = "no_answer"  # busy and failed keep their own call status
-                details = {"speed_to_lead": speed} if speed else {}
-                await self.recorder.finish(call_id, status=status, outcome=outcome, retry=self.config.retry,
-                                           details=details)
-                self._summarise(call_id, lead, name, outcome, status.value, None, {}, None, details, meter=meter)
-                return
-            answered = loop.time()
-            if intake_at is not None:
-                speed["answered_s"] = round((self.store_clock() - intake_at).total_seconds(), 3)
-                metrics.SPEED_TO_LEAD.labels(stage="answered").observe(speed["answered_s"])
-            if hold is not None and meter is not None:
-                watchdog = asyncio.create_task(self._watch_spend(call_id, hold, meter, handle, answered),
-                                               name=f"spend-{call_id}")
-            await self.recorder.answered(call_id, handle.sid, handle.answered_by)
-            live.stage = "talking"
-            self._changed()
-            result, brain = await self._converse(lead, handle, may_record, live, models, call_id=call_id)
-            person = handle.answered_by != "machine"
-            await self.telephony.hang_up(handle)
-            details = await self.telephony.finished(handle)
-            if speed:
-                details = {**details, "speed_to_lead": speed}
-            if watchdog is not None:
-                watchdog.cancel()
-            if meter is not None:  # billed time: the telephony's own clock when it has one
-                seconds = details.get("duration_s") or (loop.time() - answered)
-                meter.record_call_time(self.telephony.name, float(seconds), amd=self.config.amd)
-            recording = self._save_recording(call_id, result) if may_record else None
-            outcome = result.outcome or ("voicemail" if handle.answered_by == "machine" else "callback")
-            # the media connection was lost mid-conversation, or the shutdown grace ran out before
-            # the conversation ended: call back soon and resume it
-            cut_off_by_shutdown = self._cut_off.is_set() and result.outcome is None
-            if cut_off_by_shutdown:
-                details = {**details, "ended_by": "shutdown"}
-            dropped = (bool(details.get("media_dropped")) or cut_off_by_shutdown) and person and result.outcome is None
-            keep_session = dropped
-            settle = getattr(brain, "settle", None)
-            if settle is not None:  # what the LLM is still reading goes into the slots
-                await settle()
-            slots = dict(getattr(brain, "slots", {}) or {})
-            score = getattr(brain, "score", None)
-            # measured at the far end when the telephony can (what the lead waited), else by us
-            greeting_ms = details.get("hello_to_first_audio_ms") or result.latency.hello_to_first_audio_ms
-            abandoned = (greeting_ms is None or greeting_ms > self.config.abandon_after_s * 1000) if person else None
-            await self.recorder.finish(
-                call_id, status=CallStatus.VOICEMAIL if handle.answered_by == "machine" else CallStatus.COMPLETED,
-                outcome=outcome, turns=result.turns, latency=result.latency, slots=slots, score=score,
-                recording_path=recording, retry=self.config.retry, details=details, abandoned=abandoned,
-                costs=meter.lines if meter is not None else (), dropped=dropped,
-            )
-            self._summarise(call_id, lead, name, outcome, "completed", result, slots, score, details,
-                            recorded=recording is not None, greeting_ms=greeting_ms, meter=meter)
-        except Exception as exc:
-            log.exception("call %s to lead %s failed", call_id, lead.id)
-            await self.recorder.finish(call_id, status=CallStatus.FAILED, outcome="callback",
-                                       retry=self.config.retry, details={"error": str(exc)},
-                                       abandoned=True if person else None,
-                                       costs=meter.lines if meter is not None else ())
-            self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)},
-                            meter=meter)
-        finally:
-            metrics.CALLS_ACTIVE.labels(campaign=campaign).dec()
-            warming.cancel()
-            models.cancel()
-            if watchdog is not None:
-                watchdog.cancel()
-            if hold is not None and self.guard is not None:
-                spent = meter.total if meter is not None else Decimal(0)
-                if spent > hold.amount:
-                    self.overspent.append((call_id, spent, hold.amount))
-                    log.error("call %s spent $%s, more than the $%s held", call_id, spent, hold.amount)
-                await self.guard.settle(hold, spent)
-            self.live.pop(call_id, None)
-            self._calling.pop(call_id, None)
-            self._changed()
-            if not keep_session:  # a dropped call's conversation is resumed by the call-back
-                await self._end_session(call_id)
-            cut_off = interrupted_call(lead)
-            if cut_off is not None:  # the conversation it continued is over too
-                await self._end_session(cut_off)
-            if self.on_call_end is not None:
-                self.on_call_end(call_id)
-
-    async def _resume(self, lead: Lead, brain: Brain, answered_by: str) -> None:
-        """A lead whose last call was cut off: continue that conversation where it stood."""
-        cut_off = interrupted_call(lead)
-        restore = getattr(brain, "restore", None)
-        if cut_off is None or self.session_store is None or restore is None or answered_by == "machine":
-            return
-        try:
-            state = await self.session_store.load(cut_off)
-        except Exception as exc:  # noqa: BLE001 - start the conversation afresh
-            log.warning("lead %s: session of call %s unreadable (%s); starting afresh", lead.id, cut_off, exc)
-            return
-        if state and state.get("brain"):
-            restore(state["brain"])
-            brain.resume()  # type: ignore[attr-defined]
-            log.info("lead %s: resuming the conversation of call %s", lead.id, cut_off)
-
-    def _checkpoint(self, call_id: int, brain: Brain) -> None:
-        """Store where the conversation stands (in the background: the call never waits for it)."""
-        snapshot = getattr(brain, "snapshot", None)
-        if self.session_store is None or snapshot is None:
-            return
-        store, state = self.session_store, {"call_id": call_id, "brain": snapshot()}
-
-        async def save() -> None:
-            try:
-                await store.save(call_id, state)
-            except Exception as exc:  # noqa: BLE001 - the call goes on; only its checkpoint is late
-                log.warning("call %s: session checkpoint failed: %s: %s", call_id, type(exc).__name__, exc)
-
-        task = asyncio.create_task(save(), name=f"checkpoint-{call_id}")
-        self._checkpoints.add(task)
-        task.add_done_callback(self._checkpoints.discard)
-
-    async def _end_session(self, call_id: int) -> None:
-        if self.session_store is None:
-            return
-        await asyncio.gather(*[t for t in self._checkpoints if t.get_name() == f"checkpoint-{call_id}"],
-                             return_exceptions=True)
-        try:
-            await self.session_store.delete(call_id)
-        except Exception as exc:  # noqa: BLE001 - it expires by itself
-            log.warning("call %s: session not deleted (%s); it expires by itself", call_id, exc)
-
-    def _meter(self, live: LiveCall) -> CostMeter | None:
-        if self.catalogue is None:
-            return None
-
-        def on_line(line: LedgerLine) -> None:
-            live.cost = max(live.cost, float(meter.total))
-            metrics.COST.labels(campaign=self.config.campaign_name, component=line.component).inc(float(line.amount))
-            self._changed()
-
-        meter = CostMeter(self.catalogue, on_line=on_line)
-        return meter
-
-    async def _watch_spend(self, call_id: int, hold: Hold, meter: CostMeter, handle: CallHandle,
-                           answered: float, every_s: float = 1.0, lookahead_s: float = 15.0) -> None:
-        """Keep the call's hold ahead of its cost; end the call when a budget cannot cover more."""
-        assert self.guard is not None and self.catalogue is not None
-        provider = self.telephony.name
-        per_min = (self.catalogue.price("telephony", provider).unit_price
-                   + self.catalogue.price("media_stream", provider).unit_price)
-        amd = self.catalogue.price("amd", provider).unit_price if self.config.amd else Decimal(0)
-        speed = float(getattr(self.telephony, "speed", 1.0))  # a simulated clock may run faster
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(every_s)
-            elapsed = (loop.time() - answered) * speed
-            live = self.live.get(call_id)
-            if live is not None:  # the running total: what is metered plus the minutes begun so far
-                live.cost = float(meter.total + max(1, math.ceil(elapsed / 60)) * per_min + amd)
-                self._changed()
-            minutes = math.ceil((elapsed + lookahead_s) / 60)
-            projected = meter.total + minutes * per_min + amd
-            if projected <= hold.amount:
-                continue
-            step = max(projected - hold.amount, per_min * Decimal(str(self.config.top_up_min)))
-            if await self.guard.top_up(hold, step):
-                continue
-            log.warning("call %s: the budget cannot cover another minute; ending the call", call_id)
-            await self.telephony.hang_up(handle)
-            return
-
-    async def _warm_opening(self, lead: Lead) -> None:
-        """While the phone rings: synthesise the opening (so "hello?" is answered from cache) and
-        wake the other providers (the LLM loads its model if it was unloaded)."""
-        async def opening() -> None:
-            warm = getattr(self.tts, "warm", None)
-            if warm is not None:
-                await warm([self.brain_factory(lead, "human").opening().text])
-
-        for result in await asyncio.gather(opening(), *(w() for w in self.warmers), return_exceptions=True):
-            if isinstance(result, Exception):  # the call itself does the work again
-                log.warning("could not prepare lead %s's call while it rang: %s", lead.id, result)
-
-    async def _converse(
-        self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall,
-        models: asyncio.Future[Any] | None = None, *, call_id: int | None = None,
-    ) -> tuple[CallOutcome, Brain]:
-        brain = self.brain_factory(lead, handle.answered_by)
-        meter = current_meter.get()
-        if meter is not None:  # the voice tier rule reads the lead's score as the call goes
-            meter.lead_score = lambda: float(getattr(brain, "score", 0.0) or 0.0)
-
-        def on_turn(turn: TurnRecord) -> None:
-            live.turns += 1
-            live.last_text = f"{turn.speaker}: {turn.text}"
-            live.stage = "agent speaking" if turn.speaker == "agent" else "lead spoke"
-            self._changed()
-            if call_id is not None and turn.speaker == "agent":
-                self._checkpoint(call_id, brain)
-
-        assert handle.transport is not None
-        line_ends, line_watch = self._line_ends(getattr(handle.far_end, "hung_up", None))
-        session = CallSession(
-            handle.transport, self.stt, self.tts, brain,
-            turn_taking=self.config.turn_taking,
-            record=may_record,
-            on_agent_text=handle.on_agent_text,
-            on_turn=on_turn,
-            greet_on_first_words=handle.answered_by != "machine",
-            timeout_s=self.config.call_timeout_s,
-            hung_up=line_ends,
-        )
-        if models is not None:
-            session.use_models(await models)
-        await self._resume(lead, brain, handle.answered_by)
-        detected = getattr(self.telephony, "amd_result", None)
-        amd = detected(handle) if detected is not None else None
-        watcher = (asyncio.create_task(self._follow_amd(amd, lead, handle, session, live), name="amd")
-                   if amd is not None else None)
-        try:
-            return await session.run(), brain
-        finally:
-            line_watch.cancel()
-            if watcher is not None:
-                watcher.cancel()
-
-    def _line_ends(self, far_end: asyncio.Event | None) -> tuple[asyncio.Event, asyncio.Future[None]]:
-        """An event set when the far end hangs up or the shutdown grace runs out (the call ends)."""
-        ends = asyncio.Event()
-        waits = [self._cut_off.wait(), *([far_end.wait()] if far_end is not None else [])]
-
-        async def watch() -> None:
-            pending = [asyncio.ensure_future(w) for w in waits]
-            try:
-                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                ends.set()
-            finally:
-                for task in pending:
-                    task.cancel()
-
-        return ends, asyncio.ensure_future(watch())
-
-    async def _follow_amd(self, amd: asyncio.Future[str], lead: Lead, handle: CallHandle, session: CallSession,
-                          live: LiveCall) -> None:
-        """Answering-machine detection reported during the call: a machine gets the voicemail."""
-        handle.answered_by = await asyncio.shield(amd)
-        if handle.answered_by != "machine":
-            return
-        live.stage = "voicemail"
-        self._changed()
-        await session.switch_brain(self.brain_factory(lead, "machine"), "answering machine detected")
-
-    def _save_recording(self, call_id: int, result: CallOutcome) -> str | None:
-        if self.config.recordings_dir is None or not result.recording:
-            return None
-        path = self.config.recordings_dir / f"call-{call_id}.wav"
-        write_wav(path, result.recording, rate=result.recording_rate or SAMPLE_RATE, channels=2)
-        return str(path)
-
-    def _summarise(
-        self, call_id: int, lead: Lead, name: str, outcome: str, status: str,
-        result: CallOutcome | None, slots: dict[str, Any], score: float | None,
-        details: dict[str, Any], *, recorded: bool = False, greeting_ms: float | None = None,
-        meter: CostMeter | None = None,
-    ) -> None:
-        metrics.CALLS_COMPLETED.labels(campaign=self.config.campaign_name, outcome=outcome, status=status,
-                                       variant=self._variants.pop(call_id, None) or "default").inc()
-        if result is not None:
-            observe_call(result, greeting_ms, self.config.turn_taking.vad_stop_s)
-        firsts = [t.first_audio_ms for t in result.latency.completed()] if result else []
-        overheads = [t.overhead_ms for t in result.latency.completed()] if result else []
-        values = [v for v in firsts if v is not None]
-        over = [v for v in overheads if v is not None]
-        self.summaries.append(CallSummary(
-            call_id=call_id, lead_id=lead.id, lead_name=name, phone=lead.phone_e164, outcome=outcome,
-            status=status, slots=slots, score=score,
-            turns=len(result.turns) if result else 0,
-            first_audio_p50_ms=statistics.median(values) if values else None,
-            first_audio_p95_ms=percentile(values, 95),
-            hello_to_first_audio_ms=greeting_ms,
-            overhead_p95_ms=percentile(over, 95),
-            cost_usd=float(meter.total) if meter is not None else 0.0,
-            recorded=recorded,
-            details=details,
-        ))

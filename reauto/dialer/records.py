@@ -1,18 +1,25 @@
-"""Persisting a call: the call row, its events, turns with latency, slots and the lead's next step."""
+"""Persisting a call: the call row, its events, turns with latency, slots and the lead's next step.
+
+Turns and slot readings are written while the call goes on (:meth:`CallRecorder.journal`, fed by
+:class:`~reauto.dialer.journal.CallJournal`); :meth:`CallRecorder.finish` completes them. A turn
+is keyed by (call, place in the conversation), so writing it again only completes it: no
+duplicates, whichever write comes first or twice (a replayed spool).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.costs.meter import LedgerLine
-from reauto.dialer.recovery import RECOVERY_KEY
 from reauto.store.models import (
     Appointment,
     Call,
@@ -30,7 +37,10 @@ from reauto.store.models import (
 from reauto.store.types import utcnow
 from reauto.telephony.lifecycle import advance
 from reauto.voice.conversation import TurnRecord
-from reauto.voice.latency import CallLatency
+from reauto.voice.latency import CallLatency, TurnLatency
+
+#: Where a lead called back to resume a cut-off conversation keeps that call (in ``Lead.custom``).
+RECOVERY_KEY = "_recovery"
 
 #: How each outcome moves the lead on.
 OUTCOME_STATUS: Mapping[str, LeadStatus] = {
@@ -46,6 +56,101 @@ OUTCOME_STATUS: Mapping[str, LeadStatus] = {
 
 #: Outcomes that leave a lead in its cadence: nobody (or a machine) answered.
 UNANSWERED = frozenset({Outcome.NO_ANSWER, Outcome.VOICEMAIL})
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    """One turn as the ``turns`` table keeps it; ``seq`` is its place in the conversation (from 0).
+
+    ``started_at`` is stamped on an agent's reply as it starts, ``ended_at`` on a lead's answer
+    as it ends (the store's clock); the latency columns are known once the reply has played.
+    """
+
+    seq: int
+    speaker: str
+    text: str
+    confidence: float | None = None
+    interrupted: bool = False
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    stt_ms: float | None = None
+    llm_ttft_ms: float | None = None
+    tts_ttfb_ms: float | None = None
+    first_audio_ms: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("started_at", "ended_at"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TurnRow:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("started_at", "ended_at"):
+            if isinstance(values.get(key), str):
+                values[key] = datetime.fromisoformat(values[key])
+        return cls(**values)
+
+    @property
+    def at(self) -> datetime | None:
+        """The latest instant the turn is known to have reached."""
+        stamps = [t for t in (self.started_at, self.ended_at) if t is not None]
+        return max(stamps) if stamps else None
+
+
+def with_latency(row: TurnRow, timing: TurnLatency | None) -> TurnRow:
+    """``row`` with the stage times of its reply (an agent turn's; unchanged without them)."""
+    if timing is None or row.speaker != "agent":
+        return row
+    return replace(row, stt_ms=timing.stt_ms, llm_ttft_ms=timing.brain_ms, tts_ttfb_ms=timing.tts_ms,
+                   first_audio_ms=timing.first_audio_ms)
+
+
+def turn_rows(turns: Sequence[TurnRecord], latency: CallLatency | None) -> list[TurnRow]:
+    """The rows of a call's turns: the n-th agent turn takes the n-th completed turn latency."""
+    timings = iter(latency.completed() if latency is not None else [])
+    rows = []
+    for seq, turn in enumerate(turns):
+        row = TurnRow(seq, turn.speaker, turn.text, turn.confidence, turn.interrupted)
+        if turn.speaker == "agent":
+            row = with_latency(row, next(timings, None))
+        rows.append(row)
+    return rows
+
+
+async def store_turns(s: AsyncSession, call_id: int, rows: Sequence[TurnRow]) -> None:
+    """Insert the call's turns, or complete them where stored: what is said now wins (an interrupted
+    reply is cut to what was heard), a time or latency already stored stays unless a new one is known."""
+    if not rows:
+        return
+    dialect = s.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = [{"call_id": call_id, **{f.name: getattr(r, f.name) for f in fields(TurnRow)}} for r in rows]
+    stmt = insert(Turn).values(values)
+    keep = ("started_at", "ended_at", "stt_ms", "llm_ttft_ms", "tts_ttfb_ms", "first_audio_ms")
+    updates: dict[str, Any] = {name: getattr(stmt.excluded, name)
+                               for name in ("speaker", "text", "confidence", "interrupted")}
+    updates.update({name: func.coalesce(getattr(stmt.excluded, name), getattr(Turn, name)) for name in keep})
+    await s.execute(stmt.on_conflict_do_update(index_elements=["call_id", "seq"], set_=updates))
+
+
+async def store_slots(s: AsyncSession, lead_id: int, call_id: int, slots: Mapping[str, Any],
+                      score: float | None) -> bool:
+    """A new qualification snapshot of the lead from this call, unless the call's latest one says the
+    same (a reading repeated by the call's end, or by a replay); whether one was added."""
+    plain = json.loads(json.dumps(dict(slots), default=str))
+    last = (await s.execute(select(QualificationSnapshot).where(QualificationSnapshot.call_id == call_id)
+                            .order_by(QualificationSnapshot.version.desc()).limit(1))).scalar_one_or_none()
+    if last is not None and dict(last.slots or {}) == plain and last.score == (score or 0.0):
+        return False
+    version = (await s.execute(
+        select(func.coalesce(func.max(QualificationSnapshot.version), 0))
+        .where(QualificationSnapshot.lead_id == lead_id)
+    )).scalar_one() + 1
+    s.add(QualificationSnapshot(lead_id=lead_id, call_id=call_id, version=version, slots=plain, score=score or 0.0))
+    return True
 
 
 @dataclass(frozen=True)
@@ -122,6 +227,15 @@ class CallRecorder:
         async with self.sessions.begin() as s:
             s.add(CallEvent(call_id=call_id, type=type_, payload=dict(payload or {}), ts=at or self.clock()))
 
+    async def journal(self, call_id: int, *, rows: Sequence[TurnRow] = (), slots: Mapping[str, Any] | None = None,
+                      score: float | None = None) -> None:
+        """What a live call said so far: its new or changed turns, and its slots when they changed."""
+        async with self.sessions.begin() as s:
+            await store_turns(s, call_id, rows)
+            if slots is not None:
+                lead_id = (await s.execute(select(Call.lead_id).where(Call.id == call_id))).scalar_one()
+                await store_slots(s, lead_id, call_id, slots, score)
+
     async def answered(self, call_id: int, sid: str, answered_by: str, *, at: datetime | None = None) -> None:
         """The call was answered ``at`` (default: now on the recorder's clock)."""
         at = at or self.clock()
@@ -178,24 +292,10 @@ class CallRecorder:
                                 provider=line.provider, quantity=line.quantity, unit=line.unit,
                                 unit_price=line.unit_price, amount=line.amount))
             call.cost_total = sum((line.amount for line in costs), Decimal(0))
-            completed = latency.completed() if latency is not None else []
-            agent_turns = iter(completed)
-            for seq, turn in enumerate(turns):
-                row = Turn(call_id=call_id, seq=seq, speaker=turn.speaker, text=turn.text,
-                           confidence=turn.confidence, interrupted=turn.interrupted)
-                if turn.speaker == "agent":
-                    timing = next(agent_turns, None)
-                    if timing is not None:
-                        row.stt_ms, row.llm_ttft_ms = timing.stt_ms, timing.brain_ms
-                        row.tts_ttfb_ms, row.first_audio_ms = timing.tts_ms, timing.first_audio_ms
-                s.add(row)
+            # the turns written during the call are completed, not written again
+            await store_turns(s, call_id, turn_rows(turns, latency))
             if slots is not None:
-                version = (await s.execute(
-                    select(func.coalesce(func.max(QualificationSnapshot.version), 0))
-                    .where(QualificationSnapshot.lead_id == lead.id)
-                )).scalar_one() + 1
-                s.add(QualificationSnapshot(lead_id=lead.id, call_id=call_id, version=version,
-                                            slots=dict(slots), score=score or 0.0))
+                await store_slots(s, lead.id, call_id, slots, score)
             # appointments booked during the call belong to it
             await s.execute(update(Appointment).where(Appointment.lead_id == lead.id, Appointment.call_id.is_(None),
                                                       Appointment.created_at >= call.created_at)
@@ -208,7 +308,7 @@ class CallRecorder:
                 lead.custom = {**(lead.custom or {}), RECOVERY_KEY: {"call_id": call_id, "at": now.isoformat(),
                                                                     "reason": "dropped"}}
             if outcome == Outcome.DNC:
-                await self._add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
+                await add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
 
     @staticmethod
     def _move_lead_on(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:
@@ -230,13 +330,14 @@ class CallRecorder:
             lead.dnc = True
         lead.status = status
 
-    @staticmethod
-    async def _add_internal_dnc(s: AsyncSession, phone: str, reason: str, now: datetime) -> None:
-        existing = (await s.execute(
-            select(DncEntry).where(DncEntry.phone_e164 == phone, DncEntry.source == DncSource.INTERNAL)
-        )).scalar_one_or_none()
-        if existing is None:
-            s.add(DncEntry(phone_e164=phone, source=DncSource.INTERNAL, reason=reason, added_at=now))
-        else:
-            existing.removed_at = None
-            existing.reason = reason
+
+async def add_internal_dnc(s: AsyncSession, phone: str, reason: str, now: datetime) -> None:
+    """Put ``phone`` on the internal do-not-call list (again, if it had been removed)."""
+    existing = (await s.execute(
+        select(DncEntry).where(DncEntry.phone_e164 == phone, DncEntry.source == DncSource.INTERNAL)
+    )).scalar_one_or_none()
+    if existing is None:
+        s.add(DncEntry(phone_e164=phone, source=DncSource.INTERNAL, reason=reason, added_at=now))
+    else:
+        existing.removed_at = None
+        existing.reason = reason

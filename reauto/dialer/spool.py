@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from reauto import metrics
 from reauto.costs.meter import LedgerLine
-from reauto.dialer.records import CallRecorder, RetryPolicy
+from reauto.dialer.records import CallRecorder, RetryPolicy, TurnRow
 from reauto.store.engine import store_unavailable
 from reauto.store.models import CallEvent, CallStatus
 from reauto.store.types import utcnow
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 __all__ = ["SpoolFile", "SpoolingRecorder", "decode", "encode", "store_unavailable"]
 
 #: Recorder writes that can wait for the store (opening a call cannot: no call without its row).
-SPOOLED_OPS = ("event", "answered", "finish")
+SPOOLED_OPS = ("event", "answered", "journal", "finish")
 
 
 @dataclass
@@ -66,6 +66,8 @@ def encode(op: str, call_id: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
             value = CallStatus(value).value
         elif key == "turns":
             value = [asdict(t) for t in value]
+        elif key == "rows":
+            value = [row.as_json() for row in value]
         elif key == "latency":
             value = None if value is None else [asdict(t) for t in value.completed()]
         elif key == "retry":
@@ -85,6 +87,8 @@ def decode(line: Mapping[str, Any]) -> tuple[str, int, dict[str, Any]]:
         args["status"] = CallStatus(args["status"])
     if "turns" in args:
         args["turns"] = [TurnRecord(**t) for t in args["turns"]]
+    if "rows" in args:
+        args["rows"] = [TurnRow.from_json(r) for r in args["rows"]]
     if args.get("latency") is not None:
         args["latency"] = _Timings([TurnLatency(**t) for t in args["latency"]])
     if "retry" in args:
@@ -92,7 +96,8 @@ def decode(line: Mapping[str, Any]) -> tuple[str, int, dict[str, Any]]:
         args["retry"] = RetryPolicy(
             max_attempts=raw["max_attempts"], no_answer=timedelta(seconds=raw["no_answer"]),
             busy=timedelta(seconds=raw["busy"]), voicemail=timedelta(seconds=raw["voicemail"]),
-            callback=timedelta(seconds=raw["callback"]), cadence=tuple(timedelta(seconds=s) for s in raw["cadence"]))
+            callback=timedelta(seconds=raw["callback"]), cadence=tuple(timedelta(seconds=s) for s in raw["cadence"]),
+            **({"dropped": timedelta(seconds=raw["dropped"])} if "dropped" in raw else {}))
     if "costs" in args:
         args["costs"] = [LedgerLine(**{k: Decimal(v) if k in ("quantity", "unit_price", "amount") else v
                                        for k, v in c.items()}) for c in args["costs"]]
@@ -195,6 +200,9 @@ class SpoolingRecorder(CallRecorder):
 
     async def answered(self, call_id: int, sid: str, answered_by: str, *, at: datetime | None = None) -> None:
         await self._write("answered", call_id, {"sid": sid, "answered_by": answered_by, "at": at or self.clock()})
+
+    async def journal(self, call_id: int, **kwargs: Any) -> None:
+        await self._write("journal", call_id, kwargs)
 
     async def finish(self, call_id: int, **kwargs: Any) -> None:
         if kwargs.get("now") is None:

@@ -16,11 +16,12 @@ Schema ``reauto.export/1`` (every field always present; unknown values are null)
     ISO 8601 UTC: when the call was placed / the text was sent or skipped.
 ``disposition``
     Calls: ``booked``, ``callback``, ``not_interested``, ``dnc``, ``voicemail``, ``no_answer``,
-    ``bad_number`` (texts: ``sent``, ``failed`` or ``skipped``).
+    ``bad_number``, ``interrupted`` (the call was cut off when its dialer stopped: what was said is
+    kept, and the lead is called back to resume it) (texts: ``sent``, ``failed`` or ``skipped``).
 ``status``
     The call's final telephony status (``completed``, ``busy``, ``no-answer`` …) or the text's status.
 ``answered_at``, ``ended_at``, ``duration_s``
-    Calls only.
+    Calls only (an interrupted call ends at its last turn).
 ``slots``, ``score``
     What the lead said (intent, timeline, budget …) and the qualification score (calls only).
 ``summary``
@@ -54,6 +55,7 @@ from reauto.store.models import (
     Appointment,
     Call,
     CallEvent,
+    CallStatus,
     Campaign,
     ExportItem,
     Lead,
@@ -108,6 +110,8 @@ def summary_line(disposition: str, slots: dict[str, Any], score: float | None, a
     tail = ""
     if isinstance(appointment, dict):
         tail = "; appointment " + str(appointment.get("starts_at") or appointment.get("offer"))
+    if disposition == "interrupted":
+        tail += "; the call was cut off on our side, a call-back resumes it"
     return head + (": " + ", ".join(parts) if parts else "") + tail
 
 
@@ -162,10 +166,18 @@ async def _call_details(conn: Any, call_ids: Sequence[int]) -> dict[int, tuple[A
     return {k: tuple(v) for k, v in out.items()}
 
 
+def disposition_of(call: Call) -> str:
+    """The call's disposition: its outcome; a call cut off when its dialer stopped (status
+    ``interrupted``, no outcome: the conversation's end was never stored) is ``interrupted``."""
+    if call.outcome is not None:
+        return str(call.outcome)
+    return "interrupted" if call.status == CallStatus.INTERRUPTED else "no_answer"
+
+
 def call_record(call: Call, lead: Lead, campaign: str, slots: dict[str, Any], score: float | None,
                 transcript: list[dict[str, str]], appointment: dict[str, Any] | None,
                 cadence_step: int | None) -> dict[str, Any]:
-    disposition = str(call.outcome or "no_answer")
+    disposition = disposition_of(call)
     if appointment is None and disposition == "booked":
         offer = slots.get("appointment") or slots.get("booking")
         appointment = {"offer": offer.get("value") if isinstance(offer, dict) else offer} if offer else None
