@@ -93,8 +93,13 @@ class SttSettings(_Section):
         "pocketsphinx", description="Provider used when the main one cannot load or fails."
     )
     vocabulary_bias: bool = Field(
-        True, description="Bias pocketsphinx toward the campaign's words (numbers, months, terms)."
+        True, description="Bias pocketsphinx toward the answers to the question just asked (reauto's corpus of lead "
+                          "answers) and the campaign's words."
     )
+    domain_weight: float = Field(
+        0.1, gt=0, lt=1,
+        description="pocketsphinx: the share of the question's language model in the one the two searches are "
+                    "rescored with (the rest is general English).")
     whisper_model: str = Field(
         "", description="faster-whisper model directory (CTranslate2) or size name already cached."
     )

@@ -170,7 +170,8 @@ def build(plan: CallPlan, out: Path, seed: int, stretch: float | None = None) ->
 _CLIPS: list[np.ndarray] = []  # a worker's background speech clips
 
 
-def plan_calls(n: int, split: str, seed: int, corpus: Path | None) -> tuple[list[CallJob], dict[str, object]]:
+def plan_calls(n: int, split: str, seed: int, corpus: Path | None, *, mild: bool = False
+               ) -> tuple[list[CallJob], dict[str, object]]:
     """The ``n`` calls of a generated set (conversation, voice, conditions) and what they came from."""
     from evalset.corpus import Pools, persona_sentences, read_entries
     from evalset.dialogue import Planner
@@ -193,7 +194,7 @@ def plan_calls(n: int, split: str, seed: int, corpus: Path | None) -> tuple[list
         rng = np.random.default_rng([seed, SPLITS[split], i])
         dialogue = planner.plan(rng, i)
         jobs.append(CallJob(f"{split}-{i + 1:04d}", f"--split {split} --seed {seed} (call {i + 1})", dialogue,
-                            pick_voice(rng), pick_conditions(rng), (seed, SPLITS[split], i, 1)))
+                            pick_voice(rng, mild=mild), pick_conditions(rng, mild=mild), (seed, SPLITS[split], i, 1)))
     source = str(corpus) if corpus is not None else "reauto.corpus"
     return jobs, {"corpus": source, "entries": len(lines), "excluded": pools.excluded,
                   "per_context": {c: len(pools.context(c)) for c in CONTEXTS}}
@@ -230,11 +231,11 @@ def tool_versions() -> dict[str, str]:
 
 
 def generate(out: Path, n: int, split: str, seed: int, *, corpus: Path | None = None,
-             background: Path | None = BACKGROUND, jobs: int = 2) -> list[str]:
+             background: Path | None = BACKGROUND, jobs: int = 2, mild: bool = False) -> list[str]:
     """Write a generated set of ``n`` calls into ``out`` (which must be empty or new)."""
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out}: not empty (a generated set is written into an empty folder)")
-    planned, source = plan_calls(n, split, seed, corpus)
+    planned, source = plan_calls(n, split, seed, corpus, mild=mild)
     out.mkdir(parents=True, exist_ok=True)
     work = [(job, out) for job in planned]
     if jobs <= 1:
@@ -250,7 +251,7 @@ def generate(out: Path, n: int, split: str, seed: int, *, corpus: Path | None = 
     for job in planned:
         outcomes[job.dialogue.outcome] = outcomes.get(job.dialogue.outcome, 0) + 1
         engines[job.voice.engine] = engines.get(job.voice.engine, 0) + 1
-    manifest = {"generate": n, "split": split, "seed": seed, **source,
+    manifest = {"generate": n, "split": split, "seed": seed, "mild": mild, **source,
                 "background": str(background) if background is not None and background.is_dir() else None,
                 "outcomes": dict(sorted(outcomes.items())), "engines": dict(sorted(engines.items())),
                 "tools": tool_versions()}
@@ -268,10 +269,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--corpus", type=Path, help="a YAML list of corpus entries instead of reauto.corpus")
     parser.add_argument("--background", type=Path, default=BACKGROUND, help="WAV clips of background speech")
+    parser.add_argument("--mild", action="store_true",
+                        help="an ordinary phone line: SNR 18-35 dB, small rate and pitch changes, no background "
+                             "speech or clipping, fewer formant voices")
     args = parser.parse_args()
     if args.generate is not None:
         for name in generate(args.out, args.generate, args.split, args.seed, corpus=args.corpus,
-                             background=args.background, jobs=args.jobs):
+                             background=args.background, jobs=args.jobs, mild=args.mild):
             print(args.out / name)
         return
     for copy in range(args.copies):

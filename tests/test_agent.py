@@ -376,3 +376,21 @@ def test_an_unheard_turn_never_moves_the_conversation_on():
     say(opted, "yes")
     say(opted, UNHEARD)
     assert say(opted, "please do not call me again").outcome == "dnc"
+
+
+def test_an_answer_missed_in_the_best_reading_is_read_from_the_next_best():
+    brain = ScriptedBrain(config())
+    brain.opening()
+    say(brain, "yes")
+    brain.hear(["we want to buy a house", "we want to by a house"])
+    say(brain, "we want to pie a mouse")  # the best reading says nothing the agent can use
+    assert brain.slots["intent"] == "buy" and brain.values["intent"].confidence < 0.9  # trusted less
+    # an opt-out two readings agree on ends the call, even when the best one misses it
+    brain.hear(["please do not call me again", "please do not call me a gain", "please do knot call me again"])
+    assert say(brain, "please do not fall me again").outcome == "dnc"
+    # one stray reading is not enough
+    other = ScriptedBrain(config())
+    other.opening()
+    say(other, "yes")
+    other.hear(["we want to buy stop calling", "we want to buy a house"])
+    assert say(other, "we want to buy a house").outcome is None

@@ -36,7 +36,7 @@ class FakeSTT(STTProvider):
     def set_vocabulary(self, phrases: Sequence[str]) -> None:
         self.vocabulary = phrases
 
-    async def transcribe(self, pcm: bytes) -> Transcript:
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
         if self.fail_transcribe:
             raise RuntimeError("CUDA out of memory")
         return Transcript(self.text, 0.9, len(pcm) / 32_000)

@@ -62,8 +62,8 @@ async def test_the_same_clips_are_heard_the_same_in_any_order_on_any_worker(pool
         alone = [await one.transcribe(pcm) for pcm in reversed(clips)][::-1]
     finally:
         await one.close()
-    assert alone == together  # every word, time and posterior
-    assert "austin" in together[1].text
+    assert alone == together  # every word, time, posterior and alternative reading
+    assert any("austin" in reading for reading in (together[1].text, *together[1].alternatives))
 
 
 async def test_streams_spread_over_the_workers_and_a_cancelled_one_frees_its_place(pool: ProcessPoolSTT) -> None:

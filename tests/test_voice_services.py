@@ -16,7 +16,7 @@ class Failing(STTProvider):
     name = "failing"
     sample_rate = 16_000
 
-    async def transcribe(self, pcm: bytes) -> Transcript:
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
         raise TimeoutError
 
 
@@ -35,3 +35,23 @@ async def test_a_failed_segment_is_reported_and_still_ends_up_as_an_unheard_turn
     reply = await brain.respond(heard.text, heard.result.confidence)  # what the conversation hands over
     assert reply.text == "Sorry, the line broke up. Could you say that again? Are you looking to buy or sell?"
     assert brain.slots == {}
+
+
+async def test_the_recogniser_hears_each_segment_as_the_answer_to_what_was_asked():
+    from reauto.stt.base import STTProvider
+
+    class Listening(STTProvider):
+        name = "listening"
+        heard: list[str | None] = []
+
+        async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
+            self.heard.append(context)
+            return Transcript("four hundred thousand", 0.9, 1.0, alternatives=("for hundred thousand",))
+
+    asked = ["budget_usd"]
+    service = ProviderSTTService(Listening(), context=lambda: asked[-1])
+    frames = [f async for f in service.run_stt(b"\x00\x01" * 16_000)]
+    asked.append("preapproved")
+    frames += [f async for f in service.run_stt(b"\x00\x01" * 16_000)]
+    assert Listening.heard == ["budget_usd", "preapproved"]
+    assert frames[0].result.alternatives == ("for hundred thousand",)  # the agent may read them

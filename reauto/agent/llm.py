@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -204,7 +204,13 @@ class LLMBrain:
         self.scripted.interrupted(spoken)
 
     def answers(self, text: str) -> bool:
-        return self.scripted.answers(text)  # the plan's question is the one asked
+        return self.scripted.answers(text)
+
+    def listening_for(self) -> str | None:
+        return self.scripted.listening_for()
+
+    def hear(self, alternatives: Sequence[str]) -> None:
+        self.scripted.hear(alternatives)  # the rules read the turn first  # the plan's question is the one asked  # the plan's question is the one asked
 
     def opt_out(self) -> Reply:
         return self.scripted.opt_out()  # the opt-out confirmation is spoken word for word

@@ -15,8 +15,8 @@ from datetime import date
 from typing import Any
 
 from reauto.agent.booking import FixedOffers, Negotiation
-from reauto.agent.extract import SlotValue, extract, normalise
-from reauto.agent.intents import not_available
+from reauto.agent.extract import Extraction, SlotValue, extract, normalise
+from reauto.agent.intents import intents_of, not_available
 from reauto.agent.numbers import MoneyRange
 from reauto.voice.conversation import OPT_OUT_KEY, Reply
 from reauto.voice.services import UNHEARD
@@ -41,6 +41,8 @@ ENDINGS: Mapping[str, tuple[str, str]] = {
 }
 
 
+#: How many of the recogniser's next best readings are read, and how much less a slot read there is trusted.
+ALTERNATIVES, ALTERNATIVE_TRUST = 6, 0.8
 #: Turns in a row the recogniser may fail on before the agent gives up on the line (asked again each time).
 MAX_UNHEARD = 1
 #: A refusal of the call itself, as opposed to of the times offered.
@@ -134,6 +136,7 @@ class ScriptedBrain:
         self._resumed = False  # a call that was cut off, continued on this one
         self._unheard = False  # the lead went on over the last reply before its question began
         self._broken = 0  # turns the recogniser failed on
+        self._alternatives: tuple[str, ...] = ()  # the recogniser's other readings of the next turn
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -164,12 +167,14 @@ class ScriptedBrain:
                 find the slot just asked about; its values only fill slots that are still empty.
         """
         self.history.append(("lead", text))
+        alternatives, self._alternatives = self._alternatives, ()
         if text.strip() == UNHEARD:
             return self._line_broke_up()
         self._broken = 0
         expecting = self._current_slot()
         unheard, self._unheard = self._unheard, False
         found = extract(text, expecting=expecting, today=self.config.today, question=self._ask_current())
+        self._read_alternatives(found, alternatives, expecting)
         if self.agent == "scheduler" and not STRONG_REFUSAL.search(normalise(text)):
             found.intents.discard("not_interested")  # "neither", "none of those": about the times offered
         for intent, (line, outcome) in ENDINGS.items():
@@ -210,6 +215,27 @@ class ScriptedBrain:
             return self._say(f"Sorry, I didn't quite catch that. {self._ask_current()}", "qualifier")
         self._index += 1
         return await self._next_question(prefix=self._acknowledge(expecting))
+
+    def hear(self, alternatives: Sequence[str]) -> None:
+        """The recogniser's other readings of the turn about to be answered (best first)."""
+        self._alternatives = tuple(alternatives)
+
+    def _read_alternatives(self, found: Extraction, alternatives: Sequence[str], expecting: str | None) -> None:
+        """What the best reading missed, from the recogniser's next best ones: an opt-out two of
+        them agree on (an opt-out is never left unheard), or the slot just asked about (trusted
+        less than one heard in the best reading). Nothing else is taken from them."""
+        if not alternatives:
+            return
+        if "dnc" not in found.intents and sum("dnc" in intents_of(a) for a in alternatives[:ALTERNATIVES]) >= 2:
+            found.intents.add("dnc")
+        if expecting is None or expecting in found.slots or found.intents - {"affirm", "deny"}:
+            return
+        for alternative in alternatives[:ALTERNATIVES]:
+            other = extract(alternative, expecting=expecting, today=self.config.today, question=self._ask_current())
+            if expecting in other.slots:
+                value = other.slots[expecting]
+                found.slots[expecting] = SlotValue(value.value, value.confidence * ALTERNATIVE_TRUST)
+                return
 
     def _line_broke_up(self) -> Reply:
         """The recogniser failed on the lead's words (an error, a timeout): ask them to say it
@@ -274,6 +300,17 @@ class ScriptedBrain:
         question = self._ask_current() if self.agent == "qualifier" else ""
         before = len(self._last.split()) - len(question.split())
         self._unheard = bool(question) and len(spoken.split()) <= max(0, before)
+
+    def listening_for(self) -> str | None:
+        """What the lead is answering, for the recogniser: ``identity`` (the opening's question),
+        the slot asked, ``booking`` (the times offered), or None."""
+        if self.answered_by == "machine":
+            return None
+        if self.agent == "greeter":
+            return "identity"
+        if self.agent == "scheduler":
+            return "booking"
+        return self._current_slot()
 
     def planned_slot(self) -> str | None:
         """The slot the last planned line asks about (``None`` outside qualification)."""

@@ -10,7 +10,6 @@ latency) and synthesise the agent's replies and hear them back (voice check).
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from reauto.dialer.results import percentile
 from reauto.errors import ReautoError, UsageError
 from reauto.eval import realtime
 from reauto.eval.recordings import LABELLED_SLOTS, CallProblem, RecordedCall
+from reauto.eval.replay import UNCONCLUDED, AgentReplay, Replayer, replay_agent
 from reauto.eval.scoring import (
     WordErrors,
     confidence_bins,
@@ -43,10 +43,11 @@ from reauto.tts.base import TTSProvider
 from reauto.voice.conversation import Brain
 from reauto.voice.pipeline import TurnTaking
 
+__all__ = ["UNCONCLUDED", "AgentReplay", "CallResult", "EvalOptions", "EvalReport", "Evaluator", "TurnResult",
+           "replay_agent"]
+
 #: Longest one offline transcription may take (live calls keep ``stt.timeout_s``).
 BATCH_STT_TIMEOUT_S = 120.0
-#: What a finished call is stored as when the agent never concluded (as ``reauto dial`` does).
-UNCONCLUDED = "callback"
 #: Turns listed as the worst (most word errors first).
 WORST_TURNS = 10
 
@@ -65,6 +66,7 @@ class TurnResult:
     errors: WordErrors
     stt_ms: float
     understood: Mapping[str, Any] | None = field(default_factory=dict)
+    alternatives: tuple[str, ...] = ()  # the recogniser's next best readings
 
     def as_dict(self) -> dict[str, Any]:
         return {"turn": self.turn, "reference": self.reference, "heard": self.heard,
@@ -293,12 +295,25 @@ class Evaluator:
                           time.perf_counter() - started, live_stt_timeout_s=self.settings.stt.timeout_s)
 
     async def evaluate(self, call: RecordedCall) -> CallResult:
-        """Score one call."""
+        """Score one call: its turns heard one after the other, each as the answer to what the agent
+        asked just before (the recogniser's context), and fed to the agent as on a live call."""
         campaign = self.campaign_for(call)
         stt = await self._stt_for(campaign)
-        spans, heard = await self._lead_turns(stt, call)
-        agent = await replay_agent(self.brain_for(campaign, call), [t.heard for t in heard],
-                                   [t.confidence for t in heard])
+        spans, refs = await self._spans(call)
+        replay = Replayer(self.brain_for(campaign, call))
+        heard: list[TurnResult] = []
+        for i, span in enumerate(spans):
+            turn = await self._transcribe(stt, call, i, span, refs[i] if refs is not None else "",
+                                          replay.listening_for())
+            heard.append(turn)
+            await replay.turn(turn.heard, turn.confidence, turn.alternatives)
+        agent = await replay.finish()
+        if refs is None:  # fewer utterances than turns: the reference turns grouped per utterance
+            refs_all = [t.text for t in call.lead_turns]
+            groups = group_turns(refs_all, [h.heard for h in heard])
+            heard = [TurnResult(g[0] + 1, " ".join(refs_all[k] for k in g), h.heard, h.confidence, h.start, h.end,
+                                word_errors(" ".join(refs_all[k] for k in g), h.heard), h.stt_ms)
+                     for g, h in zip(groups, heard, strict=True)]
         turns = [dataclasses.replace(t, understood=u) for t, u in zip(heard, agent.understood, strict=True)]
         result = CallResult(call.name, campaign.name, call.seconds, turns, agent.replies, agent.slots,
                             agent.outcome, call.spec.labels.slots(), call.spec.labels.outcome)
@@ -320,41 +335,33 @@ class Evaluator:
         if self.on_call is not None:
             self.on_call(call.name)
 
-    async def _lead_turns(self, stt: STTProvider, call: RecordedCall
-                          ) -> tuple[list[tuple[float, float]], list[TurnResult]]:
-        """Where each lead turn is in the audio, and what the recogniser heard there.
+    async def _spans(self, call: RecordedCall) -> tuple[list[tuple[float, float]], list[str] | None]:
+        """Where each lead turn is in the audio, and each span's reference words.
 
         Given times are used as they are. Otherwise the VAD's utterances are merged down to the
         number of turns; when it finds fewer utterances than turns (a live call split one
-        utterance in two), consecutive reference turns are grouped per utterance by their words.
+        utterance in two), its utterances are used as they are and the references are ``None``:
+        consecutive reference turns are grouped per utterance by their words once heard.
         """
         refs = [t.text for t in call.lead_turns]
         if call.timed:
-            spans = [(t.start or 0.0, t.end or 0.0) for t in call.lead_turns]
-        else:
-            found = await asyncio.to_thread(speech_spans, call.pcm)
-            if not found:
-                raise UsageError("the VAD found no speech in lead.wav")
-            if len(found) < len(refs):
-                heard = await asyncio.gather(*(self._transcribe(stt, call, i, span, "")
-                                               for i, span in enumerate(found)))
-                groups = group_turns(refs, [h.heard for h in heard])
-                turns = [TurnResult(g[0] + 1, " ".join(refs[k] for k in g), h.heard, h.confidence, h.start, h.end,
-                                    word_errors(" ".join(refs[k] for k in g), h.heard), h.stt_ms)
-                         for g, h in zip(groups, heard, strict=True)]
-                return found, turns
-            spans = align(found, len(refs))
-        turns = await asyncio.gather(*(self._transcribe(stt, call, i, span, refs[i]) for i, span in enumerate(spans)))
-        return spans, list(turns)
+            return [(t.start or 0.0, t.end or 0.0) for t in call.lead_turns], refs
+        found = await asyncio.to_thread(speech_spans, call.pcm)
+        if not found:
+            raise UsageError("the VAD found no speech in lead.wav")
+        if len(found) < len(refs):
+            return found, None
+        return align(found, len(refs)), refs
 
     async def _transcribe(self, stt: STTProvider, call: RecordedCall, i: int, span: tuple[float, float],
-                          reference: str) -> TurnResult:
+                          reference: str, context: str | None = None) -> TurnResult:
         async with self._stt_slots:
             t0 = time.perf_counter()
-            transcript = await stt.transcribe(call.segment(*span))
+            transcript = await stt.transcribe(call.segment(*span), context=context)
             stt_ms = (time.perf_counter() - t0) * 1000
         return TurnResult(i + 1, reference, transcript.text, transcript.confidence, span[0], span[1],
-                          word_errors(reference, transcript.text), stt_ms)
+                          word_errors(reference, transcript.text), stt_ms,
+                          alternatives=tuple(transcript.alternatives))
 
     async def _stt_for(self, campaign: Campaign) -> STTProvider:
         stt = self._stt.get(campaign.name)
@@ -401,44 +408,3 @@ class Evaluator:
         if self._tts is not None:
             await self._tts.close()
             self._tts = None
-
-
-@dataclass(frozen=True)
-class AgentReplay:
-    """What the agent made of one call's recognised turns."""
-
-    replies: list[str]
-    slots: dict[str, Any]  # final
-    outcome: str
-    understood: list[dict[str, Any] | None]  # per turn: slots filled or changed (None: not heard)
-
-
-async def replay_agent(brain: Brain, heard: Sequence[str], confidences: Sequence[float | None]) -> AgentReplay:
-    """Feed the recognised lead turns to the agent as a live call would.
-
-    The first turn is the lead's greeting: the agent answers it with the opening. Each later turn
-    goes to ``respond`` until a reply ends the call. Returns the replies, the final slots, the
-    outcome (``callback`` when the agent never concluded, as ``reauto dial`` stores it) and what
-    each turn changed in the slots (an LLM brain still reading at the end adds its slots to the
-    final ones only).
-    """
-    replies: list[str] = []
-    understood: list[dict[str, Any] | None] = [None] * len(heard)
-    outcome: str | None = None
-    for i, (text, confidence) in enumerate(zip(heard, confidences, strict=True)):
-        before = copy.deepcopy(_slots(brain))  # a slot's value may be changed in place
-        reply = brain.opening() if i == 0 else await brain.respond(text, confidence)
-        after = copy.deepcopy(_slots(brain))
-        understood[i] = {k: v for k, v in after.items() if k not in before or before[k] != v}
-        replies.append(reply.text)
-        outcome = reply.outcome or outcome
-        if reply.end_call:
-            break
-    settle = getattr(brain, "settle", None)
-    if settle is not None:  # what the LLM is still reading goes into the slots
-        await settle()
-    return AgentReplay(replies, _slots(brain), outcome or UNCONCLUDED, understood)
-
-
-def _slots(brain: Brain) -> dict[str, Any]:
-    return dict(getattr(brain, "slots", {}) or {})

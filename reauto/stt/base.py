@@ -18,12 +18,16 @@ class Transcript:
         confidence: 0..1, or None when the provider has no usable measure.
         audio_s: length of the audio transcribed, in seconds.
         words: optional per-word detail (word, start s, end s, probability).
+        alternatives: other readings of the same audio the recogniser found almost as likely, best
+            first (pocketsphinx's n-best list); the agent may read an answer from them when the
+            best one says nothing it can use.
     """
 
     text: str
     confidence: float | None
     audio_s: float
     words: Sequence[tuple[str, float, float, float | None]] = field(default_factory=tuple)
+    alternatives: Sequence[str] = field(default_factory=tuple)
 
 
 class Utterance(ABC):
@@ -92,13 +96,16 @@ class STTProvider(ABC):
         """Bias recognition toward the campaign's words, where the provider supports it."""
 
     @abstractmethod
-    async def transcribe(self, pcm: bytes) -> Transcript:
-        """Transcribe one utterance of 16 kHz PCM16 mono audio."""
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
+        """Transcribe one utterance of 16 kHz PCM16 mono audio.
 
-    def begin(self, line_state: str | None = None) -> Utterance | None:
+        ``context`` names what the agent just asked (a slot such as ``budget_usd``, ``identity``
+        or ``booking``; None: nothing in particular): a provider that can expects its answers."""
+
+    def begin(self, line_state: str | None = None, context: str | None = None) -> Utterance | None:
         """An utterance to decode while it is spoken, in this thread, starting from what the
-        call's previous utterance learned (``line_state``); None where the provider only decodes
-        whole segments (the default)."""
+        call's previous utterance learned (``line_state``), heard as an answer to ``context``;
+        None where the provider only decodes whole segments (the default)."""
         return None
 
     def prepare(self, streams: int) -> bool:
@@ -106,9 +113,9 @@ class STTProvider(ABC):
         worker process calls it while idle); False once ready (the default: nothing to do)."""
         return False
 
-    def open_stream(self, line_state: str | None = None) -> SpeechStream | None:
-        """An utterance to feed from the event loop as it is spoken (``line_state``: as in
-        :meth:`begin`); None (the default) where the provider only transcribes whole segments."""
+    def open_stream(self, line_state: str | None = None, context: str | None = None) -> SpeechStream | None:
+        """An utterance to feed from the event loop as it is spoken (``line_state``, ``context``:
+        as in :meth:`begin`); None (the default) where the provider only transcribes whole segments."""
         return None
 
     async def close(self) -> None:

@@ -47,15 +47,15 @@ class FallbackSTT(STTProvider):
         self.primary.set_vocabulary(phrases)
         self.fallback.set_vocabulary(phrases)
 
-    async def transcribe(self, pcm: bytes) -> Transcript:
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
         """Transcribe with the active provider; on a main-provider error retry on the fallback."""
         if self.active is self.fallback:
-            return await self.fallback.transcribe(pcm)
+            return await self.fallback.transcribe(pcm, context=context)
         try:
-            return await self.primary.transcribe(pcm)
+            return await self.primary.transcribe(pcm, context=context)
         except Exception as exc:  # noqa: BLE001 (keep the call alive on any recogniser error)
             await self._switch(exc)
-            return await self.fallback.transcribe(pcm)
+            return await self.fallback.transcribe(pcm, context=context)
 
     async def close(self) -> None:
         """Close both providers."""

@@ -36,8 +36,12 @@ into domain words (WER > 100 % on the human set through the phone path), and a J
 or keyword spotting cannot transcribe anything outside their lists. The second pass adds
 10–30 % to decoding time.
 
-The campaign search runs on a decoder of its own whose dictionary holds only the campaign
-model's words (:meth:`PocketSphinxSTT._load_domain`): it loads in about 10 ms, where adding
+The campaign model is the one of the question being answered (:mod:`reauto.stt.sphinx_domain`):
+the voice pipeline passes what the agent just asked as ``context`` (``budget_usd`` after "What
+budget do you have in mind?"), and that question's answers in reauto's corpus, with what a lead
+may say at any point and the campaign's own words, make its model; anything else is heard with
+the model of the whole corpus. The campaign search runs on a decoder of its own whose dictionary
+holds only the model's words (:meth:`PocketSphinxSTT._load_domain`): it loads in about 10 ms, where adding
 the same search to a decoder with the whole 134,000-word dictionary takes pocketsphinx 2 s,
 holding the GIL. The search is the same (it only ever considers words its language model
 knows); the smaller lexicon tree prunes a little differently under the HMM cap, which on the
@@ -62,8 +66,8 @@ of the utterance's own (about 90 MB for the general one, kept for the next utter
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-import math
 import os
 import re
 import tempfile
@@ -73,12 +77,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pocketsphinx
 
 from reauto.providers import ProviderUnavailable
 from reauto.stt.base import STTProvider, Transcript, Utterance
-from reauto.stt.vocabulary import Vocabulary, domain_arpa
+from reauto.stt.sphinx_domain import DomainModel, DomainModels
+from reauto.stt.sphinx_live import MIN_BYTES, SILENCE_DBFS, Decoders, LiveUtterance, start_utterance
+from reauto.stt.vocabulary import Vocabulary
 from reauto.voice.audio import rms_dbfs
 
 if TYPE_CHECKING:
@@ -90,34 +95,12 @@ log = logging.getLogger(__name__)
 DOMAIN_WEIGHT = 0.1
 #: Search settings (chosen on the WER benchmark: faster at the same WER on phone audio).
 SEARCH = {"fwdflat": False, "maxhmmpf": 3000}
-#: Shorter audio (10 ms) is not decoded: pocketsphinx needs at least a frame.
-MIN_BYTES = 320
-#: Quieter audio is silence: pocketsphinx turns digital silence into a confident "i'm".
-SILENCE_DBFS = -60.0
-#: Speech an utterance decoded whole needs for its cepstral mean to start live decoding (a short
-#: "hello?" gives a poor one).
-LINE_STATE_SPEECH_S = 1.0
-#: Level of a 10 ms frame counted as speech when trimming (a phone line's noise is below it).
-SPEECH_DBFS = -50.0
-#: Quiet audio kept on each side of the speech when trimming.
-TRIM_MARGIN_S = 0.2
-#: Decoders kept for later utterances once theirs ended (each holds the models: about 90 MB).
+#: General decoders kept for later utterances once theirs ended (each holds the models: about 90 MB).
 SPARE_DECODERS = 8
-#: Decoded before each utterance (0.1 s of low noise, 10 ms): see :func:`_start_utterance`.
-FLUSH = np.random.default_rng(0).normal(0, 300, 1600).astype(np.int16).tobytes()
+#: Other readings kept per search from pocketsphinx's n-best list (a few ms to read from the lattice).
+NBEST = 6
 _FILLER = re.compile(r"^(<.*>|\[.*\])$")
 _ALT_PRON = re.compile(r"\(\d+\)$")
-
-
-@dataclass(frozen=True)
-class _Decoders:
-    """The decoders of one utterance's searches: the general one, and the campaign's if any."""
-
-    general: pocketsphinx.Decoder
-    domain: pocketsphinx.Decoder | None
-
-    def all(self) -> tuple[pocketsphinx.Decoder, ...]:
-        return (self.general,) if self.domain is None else (self.general, self.domain)
 
 
 @dataclass(frozen=True)
@@ -126,6 +109,7 @@ class _Path:
 
     words: tuple[tuple[str, int, int, float], ...]
     acoustic: int  # log-domain (pocketsphinx logmath units), whole utterance incl. silences
+    alternatives: tuple[str, ...] = ()  # the search's next best readings (n-best), best first
 
     @property
     def text(self) -> str:
@@ -158,81 +142,103 @@ class PocketSphinxSTT(STTProvider):
         self._lock = threading.Lock()
         self._decoder: pocketsphinx.Decoder | None = None
         self._general: pocketsphinx.NGramModel | None = None
-        self._domain: pocketsphinx.NGramModel | None = None  # the campaign's model, in _domain_decoder
-        self._domain_decoder: pocketsphinx.Decoder | None = None
-        self._domain_files: tuple[str, str] | None = None  # its ARPA model and dictionary, as text
+        self._domains: DomainModels | None = None  # the campaign's models, one per question
         self._pending: Vocabulary | None = None
         self._vocabulary: Vocabulary | None = None  # the one applied
         self._generation = 0  # counts vocabularies applied: a decoder built for an older one is dropped
-        self._spare: list[_Decoders] = []  # for utterances decoded while spoken
+        self._spare: list[pocketsphinx.Decoder] = []  # general decoders for utterances decoded while spoken
 
     @classmethod
     def from_settings(cls, settings: SttSettings) -> PocketSphinxSTT:
         """The provider as ``[stt]`` settings configure it."""
-        return cls(vocabulary_bias=settings.vocabulary_bias)
+        return cls(vocabulary_bias=settings.vocabulary_bias, domain_weight=settings.domain_weight)
 
     async def start(self) -> None:
         """Load the acoustic model, dictionary and general language model (about a second)."""
         await asyncio.to_thread(self._locked, self._ensure_loaded)
 
     def set_vocabulary(self, phrases: Sequence[str]) -> None:
-        """Bias recognition toward ``phrases``; applied before the next utterance is decoded.
-
-        An empty sequence removes the bias.
-        """
+        """Bias recognition toward ``phrases`` and reauto's corpus of lead answers; applied before
+        the next utterance is decoded. An empty sequence removes the bias."""
         if not self._bias:
             log.debug("pocketsphinx: vocabulary bias is off (stt.vocabulary_bias)")
             return
         with self._lock:
             self._pending = Vocabulary.from_phrases(phrases)
 
-    async def transcribe(self, pcm: bytes) -> Transcript:
-        """Transcribe one utterance of 16 kHz PCM16 mono audio (in a worker thread)."""
-        return await asyncio.to_thread(self._locked, lambda: self._transcribe(pcm))
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
+        """Transcribe one utterance of 16 kHz PCM16 mono audio (in a worker thread), heard as an
+        answer to the question ``context`` names."""
+        return await asyncio.to_thread(self._locked, lambda: self._transcribe(pcm, context))
 
     async def close(self) -> None:
         """Drop the decoder and its models."""
         with self._lock:
-            self._decoder = self._general = self._domain = self._domain_decoder = None
-            self._domain_files = None
+            self._decoder = self._general = self._domains = None
             self._spare.clear()
 
-    def begin(self, line_state: str | None = None) -> Utterance:
+    @property
+    def _domain_decoder(self) -> pocketsphinx.Decoder | None:
+        """A decoder of the campaign's model for any moment (None without a vocabulary)."""
+        if self._domains is None:
+            return None
+        model = self._domains.model(None)
+        return model.spare[0] if model.spare else None
+
+    def begin(self, line_state: str | None = None, context: str | None = None) -> Utterance:
         """Decode an utterance while it is spoken, in the calling thread (a worker process:
-        decoding holds the GIL), from the cepstral mean in ``line_state``. Takes spare decoders
-        for its searches (:meth:`prepare` loads them); without a mean, or without spare decoders,
-        the utterance is kept whole and decoded at its end, as :meth:`transcribe` does."""
+        decoding holds the GIL), from the cepstral mean in ``line_state``, heard as an answer to
+        ``context``. Takes a spare general decoder (:meth:`prepare` loads them) and one of the
+        context's campaign model; without a mean, or without a spare, the utterance is kept whole
+        and decoded at its end, as :meth:`transcribe` does."""
         with self._lock:
             self._ensure_loaded()
             live = line_state is not None and bool(self._spare)
-            decoders = self._spare.pop() if live else None
+            decoders = None
+            if live:
+                general = self._spare.pop()
+                domain, model = self._domains.take(context) if self._domains is not None else (None, None)
+                decoders = Decoders(general, domain, model)
             generation = self._generation
-        return _Utterance(self, decoders, line_state if live else None, generation)
+        return LiveUtterance(self, decoders, line_state if live else None, context, generation)
 
-    def _release(self, decoders: list[_Decoders], generation: int) -> None:
+    def release(self, decoders: Decoders, generation: int) -> None:
+        """An utterance's decoders, free again (dropped when the vocabulary changed meanwhile)."""
         with self._lock:
             # not closed meanwhile, nor given another vocabulary
-            if self._decoder is not None and generation == self._generation:
-                self._spare.extend(decoders[: max(0, SPARE_DECODERS - len(self._spare))])
+            if self._decoder is None or generation != self._generation:
+                return
+            if len(self._spare) < SPARE_DECODERS:
+                self._spare.append(decoders.general)
+            if self._domains is not None and decoders.domain is not None and decoders.model is not None:
+                self._domains.give(decoders.model, decoders.domain)
 
     def prepare(self, streams: int) -> bool:
-        """Load one more utterance's spare decoders while fewer than ``streams`` utterances'
-        worth are ready (a worker process calls it while idle); False once they are."""
+        """One step toward decoding ``streams`` utterances at once while they are spoken (a worker
+        process calls it while idle): build the next question's campaign model, or load one more
+        general decoder (0.35 s, outside the lock); False once every model and decoder is ready."""
         with self._lock:
             self._ensure_loaded()
+            if self._domains is not None and (missing := self._domains.missing()):
+                self._domains.model(missing[0])
+                return True
             if len(self._spare) >= min(SPARE_DECODERS, streams):
                 return False
-            generation, vocabulary, files = self._generation, self._vocabulary, self._domain_files
-        general = self._load()  # about 0.35 s, outside the lock: whole segments go on meanwhile
+            generation, vocabulary = self._generation, self._vocabulary
+        general = self._load()
         for word in vocabulary.words if vocabulary is not None else ():
             self._add_pronunciation(general, word)
-        domain = self._load_domain(files) if files is not None else None
-        self._release([_Decoders(general, domain)], generation)
+        with self._lock:
+            if self._decoder is not None and generation == self._generation:
+                self._spare.append(general)
         return True
 
-    def _locked(self, work):  # type: ignore[no-untyped-def]
+    def locked(self, work):  # type: ignore[no-untyped-def]
+        """``work()`` under the provider's lock."""
         with self._lock:
             return work()
+
+    _locked = locked
 
     def _ensure_loaded(self) -> pocketsphinx.Decoder:
         if self._decoder is None:
@@ -270,19 +276,17 @@ class PocketSphinxSTT(STTProvider):
         self._vocabulary = vocabulary
         self._generation += 1
         self._spare.clear()  # built for the previous vocabulary
-        self._domain = self._domain_decoder = self._domain_files = None
+        self._domains = None
         if not vocabulary.phrases:
             return
         unknown = [w for w in vocabulary.words if not self._add_pronunciation(decoder, w)]
         if unknown:
             log.warning("pocketsphinx: no pronunciation for %s; these words stay unrecognised",
                         ", ".join(unknown))
-        sentences = vocabulary.sentences()
-        words = sorted({w for sentence in sentences for w in sentence.split()})
-        self._domain_files = (domain_arpa(sentences), self._dictionary(decoder, words))
-        self._domain_decoder = self._load_domain(self._domain_files)
-        self._domain = self._domain_decoder.get_lm()
-        log.info("pocketsphinx: vocabulary bias on (%d campaign phrases)", len(vocabulary.phrases))
+        self._domains = DomainModels(vocabulary, lambda words: self._dictionary(decoder, words), self._load_domain)
+        self._domains.model(None)
+        log.info("pocketsphinx: vocabulary bias on (%d campaign phrases and the corpus of lead answers)",
+                 len(vocabulary.phrases))
 
     @staticmethod
     def _dictionary(decoder: pocketsphinx.Decoder, words: Sequence[str]) -> str:
@@ -297,7 +301,7 @@ class PocketSphinxSTT(STTProvider):
         return "".join(lines)
 
     def _load_domain(self, files: tuple[str, str]) -> pocketsphinx.Decoder:
-        """A decoder whose search is the campaign model, over a dictionary of its words only."""
+        """A decoder whose search is a campaign model, over a dictionary of its words only."""
         arpa, dictionary = files
         names = []
         try:
@@ -323,43 +327,52 @@ class PocketSphinxSTT(STTProvider):
                 return True
         return False
 
-    def _transcribe(self, pcm: bytes) -> Transcript:
+    def _transcribe(self, pcm: bytes, context: str | None = None) -> Transcript:
         pcm = pcm[: len(pcm) - len(pcm) % 2]
         audio_s = len(pcm) / 2 / self.sample_rate
         if len(pcm) < MIN_BYTES or rms_dbfs(pcm) < SILENCE_DBFS:
             return Transcript("", 0.0, audio_s)
         decoder = self._ensure_loaded()
         general = self._decode(decoder, pcm)
-        domain = self._decode(self._domain_decoder, pcm) if self._domain_decoder is not None else None
-        return self._transcript(general, domain, audio_s)
+        if self._domains is None:
+            return self.transcript(general, None, None, audio_s)
+        domain_decoder, model = self._domains.take(context)
+        try:
+            domain = self._decode(domain_decoder, pcm)
+        finally:
+            self._domains.give(model, domain_decoder)
+        return self.transcript(general, domain, model, audio_s)
 
-    def _transcribe_measured(self, pcm: bytes) -> tuple[Transcript, str | None]:
-        """:meth:`_transcribe`, and the cepstral mean the whole segment was decoded with."""
-        transcript = self._transcribe(pcm)
+    def transcribe_measured(self, pcm: bytes, context: str | None = None) -> tuple[Transcript, str | None]:
+        """:meth:`_transcribe` (under the lock), and the cepstral mean the whole segment was decoded with."""
+        transcript = self._transcribe(pcm, context)
         return transcript, self._decoder.get_cmn(False) if self._decoder is not None and transcript.text else None
 
-    def _transcript(self, general: _Path, domain: _Path | None, audio_s: float) -> Transcript:
+    def transcript(self, general: _Path, domain: _Path | None, model: DomainModel | None,
+                   audio_s: float) -> Transcript:
         """The better of the two searches' paths (see the module doc), as a transcript."""
-        best = general
+        best, other = general, domain
         # (no campaign model left when the vocabulary was removed while the utterance was spoken)
-        rival = domain is not None and domain.words and self._domain is not None
-        if rival and self._score(domain) > self._score(general):  # type: ignore[arg-type]
-            best = domain  # type: ignore[assignment]
+        rival = domain is not None and domain.words and model is not None and self._domains is not None
+        if rival and self._score(domain, model) > self._score(general, model):  # type: ignore[arg-type]
+            best, other = domain, general  # type: ignore[assignment]
         assert self._decoder is not None
         frate = int(self._decoder.config["frate"])
         words = tuple((w, s / frate, (e + 1) / frate, p) for w, s, e, p in best.words)
         confidence = sum(p for *_, p in best.words) / len(words) if words else 0.0
-        return Transcript(best.text, confidence, audio_s, words)
+        others = [*best.alternatives, *((other.text, *other.alternatives) if other is not None else ())]
+        alternatives = tuple(a for a in dict.fromkeys(others) if a and a != best.text)[:2 * NBEST]
+        return Transcript(best.text, confidence, audio_s, words, alternatives)
 
     @staticmethod
     def _decode(decoder: pocketsphinx.Decoder, pcm: bytes) -> _Path:
-        _start_utterance(decoder)
+        start_utterance(decoder)
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
-        return PocketSphinxSTT._path(decoder)
+        return PocketSphinxSTT.best_path(decoder)
 
     @staticmethod
-    def _path(decoder: pocketsphinx.Decoder) -> _Path:
+    def best_path(decoder: pocketsphinx.Decoder) -> _Path:
         """The best path of the utterance ``decoder`` just ended."""
         if decoder.hyp() is None:
             return _Path((), 0)
@@ -370,12 +383,14 @@ class PocketSphinxSTT(STTProvider):
             if not _FILLER.match(seg.word):
                 word = _ALT_PRON.sub("", seg.word)
                 words.append((word, seg.start_frame, seg.end_frame, min(1.0, max(0.0, seg.prob))))
-        return _Path(tuple(words), acoustic)
+        return _Path(tuple(words), acoustic, _nbest(decoder))
 
-    def _score(self, path: _Path) -> float:
+    _path = best_path
+
+    def _score(self, path: _Path, model: DomainModel) -> float:
         """Acoustic score plus the interpolated language-model score (see the module doc)."""
         decoder = self._decoder
-        assert decoder is not None and self._general is not None and self._domain is not None
+        assert decoder is not None and self._general is not None
         math = decoder.logmath
         config = decoder.config
         log_general, log_domain = math.log(1 - self._weight), math.log(self._weight)
@@ -383,117 +398,21 @@ class PocketSphinxSTT(STTProvider):
         lm = 0
         for i in range(1, len(tokens)):
             ngram = [tokens[i], *reversed(tokens[max(0, i - 2) : i])]
-            lm += math.add(self._general.prob(ngram) + log_general,
-                           self._domain.prob(ngram) + log_domain)
+            lm += math.add(self._general.prob(ngram) + log_general, model.lm.prob(ngram) + log_domain)
         wip = math.log(float(config["wip"]))
         return path.acoustic + float(config["bestpathlw"]) * lm + (len(tokens) - 2) * wip
 
 
-class _Utterance(Utterance):
-    """One utterance fed to its spare decoders' searches as it is spoken
-    (:meth:`PocketSphinxSTT.begin`). Without decoders of its own (no cepstral mean yet, or none
-    spare) the utterance is kept whole and decoded at its end, as :meth:`PocketSphinxSTT.transcribe`
-    does."""
-
-    def __init__(self, owner: PocketSphinxSTT, decoders: _Decoders | None, cmn: str | None,
-                 generation: int) -> None:
-        self._owner = owner
-        self._generation = generation
-        self._decoders = decoders
-        self._open = True
-        self._energy = 0.0  # sum of squared samples, for the silence test at the end
-        self._bytes = 0
-        self._odd = b""  # a byte left over from a part of odd length
-        self._audio = bytearray()  # kept only when decoded whole
-        self.line_state = cmn
-        for decoder in decoders.all() if decoders is not None else ():
-            _start_utterance(decoder, cmn)
-
-    def feed(self, pcm: bytes) -> None:
-        if not self._open:
-            raise RuntimeError("this utterance has ended")
-        pcm = self._odd + pcm
-        pcm, self._odd = pcm[: len(pcm) - len(pcm) % 2], pcm[len(pcm) - len(pcm) % 2 :]
-        if not pcm:
-            return
-        samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
-        self._energy += float(np.dot(samples, samples))
-        self._bytes += len(pcm)
-        if self._decoders is None:
-            self._audio += pcm
-            return
-        for decoder in self._decoders.all():
-            decoder.process_raw(pcm, full_utt=False)
-
-    def end(self) -> Transcript:
-        if not self._open:
-            raise RuntimeError("this utterance has ended")
-        decoders = self._close()
-        owner = self._owner
-        n = self._bytes // 2
-        audio_s = n / owner.sample_rate
-        rms = math.sqrt(self._energy / n) if n else 0.0
-        try:
-            if self._bytes < MIN_BYTES or rms <= 0 or 20 * math.log10(rms / 32768) < SILENCE_DBFS:
-                return Transcript("", 0.0, audio_s)
-            if decoders is not None:
-                general = PocketSphinxSTT._path(decoders.general)
-                domain = PocketSphinxSTT._path(decoders.domain) if decoders.domain is not None else None
-                return owner._locked(lambda: owner._transcript(general, domain, audio_s))
-            # decoded whole: without the silent ends, whose frames would weigh on the line's mean
-            kept, speech_s, offset_s = _trimmed(bytes(self._audio))
-            self._audio = bytearray()
-            heard, cmn = owner._locked(lambda: owner._transcribe_measured(kept))
-            if speech_s >= LINE_STATE_SPEECH_S and cmn:
-                self.line_state = cmn  # starts the call's next utterances
-            words = tuple((w, start + offset_s, stop + offset_s, p) for w, start, stop, p in heard.words)
-            return Transcript(heard.text, heard.confidence, audio_s, words)
-        finally:
-            if decoders is not None:
-                owner._release([decoders], self._generation)
-
-    def cancel(self) -> None:
-        if self._open:
-            decoders = self._close()
-            self._audio = bytearray()
-            if decoders is not None:
-                self._owner._release([decoders], self._generation)
-
-    def _close(self) -> _Decoders | None:
-        self._open = False
-        decoders, self._decoders = self._decoders, None
-        for decoder in decoders.all() if decoders is not None else ():
-            decoder.end_utt()
-        return decoders
-
-
-def _start_utterance(decoder: pocketsphinx.Decoder, cmn: str | None = None) -> None:
-    """Start an utterance as any other starts, so that its transcript depends on its audio and ``cmn``
-    only: new feature extraction (the noise removal's estimate starts from the utterance's first frames),
-    and the acoustic scorer's lists as :data:`FLUSH` leaves them (decoded live: whole, it breaks a live
-    search). Before, the noise estimate went on from one utterance to the next."""
-    decoder.reinit_feat()
-    decoder.start_utt()
-    decoder.process_raw(FLUSH, full_utt=False)
-    decoder.end_utt()
-    decoder.reinit_feat()
-    if cmn is not None:
-        decoder.set_cmn(cmn)
-    decoder.start_utt()
-
-
-def _trimmed(pcm: bytes, rate: int = 16_000) -> tuple[bytes, float, float]:
-    """``pcm`` without its quiet ends (but :data:`TRIM_MARGIN_S` of them), the seconds of speech
-    in it, and where what is kept starts. Silence counts in a segment's cepstral mean: a second of
-    a silent line before a short answer makes the mean useless for the call's next utterances."""
-    step = rate // 100
-    samples = np.frombuffer(pcm[: len(pcm) // (2 * step) * 2 * step], dtype=np.int16).astype(np.float64)
-    if not samples.size:
-        return pcm, 0.0, 0.0
-    levels = np.sqrt(np.mean(samples.reshape(-1, step) ** 2, axis=1))
-    loud = np.flatnonzero(levels >= 32768 * 10 ** (SPEECH_DBFS / 20))
-    if not loud.size:
-        return pcm, 0.0, 0.0
-    margin = round(TRIM_MARGIN_S * 100)
-    first, last = max(0, int(loud[0]) - margin), int(loud[-1]) + 1 + margin
-    return pcm[first * step * 2 : last * step * 2], loud.size / 100, first / 100
+def _nbest(decoder: pocketsphinx.Decoder) -> tuple[str, ...]:
+    """The next best readings of the utterance ``decoder`` just ended (fillers dropped, best first)."""
+    out: list[str] = []
+    try:
+        for hyp in itertools.islice(decoder.nbest(), NBEST + 2):
+            if hyp is None:
+                break
+            text = " ".join(_ALT_PRON.sub("", w) for w in hyp.hypstr.split() if not _FILLER.match(w))
+            if text and text not in out:
+                out.append(text)
+    except (RuntimeError, AttributeError):  # no lattice for this utterance
+        return ()
+    return tuple(out[1:NBEST + 1]) if out else ()

@@ -78,9 +78,11 @@ def _serve(settings: SttSettings, vocabulary: Sequence[str], streams: int,
         op, key, data = message
         try:
             if op == "transcribe":
-                outbox.put((key, True, loop.run_until_complete(provider.transcribe(data))))
+                pcm, context = data
+                outbox.put((key, True, loop.run_until_complete(provider.transcribe(pcm, context=context))))
             elif op == "begin":
-                utterances[key] = provider.begin(data)
+                line_state, context = data
+                utterances[key] = provider.begin(line_state, context)
             elif op == "feed":
                 if (utterance := utterances.get(key)) is not None and key not in failed:
                     utterance.feed(data)
@@ -260,22 +262,22 @@ class ProcessPoolSTT(STTProvider):
                 self._workers[i] = _Worker(i, self)
         return min(self._workers, key=key)
 
-    async def transcribe(self, pcm: bytes) -> Transcript:
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
         if not self._workers:
             await self.start()
         rid = next(self._ids)
         worker = self._pick(lambda w: w.load)
         try:
-            return await asyncio.wait_for(worker.request(rid, "transcribe", rid, pcm),  # type: ignore[no-any-return]
-                                          timeout=self.settings.timeout_s)
+            return await asyncio.wait_for(  # type: ignore[no-any-return]
+                worker.request(rid, "transcribe", rid, (pcm, context)), timeout=self.settings.timeout_s)
         finally:
             worker.forget(rid)
 
-    def open_stream(self, line_state: str | None = None) -> SpeechStream | None:
+    def open_stream(self, line_state: str | None = None, context: str | None = None) -> SpeechStream | None:
         if not self._workers or not self.can_stream:
             return None
         worker = self._pick(lambda w: (w.streams, w.load))
-        return _PoolStream(self, worker, next(self._ids), line_state)
+        return _PoolStream(self, worker, next(self._ids), line_state, context)
 
     async def close(self) -> None:
         workers, self._workers = self._workers, []
@@ -294,14 +296,15 @@ class ProcessPoolSTT(STTProvider):
 class _PoolStream(SpeechStream):
     """An utterance decoded by one worker of a :class:`ProcessPoolSTT` while it is spoken."""
 
-    def __init__(self, pool: ProcessPoolSTT, worker: _Worker, sid: int, line_state: str | None) -> None:
+    def __init__(self, pool: ProcessPoolSTT, worker: _Worker, sid: int, line_state: str | None,
+                 context: str | None = None) -> None:
         self._pool = pool
         self._worker = worker
         self._sid = sid
         self._open = True
         self.line_state = line_state
         worker.streams += 1
-        worker.send("begin", sid, line_state)
+        worker.send("begin", sid, (line_state, context))
 
     def feed(self, pcm: bytes) -> None:
         if self._open and pcm:

@@ -185,7 +185,11 @@ class Vocabulary:
     def domain(self, context: str | None = None) -> list[str]:
         """The corpus a recogniser expects an answer from: :meth:`sentences` and the corpus's lead
         answers for ``context`` (:func:`corpus_sentences`)."""
-        return [*self.sentences(), *corpus_sentences(context)]
+        corpus = corpus_sentences(context)
+        own = self.sentences()
+        # the campaign's sentences weigh about as much as the corpus's answers together
+        repeat = max(1, round(len(corpus) / max(1, len(own))))
+        return [*own * repeat, *corpus]
 
     def sentences(self) -> list[str]:
         """The built-in domain corpus: built-in answers, template expansions and the campaign phrases."""

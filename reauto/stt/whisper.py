@@ -144,8 +144,9 @@ class FasterWhisperSTT(STTProvider):
         joined = ", ".join(p.strip() for p in phrases if p.strip())
         self._hotwords = joined or None
 
-    async def transcribe(self, pcm: bytes) -> Transcript:
-        """Transcribe one utterance of 16 kHz PCM16 mono audio (in a worker thread)."""
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
+        """Transcribe one utterance of 16 kHz PCM16 mono audio (in a worker thread); Whisper's
+        decoding prompt is the campaign's hotwords whatever the ``context``."""
         return await asyncio.to_thread(self._transcribe, pcm)
 
     async def close(self) -> None:

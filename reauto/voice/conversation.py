@@ -134,7 +134,7 @@ class ConversationProcessor(FrameProcessor):
         self._greet_on_first_words = greet_on_first_words
         self._greeted = False
         self._skip_hello_turn = False
-        self._pending: list[tuple[str, float | None]] = []
+        self._pending: list[tuple[str, float | None, tuple[str, ...]]] = []  # text, confidence, alternatives
         self._replies = 0
         self._awaiting_transcript = False
         self._current: Reply | None = None
@@ -152,6 +152,15 @@ class ConversationProcessor(FrameProcessor):
         """Whether the opening is the agent's answer to the lead's first words, whose transcript
         has not come yet (``greet_on_first_words``)."""
         return self._skip_hello_turn
+
+    def listening_for(self) -> str | None:
+        """What the agent last asked, for the recogniser (the brain's ``listening_for``: a slot,
+        ``identity``, ``booking``; None before the opening, after the end, or for a brain that
+        cannot tell)."""
+        listen = getattr(self._brain, "listening_for", None)
+        if not self._greeted or self._ended or listen is None:
+            return "identity" if not self._greeted and listen is not None else None
+        return listen()  # type: ignore[no-any-return]
 
     def answers(self, text: str) -> bool:
         """Whether ``text`` answers what the agent last asked (the brain's judgement; ``False``
@@ -181,7 +190,7 @@ class ConversationProcessor(FrameProcessor):
                 self._awaiting_transcript = False  # the turn's end, if it came first, needs no reply
                 self._record(TurnRecord("lead", frame.text, confidence))
             else:
-                self._pending.append((frame.text, confidence))
+                self._pending.append((frame.text, confidence, tuple(getattr(result, "alternatives", ()) or ())))
                 if self._awaiting_transcript:
                     # the end of turn came before the recogniser finished: answer now
                     self._awaiting_transcript = False
@@ -229,9 +238,12 @@ class ConversationProcessor(FrameProcessor):
         self._awaiting_transcript = False
         if self._rest is not None:
             await asyncio.wait([self._rest])  # the previous reply is still being handed over
-        text = " ".join(t for t, _ in self._pending).strip()
-        confs = [c for _, c in self._pending if c is not None]
+        text = " ".join(t for t, _, _ in self._pending).strip()
+        confs = [c for _, c, _ in self._pending if c is not None]
         confidence = min(confs) if confs else None
+        # the recogniser's other readings of the turn: of its last segment, after what came before
+        head = " ".join(t for t, _, _ in self._pending[:-1])
+        alternatives = [f"{head} {a}".strip() for a in self._pending[-1][2]] if self._pending else []
         self._pending.clear()
         self._record(TurnRecord("lead", text, confidence))
         if self._ended or self._end_after_speech:
@@ -240,6 +252,9 @@ class ConversationProcessor(FrameProcessor):
             await self._speak(self._brain.opening(), greeting=True)
             return
         started = time.perf_counter()
+        hear = getattr(self._brain, "hear", None)
+        if hear is not None:
+            hear(alternatives)
         respond_stream = getattr(self._brain, "respond_stream", None)
         if respond_stream is None:
             reply = await self._brain.respond(text, confidence)

@@ -200,7 +200,8 @@ class CallSession:
             self.transport.input(),
             # in direct mode (no queue, no task of its own): the VAD runs in the input's task
             VADProcessor(vad_analyzer=vad, enable_direct_mode=True),
-            ProviderSTTService(self.stt, p99_latency_s=self.turn_taking.stt_wait_s),
+            ProviderSTTService(self.stt, p99_latency_s=self.turn_taking.stt_wait_s,
+                               context=conversation.listening_for),
             LeadTurnProcessor(user_turn_strategies=strategies, forward_audio=self.record),
             conversation,
             ProviderTTSService(self.tts),

@@ -94,6 +94,7 @@ class ProviderSTTService(SegmentedSTTService):
         user_id: str = "lead",
         on_timing: Callable[[SttTiming], None] | None = None,
         p99_latency_s: float = 1.0,
+        context: Callable[[], str | None] | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(  # type: ignore[misc]
@@ -106,6 +107,7 @@ class ProviderSTTService(SegmentedSTTService):
         self._provider = provider
         self._user_id = user_id
         self._on_timing = on_timing
+        self._context = context or (lambda: None)  # what the agent asked: the recogniser expects its answers
         self._stream: SpeechStream | None = None  # the segment being spoken
         self._unfed = bytearray()  # its audio not yet sent to the stream
         self._ending: deque[SpeechStream | None] = deque()  # per queued segment: its stream, if any
@@ -125,7 +127,7 @@ class ProviderSTTService(SegmentedSTTService):
             self._end_stream()
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStartedSpeakingFrame) and self._stream is None and self.is_usable:
-            self._stream = self._provider.open_stream(self._line_state)
+            self._stream = self._provider.open_stream(self._line_state, self._context())
             if self._stream is not None:
                 self._stream.feed(bytes(self._audio_buffer))  # what came before the VAD was sure
         elif isinstance(frame, InputAudioRawFrame) and self._stream is not None:
@@ -176,7 +178,7 @@ class ProviderSTTService(SegmentedSTTService):
                 raise  # the recogniser is that far behind: the segment again would only add to it
             except Exception as exc:  # noqa: BLE001 (the whole segment is still here)
                 log.warning("STT stream failed (%s); transcribing the segment whole", str(exc) or type(exc).__name__)
-        return await self._provider.transcribe(audio)
+        return await self._provider.transcribe(audio, context=self._context())
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         started = time.perf_counter()

@@ -66,7 +66,7 @@ class OracleSTT(STTProvider):
     def __init__(self, report: LeadReport) -> None:
         self.report = report
 
-    async def transcribe(self, pcm: bytes) -> Transcript:
+    async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
         text = self.report.said[-1] if self.report.said else ""
         return Transcript(text.lower().strip("?.!,"), 1.0, len(pcm) / 32000)
 

@@ -55,15 +55,16 @@ class Conditions:
         return ", ".join(parts)
 
 
-def pick_conditions(rng: np.random.Generator) -> Conditions:
-    """The conditions of one call."""
-    tempo = round(float(rng.uniform(0.8, 1.25)), 2) if rng.random() < P_TEMPO else None
-    pitch = int(rng.integers(-300, 301)) if rng.random() < P_PITCH else None
+def pick_conditions(rng: np.random.Generator, *, mild: bool = False) -> Conditions:
+    """The conditions of one call; ``mild``: a quieter line (SNR 18–35 dB, smaller rate and pitch
+    changes, no background speech, no clipping), closer to an ordinary phone call."""
+    tempo = round(float(rng.uniform(*((0.9, 1.12) if mild else (0.8, 1.25)))), 2) if rng.random() < P_TEMPO else None
+    pitch = int(rng.integers(*((-120, 121) if mild else (-300, 301)))) if rng.random() < P_PITCH else None
     noise = str(rng.choice(NOISE_COLOURS))
-    snr = round(5 + 25 * float(rng.beta(3.0, 1.2)), 1)  # 5–30 dB, 9 calls in 10 above 15
-    background = round(float(rng.uniform(-30, -18)), 1) if rng.random() < P_BACKGROUND else None
+    snr = round((18 + 17 * float(rng.beta(2.0, 1.5))) if mild else (5 + 25 * float(rng.beta(3.0, 1.2))), 1)
+    background = round(float(rng.uniform(-30, -18)), 1) if rng.random() < P_BACKGROUND and not mild else None
     band = (int(rng.integers(200, 450)), int(rng.integers(2700, 3500))) if rng.random() < P_BAND else None
-    clip = rng.random() < P_CLIP
+    clip = rng.random() < P_CLIP and not mild
     level = round(float(rng.uniform(-8, -3) if clip else rng.uniform(-34, -14)), 1)
     formats = list(FORMAT_SHARES)
     fmt = formats[int(rng.choice(len(formats), p=list(FORMAT_SHARES.values())))]

@@ -52,10 +52,15 @@ class Voice:
         return f"piper {self.name} length scale {self.rate}"
 
 
-def pick_voice(rng: np.random.Generator) -> Voice:
+#: With ``mild`` conditions: fewer of espeak-ng's formant voices.
+MILD_ENGINE_SHARES = {"flite": 0.45, "espeak": 0.1, "piper": 0.45}
+
+
+def pick_voice(rng: np.random.Generator, *, mild: bool = False) -> Voice:
     """A voice for one call."""
-    engines = list(ENGINE_SHARES)
-    engine = engines[int(rng.choice(len(engines), p=list(ENGINE_SHARES.values())))]
+    shares = MILD_ENGINE_SHARES if mild else ENGINE_SHARES
+    engines = list(shares)
+    engine = engines[int(rng.choice(len(engines), p=list(shares.values())))]
     if engine == "flite":
         return Voice("flite", str(rng.choice(FLITE_VOICES)), round(float(rng.uniform(0.85, 1.3)), 2))
     if engine == "espeak":
