@@ -290,7 +290,7 @@ _CALLBACK = tuple(re.compile(p) for p in (
 ))
 
 _REPEAT = tuple(re.compile(p) for p in (
-    r"^(what|sorry|pardon|pardon me|huh|come again|excuse me|say again|what now|hello|hello hello|what was that|"
+    r"^(what|sorry|pardon|pardon me|huh|come again|excuse me|say again|what now|hello hello|what was that|"
     r"repeat|again|sorry what|i am sorry|what is that|eh|what did you say|one more time)$",
     r"\b(say|repeat) (that|it|this|the question|what you said|yourself|again)( again| one more time| please)?\b",
     r"\b(did not|could not|can not|do not) (catch|hear|get|understand|follow) (that|you|it|what you said|the question|"

@@ -264,7 +264,8 @@ class ScriptedBrain:
         if self.agent == "greeter":
             return bool(found.intents & {"affirm", "deny"})
         if self.agent == "scheduler":
-            return self._negotiation is not None and self._negotiation.answers(text)
+            talk = self._negotiation or Negotiation(self._calendar(), offered=list(self._offers))
+            return talk.answers(text)
         return expecting is not None and expecting in found.slots
 
     def opt_out(self) -> Reply:
