@@ -96,6 +96,9 @@ class SttSettings(_Section):
         True, description="Bias pocketsphinx toward the answers to the question just asked (reauto's corpus of lead "
                           "answers) and the campaign's words."
     )
+    noise_removal: bool = Field(
+        False, description="pocketsphinx's spectral noise removal (it starts each answer's estimate from the answer's "
+                           "first frames: off hears real speech through the phone better).")
     domain_weight: float = Field(
         0.1, gt=0, lt=1,
         description="pocketsphinx: the share of the question's language model in the one the two searches are "
