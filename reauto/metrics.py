@@ -64,6 +64,10 @@ EXPORTS = Counter("reauto_exports", "Records (calls, texts) sent to export targe
                   "dead_letter.", ["target", "result"])
 TEXTS = Counter("reauto_texts", "Texts to leads (cadence steps, after-hours notices) by status: sent, failed, "
                 "skipped.", ["campaign", "kind", "status"])
+ADMISSION_LIMIT = Gauge("reauto_dialer_admission_limit", "Calls at once a dialer admits now (learned from what its "
+                        "calls get, up to --concurrency).", ["campaign"], multiprocess_mode="livemax")
+ADMISSION_REFUSED = Counter("reauto_dialer_admission_refused", "Times due leads waited because the dialer had no "
+                            "headroom for another call, by reason: limit, paused.", ["campaign", "reason"])
 RECORDS_SPOOLED = Gauge("reauto_call_records_spooled", "Call records waiting on disk for the database to return.",
                         multiprocess_mode="livesum")
 
@@ -77,7 +81,7 @@ def metric_names() -> list[str]:
                    ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, LLM_EXTRACTIONS, LLM_OFF_PLAN,
                    TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
-                   LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED):
+                   LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

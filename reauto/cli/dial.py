@@ -25,7 +25,7 @@ def dial(
     ctx: typer.Context,
     campaign_file: Annotated[Path, typer.Argument(help="Campaign YAML file.", exists=False)],
     max_calls: Annotated[int | None, typer.Option(help="Stop after placing this many calls.", min=1)] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Calls at once (default: the campaign's).", min=1)] = None,
+    concurrency: Annotated[int | None, typer.Option(help="The most calls at once (default: the campaign's); fewer while the machine has no headroom for them (admission control).", min=1)] = None,
     at: Annotated[str | None, typer.Option(
         help="Simulated telephony only: evaluate the calling rules as of this instant "
         "(ISO 8601, e.g. 2026-11-24T15:00:00-06:00), so a demo runs at any hour.")] = None,
@@ -276,6 +276,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         "stopped": dialer.stopped.as_json() if dialer.stopped is not None else None,
         "recovered": {"leads": len(dialer.recovered.leads), "calls": len(dialer.recovered.calls),
                       "holds": len(dialer.recovered.holds)},
+        "admission": dialer.admission.status() if dialer.admission is not None else None,
     }
 
 
@@ -338,6 +339,11 @@ def _render(data: dict[str, Any]) -> None:
     if a["answered_by_a_person"]:
         console.print(f"abandoned calls, last 30 days: {a['calls']} of {a['answered_by_a_person']} answered by a "
                       f"person ({a['rate']:.1%}; ceiling {a['ceiling']:.0%})", highlight=False)
+    admission = data.get("admission")
+    if admission and (admission["steps"] or admission["refused"]):
+        console.print(f"admission: ended at {admission['limit']} of {admission['ceiling']} calls at once; due leads "
+                      f"waited for headroom {admission['refused']} times"
+                      + (f" (last: {admission['reason']})" if admission["reason"] else ""), highlight=False)
     for d in data["denied"]:
         console.print(f"not dialed: lead {d['lead_id']}: {d['reason']}", highlight=False)
 

@@ -23,6 +23,7 @@ from reauto import metrics
 from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
+from reauto.dialer.admission import Admission
 from reauto.dialer.journal import CallJournal
 from reauto.dialer.records import CallRecorder
 from reauto.dialer.recovery import interrupted_call
@@ -48,6 +49,10 @@ def posted_at(lead: Lead) -> datetime | None:
     """When a lead that has never been called was posted to the intake (None: not posted, or called)."""
     stamp = (lead.custom or {}).get(META_KEY, {}).get("intake_at") if lead.attempts == 0 else None
     return datetime.fromisoformat(stamp) if stamp else None
+
+
+#: Longest a dial waits for its opening to be synthesised (then it is synthesised after "hello?").
+OPENING_READY_S = 20.0
 
 
 @dataclass
@@ -76,6 +81,7 @@ class CallRunner:
     catalogue: Catalogue | None
     live: dict[int, LiveCall]
     summaries: list[CallSummary]
+    admission: Admission | None
     overspent: list[tuple[int, Decimal, Decimal]]
     warmers: list[Callable[[], Awaitable[None]]]
     steps: list[str]
@@ -131,6 +137,9 @@ class CallRunner:
         person = False  # a person answered: a call that fails from here on counts as abandoned
         keep_session = False
         try:
+            # the opening is ready before the number is dialed: on a busy machine its synthesis
+            # would otherwise run after "hello?", into the 2 seconds the lead may wait
+            await asyncio.wait([warming], timeout=OPENING_READY_S)
             handle = await self.telephony.place_call(
                 to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
             )
@@ -185,6 +194,8 @@ class CallRunner:
             # measured at the far end when the telephony can (what the lead waited), else by us
             greeting_ms = details.get("hello_to_first_audio_ms") or result.latency.hello_to_first_audio_ms
             abandoned = (greeting_ms is None or greeting_ms > self.config.abandon_after_s * 1000) if person else None
+            if person and greeting_ms is None and self.admission is not None:
+                self.admission.greeting(None)  # a person answered and never heard the agent
             await journal.close()  # what is still being written lands before the call's end
             await self.recorder.finish(
                 call_id, status=CallStatus.VOICEMAIL if handle.answered_by == "machine" else CallStatus.COMPLETED,
@@ -204,6 +215,8 @@ class CallRunner:
             self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)},
                             meter=meter)
         finally:
+            if self.admission is not None:
+                self.admission.call_ended()
             metrics.CALLS_ACTIVE.labels(campaign=campaign).dec()
             warming.cancel()
             models.cancel()
@@ -332,6 +345,8 @@ class CallRunner:
             timeout_s=self.config.call_timeout_s,
             hung_up=line_ends,
             journal=journal,
+            on_stt_timing=(lambda t: self.admission.recognition(t.elapsed_ms / 1000)) if self.admission else None,
+            on_greeting=self.admission.greeting if self.admission is not None else None,
         )
         if models is not None:
             session.use_models(await models)

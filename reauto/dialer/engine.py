@@ -35,6 +35,7 @@ from reauto.costs.holds import HoldRef
 from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
 from reauto.costs.reservations import COUNTER_ERRORS
+from reauto.dialer.admission import Admission
 from reauto.dialer.calling import CallRunner, posted_at
 from reauto.dialer.holds import settle_dead_holds
 from reauto.dialer.records import CallRecorder, RetryPolicy
@@ -84,6 +85,8 @@ class DialerConfig:
     lease: timedelta = timedelta(minutes=2)  # renewed every lease/4 while the call lasts
     recover_every_s: float = 30.0  # how often the dialer looks for leads of dialers that died
     max_loop_lag_s: float = 0.25  # take no new calls while the event loop runs this late (p90); 0: never shed
+    admission: bool = True  # learn how many calls at once the machine serves now (reauto.dialer.admission)
+    admission_start: int = 2  # calls at once to begin with
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # unique per process, also after a restart on the same host: a dead dialer's holds are told apart by it
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
@@ -159,7 +162,10 @@ class Dialer(CallRunner):
         self._variants: dict[int, str | None] = {}  # call id → its variant, for the call's metrics
         self._calling: dict[int, int] = {}  # call id → lead id, for the lease heartbeat
         self.recovered = Recovered()  # what this dialer re-queued for dialers that stopped
-        self.shedder = (LoadShedder(config.max_loop_lag_s, campaign=config.campaign_name)
+        self.admission = (Admission(config.concurrency, start=config.admission_start, campaign=config.campaign_name)
+                          if config.admission else None)
+        self.shedder = (LoadShedder(config.max_loop_lag_s, campaign=config.campaign_name,
+                                    listener=self.admission.loop_lag if self.admission is not None else None)
                         if config.max_loop_lag_s > 0 else None)
         self.overspent: list[tuple[int, Decimal, Decimal]] = []  # (call, spent, held): must stay empty
         self._stopping = asyncio.Event()
@@ -291,6 +297,8 @@ class Dialer(CallRunner):
                 free = self.config.concurrency - len(tasks)
                 if self.shedder is not None and self.shedder.shedding:
                     free = 0  # saturated: the live calls come first; due leads wait
+                if self.admission is not None and free > 0:
+                    free = min(free, self.admission.free(len(tasks)))  # what the machine serves now
                 if loop.time() < self._money_wait[1]:
                     free = 0  # other dialers hold the money: their calls end, or the sweep settles them
                 if self.config.max_calls is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from reauto import metrics
 
@@ -21,15 +22,19 @@ log = logging.getLogger(__name__)
 class LoadShedder:
     """Event-loop lag → whether to take new calls (with hysteresis)."""
 
-    def __init__(self, max_lag_s: float = 0.25, *, window: int = 20, campaign: str = "") -> None:
+    def __init__(self, max_lag_s: float = 0.25, *, window: int = 20, campaign: str = "",
+                 listener: Callable[[float], None] | None = None) -> None:
         self.max_lag_s = max_lag_s
         self.campaign = campaign
+        self.listener = listener  # also told every measurement (admission control)
         self._lags: deque[float] = deque(maxlen=window)
         self.shedding = False
         self.episodes = 0  # how many times shedding started
 
     def observe(self, lag_s: float) -> None:
         self._lags.append(max(0.0, lag_s))
+        if self.listener is not None:
+            self.listener(lag_s)
         ordered = sorted(self._lags)
         p90 = ordered[int(0.9 * (len(ordered) - 1))]
         if not self.shedding and len(ordered) >= 3 and p90 > self.max_lag_s:

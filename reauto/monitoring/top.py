@@ -99,7 +99,7 @@ def render(snap: Snapshot, url: str) -> Group:
                       f"${c['cost_usd']:.4f}", c["last"][-50:])
 
     totals = Table(title="campaign totals", title_justify="left")
-    for col in ("campaign", "placed", "active", "outcomes", "refused", "spend"):
+    for col in ("campaign", "placed", "active", "admitted", "outcomes", "refused", "spend"):
         totals.add_column(col)
     campaigns = sorted({labels["campaign"] for labels, _ in snap.values("reauto_calls_placed_total")})
     for name in campaigns:
@@ -108,8 +108,11 @@ def render(snap: Snapshot, url: str) -> Group:
             if labels.get("campaign") == name:
                 outcomes[labels["outcome"]] += v
         spend = snap.total("reauto_cost_dollars_total", campaign=name)
+        limits = [v for labels, v in snap.values("reauto_dialer_admission_limit") if labels.get("campaign") == name]
+        waited = snap.total("reauto_dialer_admission_refused_total", campaign=name)
+        admitted = (f"{max(limits):.0f} at once" if limits else "—") + (f", waited {waited:.0f}×" if waited else "")
         totals.add_row(name, f"{snap.total('reauto_calls_placed_total', campaign=name):.0f}",
-                       f"{snap.total('reauto_calls_active', campaign=name):.0f}",
+                       f"{snap.total('reauto_calls_active', campaign=name):.0f}", admitted,
                        ", ".join(f"{k} {v:.0f}" for k, v in sorted(outcomes.items())) or "—",
                        f"{snap.total('reauto_leads_refused_total', campaign=name):.0f}", f"${spend:.4f}")
 

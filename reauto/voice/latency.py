@@ -19,6 +19,7 @@ moving frames, resampling and queueing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipecat.frames.frames import (
@@ -109,10 +110,11 @@ class CallLatency:
 class LatencyObserver(BaseObserver):
     """Fills a :class:`CallLatency` from the frames of one call's pipeline."""
 
-    def __init__(self, latency: CallLatency) -> None:
+    def __init__(self, latency: CallLatency, on_greeting: Callable[[float | None], None] | None = None) -> None:
         # first pushes only: every hop of every audio frame would cost more than it tells
         super().__init__(observe_every_push=False)
         self.latency = latency
+        self.on_greeting = on_greeting  # told the lead's hello → the agent's first audio (s) once it is known
 
     async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
@@ -142,6 +144,9 @@ class LatencyObserver(BaseObserver):
         elif isinstance(frame, BotStartedSpeakingFrame):
             if turn.agent_text is not None and turn.first_audio is None:
                 turn.first_audio = now
+                if turn.greeting and self.on_greeting is not None:
+                    ms = turn.first_audio_ms
+                    self.on_greeting(None if ms is None else ms / 1000)
 
 
 _WATCHED = {

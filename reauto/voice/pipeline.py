@@ -39,7 +39,7 @@ from reauto.voice.audio import SAMPLE_RATE
 from reauto.voice.conversation import Brain, ConversationProcessor, SwitchBrainFrame, TurnRecord
 from reauto.voice.endpoint import AnswerAwareStopStrategy
 from reauto.voice.latency import CallLatency, LatencyObserver
-from reauto.voice.services import ProviderSTTService, ProviderTTSService
+from reauto.voice.services import ProviderSTTService, ProviderTTSService, SttTiming
 from reauto.voice.smart_turn import SharedSmartTurnAnalyzer
 from reauto.voice.vad import GatedSileroVADAnalyzer
 
@@ -165,6 +165,8 @@ class CallSession:
     observers: Sequence[BaseObserver] = ()
     hung_up: asyncio.Event | None = None
     hangup_grace_s: float = 3.0
+    on_stt_timing: Callable[[SttTiming], None] | None = None  # each answer's recognition time
+    on_greeting: Callable[[float | None], None] | None = None  # the lead's hello → first audio (s), once known
     _models: tuple[SileroVADAnalyzer, UserTurnStrategies] | None = field(default=None, init=False, repr=False)
     _worker: PipelineWorker | None = field(default=None, init=False, repr=False)
 
@@ -184,7 +186,7 @@ class CallSession:
 
     def build(self) -> tuple[PipelineWorker, ConversationProcessor, LatencyObserver, AudioBufferProcessor | None]:
         """The worker and the processors whose results :meth:`run` reads."""
-        latency = LatencyObserver(CallLatency())
+        latency = LatencyObserver(CallLatency(), on_greeting=self.on_greeting)
         vad, strategies = self._models or self.turn_taking.models()
         conversation = ConversationProcessor(
             self.brain,
@@ -201,7 +203,7 @@ class CallSession:
             # in direct mode (no queue, no task of its own): the VAD runs in the input's task
             VADProcessor(vad_analyzer=vad, enable_direct_mode=True),
             ProviderSTTService(self.stt, p99_latency_s=self.turn_taking.stt_wait_s,
-                               context=conversation.listening_for),
+                               context=conversation.listening_for, on_timing=self.on_stt_timing),
             LeadTurnProcessor(user_turn_strategies=strategies, forward_audio=self.record),
             conversation,
             ProviderTTSService(self.tts),
