@@ -110,8 +110,9 @@ def test_dial_runs_a_campaign_end_to_end(dial_cfg, campaign_file, tmp_path):
     assert rows(dial_cfg, CallEvent, CallEvent.call_id == jane["call_id"])
 
     # dialing again at once places no call: nobody is due
-    again = cli(dial_cfg, "dial", str(campaign_file), "--at", AT, "--json")
+    again = cli(dial_cfg, "dial", str(campaign_file), "--at", AT, "--json", "--fixed-concurrency")
     assert again.exit_code == 0 and json.loads(again.stdout)["calls"] == []
+    assert json.loads(again.stdout)["admission"] is None  # admission control off: --concurrency holds
 
     # the stored calls are listed, and the recorded ones become an evaluation set
     listed = cli(dial_cfg, "calls", "list", "--campaign", "demo", "--json")

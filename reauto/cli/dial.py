@@ -25,7 +25,12 @@ def dial(
     ctx: typer.Context,
     campaign_file: Annotated[Path, typer.Argument(help="Campaign YAML file.", exists=False)],
     max_calls: Annotated[int | None, typer.Option(help="Stop after placing this many calls.", min=1)] = None,
-    concurrency: Annotated[int | None, typer.Option(help="The most calls at once (default: the campaign's); fewer while the machine has no headroom for them (admission control).", min=1)] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        help="The most calls at once (default: the campaign's); fewer while the machine has no headroom for "
+             "them (admission control).", min=1)] = None,
+    fixed_concurrency: Annotated[bool, typer.Option(
+        "--fixed-concurrency", help="Keep --concurrency calls at once whatever the machine's headroom "
+                                    "(admission control off).")] = False,
     at: Annotated[str | None, typer.Option(
         help="Simulated telephony only: evaluate the calling rules as of this instant "
         "(ISO 8601, e.g. 2026-11-24T15:00:00-06:00), so a demo runs at any hour.")] = None,
@@ -66,6 +71,7 @@ def dial(
         raise UsageError("telephony twilio needs [twilio] public_url (the https URL Twilio reaches reauto at)")
     clock_start = _parse_at(at)
     summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=max_calls, concurrency=concurrency,
+                                         admission=not fixed_concurrency,
                                          clock_start=clock_start, speed=speed, recordings=recordings,
                                          seed=seed_personas, live=not as_json,
                                          metrics=(metrics_host, metrics_port) if metrics_port is not None else None))
@@ -93,7 +99,7 @@ def _parse_at(value: str | None) -> datetime | None:
 async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: int | None,
                clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
                live: bool, metrics: tuple[str, int] | None = None,
-               agent_text_tap: Any = None, forever: bool = False, poll_s: float = 0.5,
+               agent_text_tap: Any = None, forever: bool = False, poll_s: float = 0.5, admission: bool = True,
                ) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
     from reauto.costs.alerts import Alerter
     from reauto.costs.budget import BudgetGuard
@@ -200,6 +206,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                                              min_confidence=cfg.stt.min_confidence),
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
+                            admission=admission,
                             recordings_dir=recordings, max_calls=max_calls,
                             abandon_after_s=gate.rules.abandon_after_s, abandon_ceiling=gate.rules.abandon_ceiling,
                             amd=campaign.amd,

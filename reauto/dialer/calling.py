@@ -333,6 +333,12 @@ class CallRunner:
             if journal is not None:
                 journal.record(turn, brain)
 
+        def greeted(seconds: float | None) -> None:
+            if self.admission is not None:
+                self.admission.greeting(seconds)
+            if journal is not None:
+                journal.played()
+
         assert handle.transport is not None
         line_ends, line_watch = self._line_ends(getattr(handle.far_end, "hung_up", None))
         session = LiveSession(
@@ -346,7 +352,7 @@ class CallRunner:
             hung_up=line_ends,
             journal=journal,
             on_stt_timing=(lambda t: self.admission.recognition(t.elapsed_ms / 1000)) if self.admission else None,
-            on_greeting=self.admission.greeting if self.admission is not None else None,
+            on_greeting=greeted,
         )
         if models is not None:
             session.use_models(await models)

@@ -71,6 +71,13 @@ class CallJournal:
         self._store_due.set()
         self._session_due.set()
 
+    def played(self) -> None:
+        """A reply's first audio played (its timing is known now): checkpoint it at once, so a call
+        cut off before the lead answers the greeting still shows the greeting played in time."""
+        if self._tasks:
+            self._store_due.set()
+            self._session_due.set()
+
     def rows(self) -> list[TurnRow]:
         """The turns so far as rows: the n-th reply takes the n-th reply latency completed so far."""
         timings = iter(self.latency.completed() if self.latency is not None else [])
