@@ -114,6 +114,10 @@ class SttSettings(_Section):
         description="An answer heard below this confidence that does not answer the question is asked again once."
     )
     timeout_s: float = Field(5.0, gt=0, description="Longest a single transcription may take.")
+    second_listen: bool = Field(
+        True, description="After each recorded call answered by a person, hear the lead's side again with the "
+                          "recogniser's most accurate settings (a low-priority process) and put a number that opted "
+                          "out on the do-not-call list, correcting the call's outcome.")
     live_streams: int = Field(
         2, ge=0, le=8,
         description="Answers each recogniser process decodes while the lead speaks them (pocketsphinx; "

@@ -68,6 +68,9 @@ ADMISSION_LIMIT = Gauge("reauto_dialer_admission_limit", "Calls at once a dialer
                         "calls get, up to --concurrency).", ["campaign"], multiprocess_mode="livemax")
 ADMISSION_REFUSED = Counter("reauto_dialer_admission_refused", "Times due leads waited because the dialer had no "
                             "headroom for another call, by reason: limit, paused.", ["campaign", "reason"])
+SECOND_LISTEN = Counter("reauto_second_listen", "Calls answered by a person heard again from their recording after "
+                        "the call, by result: clear, opt_out (an opt-out the live call missed: the number is now on the "
+                        "do-not-call list), not_heard (not recorded, or the recording unreadable).", ["result"])
 RECORDS_SPOOLED = Gauge("reauto_call_records_spooled", "Call records waiting on disk for the database to return.",
                         multiprocess_mode="livesum")
 
@@ -81,7 +84,8 @@ def metric_names() -> list[str]:
                    ABANDONED_RATIO, STT_CONFIDENCE, CACHE_REQUESTS, LLM_TOKENS, LLM_EXTRACTIONS, LLM_OFF_PLAN,
                    TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
-                   LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED):
+                   LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED,
+                   SECOND_LISTEN):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

@@ -88,6 +88,9 @@ def test_dial_runs_a_campaign_end_to_end(dial_cfg, campaign_file, tmp_path):
     # the campaign's abandoned-call rate is reported: Jane and Tom answered in person, Linda's
     # voicemail does not count
     assert data["abandoned_30d"]["answered_by_a_person"] == 2 and data["abandoned_30d"]["ceiling"] == 0.03
+    # after the calls, Jane's recording was heard again (Tom's ended as an opt-out already): she did
+    # not opt out, and nothing is left waiting
+    assert data["second_listen"] == {"heard": 1, "opt_outs_found": 0, "not_heard": 0, "waiting": 0}
     assert calls["Tom Becker"]["outcome"] == "dnc"
     assert calls["Linda Park"]["outcome"] == "voicemail"
 
@@ -113,6 +116,12 @@ def test_dial_runs_a_campaign_end_to_end(dial_cfg, campaign_file, tmp_path):
     again = cli(dial_cfg, "dial", str(campaign_file), "--at", AT, "--json", "--fixed-concurrency")
     assert again.exit_code == 0 and json.loads(again.stdout)["calls"] == []
     assert json.loads(again.stdout)["admission"] is None  # admission control off: --concurrency holds
+
+    # every call was heard again after the run: nothing waits for `reauto calls recheck`
+    rechecked = cli(dial_cfg, "calls", "recheck", "--campaign", "demo", "--json")
+    assert rechecked.exit_code == 0 and json.loads(rechecked.stdout) == [], rechecked.output
+    unknown = cli(dial_cfg, "calls", "recheck", "--campaign", "no-such-campaign")
+    assert unknown.exit_code != 0 and "no such campaign" in unknown.output + str(unknown.exception)
 
     # the stored calls are listed, and the recorded ones become an evaluation set
     listed = cli(dial_cfg, "calls", "list", "--campaign", "demo", "--json")

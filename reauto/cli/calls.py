@@ -116,3 +116,58 @@ def stats(
             err_console.print(f"no calls of {campaign} in the last {days} days", highlight=False)
 
     emit(groups, as_json, render)
+
+
+@app.command("recheck")
+def recheck(
+    ctx: typer.Context,
+    campaign: Annotated[str | None, typer.Option("--campaign", "-C", help="Only this campaign.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many calls, oldest first.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hear calls again from their recordings and act on an opt-out the live call missed.
+
+    A dialer hears each call answered by a person again after it ends (the opt-out safety net,
+    `[stt] second_listen`); this hears the ones still waiting (a dialer stopped first). The
+    lead's side is decoded with the recogniser's most accurate settings; an opt-out found puts
+    the number on the do-not-call list and makes the call's outcome dnc. A call that was not
+    recorded keeps its live result and is marked as not heard again.
+
+    Example: reauto calls recheck --campaign demo
+    """
+    from sqlalchemy import select
+
+    from reauto.dialer.second_listen import SecondListen
+    from reauto.errors import UsageError
+    from reauto.store.engine import session_factory
+    from reauto.store.models import Campaign
+    from reauto.store.types import utcnow
+
+    cfg = settings(ctx)
+
+    async def work(engine: Any) -> list[dict[str, Any]]:
+        sessions = session_factory(engine)
+        campaign_id = None
+        if campaign is not None:
+            async with sessions() as s:
+                campaign_id = (await s.execute(select(Campaign.id).where(Campaign.name == campaign))).scalar()
+            if campaign_id is None:
+                raise UsageError(f"--campaign {campaign!r}: no such campaign in the store")
+        listen = SecondListen(sessions, cfg.stt, clock=utcnow)
+        try:
+            heard = await listen.run_pending(campaign_id, limit)
+        finally:
+            await listen.close()
+        return [{"call_id": h.call_id, "heard": h.checked, "opt_out": h.opt_out, "utterances": h.utterances,
+                 "at_s": h.at_s, "reason": h.reason} for h in heard]
+
+    rows = run_db(cfg, work)
+
+    def render(items: list[dict[str, Any]]) -> None:
+        table(f"calls heard again ({len(items)})", ["call", "heard", "opt-out found", "utterances", "at", "note"],
+              [(r["call_id"], "yes" if r["heard"] else "no", "YES" if r["opt_out"] else "", r["utterances"],
+                "" if r["at_s"] is None else f"{r['at_s']:.1f}s", r["reason"] or "") for r in items])
+        if not items:
+            err_console.print("no call is waiting to be heard again", highlight=False)
+
+    emit(rows, as_json, render)

@@ -199,6 +199,12 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         schedulers.append(scheduler)
         return scheduler
 
+    follower = None
+    if cfg.stt.second_listen:  # the opt-out safety net: each recorded call heard again after it ends
+        from reauto.dialer.second_listen import Follower, SecondListen
+
+        follower = Follower(SecondListen(sessions, cfg.stt, clock=gate.store_clock,
+                                         vocabulary=assembly.vocabulary(campaign)), campaign_id)
     dialer = Dialer(
         sessions, telephony, stt=stt, tts=tts, gate=gate,
         brain_factory=assembly.brain_factory(campaign, gate, llm=llm, scheduler_for=scheduler_for
@@ -219,11 +225,13 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         if llm else [],  # every model a call may use is kept loaded while the phone rings
         texter=texter if campaign.cadence or campaign.sms.after_hours_intake else None,
         steps=[step.action for step in campaign.cadence],
-        on_call_end=realtime.call_ended if realtime else None,
+        on_call_end=_each(realtime.call_ended if realtime else None, follower.call_ended if follower else None),
         sessions_store=conversations,
         variant_for=assembly.variant_for(campaign),
     )
     realtime.start()
+    if follower is not None:
+        follower.start()
     server, watcher = None, None
     if metrics is not None:
         from reauto.monitoring.server import MonitoringServer, watch_store
@@ -250,6 +258,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                     summaries = await dialer.run()
             else:
                 summaries = await dialer.run()
+        heard = await follower.finish() if follower is not None else None
         async with sessions() as s:
             abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.store_clock())
         utilisation = await guard.utilisation()
@@ -260,6 +269,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             watcher.cancel()
         if server is not None:
             await server.close()
+        if follower is not None:
+            await follower.finish(0)  # a failed run: the next dialer hears what is left
         await reservations.close()
         await telephony.close()
         if web is not None:
@@ -284,7 +295,20 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         "recovered": {"leads": len(dialer.recovered.leads), "calls": len(dialer.recovered.calls),
                       "holds": len(dialer.recovered.holds)},
         "admission": dialer.admission.status() if dialer.admission is not None else None,
+        "second_listen": heard,
     }
+
+
+def _each(*listeners: Any) -> Any:
+    """One callback that tells each of ``listeners`` (None: none given)."""
+    told = [f for f in listeners if f is not None]
+    if not told:
+        return None
+
+    def tell(call_id: int) -> None:
+        for listener in told:
+            listener(call_id)
+    return tell
 
 
 def _alerts_raised(guard: Any) -> list[dict[str, Any]]:
@@ -351,6 +375,12 @@ def _render(data: dict[str, Any]) -> None:
         console.print(f"admission: ended at {admission['limit']} of {admission['ceiling']} calls at once; due leads "
                       f"waited for headroom {admission['refused']} times"
                       + (f" (last: {admission['reason']})" if admission["reason"] else ""), highlight=False)
+    heard = data.get("second_listen")
+    if heard and (heard["heard"] or heard["opt_outs_found"] or heard["waiting"]):
+        console.print(f"heard again after the call: {heard['heard']} calls, {heard['opt_outs_found']} opt-outs the "
+                      f"live call missed (now on the do-not-call list)"
+                      + (f"; {heard['waiting']} still waiting (reauto calls recheck)" if heard["waiting"] else ""),
+                      highlight=False)
     for d in data["denied"]:
         console.print(f"not dialed: lead {d['lead_id']}: {d['reason']}", highlight=False)
 

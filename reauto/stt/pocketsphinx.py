@@ -72,7 +72,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,6 +95,9 @@ log = logging.getLogger(__name__)
 DOMAIN_WEIGHT = 0.1
 #: Search settings (chosen on the WER benchmark: faster at the same WER on phone audio).
 SEARCH = {"fwdflat": False, "maxhmmpf": 3000}
+#: The search for audio heard again after a call (no time pressure): the tree search with wider
+#: beams and no cap on active HMMs, then the second flat-lexicon pass (about 3× the time).
+THOROUGH = {"fwdflat": True, "maxhmmpf": -1, "beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "lpbeam": 1e-50}
 #: General decoders kept for later utterances once theirs ended (each holds the models: about 90 MB).
 SPARE_DECODERS = 8
 #: Other readings kept per search from pocketsphinx's n-best list (a few ms to read from the lattice).
@@ -129,6 +132,8 @@ class PocketSphinxSTT(STTProvider):
             through the phone path: real human speech 38.0 % → 30.4 %, lead answers (biased)
             12.2 % → 14.9 %; the generated development set of noisy lines (``make_eval_set.py
             --mild``, 120 calls) 55.5 % → 55.0 %.
+        search: pocketsphinx search settings; default :data:`SEARCH` (live), :data:`THOROUGH`
+            for audio heard again after a call.
     """
 
     name = "pocketsphinx"
@@ -140,6 +145,7 @@ class PocketSphinxSTT(STTProvider):
         vocabulary_bias: bool = True,
         domain_weight: float = DOMAIN_WEIGHT,
         noise_removal: bool = False,
+        search: Mapping[str, object] | None = None,
     ) -> None:
         if not 0 < domain_weight < 1:
             raise ValueError(f"domain_weight must be between 0 and 1, not {domain_weight}")
@@ -147,6 +153,7 @@ class PocketSphinxSTT(STTProvider):
         self._bias = vocabulary_bias
         self._weight = domain_weight
         self._noise_removal = noise_removal
+        self._search = dict(SEARCH if search is None else search)
         self._lock = threading.Lock()
         self._decoder: pocketsphinx.Decoder | None = None
         self._general: pocketsphinx.NGramModel | None = None
@@ -274,7 +281,7 @@ class PocketSphinxSTT(STTProvider):
                 )
         try:
             decoder = pocketsphinx.Decoder(hmm=str(hmm), lm=str(files["lm"]), dict=str(files["dict"]),
-                                           loglevel="FATAL", **SEARCH)
+                                           loglevel="FATAL", **self._search)
             decoder.config["remove_noise"] = self._noise_removal  # over the model's feat.params
         except (RuntimeError, ValueError) as exc:
             raise ProviderUnavailable(f"pocketsphinx cannot load {self._model_root}: {exc}") from exc
