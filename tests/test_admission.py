@@ -73,6 +73,19 @@ def test_a_busy_machine_or_a_slow_recogniser_lowers_the_limit():
     assert gate.free(0) == 0 and "event loop" in gate.reason
 
 
+def test_a_machine_busy_with_other_work_slows_the_campaign_to_one_call_but_never_stops_it():
+    gate, clock, machine = admission(ceiling=4, start=1)
+    machine[0] = 4.0  # other processes keep every core busy, whatever this dialer does
+    assert gate.free(0) == 0 and gate.paused  # no headroom at one call: a pause
+    clock.now += 2
+    assert gate.free(0) == 0 and gate.paused  # the pause lasts its cooling period
+    clock.now += 4
+    assert gate.free(0) == 1 and not gate.paused and "one call at a time" in gate.reason  # then one call probes
+    assert gate.free(1) == 0  # and only one
+    clock.now += 30  # the call ends, the machine is as busy: the next one goes, one at a time
+    assert gate.free(0) == 1 and gate.free(1) == 0 and gate.limit == 1
+
+
 def test_budgets_are_settings():
     gate, _, _ = admission(ceiling=2, budgets=Budgets(greeting_s=3.0))
     gate.greeting(2.0)

@@ -137,6 +137,10 @@ class Admission:
             self._recognitions.clear()
             if self.limit > 1:
                 self._step(max(1, self.limit // 2), trouble)
+            elif live == 0 and self._paused_until > -1e9 and now >= self._paused_until:
+                # a pause ran out with no call live: one call probes what the machine serves now (a
+                # machine busy with other work never stops the campaign, it only slows it to one call)
+                self._note(f"no headroom: {trouble}; one call at a time", quiet=True)
             else:
                 self._paused_until = now + self.budgets.cooling_s
                 self._note(f"no headroom: {trouble}; no new call for {self.budgets.cooling_s:.0f} s")
@@ -154,6 +158,11 @@ class Admission:
             metrics.ADMISSION_REFUSED.labels(campaign=self.campaign,
                                              reason="paused" if now < self._paused_until else "limit").inc()
         return free
+
+    @property
+    def paused(self) -> bool:
+        """No new call for a while (no headroom even at one call): due leads wait, the run goes on."""
+        return self._clock() < self._paused_until
 
     def _step(self, limit: int, why: str) -> None:
         self._good_since_step = 0

@@ -315,7 +315,8 @@ class Dialer(CallRunner):
             if not tasks:
                 shedding = self.shedder is not None and self.shedder.shedding
                 # a dependency is away, or money others hold is coming free: wait for it, do not end
-                waiting = self.store_down or self.counters_down or loop.time() < self._money_wait[1]
+                waiting = (self.store_down or self.counters_down or loop.time() < self._money_wait[1]
+                           or (self.admission is not None and self.admission.paused))
                 idle = self.config.stop_when_idle and not claimed and not shedding and not waiting
                 if idle or self._stopping.is_set() or self._run_over():
                     break
