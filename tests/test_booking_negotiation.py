@@ -121,6 +121,12 @@ def test_neither_brings_other_times_once_then_a_person():
     assert second.outcome == "callback" and not calendar.booked
 
 
+def test_with_no_other_time_free_a_person_calls_back_and_the_line_reads_as_written():
+    first, = answer(FreeCalendar(week()[:2]), "neither of those")
+    assert first.outcome == "callback" and not first.say.endswith("goodbye.")
+    assert first.say == "No problem. One of our agents will reach out to find a time that works for you. Goodbye."
+
+
 def test_a_time_nobody_has_free_gets_other_times_then_a_person():
     calendar = FreeCalendar(week())
     first, second = answer(calendar, "saturday morning", "no")

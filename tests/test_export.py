@@ -262,6 +262,12 @@ async def test_follow_up_boss_gets_events_calls_notes_and_the_appointment_once(p
     booked = (await records.pending(pg_engine, "other"))[0]
     await FollowUpBossTarget(settings).send(booked.record, "reauto:followupboss:call:1")
     assert len(crm.calls) == 2 and len(crm.notes) == 3
+    # a conversation cut off by a crash is called back at once (as a call back is); one cut off
+    # before anyone answered is no answer
+    cut = {**booked.record, "disposition": "interrupted", "status": "interrupted", "appointment": None}
+    await FollowUpBossTarget(settings).send(cut, "reauto:followupboss:call:cut")
+    await FollowUpBossTarget(settings).send({**cut, "answered_at": None}, "reauto:followupboss:call:unanswered")
+    assert [c["outcome"] for c in crm.calls[2:]] == ["Interested", "No Answer"]
 
 
 async def test_follow_up_boss_rejecting_the_key_is_permanent_and_named(pg_engine, crm):

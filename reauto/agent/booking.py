@@ -106,6 +106,11 @@ class Step:
 
 
 CALLBACK = "No problem, one of our agents will reach out to find a time that works for you. Goodbye."
+def _sentence(text: str) -> str:
+    """``text`` with its first letter a capital (the rest as written: "Goodbye" keeps its own)."""
+    return text[:1].upper() + text[1:]
+
+
 UNREACHABLE = "Sorry, I can't reach the calendar right now. An agent will call you back to find a time. Goodbye."
 
 
@@ -198,7 +203,7 @@ class Negotiation:
         self.declined = True
         others = await self.calendar.find(TimePreference(), exclude=self.shown)
         if self.calendar.store_failed or not others:
-            return Step((prefix or "No problem. ") + CALLBACK.removeprefix("No problem, ").capitalize(), "callback")
+            return Step((prefix or "No problem. ") + _sentence(CALLBACK.removeprefix("No problem, ")), "callback")
         self.offered = others[:2]
         self.shown += self.offered
         return Step(f"{prefix or 'No problem. '}I could also do {self._either()}. Would either of those work?")

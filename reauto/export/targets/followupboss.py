@@ -96,6 +96,8 @@ class FollowUpBossTarget(ExportTarget):
         outcome = OUTCOMES.get(record["disposition"], "No Answer")
         if record["status"] == "busy":
             outcome = "Busy"
+        elif record["disposition"] == "interrupted" and record.get("answered_at"):
+            outcome = OUTCOMES["callback"]  # a conversation cut off is called back at once; the note says why
         call = {"personId": person_id, "phone": record["lead"]["phone"], "isIncoming": False, "outcome": outcome,
                 "duration": int(record.get("duration_s") or 0), "note": body}
         if record.get("recording") and str(record["recording"]).startswith("http"):
