@@ -30,7 +30,8 @@ def serve(
     calls come back here) and keeps waiting for new ones; a lead posted to /v1/leads
     (\\[intake] api_keys or hmac_secret) goes to the head of the queue and is dialed at once, within
     the calling rules. SIGTERM or Ctrl-C stops new dials and lets the calls in progress finish.
-    A `telephony: sim` campaign is served too: its calls reach simulated leads.
+    A `telephony: sim` campaign is served too: its calls reach simulated leads. When a gate stops
+    the campaign it exits as `reauto dial` does: 4 for the abandoned-call rate, 5 for the budget.
 
     Example: reauto serve --campaign campaigns/austin-buyers.yaml --port 8080
     """
@@ -46,12 +47,16 @@ def serve(
     campaign = load_campaign(campaign_file)
     if campaign.telephony == "twilio" and not cfg.twilio.public_url:
         raise UsageError("telephony twilio needs [twilio] public_url (the https URL Twilio reaches reauto at)")
-    summaries, denied, _extra = asyncio.run(_run(cfg, campaign, max_calls=None, concurrency=concurrency,
+    summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=None, concurrency=concurrency,
                                                  clock_start=None, speed=1.0, recordings=None, seed=False,
                                                  live=False, forever=True))
     emit({"campaign": campaign.name, "calls": len(summaries), "denied": len(denied)}, False,
          lambda d: err_console.print(f"stopped: {d['calls']} calls placed, {d['denied']} leads not dialed",
                                      highlight=False))
+    stopped = extra.get("stopped")
+    if stopped is not None:  # a gate stopped the campaign: systemd sees it (the exit statuses of reauto dial)
+        err_console.print(stopped["line"], highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(stopped["exit_code"])
 
 
 async def _serve_only(cfg: Any) -> None:
