@@ -170,6 +170,18 @@ class Sms(_Model):
                           "is not a solicitation and set false.")
 
 
+class Recording(_Model):
+    """What happens to a call's recording: on the lead's objection, and how long its audio is kept."""
+
+    on_objection: Literal["discard", "keep_until_objection"] = Field(
+        "discard", description="When the lead objects to being recorded the recording stops at once; discard: "
+                               "its audio is deleted too (the transcript is kept); keep_until_objection: the audio "
+                               "up to the objection is kept.")
+    keep_days: int | None = Field(
+        None, ge=1, le=3650, description="Days a recording's audio is kept before `reauto calls purge-recordings` "
+                                         "deletes it; empty: [recording] keep_days.")
+
+
 class Variant(_Model):
     """An A/B prompt variant: leads are split by weight, each keeping its variant on every call."""
 
@@ -219,6 +231,7 @@ class Campaign(_Model):
     cadence: list[CadenceStep] = Field(
         default_factory=list, description="Multi-touch cadence (calls and texts); empty: call, then retry.")
     sms: Sms = Field(default_factory=Sms)  # type: ignore[arg-type]
+    recording: Recording = Field(default_factory=Recording)  # type: ignore[arg-type]
     source: Path | None = Field(None, exclude=True)
 
     @field_validator("lead_countries")

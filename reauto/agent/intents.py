@@ -173,16 +173,19 @@ _RECORDING_OBJECTION = tuple(re.compile(p) for p in (
     r"\boff the record\b",
     r"\b(do not|not) (want|like|wish) (\w+ ){0,3}(voice|call|conversation|this)( \w+){0,3} (recorded|saved|kept|stored)\b",
     r"\b(do not|not|never|no) (save|keep|store) (this|the|my|our) (call|conversation|voice)\b",
-    r"\b(disable|erase|delete|destroy|stop|kill|end|cancel|pause|remove) (the |this |that |your |my |any |all )?"
+    r"\b(disable|erase|delete|destroy|stop|kill|end|cancel|pause|remove|drop) (the |this |that |your |my |any |all )?"
     r"(\w+ )?(recording|recordings|recorder|tape)\b",
+    r"\bunrecorded\b",
+    # after the recording notice, the only consent asked for: "i do not consent to that"
+    r"\b(do not|not|never) (consent|agree) to (that|this|it)\b",
 ))
 #: A recording word, and somewhere in the same answer a refusal: "is this recorded? i don't want that".
 _RECORD_WORD = re.compile(r"\b(record|records|recording|recordings|recorded|tape|taping|taped|recorder)\b")
 #: With an objection to recording, the words that make it an opt-out as well.
 _CALLS_TOO = re.compile(r"\b(list|remove|unsubscribe|do not call|again|anymore|any more|never call|stop calling|"
                         r"quit calling|lose my number|opt out|or call|and call|calling me|calls)\b")
-_REFUSAL_WORD = re.compile(r"\b(not|no|never|stop|quit|refuse|object|hang up|done|without|disable|erase|delete|"
-                           r"off)\b")
+_REFUSAL_WORD = re.compile(r"\b(not|no|never|none|stop|quit|refuse|object|hang up|done|without|disable|erase|"
+                           r"delete|off|denied|cut it out)\b")
 
 _NOT_INTERESTED = tuple(re.compile(p) for p in (
     r"\bnot (really |at all |even |that )?interested\b",

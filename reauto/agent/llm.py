@@ -210,7 +210,7 @@ class LLMBrain:
         return self.scripted.listening_for()
 
     def hear(self, alternatives: Sequence[str]) -> None:
-        self.scripted.hear(alternatives)  # the rules read the turn first  # the plan's question is the one asked  # the plan's question is the one asked
+        self.scripted.hear(alternatives)  # the rules read the turn first
 
     def opt_out(self) -> Reply:
         return self.scripted.opt_out()  # the opt-out confirmation is spoken word for word
@@ -223,6 +223,10 @@ class LLMBrain:
     @property
     def score(self) -> float:
         return self.scripted.score
+
+    @property
+    def recording_declined(self) -> bool:
+        return self.scripted.recording_declined
 
     def snapshot(self) -> dict[str, Any]:
         return self.scripted.snapshot()  # the scripted flow is the conversation's state

@@ -79,6 +79,7 @@ class ScriptConfig:
     # an answer heard with less recogniser confidence than this, in which the expected slot is
     # not found, is asked again once as a bad line ([stt] min_confidence; 0: never)
     min_confidence: float = 0.0
+    recorded: bool = True  # the call may be recorded (the gate's decision): what an objection is told
 
 
 #: Slots that do not apply to a lead's intent: a seller or a renter needs no mortgage approval.
@@ -118,6 +119,12 @@ def _timeline_points(months: float | None) -> float:
     return 0.1
 
 
+#: The acknowledgement of an objection to recording (the recording has stopped when it is heard).
+RECORDING_STOPPED = "Understood, I've stopped the recording. "
+RECORDING_OFF = "The recording is off. "
+NOT_RECORDED = "Understood, this call isn't being recorded. "
+
+
 class ScriptedBrain:
     """A :class:`~reauto.voice.conversation.Brain` that follows the campaign script."""
 
@@ -137,6 +144,7 @@ class ScriptedBrain:
         self._unheard = False  # the lead went on over the last reply before its question began
         self._broken = 0  # turns the recogniser failed on
         self._alternatives: tuple[str, ...] = ()  # the recogniser's other readings of the next turn
+        self.recording_declined = False  # the lead objected to being recorded (the call stops recording)
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -177,6 +185,9 @@ class ScriptedBrain:
         self._read_alternatives(found, alternatives, expecting)
         if self.agent == "scheduler" and not STRONG_REFUSAL.search(normalise(text)):
             found.intents.discard("not_interested")  # "neither", "none of those": about the times offered
+        objected = found.has("recording_objection")
+        first_objection = objected and not self.recording_declined
+        self.recording_declined = self.recording_declined or objected
         for intent, (line, outcome) in ENDINGS.items():
             if found.has(intent):
                 return self._say(line, "closer", end_call=True, outcome=outcome)
@@ -193,6 +204,10 @@ class ScriptedBrain:
         for slot, value in found.slots.items():
             if slot not in self.values or value.confidence >= self.values[slot].confidence:
                 self.values[slot] = value
+        if objected:  # acknowledged in one sentence; the call goes on where it was, unrecorded
+            ack = (RECORDING_OFF if not first_objection else
+                   RECORDING_STOPPED if self.config.recorded else NOT_RECORDED)
+            return await self._recording_stopped(ack, expecting)
         if self.agent == "scheduler":
             return await self._book(text)
         if self.agent == "greeter" and not_available(text):
@@ -329,11 +344,13 @@ class ScriptedBrain:
             "retried": sorted(self._retried), "last": self._last, "offers": list(self._offers),
             "transitions": [list(t) for t in self.transitions], "slots": self.slots,
             "confidence": {k: v.confidence for k, v in self.values.items()},
+            "recording_declined": self.recording_declined,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue a conversation from :meth:`snapshot` (another worker, or after a restart)."""
         self.agent, self._index, self._last = state["agent"], int(state["index"]), state["last"]
+        self.recording_declined = bool(state.get("recording_declined", False))  # it holds for the rest of the call
         self.history = [(speaker, text) for speaker, text in state["history"]]
         self._retried, self._offers = set(state["retried"]), list(state["offers"])
         self.transitions = [(a, b, why) for a, b, why in state["transitions"]]
@@ -396,6 +413,16 @@ class ScriptedBrain:
         if self.agent != "qualifier" or self._index >= len(questions):
             return None
         return questions[self._index].slot
+
+    async def _recording_stopped(self, ack: str, expecting: str | None) -> Reply:
+        """The lead objected to the recording: say it is off, then go on from where the call was."""
+        if self.agent == "greeter":
+            name = self.config.lead_first_name
+            return self._say(ack + (f"Is this {name}?" if name else "Do you have a quick minute?"), "greeter")
+        if self.agent == "qualifier" and expecting is not None and expecting in self.values:
+            self._index += 1  # they answered the question too
+            return await self._next_question(prefix=ack)
+        return self._say(ack + self._ask_current(), self.agent)
 
     def _ask_current(self) -> str:
         questions = self.config.questions

@@ -170,7 +170,8 @@ def step_voicemail(campaign: Campaign, step: int) -> str:
 
 
 def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = (), *,
-                  step: int = 0, scheduler: Any = None, min_confidence: float = 0.0) -> ScriptConfig:
+                  step: int = 0, scheduler: Any = None, min_confidence: float = 0.0,
+                  recorded: bool = True) -> ScriptConfig:
     """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures), at
     the lead's cadence ``step``."""
     return ScriptConfig(
@@ -184,6 +185,7 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
         leave_voicemail=step_voicemail(campaign, step) == "message",
         scheduler=scheduler,
         min_confidence=min_confidence,
+        recorded=recorded,
     )
 
 
@@ -204,7 +206,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
         scheduler = scheduler_for(lead) if scheduler_for is not None and answered_by != "machine" else None
         scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else (),
                                                step=lead.cadence_step or 0, scheduler=scheduler,
-                                               min_confidence=min_confidence),
+                                               min_confidence=min_confidence,
+                                               recorded=decision.may_record if decision else False),
                                  answered_by=answered_by)
         if llm is None:
             return scripted

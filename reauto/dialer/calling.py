@@ -178,6 +178,10 @@ class CallRunner:
                 seconds = details.get("duration_s") or (loop.time() - answered)
                 meter.record_call_time(self.telephony.name, float(seconds), amd=self.config.amd)
             recording = self._save_recording(call_id, result) if may_record else None
+            if result.recording_declined_s is not None:  # every export says so
+                details = {**details, "recording": "declined",
+                           "recording_declined_s": round(result.recording_declined_s, 2),
+                           "recording_kept": recording is not None}
             outcome = result.outcome or ("voicemail" if handle.answered_by == "machine" else "callback")
             # the media connection was lost mid-conversation, or the shutdown grace ran out before
             # the conversation ended: call back soon and resume it
@@ -202,6 +206,7 @@ class CallRunner:
                 outcome=outcome, turns=result.turns, latency=result.latency, slots=slots, score=score,
                 recording_path=recording, retry=self.config.retry, details=details, abandoned=abandoned,
                 costs=meter.lines if meter is not None else (), dropped=dropped,
+                recording_declined_s=result.recording_declined_s,
             )
             self._summarise(call_id, lead, name, outcome, "completed", result, slots, score, details,
                             recorded=recording is not None, greeting_ms=greeting_ms, meter=meter)
@@ -345,6 +350,7 @@ class CallRunner:
             handle.transport, self.stt, self.tts, brain,
             turn_taking=self.config.turn_taking,
             record=may_record,
+            keep_until_objection=self.config.keep_until_objection,
             on_agent_text=handle.on_agent_text,
             on_turn=on_turn,
             greet_on_first_words=handle.answered_by != "machine",
@@ -357,6 +363,8 @@ class CallRunner:
         if models is not None:
             session.use_models(await models)
         await self._resume(lead, brain, handle.answered_by)
+        if getattr(brain, "recording_declined", False):  # declined on the call this one continues
+            session.record = False
         detected = getattr(self.telephony, "amd_result", None)
         amd = detected(handle) if detected is not None else None
         watcher = (asyncio.create_task(self._follow_amd(amd, lead, handle, session, live), name="amd")

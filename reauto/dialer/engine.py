@@ -86,6 +86,7 @@ class DialerConfig:
     recover_every_s: float = 30.0  # how often the dialer looks for leads of dialers that died
     max_loop_lag_s: float = 0.25  # take no new calls while the event loop runs this late (p90); 0: never shed
     admission: bool = True  # learn how many calls at once the machine serves now (reauto.dialer.admission)
+    keep_until_objection: bool = False  # campaign recording.on_objection: keep the audio before an objection
     admission_start: int = 2  # calls at once to begin with
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # unique per process, also after a restart on the same host: a dead dialer's holds are told apart by it

@@ -264,8 +264,12 @@ class CallRecorder:
         costs: Sequence[LedgerLine] = (),
         now: datetime | None = None,
         dropped: bool = False,
+        recording_declined_s: float | None = None,
     ) -> None:
         """Store the call's end and move its lead on, in one transaction.
+
+        ``recording_declined_s``: the lead objected to the recording this many seconds after the
+        answer (it stopped then; ``recording_path`` is what policy kept of it, if anything).
 
         ``costs``: the call's priced usage; each line goes to the cost ledger and their sum is
         the call's ``cost_total``.
@@ -286,6 +290,9 @@ class CallRecorder:
             call.status, call.outcome = advance(call.status, status), Outcome(outcome)
             call.ended_at = call.ended_at or now
             call.recorded, call.recording_path = recording_path is not None, recording_path
+            if recording_declined_s is not None:
+                call.recording_declined_at = (call.answered_at + timedelta(seconds=recording_declined_s)
+                                              if call.answered_at is not None else now)
             call.abandoned = abandoned
             for line in costs:
                 s.add(CostEntry(call_id=call_id, campaign_id=call.campaign_id, ts=now, component=line.component,

@@ -190,6 +190,7 @@ def call_record(call: Call, lead: Lead, campaign: str, slots: dict[str, Any], sc
         "duration_s": round(duration, 1) if duration is not None else None,
         "slots": slots, "score": score, "summary": summary_line(disposition, slots, score, appointment),
         "transcript": transcript, "recording": call.recording_path if call.recorded else None,
+        "recording_declined_at": _iso(call.recording_declined_at),
         "appointment": appointment, "cost_usd": float(call.cost_total or 0), "cadence_step": cadence_step,
         "text": None,
     }
@@ -202,7 +203,8 @@ def text_record(touch: Touch, lead: Lead, campaign: str) -> dict[str, Any]:
         "schema": SCHEMA, "kind": "text", "key": f"text:{touch.id}", "campaign": campaign, "lead": _lead(lead),
         "at": _iso(touch.created_at), "disposition": touch.status, "status": touch.status, "answered_at": None,
         "ended_at": None, "duration_s": None, "slots": {}, "score": None, "summary": summary, "transcript": [],
-        "recording": None, "appointment": None, "cost_usd": None, "cadence_step": touch.step,
+        "recording": None, "recording_declined_at": None, "appointment": None, "cost_usd": None,
+        "cadence_step": touch.step,
         "text": {"kind": touch.kind, "body": touch.body, "reason": touch.reason},
     }
 

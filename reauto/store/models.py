@@ -253,6 +253,10 @@ class Call(Base):
     prompt_variant: Mapped[str | None] = mapped_column(String(40))
     recording_path: Mapped[str | None] = mapped_column(String(500))
     recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The lead objected to the recording then (it stopped; its audio kept or discarded by policy).
+    recording_declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The recording's audio was deleted then (retention, `reauto calls purge-recordings`).
+    recording_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     worker: Mapped[str | None] = mapped_column(String(120))
     cost_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     # A person answered and the agent's first audio came later than the abandon limit after

@@ -390,6 +390,11 @@ class ConversationProcessor(FrameProcessor):
                     break
         self._bot_started = None
 
+    @property
+    def recording_declined(self) -> bool:
+        """The lead objected to being recorded (the brain understood it)."""
+        return bool(getattr(self._brain, "recording_declined", False))
+
     def _record(self, turn: TurnRecord) -> None:
         self.turns.append(turn)
         if self._on_turn is not None:

@@ -129,6 +129,7 @@ class CallOutcome:
     outcome: str | None
     recording: bytes | None = None  # interleaved stereo PCM16: left = lead, right = agent
     recording_rate: int = SAMPLE_RATE
+    recording_declined_s: float | None = None  # the lead objected this far into the recording (it stopped then)
 
 
 @dataclass
@@ -167,8 +168,15 @@ class CallSession:
     hangup_grace_s: float = 3.0
     on_stt_timing: Callable[[SttTiming], None] | None = None  # each answer's recognition time
     on_greeting: Callable[[float | None], None] | None = None  # the lead's hello → first audio (s), once known
+    keep_until_objection: bool = False  # an objection keeps the audio before it (else the whole recording goes)
     _models: tuple[SileroVADAnalyzer, UserTurnStrategies] | None = field(default=None, init=False, repr=False)
     _worker: PipelineWorker | None = field(default=None, init=False, repr=False)
+    _recorder: AudioBufferProcessor | None = field(default=None, init=False, repr=False)
+    _conversation: ConversationProcessor | None = field(default=None, init=False, repr=False)
+    _recording: bytearray = field(default_factory=bytearray, init=False, repr=False)  # what the recorder gave
+    _declined_s: float | None = field(default=None, init=False, repr=False)
+    _started: float | None = field(default=None, init=False, repr=False)  # the recording's start (loop time)
+    _stopping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def prepare(self) -> None:
         """Create the per-call turn-taking analyzers in a thread (while the phone rings).
@@ -190,7 +198,7 @@ class CallSession:
         vad, strategies = self._models or self.turn_taking.models()
         conversation = ConversationProcessor(
             self.brain,
-            on_turn=self.on_turn,
+            on_turn=self._turned,
             on_agent_text=self.on_agent_text,
             greet_on_first_words=self.greet_on_first_words,
         )
@@ -213,6 +221,7 @@ class CallSession:
         if self.record:
             recorder = AudioBufferProcessor(sample_rate=SAMPLE_RATE, num_channels=2)
             processors.append(recorder)
+        self._recorder, self._conversation = recorder, conversation
         worker = PipelineWorker(
             Pipeline(processors),
             params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE, audio_out_sample_rate=SAMPLE_RATE),
@@ -222,6 +231,18 @@ class CallSession:
             idle_timeout_secs=None,
         )
         return worker, conversation, latency, recorder
+
+    def _turned(self, turn: TurnRecord) -> None:
+        """Each turn as it is said: the caller's hook, and the lead's consent to the recording."""
+        if self.on_turn is not None:
+            self.on_turn(turn)
+        declined = self._conversation is not None and self._conversation.recording_declined
+        if declined and self._recorder is not None and self._stopping is None and self._started is not None:
+            # the agent's acknowledgement is being said: the recording stops now, on both channels
+            self._declined_s = asyncio.get_running_loop().time() - self._started
+            self._stopping = asyncio.ensure_future(self._recorder.stop_recording())
+            logger.info("the lead objected to the recording: stopped"
+                        + ("" if self.keep_until_objection else "; what was recorded is discarded"))
 
     async def switch_brain(self, brain: Brain, reason: str) -> bool:
         """Hand the running call to ``brain`` (e.g. voicemail once a machine is detected)."""
@@ -261,23 +282,29 @@ class CallSession:
         await self.prepare()
         worker, conversation, latency, recorder = self.build()
         self._worker = worker
-        recording = bytearray()
+        recording = self._recording
         if recorder is not None:
 
             @recorder.event_handler("on_audio_data")
             async def _on_audio(_proc: Any, audio: bytes, sample_rate: int, num_channels: int) -> None:
-                recording.extend(audio)
+                recording.extend(audio)  # at the end, or at an objection (nothing is recorded after it)
 
             @worker.event_handler("on_pipeline_started")
             async def _start_recording(_worker: Any, _frame: Any) -> None:
+                self._started = asyncio.get_running_loop().time()
                 await recorder.start_recording()
 
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)
         await self._until_done(asyncio.ensure_future(runner.run()), worker)
+        if self._stopping is not None:
+            await self._stopping
+        declined = self._declined_s is not None
+        kept = recorder is not None and not (declined and not self.keep_until_objection)
         return CallOutcome(
             turns=conversation.turns,
             latency=latency.latency,
             outcome=conversation.outcome,
-            recording=bytes(recording) if recorder is not None else None,
+            recording=bytes(recording) if kept else None,
+            recording_declined_s=self._declined_s,
         )
