@@ -408,6 +408,15 @@ class SchedulingSettings(_Section):
     feed_timeout_s: float = Field(5.0, gt=0, description="Timeout of one busy-calendar fetch.")
 
 
+class RecordingSettings(_Section):
+    """``[recording]``: how long call recordings are kept."""
+
+    keep_days: int | None = Field(
+        None, ge=1, le=3650, description="Days a call recording's audio is kept; `reauto calls purge-recordings` "
+                                         "deletes older ones (a campaign's recording.keep_days wins). Empty: no "
+                                         "limit.")
+
+
 class Settings(_Section):
     """Every setting of reauto. Build it with :func:`load_settings`."""
 
@@ -432,6 +441,7 @@ class Settings(_Section):
     export: ExportSettings = Field(default_factory=ExportSettings)  # type: ignore[arg-type]
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)  # type: ignore[arg-type]
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)  # type: ignore[arg-type]
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")

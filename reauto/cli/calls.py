@@ -171,3 +171,53 @@ def recheck(
             err_console.print("no call is waiting to be heard again", highlight=False)
 
     emit(rows, as_json, render)
+
+
+@app.command("purge-recordings")
+def purge_recordings(
+    ctx: typer.Context,
+    campaign: Annotated[str | None, typer.Option(
+        "--campaign", "-C", help="Only this campaign: its name, or its YAML file (whose recording.keep_days "
+                                 "then applies).")] = None,
+    keep_days: Annotated[int | None, typer.Option(
+        "--keep-days", min=1, help="Keep this many days (default: the campaign file's recording.keep_days, "
+                                   "else [recording] keep_days).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete the audio of call recordings older than the retention period (safe to run from cron).
+
+    Each purged call keeps its transcript, slots and outcome; its recording path is cleared, the
+    time of the purge stored and a `recording_purged` event written. Running it again deletes
+    nothing more. Evaluation sets already exported from recordings (`calls export-recordings`) are
+    copies: delete them by the same rule.
+
+    Example: reauto calls purge-recordings --campaign campaigns/austin-buyers.yaml --dry-run
+    """
+    from reauto.errors import UsageError
+    from reauto.store.engine import session_factory
+    from reauto.store.retention import purge_recordings as purge
+    from reauto.store.types import utcnow
+
+    cfg = settings(ctx)
+    name = campaign
+    days = keep_days
+    if campaign is not None and campaign.endswith((".yaml", ".yml")):
+        from reauto.campaign import load_campaign
+
+        loaded = load_campaign(Path(campaign))
+        name, days = loaded.name, keep_days or loaded.recording.keep_days
+    days = days or cfg.recording.keep_days
+    if days is None:
+        raise UsageError("no retention period: give --keep-days, a campaign file with recording.keep_days, "
+                         "or set [recording] keep_days")
+    report = run_db(cfg, lambda engine: purge(session_factory(engine), keep_days=days, now=utcnow(),
+                                              campaign=name, dry_run=dry_run))
+
+    def render(r: Any) -> None:
+        verb = "would delete" if dry_run else "deleted"
+        console.print(f"{verb} {r['purged']} recording(s) from before {r['before'][:10]} ({r['keep_days']} days "
+                      f"kept), {r['bytes_freed'] / 1e6:.1f} MB; {r['already_gone']} file(s) were already gone",
+                      highlight=False)
+
+    emit(report.as_json(), as_json, render)
