@@ -171,7 +171,12 @@ class Sms(_Model):
 
 
 class Recording(_Model):
-    """What happens to a call's recording: on the lead's objection, and how long its audio is kept."""
+    """Which calls are recorded, what happens on the lead's objection, and how long audio is kept."""
+
+    policy: Literal["announce", "one_party_only", "never"] = Field(
+        "announce", description="announce: record every call the gate allows, announcing it; one_party_only: "
+                                "record only leads in one-party-consent states (never an all-party state such as "
+                                "CA, FL or PA, nor a lead whose state is unknown); never: record no call.")
 
     on_objection: Literal["discard", "keep_until_objection"] = Field(
         "discard", description="When the lead objects to being recorded the recording stops at once; discard: "

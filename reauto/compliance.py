@@ -62,6 +62,7 @@ class ComplianceRules:
         {"CA", "FL", "IL", "MD", "MA", "MT", "NH", "PA", "WA", "CT", "DE", "NV", "MI"}
     )
     record_calls: bool = True
+    record_one_party_only: bool = False  # record only leads in one-party-consent states (state known)
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,12 @@ def in_window(rules: ComplianceRules, state: str | None, zone: str, instant: dat
 
 
 def recording(rules: ComplianceRules, state: str | None) -> tuple[bool, bool]:
-    """(may record, must announce): every recorded call is announced; all-party states require it."""
+    """(may record, must announce): every recorded call is announced; all-party states require it.
+    A campaign that records only where one party's consent suffices records no lead of an
+    all-party state, nor one whose state is unknown."""
     if not rules.record_calls:
+        return False, False
+    if rules.record_one_party_only and (state is None or state.upper() in rules.all_party_states):
         return False, False
     return True, True
 

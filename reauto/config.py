@@ -409,7 +409,12 @@ class SchedulingSettings(_Section):
 
 
 class RecordingSettings(_Section):
-    """``[recording]``: how long call recordings are kept."""
+    """``[recording]``: where call recordings are written and how long they are kept."""
+
+    dir: Path | None = Field(
+        None, description="Where dual-channel call recordings are written (`reauto serve --campaign`, and `reauto "
+                          "dial` without --recordings); empty: calls are not recorded. Only calls the compliance "
+                          "gate and the campaign's recording.policy allow are recorded, each announced.")
 
     keep_days: int | None = Field(
         None, ge=1, le=3650, description="Days a call recording's audio is kept; `reauto calls purge-recordings` "

@@ -41,6 +41,27 @@ def test_allowed_inside_the_window_with_recording_notice():
     assert d.allowed and d.may_record and d.must_announce_recording and d.disclosures
 
 
+def test_a_campaign_that_records_only_under_one_party_consent_skips_all_party_and_unknown_states():
+    from reauto.campaign import load_campaign
+    from reauto.dialer.assembly import rules_for
+
+    campaign = load_campaign("campaigns/demo.yaml")
+    one_party = rules_for(campaign.model_copy(update={"recording": campaign.recording.model_copy(
+        update={"policy": "one_party_only"})}))
+    never = rules_for(campaign.model_copy(update={"recording": campaign.recording.model_copy(
+        update={"policy": "never"})}))
+    now = at(CHI, 2026, 11, 24, 14)
+    texas = check(lead(), one_party, now)
+    assert texas.may_record and texas.must_announce_recording
+    for state, zone in (("CA", LA), ("FL", NY), ("PA", NY)):
+        d = check(lead(state=state, zones=(zone,)), one_party, now)
+        assert d.allowed and not d.may_record and not d.disclosures, state
+    assert not check(lead(state=None, zones=(CHI,)), one_party, now).may_record
+    assert rules_for(campaign).record_calls and check(lead(state="CA", zones=(LA,)), rules_for(campaign), now).may_record
+    d = check(lead(), never, now)
+    assert d.allowed and not d.may_record and not d.disclosures
+
+
 @pytest.mark.parametrize("zone,state,now,expected", [
     # Texas: 09:00 on weekdays, 12:00 on Sundays
     (CHI, "TX", (2026, 11, 24, 8, 30), (2026, 11, 24, 9, 0)),

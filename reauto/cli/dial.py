@@ -35,7 +35,8 @@ def dial(
         help="Simulated telephony only: evaluate the calling rules as of this instant "
         "(ISO 8601, e.g. 2026-11-24T15:00:00-06:00), so a demo runs at any hour.")] = None,
     speed: Annotated[float, typer.Option(help="Simulated leads' clock speed (1 = real time).", min=0.5, max=4)] = 1.0,
-    recordings: Annotated[Path | None, typer.Option(help="Directory for dual-channel recordings.")] = None,
+    recordings: Annotated[Path | None, typer.Option(
+        help="Directory for dual-channel recordings (default: [recording] dir; none: no recording).")] = None,
     seed_personas: Annotated[bool, typer.Option(help="Simulated telephony: add the campaign's personas as leads.")] = True,
     metrics_port: Annotated[int | None, typer.Option(
         help="Serve /metrics (Prometheus) and /live (calls in progress, for `reauto top`) on this port.",
@@ -72,7 +73,8 @@ def dial(
     clock_start = _parse_at(at)
     summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=max_calls, concurrency=concurrency,
                                          admission=not fixed_concurrency,
-                                         clock_start=clock_start, speed=speed, recordings=recordings,
+                                         clock_start=clock_start, speed=speed,
+                                         recordings=recordings or cfg.recording.dir,
                                          seed=seed_personas, live=not as_json,
                                          metrics=(metrics_host, metrics_port) if metrics_port is not None else None))
     data = {"campaign": campaign.name, "calls": summaries, "denied": [{"lead_id": i, "reason": r} for i, r in denied],

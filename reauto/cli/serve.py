@@ -30,7 +30,8 @@ def serve(
     calls come back here) and keeps waiting for new ones; a lead posted to /v1/leads
     (\\[intake] api_keys or hmac_secret) goes to the head of the queue and is dialed at once, within
     the calling rules. SIGTERM or Ctrl-C stops new dials and lets the calls in progress finish.
-    A `telephony: sim` campaign is served too: its calls reach simulated leads. When a gate stops
+    A `telephony: sim` campaign is served too: its calls reach simulated leads. Calls are recorded
+    into \\[recording] dir when it is set (as the gate and the campaign allow). When a gate stops
     the campaign it exits as `reauto dial` does: 4 for the abandoned-call rate, 5 for the budget.
 
     Example: reauto serve --campaign campaigns/austin-buyers.yaml --port 8080
@@ -48,8 +49,8 @@ def serve(
     if campaign.telephony == "twilio" and not cfg.twilio.public_url:
         raise UsageError("telephony twilio needs [twilio] public_url (the https URL Twilio reaches reauto at)")
     summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=None, concurrency=concurrency,
-                                                 clock_start=None, speed=1.0, recordings=None, seed=False,
-                                                 live=False, forever=True))
+                                                clock_start=None, speed=1.0, recordings=cfg.recording.dir,
+                                                seed=False, live=False, forever=True))
     emit({"campaign": campaign.name, "calls": len(summaries), "denied": len(denied)}, False,
          lambda d: err_console.print(f"stopped: {d['calls']} calls placed, {d['denied']} leads not dialed",
                                      highlight=False))

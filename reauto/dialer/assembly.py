@@ -36,6 +36,8 @@ def rules_for(campaign: Campaign) -> ComplianceRules:
         campaign=Hours(start, end), days=frozenset(w.days), federal_holidays=w.holidays == "us_federal",
         # a cadence's length bounds its calls (each call step is one attempt)
         max_attempts=max(campaign.retry.max_attempts, sum(s.action == "call" for s in campaign.cadence)),
+        record_calls=campaign.recording.policy != "never",
+        record_one_party_only=campaign.recording.policy == "one_party_only",
     )
 
 
