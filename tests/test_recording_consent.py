@@ -123,6 +123,7 @@ def test_an_objection_mid_call_stops_the_recording_and_its_audio_goes_or_ends_th
     from reauto.voice.audio import to_internal
     from reauto.store import migrate
     from reauto.store.models import Call, Lead, Turn
+    from reauto.store.repositories import recording_state
 
     from .conftest import create_database, drop_database
 
@@ -149,6 +150,7 @@ def test_an_objection_mid_call_stops_the_recording_and_its_audio_goes_or_ends_th
         assert any(t.startswith(RECORDING_STOPPED) for t in said), said
         assert summary["slots"].get("timeline_months") == 3 and summary["outcome"] == "booked"
         assert call.recording_declined_at is not None and call.answered_at < call.recording_declined_at < call.ended_at
+        assert recording_state(call) == "declined"  # as `reauto calls list` shows it
         record = call_record(call, leads[call.id], "c", {}, None, [], None, None)
         assert record["recording_declined_at"] == call.recording_declined_at.isoformat()
 

@@ -109,6 +109,8 @@ def test_the_command_reads_the_retention_period_and_refuses_without_one(store, t
     done = runner.invoke(app, ["calls", "purge-recordings", "--campaign", "campaigns/demo.yaml", "--keep-days", "90"],
                          obj=AppState(_settings=store))
     assert done.exit_code == 0 and "deleted 2 recording(s)" in done.output
+    listed = runner.invoke(app, ["calls", "list", "--json"], obj=AppState(_settings=store))
+    assert [c["recording"] for c in json.loads(listed.stdout)] == ["purged", "purged"]
 
 
 @pytest.mark.integration

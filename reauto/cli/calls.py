@@ -25,7 +25,7 @@ def list_(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """List calls, newest first: lead, status, outcome, turns, recording.
+    """List calls, newest first: lead, status, outcome, turns, recording (yes, declined by the lead, or purged).
 
     Example: reauto calls list --campaign demo --limit 20
     """
@@ -40,7 +40,7 @@ def list_(
     emit(rows, as_json, lambda items: table(
         f"calls ({len(items)})", ["id", "campaign", "lead", "status", "outcome", "turns", "recorded", "started"],
         [(r["id"], r["campaign"], r["lead"], r["status"], r["outcome"], r["turns"],
-          "yes" if r["recording_path"] else "", r["created_at"]) for r in items]))
+          {"kept": "yes", "none": ""}.get(r["recording"], r["recording"]), r["created_at"]) for r in items]))
 
 
 @app.command("export-recordings")

@@ -149,5 +149,16 @@ async def recent_calls(session: AsyncSession, *, campaign: str | None = None, li
         out.append({"id": call.id, "campaign": camp, "lead": " ".join(p for p in (first, last) if p),
                     "status": call.status.value if call.status else None,
                     "outcome": call.outcome.value if call.outcome else None, "turns": n,
-                    "recording_path": call.recording_path, "created_at": call.created_at})
+                    "recording_path": call.recording_path, "recording": recording_state(call),
+                    "created_at": call.created_at})
     return out
+
+
+def recording_state(call: Call) -> str:
+    """What became of the call's recording: ``kept``, ``declined`` (the lead objected; what was kept of
+    it, if anything, ends there), ``purged`` (retention deleted the audio) or ``none``."""
+    if call.recording_declined_at is not None:
+        return "declined"
+    if call.recording_purged_at is not None:
+        return "purged"
+    return "kept" if call.recording_path else "none"
