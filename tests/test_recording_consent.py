@@ -111,8 +111,14 @@ def _dial_objecting_lead(tmp_path, cfg, name: str, on_objection: str):
 @pytest.mark.integration
 @pytest.mark.slow
 def test_an_objection_mid_call_stops_the_recording_and_its_audio_goes_or_ends_there(tmp_path):
+    import json
     import uuid
     import wave
+
+    from typer.testing import CliRunner
+
+    from reauto.cli.context import AppState
+    from reauto.cli.main import app
 
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
@@ -133,6 +139,11 @@ def test_an_objection_mid_call_stops_the_recording_and_its_audio_goes_or_ends_th
         migrate.upgrade(cfg)
         discarded = _dial_objecting_lead(tmp_path, cfg, "consent-discard", "discard")
         kept = _dial_objecting_lead(tmp_path, cfg, "consent-keep", "keep_until_objection")
+        # what was kept of a lead who objected never becomes an evaluation set
+        exported = CliRunner().invoke(app, ["calls", "export-recordings", "--campaign", "consent-keep", "--out",
+                                            str(tmp_path / "set"), "--json"], obj=AppState(_settings=cfg))
+        assert exported.exit_code == 0, exported.output
+        assert [s["reason"] for s in json.loads(exported.stdout)["skipped"]] == ["the lead objected to the recording"]
         engine = create_engine(cfg.database.url)
         with Session(engine) as s:
             calls = {c.id: c for c in s.execute(select(Call)).scalars()}

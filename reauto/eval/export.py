@@ -105,6 +105,9 @@ async def export_recordings(engine: AsyncEngine, campaign: str, out: Path, *, li
             snapshot = (await s.execute(select(QualificationSnapshot).where(QualificationSnapshot.call_id == call.id)
                                         .order_by(QualificationSnapshot.version.desc()).limit(1))).scalar_one_or_none()
             directory = out / f"call-{call.id}"
+            if call.recording_declined_at is not None:  # the lead objected: their voice is not reused
+                report.skipped.append({"call_id": call.id, "reason": "the lead objected to the recording"})
+                continue
             if (directory / CALL_FILE).exists() and not overwrite:
                 report.skipped.append({"call_id": call.id, "reason": f"{directory} exists (use --overwrite)"})
                 continue
