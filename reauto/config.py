@@ -11,6 +11,7 @@ error that names the variable, or the file, line and key.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -543,8 +544,10 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         name = var[len(ENV_PREFIX) :].lower()
         target = _env_target(name, sections)
         if target is None:
-            known = ", ".join(sorted(_env_names(sections)))
-            raise ConfigError(f"environment variable {var}: unknown setting (known: {known})")
+            names = sorted(_env_names(sections))
+            close = difflib.get_close_matches(var, names, n=3, cutoff=0.75)
+            hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(names)}"
+            raise ConfigError(f"environment variable {var}: unknown setting ({hint})")
         node = out
         for part in target[:-1]:
             node = node.setdefault(part, {})
@@ -608,7 +611,7 @@ def _explain(
         loc = tuple(str(p) for p in err["loc"])
         key = ".".join(loc) or "(settings)"
         if err["type"] == "extra_forbidden":
-            reason = "unknown key"
+            reason = "unknown key" + _closest(loc)
         else:
             reason = err["msg"]
         if _from_env(loc, overrides):
@@ -620,6 +623,20 @@ def _explain(
         else:
             lines.append(f"settings: {key}: {reason}")
     return ConfigError("\n".join(lines))
+
+
+def _closest(loc: tuple[str, ...]) -> str:
+    """ "; did you mean …?" for a misspelt key of the settings file (or nothing)."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return ""
+        model = field.annotation
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return ""
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=2, cutoff=0.7)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
 def _from_env(loc: tuple[str, ...], overrides: Mapping[str, Any]) -> bool:

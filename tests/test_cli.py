@@ -54,6 +54,8 @@ def test_version_json():
     assert result.exit_code == 0
     assert set(json.loads(result.output)) == {"reauto", "python"}
     assert "reauto " in runner.invoke(app, ["version"]).output
+    flag = runner.invoke(app, ["--version"])
+    assert flag.exit_code == 0 and flag.output.strip() == f"reauto {json.loads(result.output)['reauto']}"
 
 
 @pytest.mark.unit

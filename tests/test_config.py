@@ -57,7 +57,7 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     path = write(tmp_path, '# comment\n[database]\nurl = "sqlite:///x.db"\npool_sise = 4\n')
     with pytest.raises(ConfigError) as err:
         load_settings(path, env={})
-    assert str(err.value) == f"{path}:4: database.pool_sise: unknown key"
+    assert str(err.value) == f"{path}:4: database.pool_sise: unknown key; did you mean pool_size?"
     assert err.value.exit_code == 2
 
 
@@ -66,7 +66,7 @@ def test_unknown_section_and_bad_value(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_settings(path, env={})
     lines = str(err.value).splitlines()
-    assert f"{path}:1: databse: unknown key" in lines
+    assert f"{path}:1: databse: unknown key; did you mean database?" in lines
     assert any(ln.startswith(f"{path}:5: database.pool_size:") for ln in lines)
 
 
@@ -94,10 +94,14 @@ def test_non_utf8_and_unreadable_file(tmp_path):
 
 
 def test_unknown_env_variable_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="REAUTO_DATABASE_URI: unknown setting"):
+    with pytest.raises(ConfigError, match=r"REAUTO_DATABASE_URI: unknown setting \(did you mean REAUTO_DATABASE_URL"):
         load_settings(write(tmp_path, ""), env={"REAUTO_DATABASE_URI": "x"})
-    with pytest.raises(ConfigError, match="REAUTO_NOPE__URL"):
+    with pytest.raises(ConfigError, match=r"REAUTO_NOPE__URL: unknown setting \(did you mean REAUTO_REDIS_URL"):
         load_settings(write(tmp_path, ""), env={"REAUTO_NOPE__URL": "x"})
+    with pytest.raises(ConfigError, match=r"REAUTO_QQQ: unknown setting \(known: REAUTO_"):  # nothing close
+        load_settings(write(tmp_path, ""), env={"REAUTO_QQQ": "x"})
+    with pytest.raises(ConfigError, match="unknown key; did you mean keep_days"):
+        load_settings(write(tmp_path, "[recording]\nkeep_day = 3\n"), env={})
     # the scripts' and the test suite's own variables are not settings
     tooling = {"REAUTO_VENV": "/opt/venv", "REAUTO_TEST_PG_ADMIN_URL": "postgresql://x", "REAUTO_TEST_REDIS_URL": "r"}
     assert load_settings(write(tmp_path, ""), env=tooling).database.url == Settings().database.url

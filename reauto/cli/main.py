@@ -27,6 +27,12 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"reauto {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -34,6 +40,8 @@ def main(
         Path | None,
         typer.Option("--config", "-c", help="Settings file (default: $REAUTO_CONFIG or ./reauto.toml)."),
     ] = None,
+    show_version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version, help="Print reauto's version and exit.")] = False,
 ) -> None:
     """reauto: AI voice calls for real-estate lead desks."""
     if isinstance(ctx.obj, AppState):  # settings handed in by an embedding program or a test
