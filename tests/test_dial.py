@@ -304,3 +304,15 @@ def test_dial_never_overspends_a_budget_and_itemises_every_call(dial_cfg, campai
     assert metric("reauto_cost_dollars_total", campaign="budget-demo") == pytest.approx(
         float(sum(c.cost_total for c in stored)))
     assert metric("reauto_stage_latency_seconds_count", stage="first_audio") >= 2
+
+
+def test_a_run_where_no_lead_is_in_its_calling_window_says_how_to_run_a_demo(tmp_path):
+    name = f"reauto_night_{uuid.uuid4().hex[:8]}"
+    cfg = Settings(database=DatabaseSettings(url=create_database(name)))
+    try:
+        migrate.upgrade(cfg)
+        result = cli(cfg, "dial", "campaigns/demo.yaml", "--at", "2026-11-24T03:00:00-06:00")
+    finally:
+        drop_database(name)
+    assert result.exit_code == 0, result.output
+    assert "no lead is inside its calling window now" in result.output and "--at" in result.output

@@ -349,6 +349,8 @@ class _LiveView:
 
 
 def _render(data: dict[str, Any]) -> None:
+    from reauto.dialer.results import refusal_kind
+
     t = Table(title=f"campaign {data['campaign']}: {len(data['calls'])} calls", title_justify="left")
     for col, justify in (("call", "right"), ("lead", "left"), ("outcome", "left"), ("score", "right"),
                          ("turns", "right"), ("hello→audio", "right"), ("reply p50/p95", "right"),
@@ -386,6 +388,11 @@ def _render(data: dict[str, Any]) -> None:
                       highlight=False)
     for d in data["denied"]:
         console.print(f"not dialed: lead {d['lead_id']}: {d['reason']}", highlight=False)
+    timed = [d for d in data["denied"] if refusal_kind(d["reason"]) in ("window", "holiday")]
+    if not data["calls"] and timed and len(timed) == len(data["denied"]):
+        err_console.print("no lead is inside its calling window now; each is dialed at its next legal minute "
+                          "(a demo can run the rules at another instant: --at 2026-11-24T15:00:00-06:00)",
+                          highlight=False)
 
 
 def _short(value: Any) -> str:
