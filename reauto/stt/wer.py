@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jiwer
+
 from reauto.stt.vocabulary import normalise
 
 _CONTRACTIONS = {
@@ -20,10 +22,9 @@ def scoring_words(text: str) -> list[str]:
 
 
 def word_errors(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    """Substitutions + deletions + insertions turning ``ref`` into ``hyp`` (Levenshtein on words)."""
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        diagonal, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (r != h))
-    return row[len(hyp)]
+    """Substitutions + deletions + insertions turning ``ref`` into ``hyp`` (jiwer's alignment, the one
+    ``reauto eval`` scores with)."""
+    if not ref or not hyp:
+        return len(ref) + len(hyp)
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    return out.substitutions + out.deletions + out.insertions
