@@ -57,6 +57,8 @@ def test_load_list_show_stats_on_sqlite(sqlite_cfg, tmp_path):
     assert result.exit_code == 0, result.output
     assert "10 inserted, 0 already present, 2 duplicates in file, 9 rejected, 3 warnings" in result.output
     assert "no phone number" in result.output
+    # consent records the operator has not said are written, AI-voice consent: how to say so
+    assert "say so when loading it: --consent-written --consent-ai-voice" in result.output.replace("\n", " ")
     with report.open() as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["file", "line", "field", "value", "reason"]

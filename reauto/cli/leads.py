@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reauto.cli.context import settings
-from reauto.cli.output import JsonOpt, console, emit, table
+from reauto.cli.output import JsonOpt, console, emit, err_console, table
 from reauto.config import Settings
 from reauto.leads import queries
 from reauto.leads.build import ConsentPolicy, Issue
@@ -80,8 +80,15 @@ def render_issues(issues: list[Issue], title: str) -> None:
         console.print(f"… and {len(issues) - SHOWN_ISSUES} more (write them all with --report FILE)")
 
 
-def _render_load(report: LoadReport) -> None:
+def _render_load(report: LoadReport, policy: ConsentPolicy | None = None) -> None:
     render_issues(report.issues, f"{report.file}: rows not loaded as they are")
+    if policy is not None and report.consent_records and not (policy.written and policy.artificial_voice):
+        missing = [flag for flag, ok in (("--consent-written", policy.written),
+                                          ("--consent-ai-voice", policy.artificial_voice)) if not ok]
+        err_console.print(
+            f"note: the gate calls a lead only with prior express written consent that covers an AI voice; "
+            f"these consent records are not marked so. If the file's consent column is that consent, say so "
+            f"when loading it: {' '.join(missing)}.", highlight=False)
     console.print(
         f"{report.file} → campaign {report.campaign!r}: [bold]{report.inserted}[/] inserted, "
         f"{report.already_present} already present, {report.duplicates_in_file} duplicates in "
@@ -157,7 +164,7 @@ def load(
     report = run_db(cfg, work)
     if report_file is not None:
         write_report(report_file, report.issues)
-    emit(report.summary() if as_json else report, as_json, _render_load)
+    emit(report.summary() if as_json else report, as_json, lambda r: _render_load(r, policy))
     if strict and report.rejected:
         raise typer.Exit(1)
 
