@@ -117,8 +117,8 @@ reauto reads one settings object (`reauto/config.py`), resolved once per command
 
 The shipped [`reauto.toml`](../reauto.toml) lists every key with its default, commented out.
 `reauto config show` prints the resolved values (secrets as `***`, the password of a database or
-Redis URL hidden) and `reauto config check` validates the file and the environment without doing
-anything else.
+Redis URL hidden) and `reauto config check` validates the file and the environment, and that each
+configured provider has what it needs to start (a model path, a key), naming the setting to change.
 
 ## Environment variables
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from reauto.cli.main import app, run
 from reauto.cli.context import AppState
 from reauto.config import Settings
-from reauto.errors import UsageError
+from reauto.errors import ConfigError, UsageError
 
 runner = CliRunner()
 GROUPS = ["leads", "campaign", "dnc", "dial", "serve", "calls", "eval", "budget", "export", "db"]
@@ -92,6 +92,22 @@ def test_config_show_and_check(tmp_path):
     checked = runner.invoke(app, ["--config", str(cfg), "config", "check"])
     assert checked.exit_code == 0 and "settings OK" in checked.output
     assert json.loads(runner.invoke(app, ["--config", str(cfg), "config", "check", "--json"]).output)["ok"]
+
+
+@pytest.mark.unit
+def test_config_check_fails_for_a_provider_that_cannot_start_naming_the_setting(tmp_path):
+    cfg = tmp_path / "providers.toml"
+    cfg.write_text('[stt]\nprovider = "faster-whisper"\n\n[tts]\nlocal = "coqui"\ncoqui_model = "/nope/model"\n'
+                   'premium = "elevenlabs"\nelevenlabs_voice_id = "v1"\n')
+    checked = runner.invoke(app, ["--config", str(cfg), "config", "check"])
+    assert isinstance(checked.exception, ConfigError) and checked.exception.exit_code == 2  # as `reauto` exits
+    problems = str(checked.exception).splitlines()
+    assert [p.split(" ")[0] for p in problems] == ["stt.whisper_model", "tts.coqui_model", "tts.elevenlabs_api_key"]
+    assert "nothing at /nope/model" in problems[1]
+    ready = tmp_path / "ready.toml"
+    ready.write_text(f'[stt]\nprovider = "faster-whisper"\nwhisper_model = "small.en"\n\n[tts]\nlocal = "coqui"\n'
+                     f'coqui_model = "{tmp_path}"\n')
+    assert runner.invoke(app, ["--config", str(ready), "config", "check"]).exit_code == 0
 
 
 @pytest.mark.integration
