@@ -5,8 +5,8 @@
 #   docker build -t reauto:gpu --target gpu .     # CUDA image with faster-whisper speech recognition
 #   docker run --rm -p 8080:8080 -e REAUTO_DATABASE_URL=postgresql+psycopg://… reauto
 #
-# reauto is installed in editable mode from /app: its Alembic migrations (migrations/) are read
-# from the source tree, so /app is copied next to the virtual environment /opt/venv.
+# reauto is installed in editable mode from /app (its Alembic migrations ship inside the package,
+# reauto/migrations/), with /app copied next to the virtual environment /opt/venv.
 # Settings come from REAUTO_* variables (see reauto.toml for every key); data (recordings, an
 # embedded SQLite file) goes to /var/lib/reauto. docs/operations.md describes the deployment.
 
@@ -25,7 +25,6 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY reauto ./reauto
-COPY migrations ./migrations
 COPY campaigns ./campaigns
 COPY prompts ./prompts
 COPY scripts ./scripts
@@ -46,7 +45,6 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY reauto ./reauto
-COPY migrations ./migrations
 COPY campaigns ./campaigns
 COPY prompts ./prompts
 COPY scripts ./scripts

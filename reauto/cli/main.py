@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from reauto import __version__
-from reauto.cli import budget, calls, campaign, config_cmd, db, dial, dnc, eval_cmd, export, leads, report, serve, top
+from reauto.cli import (budget, calls, campaign, config_cmd, db, dial, dnc, eval_cmd, export, init_cmd, leads, report,
+                        serve, top)
 from reauto.cli.context import LOGGING, AppState
 from reauto.cli.output import JsonOpt, console, emit, err_console
 from reauto.errors import ReautoError
@@ -66,6 +67,7 @@ app.add_typer(campaign.app, name="campaign")
 app.add_typer(leads.app, name="leads")
 app.add_typer(dnc.app, name="dnc")
 app.command(name="dial")(dial.dial)
+app.command(name="init")(init_cmd.init)
 app.command(name="eval")(eval_cmd.evaluate)
 app.add_typer(calls.app, name="calls")
 app.add_typer(budget.app, name="budget")

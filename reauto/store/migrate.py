@@ -19,7 +19,7 @@ from reauto.store.engine import explain_unreachable, make_sync_engine
 
 T = TypeVar("T")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"  # shipped inside the package
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def alembic_config(settings: Settings) -> Config:
     """An Alembic config whose env.py reads the database from ``settings``."""
     if not (MIGRATIONS_DIR / "env.py").is_file():
         raise ConfigError(
-            f"migrations not found at {MIGRATIONS_DIR}: install reauto from its source tree "
-            "(pip install -e .) so that migrations/ ships with it"
+            f"migrations not found at {MIGRATIONS_DIR}: this reauto was installed without its package "
+            "data; reinstall it (pip install --force-reinstall reauto)"
         )
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
