@@ -9,7 +9,6 @@ import typer
 
 from reauto.cli.context import settings
 from reauto.cli.output import JsonOpt, console, emit, err_console, table
-from reauto.store import migrate
 from reauto.store.engine import make_engine, ping, redact, wait_for
 
 app = typer.Typer(
@@ -30,6 +29,8 @@ def upgrade(
     Example: REAUTO_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test reauto db upgrade
     """
     cfg = settings(ctx)
+    from reauto.store import migrate  # alembic loads only for db commands
+
     heads = migrate.upgrade(cfg, revision)
     data = {"database": redact(cfg.database.url), "current": heads}
     emit(data, as_json, lambda d: console.print(f"{d['database']} is at {', '.join(d['current']) or 'base'}"))
@@ -46,6 +47,8 @@ def downgrade(
     Example: reauto db downgrade -1
     """
     cfg = settings(ctx)
+    from reauto.store import migrate
+
     heads = migrate.downgrade(cfg, revision)
     data = {"database": redact(cfg.database.url), "current": heads}
     emit(data, as_json, lambda d: console.print(f"{d['database']} is at {', '.join(d['current']) or 'base'}"))
@@ -58,6 +61,8 @@ def current(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     Example: reauto db current --json
     """
     cfg = settings(ctx)
+    from reauto.store import migrate
+
     heads = migrate.current(cfg)
     newest = [r.revision for r in migrate.history(cfg, with_state=False) if r.is_head]
     data = {
@@ -81,6 +86,8 @@ def history(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: reauto db history
     """
+    from reauto.store import migrate
+
     revisions = migrate.history(settings(ctx))
     emit(
         revisions,

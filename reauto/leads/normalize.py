@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 
 #: US states, DC and inhabited territories: full name → USPS code.
@@ -220,6 +220,8 @@ def parse_phone(raw: object, region: str = "US") -> PhoneInfo:
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if phonenumbers.is_number_type_geographical(kind, number.country_code):
         zones = pn_timezone.time_zones_for_geographical_number(number)
+        from phonenumbers import geocoder  # its geodata takes half a second to load: only when a lead is read
+
         description = geocoder.description_for_valid_number(number, "en", region=region_code)
     else:
         zones = pn_timezone.time_zones_for_number(number)
