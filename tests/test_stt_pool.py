@@ -107,3 +107,33 @@ async def test_a_request_past_its_time_limit_times_out(pool: ProcessPoolSTT) -> 
         assert not slow._workers[0].pending  # nothing left waiting for it
     finally:
         await slow.close()
+
+
+async def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = tmp_path / "dialer.py"  # a dialer's recogniser pool, then a kill -9 of the dialer
+    script.write_text(
+        "import asyncio\n"
+        "from reauto.config import SttSettings\n"
+        "from reauto.stt.pool import ProcessPoolSTT\n"
+        "async def main():\n"
+        "    stt = ProcessPoolSTT(SttSettings(), workers=2)\n"
+        "    await stt.start()\n"
+        "    print('ready', flush=True)\n"
+        "    await asyncio.sleep(3600)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n")
+    dialer = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert await asyncio.wait_for(asyncio.to_thread(dialer.stdout.readline), 300) == "ready\n"
+        workers = [p for p in psutil.Process(dialer.pid).children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2
+    finally:
+        dialer.kill()
+        dialer.wait()
+    _gone, alive = await asyncio.to_thread(psutil.wait_procs, workers, 60)
+    assert alive == []  # each noticed its dialer had gone, and exited

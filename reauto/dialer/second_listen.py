@@ -279,6 +279,9 @@ _WORKER: dict[str, Any] = {}  # the worker process's event loop and recogniser, 
 
 
 def _low_priority() -> None:
+    from reauto.runtime import exit_with_parent
+
+    exit_with_parent()  # a dialer that dies takes its worker with it
     try:
         os.nice(NICE - os.nice(0))
     except OSError:  # not permitted here: the work still runs

@@ -44,8 +44,12 @@ START_TIMEOUT_S = 120.0
 
 def _serve(settings: SttSettings, vocabulary: Sequence[str], streams: int,
            inbox: Any, outbox: Any) -> None:  # pragma: no cover (runs in the worker process)
-    """A worker process: build the provider, then answer requests until told to stop."""
+    """A worker process: build the provider, then answer requests until told to stop (or its
+    dialer is gone)."""
+    from reauto.runtime import exit_with_parent
     from reauto.stt.factory import create_stt
+
+    exit_with_parent()
 
     loop = asyncio.new_event_loop()
     try:
