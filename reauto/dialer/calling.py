@@ -315,7 +315,9 @@ class CallRunner:
         async def opening() -> None:
             warm = getattr(self.tts, "warm", None)
             if warm is not None:
-                await warm([self.brain_factory(lead, "human").opening().text])
+                brain = self.brain_factory(lead, "human")
+                await self._resume(lead, brain, "human")  # a call cut off opens with "we got cut off …"
+                await warm([brain.opening().text])
 
         for result in await asyncio.gather(opening(), *(w() for w in self.warmers), return_exceptions=True):
             if isinstance(result, Exception):  # the call itself does the work again
