@@ -9,8 +9,9 @@ lead's channel of the recording is cut into utterances (Silero VAD,
 models, and read for an opt-out as the agent reads a live answer: the best reading, or two of
 its other readings, say so (:func:`reauto.agent.intents.intents_of`).
 
-The work runs in a process of its own at the lowest CPU priority (``nice`` 19): live calls on
-the same machine are served first, and a decode never holds the dialer's event loop.
+The work runs in a process of its own at a low CPU priority (``nice`` 10) while calls may be live:
+they are served first, and a decode never holds the dialer's event loop. Once a dialer's calls
+are over, what is left is heard at normal priority.
 
 An opt-out found puts the number on the internal do-not-call list, makes the call's outcome
 ``dnc`` (every export says so) and the lead's status DNC, and leaves a ``second_listen`` event
@@ -54,8 +55,10 @@ AGREEING_READINGS = 2
 READINGS = 6
 #: Longest a dialer that ends waits for its calls to be heard again (the next dialer hears the rest).
 DRAIN_S = 600.0
-#: The worker process's CPU priority (Unix ``nice``): below every live call.
-NICE = 19
+#: The worker process's CPU priority while calls may be live (Unix ``nice``): below every live call,
+#: yet not starved by other busy processes (19 would be: a machine kept busy by other work gives it
+#: under 1% of a core). A dialer that has ended its calls hears the rest at normal priority.
+NICE = 10
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,18 @@ class SecondListen:
         self.clock = clock
         self.vocabulary = list(vocabulary)
         self._pool: ProcessPoolExecutor | None = None
+        self._nice = True  # the worker runs below the live calls (until :meth:`hurry`)
         self._lock = asyncio.Lock()  # one call at a time
+
+    async def hurry(self) -> None:
+        """No call is live any more: hear what is left at normal priority. A low-priority worker is
+        stopped (a check it was running fails and stays pending, to be heard again at once)."""
+        self._nice = False
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            for process in list(getattr(pool, "_processes", {}).values()):  # a worker busy at nice 10
+                process.terminate()
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     async def close(self) -> None:
         """Stop the worker process."""
@@ -176,13 +190,14 @@ class SecondListen:
     async def _hear(self, call_id: int, path: Path) -> Heard:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_low_priority)
+                                             initializer=_low_priority if self._nice else _worker_start)
         loop = asyncio.get_running_loop()
         try:
             utterances, said, at_s = await loop.run_in_executor(
                 self._pool, hear_file, str(path), self.settings.model_dump(), tuple(self.vocabulary))
         except BrokenProcessPool:
-            self._pool = None  # the worker died (out of memory, killed): the next call starts a new one
+            # the worker died (out of memory, killed, or stopped by hurry): the next check starts a new one
+            self._pool = None
             raise
         return Heard(call_id, checked=True, opt_out=said is not None, utterances=utterances, said=said, at_s=at_s)
 
@@ -235,6 +250,7 @@ class Follower:
         """Hear what is still waiting (up to ``within_s``), stop, and say what was heard; a call
         left waiting is heard by the next dialer of the campaign, or ``reauto calls recheck``."""
         if self._task is not None:
+            await self.listen.hurry()  # the calls are over: nothing to yield the CPU to
             self._due.set()
             self._idle.clear()
             try:
@@ -278,10 +294,14 @@ async def _due(s: AsyncSession, call_id: int) -> bool:
 _WORKER: dict[str, Any] = {}  # the worker process's event loop and recogniser, kept between calls
 
 
-def _low_priority() -> None:
+def _worker_start() -> None:
     from reauto.runtime import exit_with_parent
 
     exit_with_parent()  # a dialer that dies takes its worker with it
+
+
+def _low_priority() -> None:
+    _worker_start()
     try:
         os.nice(NICE - os.nice(0))
     except OSError:  # not permitted here: the work still runs
