@@ -41,3 +41,14 @@ def test_a_shifted_run_moves_the_wall_clock_of_every_python_process_but_not_its_
 def test_this_run_reads_the_clock_it_was_given():
     days = float(os.environ.get("REAUTO_TEST_CLOCK_SHIFT_DAYS") or 0)
     assert abs(time.time() - (_real_now() + days * 86400)) < 60
+
+
+def test_a_process_that_reads_the_clock_late_is_not_behind_the_real_time_shifted():
+    """A shifted process agrees with ``date`` plus the shift however long it waited before reading
+    the clock (a dialer and a server started at different moments must agree on when a lead is due)."""
+    env = {**os.environ, "REAUTO_TEST_CLOCK_SHIFT_DAYS": "365", "PYTHONPATH": str(HOOK)}
+    code = "import time; time.sleep(3); import datetime; print(datetime.datetime.now(datetime.UTC).timestamp())"
+    shifted = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout)
+    real = _real_now()
+    assert real - 2.5 <= shifted - 365 * 86400 <= real  # read just before `date`, not 3 s before it

@@ -42,6 +42,14 @@ async def test_dial_queue_order_and_filters(engine):
     assert order == ["0000", "0005", "0004"]
 
 
+async def test_next_due_at_is_the_soonest_lead_not_yet_due(engine):
+    camp_id, sessions = await seed(engine)
+    async with sessions() as s:
+        assert await repo.next_due_at(s, camp_id, now=NOW) == NOW + timedelta(hours=1)
+        # a DNC or booked lead never falls due; past the last one nothing is waiting
+        assert await repo.next_due_at(s, camp_id, now=NOW + timedelta(hours=1)) is None
+
+
 async def test_claim_sets_lease_and_status(engine):
     camp_id, sessions = await seed(engine)
     async with sessions.begin() as s:

@@ -143,3 +143,49 @@ async def test_a_lead_posted_to_another_process_is_dialed_without_waiting_for_a_
     finally:
         server.terminate()
         server.wait(10)
+
+
+async def test_a_lead_falling_due_between_polls_is_dialed_when_due_not_at_the_next_poll(pg_engine):
+    """A serving dialer polls every hour here: the lead due in a second (a callback booked for a
+    minute, or one stamped by a server whose clock runs ahead) is still dialed once it is due."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.sim.lead import LeadScript
+    from reauto.store.engine import session_factory
+    from reauto.store.models import Call, Campaign as CampaignRow, Lead
+    from reauto.store.types import utcnow
+    from reauto.telephony.sim import SimTelephony
+
+    from .test_variants import Busy
+
+    sessions = session_factory(pg_engine)
+    async with sessions.begin() as s:
+        row = CampaignRow(name="due-soon")
+        s.add(row)
+        await s.flush()
+        s.add(Lead(campaign_id=row.id, phone_e164="+15125550177", state="TX", has_written_consent=True,
+                   next_attempt_at=utcnow() + timedelta(seconds=1)))
+
+    async def gate(_lead, _now):
+        return Busy()
+
+    dialer = Dialer(sessions, SimTelephony(default=LeadScript(name="B", answers={"_unanswered": "busy"})),
+                    stt=None, tts=None, brain_factory=None, gate=gate,  # type: ignore[arg-type]
+                    config=DialerConfig(campaign_id=row.id, caller_id="+15125550100", poll_s=3600,
+                                        recover_every_s=3600, campaign_name=row.name, stop_when_idle=False))
+    run = asyncio.create_task(dialer.run())
+    try:
+        calls: list = []
+        for _ in range(1200):  # the call is placed when the lead is due; an hour's poll would never place it here
+            async with sessions() as s:
+                calls = (await s.execute(select(Call).where(Call.campaign_id == row.id))).scalars().all()
+            if calls or run.done():
+                break
+            await asyncio.sleep(0.05)
+        assert len(calls) == 1, "the lead was not dialed when it fell due"
+    finally:
+        dialer.stop()
+        await asyncio.wait_for(run, 60)

@@ -35,6 +35,15 @@ async def due_count(session: AsyncSession, campaign_id: int, *, now: datetime | 
     return int((await session.execute(select(func.count()).select_from(due.subquery()))).scalar_one())
 
 
+async def next_due_at(session: AsyncSession, campaign_id: int, *, now: datetime | None = None) -> datetime | None:
+    """When the campaign's next lead not yet due falls due (None: no such lead)."""
+    now = now or utcnow()
+    query = (select(func.min(Lead.next_attempt_at))
+             .where(Lead.campaign_id == campaign_id, text(DIAL_QUEUE_PREDICATE), Lead.next_attempt_at > now))
+    at: datetime | None = (await session.execute(query)).scalar_one()
+    return at
+
+
 async def peek_next_leads(
     session: AsyncSession, campaign_id: int, *, now: datetime | None = None, limit: int = 1
 ) -> Sequence[Lead]:

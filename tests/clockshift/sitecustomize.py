@@ -18,4 +18,8 @@ if _DAYS:
 
     import time_machine
 
+    # time-machine ticks on from the destination from the first time a clock is read, not from the
+    # start: read it at once, so every process's clock is the real one shifted (a process that read
+    # the time only after a slow start on a busy machine would otherwise run seconds behind the others)
     time_machine.travel(datetime.now(UTC) + timedelta(days=float(_DAYS)), tick=True).start()
+    datetime.now(UTC)
