@@ -206,6 +206,13 @@ class Campaign(_Model):
     calling_window: CallingWindow = Field(default_factory=CallingWindow)  # type: ignore[arg-type]
     retry: Retry = Field(default_factory=Retry)  # type: ignore[arg-type]
     concurrency: int = Field(4, ge=1, le=500)
+    hot_lane: int = Field(
+        0, ge=0, le=499,
+        description="Call slots kept free for leads that just arrived (posted to /v1/leads, a form, a CRM webhook) "
+                    "and were never called: the backlog never takes them, so a fresh lead is dialed the moment "
+                    "it arrives. Taken from --concurrency and from what admission control allows; the backlog "
+                    "keeps at least one slot. When the lane is full, fresh leads take the next free slot ahead "
+                    "of the backlog.")
     persona: Persona
     disclosure: str = ""
     questions: list[Question] = Field(min_length=1)
@@ -317,6 +324,13 @@ class Campaign(_Model):
                 raise ValueError(f"cadence[{i}]: template applies to sms steps only")
         if self.cadence and self.cadence[0].action != "call":
             raise ValueError("cadence[0]: the first touch is a call (speed to lead)")
+        return self
+
+    @model_validator(mode="after")
+    def _lane_fits(self) -> Campaign:
+        if self.hot_lane >= self.concurrency:
+            raise ValueError(f"hot_lane: {self.hot_lane} of {self.concurrency} call slots would leave the backlog "
+                             "none; keep it below concurrency")
         return self
 
     @model_validator(mode="after")

@@ -50,6 +50,23 @@ async def test_next_due_at_is_the_soonest_lead_not_yet_due(engine):
         assert await repo.next_due_at(s, camp_id, now=NOW + timedelta(hours=1)) is None
 
 
+async def test_claims_split_fresh_leads_from_the_backlog(engine):
+    camp_id, sessions = await seed(engine)
+    async with sessions.begin() as s:
+        fresh = Lead(campaign_id=camp_id, phone_e164="+15125559990", priority=repo.FRESH_PRIORITY, next_attempt_at=NOW)
+        called = Lead(campaign_id=camp_id, phone_e164="+15125559991", priority=repo.FRESH_PRIORITY, attempts=1,
+                      next_attempt_at=NOW)  # posted, but called once already: back in the backlog
+        s.add_all([fresh, called])
+    async with sessions.begin() as s:
+        only_fresh = await repo.claim_next_leads(s, camp_id, worker="w", lease=timedelta(seconds=9), now=NOW,
+                                                 limit=10, fresh=True)
+    assert [lead.phone_e164[-4:] for lead in only_fresh] == ["9990"]
+    async with sessions.begin() as s:
+        backlog = await repo.claim_next_leads(s, camp_id, worker="w", lease=timedelta(seconds=9), now=NOW,
+                                              limit=10, fresh=False)
+    assert [lead.phone_e164[-4:] for lead in backlog] == ["9991", "0000", "0005", "0004"]
+
+
 async def test_claim_sets_lease_and_status(engine):
     camp_id, sessions = await seed(engine)
     async with sessions.begin() as s:

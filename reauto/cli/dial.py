@@ -214,7 +214,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                                              min_confidence=cfg.stt.min_confidence),
         config=DialerConfig(campaign_id=campaign_id, caller_id=campaign.caller_id,
                             concurrency=concurrency or campaign.concurrency, retry=assembly.retry_for(campaign),
-                            admission=admission,
+                            admission=admission, hot_lane=campaign.hot_lane,
                             keep_until_objection=campaign.recording.on_objection == "keep_until_objection",
                             recordings_dir=recordings, max_calls=max_calls,
                             abandon_after_s=gate.rules.abandon_after_s, abandon_ceiling=gate.rules.abandon_ceiling,

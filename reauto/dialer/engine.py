@@ -36,7 +36,7 @@ from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
 from reauto.costs.reservations import COUNTER_ERRORS
 from reauto.dialer.admission import Admission
-from reauto.dialer.calling import CallRunner, posted_at
+from reauto.dialer.calling import CallRunner, is_fresh, posted_at
 from reauto.dialer.holds import settle_dead_holds
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.dialer.recovery import Recovered, recover_expired, renew_leases
@@ -86,6 +86,7 @@ class DialerConfig:
     recover_every_s: float = 30.0  # how often the dialer looks for leads of dialers that died
     max_loop_lag_s: float = 0.25  # take no new calls while the event loop runs this late (p90); 0: never shed
     admission: bool = True  # learn how many calls at once the machine serves now (reauto.dialer.admission)
+    hot_lane: int = 0  # call slots the backlog never takes: kept for leads just posted (campaign hot_lane)
     keep_until_objection: bool = False  # campaign recording.on_objection: keep the audio before an objection
     admission_start: int = 2  # calls at once to begin with
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -174,6 +175,8 @@ class Dialer(CallRunner):
         self._renew_now = asyncio.Event()
         self._cut_off = asyncio.Event()  # the shutdown grace ran out: live calls end now
         self._placed = 0
+        self.lane = min(config.hot_lane, max(0, config.concurrency - 1))  # the backlog keeps a slot
+        self._fresh_calls: set[asyncio.Task[None]] = set()  # live calls to leads just posted (the lane's)
         self.stopped: RunStop | None = None  # a gate stopped the campaign: no new calls
         self._resume_at: float | None = None  # a serving dialer stopped by the abandoned-call gate dials again then
         self._money_wait = (0.0, 0.0)  # (since, until) loop time: waiting for money other dialers hold
@@ -320,7 +323,7 @@ class Dialer(CallRunner):
                 if self.config.max_calls is not None:
                     free = min(free, self.config.max_calls - self._placed)
                 try:
-                    claimed = await self._claim(free) if free > 0 else []
+                    claimed = await self._claim_into(free, tasks) if free > 0 else []
                     for lead in claimed:
                         await self._start(lead, tasks)
                     self._store_answers()
@@ -364,8 +367,10 @@ class Dialer(CallRunner):
         if hold is False:
             return
         self._placed += 1
-        tasks.add(asyncio.create_task(self._call(lead, decision.may_record, hold or None),
-                                      name=f"call-lead-{lead.id}"))
+        task = asyncio.create_task(self._call(lead, decision.may_record, hold or None), name=f"call-lead-{lead.id}")
+        tasks.add(task)
+        if is_fresh(lead):
+            self._fresh_calls.add(task)
 
     def _store_fails(self, exc: BaseException) -> None:
         """The store cannot be reached: no new dials (claimed leads' leases run out; live calls go on)."""
@@ -491,11 +496,22 @@ class Dialer(CallRunner):
             if row.status == LeadStatus.DIALING:
                 row.status = lead.claimed_from or (LeadStatus.SCHEDULED if row.attempts else LeadStatus.NEW)
 
-    async def _claim(self, limit: int) -> list[Lead]:
+    async def _claim_into(self, free: int, tasks: set[asyncio.Task[None]]) -> list[Lead]:
+        """Claim up to ``free`` leads: fresh ones first, then the backlog, which leaves the hot lane's
+        slots free (of the ceiling, or of what admission control allows now; it keeps at least one)."""
+        if not self.lane:
+            return await self._claim(free)
+        fresh = await self._claim(free, fresh=True)
+        self._fresh_calls &= tasks
+        limit = self.admission.limit if self.admission is not None else self.config.concurrency
+        room = min(free - len(fresh), max(1, limit - self.lane) - (len(tasks) - len(self._fresh_calls)))
+        return [*fresh, *(await self._claim(room, fresh=False) if room > 0 else [])]
+
+    async def _claim(self, limit: int, *, fresh: bool | None = None) -> list[Lead]:
         async with self.sessions.begin() as s:
             leads = await repositories.claim_next_leads(
                 s, self.config.campaign_id, worker=self.config.worker, lease=self.config.lease, limit=limit,
-                now=self.store_clock(),
+                now=self.store_clock(), fresh=fresh,
             )
             return list(leads)
 

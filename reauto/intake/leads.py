@@ -21,10 +21,11 @@ from reauto.leads.loader import LoadReport, campaign_countries, is_duplicate, wr
 from reauto.leads.mapping import ColumnMapping
 from reauto.leads.values import clean_text, kind_of
 from reauto.store.models import Campaign, Lead
+from reauto.store.repositories import FRESH_PRIORITY
 from reauto.store.types import utcnow
 
 #: Where an intake lead sits in the dial queue (imported leads have 0; higher is dialed first).
-INTAKE_PRIORITY = 100
+INTAKE_PRIORITY = FRESH_PRIORITY
 
 
 class UnknownCampaign(LookupError):

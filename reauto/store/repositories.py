@@ -17,15 +17,23 @@ from reauto.store.models import DIAL_QUEUE_PREDICATE, Call, CallEvent, Campaign,
 from reauto.store.types import utcnow
 
 
-def _dial_queue(campaign_id: int, now: datetime, limit: int) -> Any:
+#: Where a posted lead sits in the dial queue (imported leads have 0; higher is dialed first).
+FRESH_PRIORITY = 100
+
+
+def _dial_queue(campaign_id: int, now: datetime, limit: int, fresh: bool | None = None) -> Any:
     # The predicate is repeated verbatim so PostgreSQL can use the partial index.
-    return (
+    query = (
         select(Lead)
         .where(Lead.campaign_id == campaign_id, text(DIAL_QUEUE_PREDICATE))
         .where(or_(Lead.next_attempt_at.is_(None), Lead.next_attempt_at <= now))
         .order_by(Lead.priority.desc(), Lead.next_attempt_at, Lead.id)
         .limit(limit)
     )
+    if fresh is not None:
+        is_fresh = and_(Lead.priority >= FRESH_PRIORITY, Lead.attempts == 0)
+        query = query.where(is_fresh if fresh else ~is_fresh)
+    return query
 
 
 async def due_count(session: AsyncSession, campaign_id: int, *, now: datetime | None = None,
@@ -60,15 +68,17 @@ async def claim_next_leads(
     lease: timedelta,
     now: datetime | None = None,
     limit: int = 1,
+    fresh: bool | None = None,
 ) -> Sequence[Lead]:
     """Claim up to ``limit`` dialable leads for ``worker`` until the lease expires.
 
+    ``fresh``: only leads just posted and never called (True), only the others (False), or any.
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent workers
     never claim the same lead; SQLite serialises writers instead. Claimed leads move to
     ``dialing`` with ``lease_owner`` and ``lease_expires_at`` set.
     """
     now = now or utcnow()
-    query = _dial_queue(campaign_id, now, limit).with_for_update(skip_locked=True, of=Lead)
+    query = _dial_queue(campaign_id, now, limit, fresh).with_for_update(skip_locked=True, of=Lead)
     leads = (await session.execute(query)).scalars().all()
     if not leads:
         return leads

@@ -4,14 +4,16 @@
     .venv/bin/python scripts/bench/intake.py --posts 20
 
 A serving dialer (`reauto serve --campaign` in-process: intake + dial loop, poll interval 30 s, 4
-call slots, simulated telephony with 3 s of ringing) has 500 leads already queued. Leads are posted
-one at a time, 1 s apart, with an API key; each one's intake → dial started is read from its stored
-call. Two queues:
+call slots for the backlog, simulated telephony with 3 s of ringing, admission control off so the
+slots are what the run says) has 500 leads already queued. Leads are posted one at a time, 1 s
+apart, with an API key; each one's intake → dial started is read from its stored call. Three runs:
 
 * ``waiting``: the 500 queued leads are due later (retries); the call slots are free. The dialer
   sleeps in its poll and must be woken by the post.
 * ``busy``: the 500 queued leads are due now and keep every call slot busy (each call rings 3 s and
   is not answered); a posted lead must take the next free slot ahead of all 500.
+* ``busy, hot lane``: as ``busy``, with the campaign's ``hot_lane: 4`` beside the 4 backlog slots
+  (``concurrency: 8``): the backlog keeps its 4 slots busy, a posted lead finds a lane slot free.
 
 The database is a fresh SQLite file (the embedded default).
 """
@@ -65,15 +67,16 @@ def phone(i: int) -> str:
     return f"+1512555{i:04d}"
 
 
-async def one_run(queue: str, posts: int, workdir: Path) -> dict[str, Any]:
+async def one_run(queue: str, posts: int, workdir: Path, lane: int = 0) -> dict[str, Any]:
     base = load_campaign(ROOT / "campaigns" / "demo.yaml")
     nobody = {"_unanswered": "no-answer"}
     queued = [{"name": f"Queued {i}", "phone": phone(i), "state": "TX", "answers": nobody} for i in range(QUEUED)]
     posted = [{"name": f"Posted {i}", "phone": phone(5000 + i), "state": "TX", "answers": nobody}
               for i in range(posts)]
-    data = {**base.model_dump(mode="json"), "name": f"intake-{queue}", "concurrency": 4}
+    data = {**base.model_dump(mode="json"), "name": f"intake-{queue}{'-lane' if lane else ''}",
+            "concurrency": 4 + lane, "hot_lane": lane}
     campaign = type(base).model_validate({**data, "sim_personas": queued + posted})
-    cfg = Settings(database=DatabaseSettings(url=f"sqlite:///{workdir / f'{queue}.db'}"),
+    cfg = Settings(database=DatabaseSettings(url=f"sqlite:///{workdir / (data['name'] + '.db')}"),
                    intake=IntakeSettings(api_keys=[KEY], consent_written=True, consent_ai_voice=True),
                    twilio=TwilioSettings(listen_port=free_port()))
     migrate.upgrade(cfg)
@@ -86,8 +89,8 @@ async def one_run(queue: str, posts: int, workdir: Path) -> dict[str, Any]:
             await s.execute(update(Lead).values(next_attempt_at=utcnow() + timedelta(days=1)))
     await engine.dispose()
     serving = asyncio.create_task(dial_cmd._run(
-        cfg, campaign, max_calls=None, concurrency=4, clock_start=AT, speed=1.0, recordings=None, seed=False,
-        live=False, forever=True, poll_s=30.0))
+        cfg, campaign, max_calls=None, concurrency=None, clock_start=AT, speed=1.0, recordings=None, seed=False,
+        live=False, forever=True, poll_s=30.0, admission=False))
     url = f"http://127.0.0.1:{cfg.twilio.listen_port}/v1/leads"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
         for _ in range(300):
@@ -109,7 +112,7 @@ async def one_run(queue: str, posts: int, workdir: Path) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGTERM)
         summaries, _denied, _ = await asyncio.wait_for(serving, 120)
     dial = [s.details["speed_to_lead"]["dial_s"] for s in summaries if "speed_to_lead" in s.details]
-    return {"queue": queue, "posted": posts, "dialed": len(dial), "queued_calls": len(summaries) - len(dial),
+    return {"queue": queue + (", hot lane" if lane else ""), "posted": posts, "dialed": len(dial), "queued_calls": len(summaries) - len(dial),
             "p50_s": pct(dial, 50), "p95_s": pct(dial, 95), "max_s": max(dial) if dial else None,
             "wall_s": round(time.perf_counter() - started, 1)}
 
@@ -119,7 +122,8 @@ async def main_async(posts: int) -> list[dict[str, Any]]:
 
     quiet_pipecat("ERROR")
     with tempfile.TemporaryDirectory() as tmp:
-        return [await one_run(queue, posts, Path(tmp)) for queue in ("waiting", "busy")]
+        return [await one_run(queue, posts, Path(tmp), lane) for queue, lane in (("waiting", 0), ("busy", 0),
+                                                                                 ("busy", 4))]
 
 
 def main() -> int:
