@@ -213,7 +213,7 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         path = tmp_path / "llm.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         cfg = dial_cfg.model_copy(update={"llm": dial_cfg.llm.model_copy(
-            update={"brain": "ollama", "hosts": [fake.url], "first_token_timeout_s": 2.0})})
+            update={"brain": "ollama", "hosts": [fake.url], "first_token_timeout_s": 10.0})})  # a busy machine
         result = cli(cfg, "dial", str(path), "--at", AT, "--speed", "1.5", "--json")
         assert result.exit_code == 0, result.output
         call = json.loads(result.stdout)["calls"][0]

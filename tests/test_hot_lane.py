@@ -127,3 +127,59 @@ def test_a_narrower_run_keeps_a_slot_for_the_backlog():
     dialer = Dialer(None, SimTelephony(), stt=None, tts=None, brain_factory=None, gate=None,  # type: ignore[arg-type]
                     config=config)
     assert dialer.lane == 1
+
+
+async def test_a_posted_lead_is_dialed_while_its_opening_is_prepared_the_backlog_after(pg_engine):
+    """A backlog call waits for its opening before the number is dialed (a busy machine must not
+    make the lead wait after "hello?"); a lead who just asked to be called is dialed at once, and
+    its opening is prepared while the phone rings."""
+    from reauto.leads.build import META_KEY
+    from reauto.store.types import utcnow
+
+    sessions = session_factory(pg_engine)
+    async with sessions.begin() as s:
+        row = CampaignRow(name="opening")
+        s.add(row)
+        await s.flush()
+        s.add(Lead(campaign_id=row.id, phone_e164=backlog_number(0), state="TX", has_written_consent=True))
+    prepared = asyncio.Event()
+    preparing = 0
+
+    async def warmer() -> None:  # what the opening's synthesis would be on a busy machine
+        nonlocal preparing
+        preparing += 1
+        await prepared.wait()
+
+    async def gate(_lead, _now):
+        return Busy()
+
+    phones = HeldPhones()
+    dialer = Dialer(sessions, phones, stt=None, tts=None, brain_factory=None, gate=gate,  # type: ignore[arg-type]
+                    warmers=[warmer],
+                    config=DialerConfig(campaign_id=row.id, caller_id="+15125550100", concurrency=3,
+                                        admission=False, poll_s=3600, recover_every_s=3600, campaign_name="opening",
+                                        stop_when_idle=False))
+    run = asyncio.create_task(dialer.run())
+    try:
+        async def backlog_preparing() -> None:
+            while not preparing:
+                await asyncio.sleep(0.02)
+        await asyncio.wait_for(backlog_preparing(), 120)  # the backlog lead's call prepares its opening
+        async with sessions.begin() as s:
+            s.add(Lead(campaign_id=row.id, phone_e164=fresh_number(0), state="TX", has_written_consent=True,
+                       priority=FRESH_PRIORITY, custom={META_KEY: {"intake_at": utcnow().isoformat()}}))
+        dialer.wake()
+        await phones.until(lambda p: fresh_number(0) in p.ringing)
+        assert backlog_number(0) not in phones.ringing  # the backlog call still waits for its opening
+        prepared.set()
+        await phones.until(lambda p: backlog_number(0) in p.ringing)
+    finally:
+        dialer.stop()
+        prepared.set()
+
+        async def release_all() -> None:
+            while not run.done():
+                for release in list(phones.ringing.values()):
+                    release.set()
+                await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.gather(run, release_all()), 60)

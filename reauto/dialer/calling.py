@@ -126,9 +126,6 @@ class CallRunner:
         # the conversation reaches the store and the session turn by turn
         journal = CallJournal(call_id, self.recorder, sessions=self.session_store, clock=self.store_clock)
         speed: dict[str, float] = {}
-        if intake_at is not None:  # a posted lead's first call: how fast did we dial?
-            speed["dial_s"] = round((self.store_clock() - intake_at).total_seconds(), 3)
-            metrics.SPEED_TO_LEAD.labels(stage="dial").observe(speed["dial_s"])
         live = self.live[call_id] = LiveCall(name, lead.phone_e164, started=loop.time())
         meter = self._meter(live)
         current_meter.set(meter)  # this task's context: every task the call starts reports here
@@ -144,8 +141,13 @@ class CallRunner:
         keep_session = False
         try:
             # the opening is ready before the number is dialed: on a busy machine its synthesis
-            # would otherwise run after "hello?", into the 2 seconds the lead may wait
-            await asyncio.wait([warming], timeout=OPENING_READY_S)
+            # would otherwise run after "hello?", into the 2 seconds the lead may wait. A lead who
+            # just asked to be called is dialed at once: the opening has the ringing to be ready
+            if intake_at is None:
+                await asyncio.wait([warming], timeout=OPENING_READY_S)
+            else:  # a posted lead's first call: how fast was the number dialed?
+                speed["dial_s"] = round((self.store_clock() - intake_at).total_seconds(), 3)
+                metrics.SPEED_TO_LEAD.labels(stage="dial").observe(speed["dial_s"])
             handle = await self.telephony.place_call(
                 to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
             )
