@@ -142,6 +142,7 @@ async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTa
     cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
     machine = busy_cpu_s() - machine if machine is not None else None
     overhead, first, hello, underruns, turns = [], [], [], 0, 0
+    stages: dict[str, list[float]] = {name: [] for name in STAGES}
     for outcome, report, line in done:
         for t in outcome.latency.completed():
             turns += 1
@@ -149,13 +150,33 @@ async def run(n: int, stt_factory, tts: TTSProvider, brain_factory, turn: TurnTa
                 overhead.append(t.overhead_ms)
             if t.first_audio_ms is not None and not t.greeting:
                 first.append(t.first_audio_ms)
+                for name, ms in stage_times(t).items():
+                    stages[name].append(ms)
         if report.hello_to_first_audio_ms is not None:
             hello.append(report.hello_to_first_audio_ms)
         underruns += line.stats.underruns
     raw = {"calls": n, "turns": turns, "wall_s": wall, "overhead": overhead, "first": first, "hello": hello,
            "underruns": underruns, "loop_lag_max_ms": await lag, "cpu_s": cpu, "loop_cpu_s": loop_cpu,
-           "machine_s": machine}
+           "machine_s": machine, "stages": stages}
     return summary([raw])
+
+
+#: Where a turn's time goes, VAD stop → first agent audio (ms), each stage from the pipeline's marks:
+#: the transcript after the VAD stop (recogniser queue + decoding beyond the audio), its decoding
+#: alone, the end-of-turn wait after the transcript, the agent, TTS to its first chunk, and that
+#: chunk to the wire. The first four add up to VAD stop → reply text.
+STAGES = ("transcript", "decode", "end_of_turn", "agent", "tts_first_chunk", "to_wire")
+
+
+def stage_times(t) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    def gap(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else max(0.0, (b - a) * 1000)
+
+    heard = max(x for x in (t.vad_stop, t.stt_final) if x is not None)
+    times = {"transcript": gap(t.vad_stop, t.stt_final), "decode": t.stt_ms or None,
+             "end_of_turn": gap(heard, t.turn_end), "agent": gap(t.turn_end or heard, t.agent_text),
+             "tts_first_chunk": gap(t.agent_text, t.tts_first), "to_wire": gap(t.tts_first, t.first_audio)}
+    return {name: ms for name, ms in times.items() if ms is not None}
 
 
 def summary(raws: list[dict]) -> dict:
@@ -176,6 +197,9 @@ def summary(raws: list[dict]) -> dict:
         "hello_first_audio_p50_ms": pct(hello, 50), "hello_first_audio_p95_ms": pct(hello, 95),
         "hello_missing": calls - len(hello), "underruns": sum(raw["underruns"] for raw in raws),
         "loop_lag_max_ms": round(max(raw["loop_lag_max_ms"] for raw in raws), 1),
+        "stages_ms": {name: {"p50": pct([v for raw in raws for v in raw.get("stages", {}).get(name, [])], 50),
+                             "p95": pct([v for raw in raws for v in raw.get("stages", {}).get(name, [])], 95)}
+                      for name in STAGES},
         # CPU, in cores over the run: the benchmark's processes, the busiest event-loop thread, and
         # the rest of the machine (other processes; the machine may be shared)
         "cpu_cores": round(cpu / wall, 2), "loop_thread_cores": round(loop_cpu / wall, 2),
@@ -267,13 +291,13 @@ def main() -> int:
         from reauto.stt.pool import ProcessPoolSTT
         from reauto.tts.factory import create_tts
 
-        from types import SimpleNamespace
-
+        from reauto.campaign import load_campaign
         from reauto.dialer.assembly import vocabulary
 
-        # the bench's answers as a campaign's personas, and the usual forms
-        phrases = vocabulary(SimpleNamespace(sim_personas=[SimpleNamespace(answers=ANSWERS)])) \
-            if args.vocabulary == "on" else []  # type: ignore[arg-type]
+        # the demo campaign's vocabulary (its agent, business and offered times) beside reauto's
+        # corpus of lead answers, as a dial of that campaign uses
+        demo = Path(__file__).resolve().parents[2] / "campaigns" / "demo.yaml"
+        phrases = vocabulary(load_campaign(demo)) if args.vocabulary == "on" else []
         stt = ProcessPoolSTT(SttSettings(), workers=args.stt_workers, vocabulary=phrases)
         await stt.start()
         from reauto.tts.cache import AudioCache
@@ -300,11 +324,18 @@ def main() -> int:
         print(json.dumps(reports, indent=2))
     else:
         cols = ["calls", "processes", "turns", "overhead_p50_ms", "overhead_p95_ms", "hello_first_audio_p50_ms",
-                "hello_first_audio_p95_ms", "turn_first_audio_p95_ms", "underruns", "loop_lag_max_ms",
+                "hello_first_audio_p95_ms", "turn_first_audio_p50_ms", "turn_first_audio_p95_ms", "underruns",
+                "loop_lag_max_ms",
                 "cpu_cores", "loop_thread_cores", "others_cores"]
         print(" | ".join(cols))
         for r in reports:
             print(" | ".join(f"{r[c]:.1f}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+        print("\nwhere a turn's time goes (ms, p50 / p95): calls | " + " | ".join(STAGES))
+        for r in reports:
+            print(f"{r['calls']} | " + " | ".join(
+                "{} / {}".format(*(f"{v:.0f}" if v is not None else "-" for v in (r["stages_ms"][n]["p50"],
+                                                                                 r["stages_ms"][n]["p95"])))
+                for n in STAGES))
     return 0
 
 
