@@ -44,6 +44,17 @@ class HeldPhones(SimTelephony):
             self.changed.notify_all()
         return CallHandle(sid=f"SIM{call_ref}", status="no-answer")
 
+    async def stop(self, dialer: Dialer, run: asyncio.Task[Any]) -> None:
+        """Stop the dialer, letting every call ring out until its run has ended."""
+        dialer.stop()
+
+        async def ring_out() -> None:
+            while not run.done():
+                for release in list(self.ringing.values()):
+                    release.set()
+                await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.gather(run, ring_out()), 60)
+
     async def until(self, condition: Any, timeout: float = 120.0) -> None:
         async with self.changed:
             await asyncio.wait_for(self.changed.wait_for(lambda: condition(self)), timeout)
@@ -100,15 +111,7 @@ async def test_the_backlog_never_takes_the_lane_and_a_posted_lead_is_dialed_at_o
         await phones.until(lambda p: not any(n.startswith("+15125559") for n in p.ringing) and len(p.ringing) == 2)
         assert all(n.startswith("+15125551") for n in phones.ringing)
     finally:
-        dialer.stop()
-        for release in list(phones.ringing.values()):
-            release.set()
-        async def release_all() -> None:
-            while not run.done():
-                for release in list(phones.ringing.values()):
-                    release.set()
-                await asyncio.sleep(0.05)
-        await asyncio.wait_for(asyncio.gather(run, release_all()), 60)
+        await phones.stop(dialer, run)
 
 
 @pytest.mark.unit
@@ -174,12 +177,5 @@ async def test_a_posted_lead_is_dialed_while_its_opening_is_prepared_the_backlog
         prepared.set()
         await phones.until(lambda p: backlog_number(0) in p.ringing)
     finally:
-        dialer.stop()
         prepared.set()
-
-        async def release_all() -> None:
-            while not run.done():
-                for release in list(phones.ringing.values()):
-                    release.set()
-                await asyncio.sleep(0.05)
-        await asyncio.wait_for(asyncio.gather(run, release_all()), 60)
+        await phones.stop(dialer, run)
