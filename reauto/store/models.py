@@ -149,6 +149,14 @@ class Lead(Base):
             postgresql_where=text(DIAL_QUEUE_PREDICATE),
             sqlite_where=text(DIAL_QUEUE_PREDICATE),
         ),
+        # When the next dialable lead falls due (the dialer naps until then): one index probe.
+        Index(
+            "ix_leads_due_time",
+            "campaign_id",
+            "next_attempt_at",
+            postgresql_where=text(DIAL_QUEUE_PREDICATE),
+            sqlite_where=text(DIAL_QUEUE_PREDICATE),
+        ),
         Index("ix_leads_campaign_status", "campaign_id", "status"),
         Index("ix_leads_phone", "phone_e164"),
         Index("ix_leads_lease", "lease_expires_at"),
