@@ -129,7 +129,7 @@ def test_a_narrower_run_keeps_a_slot_for_the_backlog():
     config = DialerConfig(campaign_id=1, caller_id="+15125550100", concurrency=2, hot_lane=5)
     dialer = Dialer(None, SimTelephony(), stt=None, tts=None, brain_factory=None, gate=None,  # type: ignore[arg-type]
                     config=config)
-    assert dialer.lane == 1
+    assert dialer.queue.lane == 1
 
 
 async def test_a_posted_lead_is_dialed_while_its_opening_is_prepared_the_backlog_after(pg_engine):

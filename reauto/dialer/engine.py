@@ -36,17 +36,17 @@ from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
 from reauto.costs.reservations import COUNTER_ERRORS
 from reauto.dialer.admission import Admission
-from reauto.dialer.calling import CallRunner, is_fresh, posted_at
+from reauto.dialer.calling import CallRunner, posted_at
 from reauto.dialer.holds import settle_dead_holds
+from reauto.dialer.queue import DialQueue
 from reauto.dialer.records import CallRecorder, RetryPolicy
-from reauto.dialer.recovery import Recovered, recover_expired, renew_leases
+from reauto.dialer.recovery import Recovered, keep_leases, recover_expired
 from reauto.dialer.results import CallSummary, LiveCall, refusal_kind
 from reauto.dialer.shedding import LoadShedder
 from reauto.dialer.spool import SpoolingRecorder, store_unavailable
 from reauto.dialer.stops import RunStop, abandon_standing
 from reauto.dialer.texting import Texter
 from reauto.sessions import SessionStore
-from reauto.store import repositories
 from reauto.store.models import Call, Lead, LeadStatus
 from reauto.store.types import utcnow
 from reauto.stt.base import STTProvider
@@ -175,8 +175,8 @@ class Dialer(CallRunner):
         self._renew_now = asyncio.Event()
         self._cut_off = asyncio.Event()  # the shutdown grace ran out: live calls end now
         self._placed = 0
-        self.lane = min(config.hot_lane, max(0, config.concurrency - 1))  # the backlog keeps a slot
-        self._fresh_calls: set[asyncio.Task[None]] = set()  # live calls to leads just posted (the lane's)
+        self.queue = DialQueue(sessions, config.campaign_id, config.worker, config.lease, config.poll_s, store_clock,
+                               lane=min(config.hot_lane, max(0, config.concurrency - 1)))  # the backlog keeps a slot
         self.stopped: RunStop | None = None  # a gate stopped the campaign: no new calls
         self._resume_at: float | None = None  # a serving dialer stopped by the abandoned-call gate dials again then
         self._money_wait = (0.0, 0.0)  # (since, until) loop time: waiting for money other dialers hold
@@ -193,21 +193,6 @@ class Dialer(CallRunner):
         """Look for due leads now, not at the next poll (a lead was just posted)."""
         self._wake.set()
 
-    async def _until_due(self) -> float:
-        """Seconds to nap: ``poll_s``, or less when a lead falls due sooner (a callback booked for
-        09:00 is dialed at 09:00, and a lead stamped by a server whose clock runs a little ahead of
-        this one is dialed when this clock reaches its stamp, not a poll later)."""
-        try:
-            async with self.sessions() as s:
-                at = await repositories.next_due_at(s, self.config.campaign_id, now=self.store_clock())
-        except Exception as exc:  # noqa: BLE001 - the poll finds it; the store's outage is handled at the claim
-            if not store_unavailable(exc):
-                raise
-            return self.config.poll_s
-        if at is None:
-            return self.config.poll_s
-        return min(self.config.poll_s, max(0.05, (at - self.store_clock()).total_seconds() + 0.01))
-
     async def _nap(self, tasks: set[asyncio.Task[None]], timeout: float | None = None) -> set[asyncio.Task[None]]:
         """Wait up to ``timeout`` (``poll_s``) for a call to end or a :meth:`wake`; returns the calls that ended."""
         waker = asyncio.ensure_future(self._wake.wait())
@@ -223,7 +208,9 @@ class Dialer(CallRunner):
     async def run(self) -> list[CallSummary]:
         """Dial until no lead is due (or :meth:`stop`), then wait for live calls to end."""
         tasks: set[asyncio.Task[None]] = set()
-        helpers = [asyncio.create_task(self._keep_leases(), name="lease-heartbeat")]
+        heartbeat = keep_leases(self.sessions, lambda: list(self._calling.values()), worker=self.config.worker,
+                                lease=self.config.lease, clock=self.store_clock, now=self._renew_now)
+        helpers = [asyncio.create_task(heartbeat, name="lease-heartbeat")]
         if self.shedder is not None:
             helpers.append(asyncio.create_task(self.shedder.watch(), name="load-shedder"))
         try:
@@ -285,25 +272,6 @@ class Dialer(CallRunner):
         meter.record_call_time(call.provider, seconds, amd=self.config.amd)
         return meter.lines
 
-    async def _keep_leases(self) -> None:
-        """Renew the leases of the leads being called, so only a dialer that died loses them.
-
-        Renewed every quarter of the lease, and at once when the store answers after an outage
-        (the leases may have run out meanwhile: other dialers must see them valid again).
-        """
-        every = max(1.0, self.config.lease.total_seconds() / 4)
-        while True:
-            try:
-                await asyncio.wait_for(self._renew_now.wait(), every)
-            except TimeoutError:
-                pass
-            self._renew_now.clear()
-            try:
-                await renew_leases(self.sessions, list(self._calling.values()), worker=self.config.worker,
-                                   until=self.store_clock() + self.config.lease)
-            except Exception as exc:  # noqa: BLE001 - retried at the next beat, well before expiry
-                log.warning("could not renew leases: %s: %s", type(exc).__name__, exc)
-
     async def _dial(self, tasks: set[asyncio.Task[None]]) -> list[CallSummary]:
         loop = asyncio.get_running_loop()
         swept = -math.inf
@@ -323,7 +291,8 @@ class Dialer(CallRunner):
                 if self.config.max_calls is not None:
                     free = min(free, self.config.max_calls - self._placed)
                 try:
-                    claimed = await self._claim_into(free, tasks) if free > 0 else []
+                    limit = self.admission.limit if self.admission is not None else self.config.concurrency
+                    claimed = await self.queue.claim(free, tasks, limit) if free > 0 else []
                     for lead in claimed:
                         await self._start(lead, tasks)
                     self._store_answers()
@@ -339,10 +308,10 @@ class Dialer(CallRunner):
                 idle = self.config.stop_when_idle and not claimed and not shedding and not waiting
                 if idle or self._stopping.is_set() or self._run_over():
                     break
-                await self._nap(tasks, await self._until_due())  # wait for leads to fall due, or to be posted
+                await self._nap(tasks, await self.queue.until_due())  # wait for leads to fall due, or to be posted
                 continue
             free = self.config.concurrency - len(tasks) > 0 and not self._stopping.is_set()
-            for task in await self._nap(tasks, await self._until_due() if free else None):
+            for task in await self._nap(tasks, await self.queue.until_due() if free else None):
                 tasks.discard(task)
                 if task.exception() is not None:
                     log.error("call task failed: %s", task.exception())
@@ -369,8 +338,7 @@ class Dialer(CallRunner):
         self._placed += 1
         task = asyncio.create_task(self._call(lead, decision.may_record, hold or None), name=f"call-lead-{lead.id}")
         tasks.add(task)
-        if is_fresh(lead):
-            self._fresh_calls.add(task)
+        self.queue.started(lead, task)
 
     def _store_fails(self, exc: BaseException) -> None:
         """The store cannot be reached: no new dials (claimed leads' leases run out; live calls go on)."""
@@ -495,25 +463,6 @@ class Dialer(CallRunner):
             row.lease_owner, row.lease_expires_at = None, None
             if row.status == LeadStatus.DIALING:
                 row.status = lead.claimed_from or (LeadStatus.SCHEDULED if row.attempts else LeadStatus.NEW)
-
-    async def _claim_into(self, free: int, tasks: set[asyncio.Task[None]]) -> list[Lead]:
-        """Claim up to ``free`` leads: fresh ones first, then the backlog, which leaves the hot lane's
-        slots free (of the ceiling, or of what admission control allows now; it keeps at least one)."""
-        if not self.lane:
-            return await self._claim(free)
-        fresh = await self._claim(free, fresh=True)
-        self._fresh_calls &= tasks
-        limit = self.admission.limit if self.admission is not None else self.config.concurrency
-        room = min(free - len(fresh), max(1, limit - self.lane) - (len(tasks) - len(self._fresh_calls)))
-        return [*fresh, *(await self._claim(room, fresh=False) if room > 0 else [])]
-
-    async def _claim(self, limit: int, *, fresh: bool | None = None) -> list[Lead]:
-        async with self.sessions.begin() as s:
-            leads = await repositories.claim_next_leads(
-                s, self.config.campaign_id, worker=self.config.worker, lease=self.config.lease, limit=limit,
-                now=self.store_clock(), fresh=fresh,
-            )
-            return list(leads)
 
     async def _release_denied(self, lead: Lead, decision: GateDecision) -> None:
         self.denied.append((lead.id, decision.reason))

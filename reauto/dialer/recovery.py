@@ -15,10 +15,11 @@ those calls is settled by :mod:`reauto.dialer.holds`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -121,6 +122,24 @@ async def renew_leases(sessions: async_sessionmaker[AsyncSession], lead_ids: lis
         result = await s.execute(update(Lead).where(
             Lead.id.in_(lead_ids), Lead.lease_owner == worker).values(lease_expires_at=until))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def keep_leases(sessions: async_sessionmaker[AsyncSession], calling: Callable[[], list[int]], *, worker: str,
+                      lease: timedelta, clock: Callable[[], datetime], now: asyncio.Event) -> None:
+    """Renew the leases of the leads being called (``calling()``), forever, so only a dialer that
+    died loses them: every quarter of the lease, and at once when ``now`` is set (the store answers
+    after an outage: the leases may have run out meanwhile, other dialers must see them valid again)."""
+    every = max(1.0, lease.total_seconds() / 4)
+    while True:
+        try:
+            await asyncio.wait_for(now.wait(), every)
+        except TimeoutError:
+            pass
+        now.clear()
+        try:
+            await renew_leases(sessions, calling(), worker=worker, until=clock() + lease)
+        except Exception as exc:  # noqa: BLE001 - retried at the next beat, well before expiry
+            log.warning("could not renew leases: %s: %s", type(exc).__name__, exc)
 
 
 def interrupted_call(lead: Lead) -> int | None:
