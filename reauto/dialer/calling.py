@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 import statistics
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,8 +75,9 @@ class LiveSession(CallSession):
         return worker, conversation, latency, recorder
 
 
-class CallRunner:
-    """Runs the calls of a :class:`~reauto.dialer.engine.Dialer` (its attributes, declared here)."""
+class CallRunner(ABC):
+    """Runs the calls of a :class:`~reauto.dialer.engine.Dialer` (its attributes and the two hooks
+    it implements, declared here)."""
 
     config: DialerConfig
     telephony: Telephony
@@ -99,11 +101,13 @@ class CallRunner:
     _calling: dict[int, int]
     _cut_off: asyncio.Event
 
+    @abstractmethod
     def _changed(self) -> None:
-        raise NotImplementedError
+        """The live calls changed (the live view redraws)."""
 
+    @abstractmethod
     def _store_fails(self, exc: BaseException) -> None:
-        raise NotImplementedError
+        """The store could not be reached: no new dials until it answers."""
 
     async def _call(self, lead: Lead, may_record: bool, hold: Hold | None = None) -> None:
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
