@@ -58,9 +58,13 @@ def cli(cfg, *args):
 
 
 def rows(cfg, model, *where):
+    """The rows of ``model`` in a stable order: a call's turns in the order they were said, the rest
+    by id (a table's stored order changes as its rows are updated, and a turn is written again as
+    the call goes on)."""
+    order = (Turn.call_id, Turn.seq) if model is Turn else tuple(model.__table__.primary_key.columns)
     engine = create_engine(cfg.database.url)
     with Session(engine) as s:
-        out = list(s.execute(select(model).where(*where)).scalars())
+        out = list(s.execute(select(model).where(*where).order_by(*order)).scalars())
     engine.dispose()
     return out
 
@@ -213,7 +217,9 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         path = tmp_path / "llm.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         cfg = dial_cfg.model_copy(update={"llm": dial_cfg.llm.model_copy(
-            update={"brain": "ollama", "hosts": [fake.url], "first_token_timeout_s": 10.0})})  # a busy machine
+            # what is checked is the wording and the reading, not their speed: a busy machine may be slow
+            update={"brain": "ollama", "hosts": [fake.url], "first_token_timeout_s": 10.0, "timeout_s": 30.0,
+                    "extract_timeout_s": 10.0})})
         result = cli(cfg, "dial", str(path), "--at", AT, "--speed", "1.5", "--json")
         assert result.exit_code == 0, result.output
         call = json.loads(result.stdout)["calls"][0]
