@@ -319,7 +319,8 @@ async def test_sigterm_lets_live_calls_go_on_for_the_grace_then_ends_them_to_be_
             recordings=None, seed=True, live=False, forever=True))
         await wait_until(lambda: rows(cfg, Call, Call.status == CallStatus.IN_PROGRESS) or serving.done(), 120,
                          "the call to be answered")
-        await asyncio.sleep(6)  # the greeting and a first answer (turns are stored when the call ends)
+        # the greeting, a first answer and the next question are said (turns are stored as they are said)
+        await wait_until(lambda: len(rows(cfg, Turn)) >= 3 or serving.done(), 120, "three turns to be said")
         os.kill(os.getpid(), signal.SIGTERM)  # what `reauto serve --campaign` gets from systemd
         stopped = time.monotonic()
         summaries, _denied, _extra = await asyncio.wait_for(serving, 60)
