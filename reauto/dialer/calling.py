@@ -33,7 +33,6 @@ from reauto.dialer.spool import store_unavailable
 from reauto.leads.build import META_KEY
 from reauto.sessions import SessionStore
 from reauto.store.models import CallStatus, Lead
-from reauto.store.repositories import FRESH_PRIORITY
 from reauto.stt.base import STTProvider
 from reauto.telephony.base import CallHandle, Telephony
 from reauto.tts.base import TTSProvider
@@ -45,11 +44,6 @@ if TYPE_CHECKING:
     from reauto.dialer.engine import BrainFactory, DialerConfig
 
 log = logging.getLogger(__name__)
-
-
-def is_fresh(lead: Lead) -> bool:
-    """A lead just posted (intake, a form, a CRM webhook) and never called: the hot lane's."""
-    return (lead.priority or 0) >= FRESH_PRIORITY and not lead.attempts
 
 
 def posted_at(lead: Lead) -> datetime | None:

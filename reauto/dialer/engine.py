@@ -310,8 +310,8 @@ class Dialer(CallRunner):
                     break
                 await self._nap(tasks, await self.queue.until_due())  # wait for leads to fall due, or to be posted
                 continue
-            free = self.config.concurrency - len(tasks) > 0 and not self._stopping.is_set()
-            for task in await self._nap(tasks, await self.queue.until_due() if free else None):
+            may_claim = len(tasks) < self.config.concurrency and not self._stopping.is_set()
+            for task in await self._nap(tasks, await self.queue.until_due() if may_claim else None):
                 tasks.discard(task)
                 if task.exception() is not None:
                     log.error("call task failed: %s", task.exception())

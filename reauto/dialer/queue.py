@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reauto.dialer.calling import is_fresh
 from reauto.dialer.spool import store_unavailable
 from reauto.store import repositories
+from reauto.store.repositories import is_fresh
 from reauto.store.models import Lead
 
 CallTask = asyncio.Task[None]

@@ -31,9 +31,14 @@ def _dial_queue(campaign_id: int, now: datetime, limit: int, fresh: bool | None 
         .limit(limit)
     )
     if fresh is not None:
-        is_fresh = and_(Lead.priority >= FRESH_PRIORITY, Lead.attempts == 0)
-        query = query.where(is_fresh if fresh else ~is_fresh)
+        just_posted = and_(Lead.priority >= FRESH_PRIORITY, Lead.attempts == 0)  # as is_fresh says
+        query = query.where(just_posted if fresh else ~just_posted)
     return query
+
+
+def is_fresh(lead: Lead) -> bool:
+    """A lead just posted (intake, a form, a CRM webhook) and never called: the hot lane's."""
+    return (lead.priority or 0) >= FRESH_PRIORITY and not lead.attempts
 
 
 async def due_count(session: AsyncSession, campaign_id: int, *, now: datetime | None = None,
