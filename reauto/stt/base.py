@@ -38,9 +38,12 @@ class Utterance(ABC):
     Attributes:
         line_state: what the decoder learned about the caller's line (opaque text), once the
             utterance ended; the call's next utterance starts from it.
+        whole: whether the audio is only kept and decoded at the end (no decoder was free, or
+            the line is not known yet): its end then takes as long as a whole segment.
     """
 
     line_state: str | None = None
+    whole: bool = False
 
     @abstractmethod
     def feed(self, pcm: bytes) -> None:

@@ -18,18 +18,23 @@ being spoken (pocketsphinx loads spare decoders: a third of a second each, three
 campaign's vocabulary); until then, and beyond that many, an utterance is decoded whole at its
 end. A worker that dies fails what it had in hand and is started again for the next
 request.
+
+A worker serves the requests a lead is waiting on first (:func:`take_next`): the end of an
+utterance decoded while spoken (a few ms left), then whole decodings, then the audio of
+utterances still being spoken.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
 import multiprocessing
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from reauto.config import SttSettings
@@ -65,18 +70,22 @@ def _serve(settings: SttSettings, vocabulary: Sequence[str], streams: int,
     utterances: dict[int, Utterance | None] = {}
     failed: dict[int, str] = {}
     preparing = can_stream
+    backlog: collections.deque[Any] = collections.deque()
     while True:
-        try:
-            if not preparing:
-                message = inbox.get()
-            elif utterances:  # a decoder loads for seconds: not while an utterance is being spoken
-                message = inbox.get(timeout=0.05)
-            else:
-                message = inbox.get_nowait()
-        except queue.Empty:
-            if not utterances:
-                preparing = provider.prepare(streams)
-            continue
+        if not backlog:
+            try:
+                if not preparing:
+                    backlog.append(inbox.get())
+                elif utterances:  # a decoder loads for seconds: not while an utterance is being spoken
+                    backlog.append(inbox.get(timeout=0.05))
+                else:
+                    backlog.append(inbox.get_nowait())
+            except queue.Empty:
+                if not utterances:
+                    preparing = provider.prepare(streams)
+                continue
+        _drain(inbox, backlog)
+        message = take_next(backlog, lambda sid: (u := utterances.get(sid)) is not None and not u.whole)
         if message is None:
             break
         op, key, data = message
@@ -117,6 +126,55 @@ def _serve(settings: SttSettings, vocabulary: Sequence[str], streams: int,
                 utterance.cancel()
     loop.run_until_complete(provider.close())
     outbox.put(None)
+
+
+#: Requests someone is waiting on: served before the audio of utterances still being spoken.
+URGENT = frozenset({"end", "transcribe"})
+
+
+def _drain(inbox: Any, backlog: collections.deque[Any]) -> None:  # pragma: no cover (worker process)
+    """Move every message already in ``inbox`` to ``backlog``."""
+    while True:
+        try:
+            backlog.append(inbox.get_nowait())
+        except queue.Empty:
+            return
+
+
+def take_next(backlog: collections.deque[Any], quick: Callable[[int], bool] = lambda _sid: False) -> Any:
+    """The message a worker serves next, taken out of ``backlog`` (which must not be empty).
+
+    First come, first served, except that a request someone waits on goes first: a whole segment
+    to transcribe, or the end of an utterance (after the messages of that utterance before it, so
+    its last audio is decoded, in order, before its transcript); and among those, first the end
+    of an utterance decoded while spoken (``quick(sid)``: a few ms left), then the others (a
+    whole decoding, hundreds of ms). The audio of utterances still being spoken waits meanwhile:
+    it is decoded before each of them ends, and a lead who has stopped speaking is waiting for an
+    answer now. With a first-come queue, at 12 calls on two workers the final decoding of one
+    answer waited behind every other call's audio and whole decodings that had arrived before it.
+    A stop message (``None``) is a barrier: nothing after it is served before it.
+    """
+    first = None
+    for i, message in enumerate(backlog):
+        if message is None:
+            break
+        op, key, _ = message
+        if op in URGENT and first is None:
+            first = i
+        if op == "end" and quick(key):
+            first = i
+            break
+    if first is None:
+        return backlog.popleft()
+    op, key, _ = backlog[first]
+    if op == "end":  # its utterance's earlier messages first, in order
+        for j in range(first):
+            if backlog[j] is not None and backlog[j][1] == key:
+                first = j
+                break
+    message = backlog[first]
+    del backlog[first]
+    return message
 
 
 class _Worker:

@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from reauto.config import SttSettings  # noqa: E402
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead  # noqa: E402
 from reauto.stt.base import STTProvider, Transcript  # noqa: E402
 from reauto.tts.base import TTSProvider  # noqa: E402
@@ -241,6 +242,8 @@ def main() -> int:
     parser.add_argument("mode", choices=["doubles", "embedded"])
     parser.add_argument("--calls", type=int, nargs="+", default=[10])
     parser.add_argument("--stt-workers", type=int, default=2)
+    parser.add_argument("--live-streams", type=int, default=SttSettings().live_streams,
+                        help="answers each recogniser process decodes while spoken ([stt] live_streams)")
     parser.add_argument("--vocabulary", choices=["on", "off"], default="off",
                         help="embedded: bias pocketsphinx toward the answers, as `reauto dial` does with a "
                         "campaign's (two searches per utterance; default off)")
@@ -287,7 +290,7 @@ def main() -> int:
                 if not args.raw:
                     print(json.dumps({k: v for k, v in reports[-1].items() if k != "raw"}), file=sys.stderr)
             return
-        from reauto.config import SttSettings, TtsSettings
+        from reauto.config import TtsSettings
         from reauto.stt.pool import ProcessPoolSTT
         from reauto.tts.factory import create_tts
 
@@ -298,7 +301,7 @@ def main() -> int:
         # corpus of lead answers, as a dial of that campaign uses
         demo = Path(__file__).resolve().parents[2] / "campaigns" / "demo.yaml"
         phrases = vocabulary(load_campaign(demo)) if args.vocabulary == "on" else []
-        stt = ProcessPoolSTT(SttSettings(), workers=args.stt_workers, vocabulary=phrases)
+        stt = ProcessPoolSTT(SttSettings(live_streams=args.live_streams), workers=args.stt_workers, vocabulary=phrases)
         await stt.start()
         from reauto.tts.cache import AudioCache
 
