@@ -1,10 +1,12 @@
 """reauto: phone real-estate leads with an AI voice agent, legally and within budget."""
 
+import os
 from importlib.metadata import PackageNotFoundError, version
 
-from reauto.config import limit_native_threads
-
-limit_native_threads()  # before numpy is imported anywhere
+# One OpenBLAS thread (unless the environment says otherwise), set before numpy loads anywhere:
+# its threads spin between the voice models' small matrix products and cost a quarter of a
+# dialer's CPU for nothing (BENCHMARKS.md, call pipeline).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 try:
     __version__ = version("reauto")

@@ -34,13 +34,6 @@ _LOADER_VARS = frozenset({CONFIG_ENV, "REAUTO_VENV"})
 _TOOLING_PREFIX = "REAUTO_TEST_"
 
 
-def limit_native_threads() -> None:
-    """One OpenBLAS thread (unless the environment says otherwise), set before numpy loads: its
-    threads spin between the voice models' small matrix products and cost a quarter of a
-    dialer's CPU for nothing (BENCHMARKS.md, call pipeline)."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 

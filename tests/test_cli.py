@@ -16,9 +16,13 @@ GROUPS = ["leads", "campaign", "dnc", "dial", "serve", "calls", "eval", "budget"
 
 
 def walk(command, path: tuple[str, ...] = ()):
+    """Every command under ``command``, through click's own API (the root loads its commands
+    only when asked for one)."""
     yield path, command
-    for name, sub in (getattr(command, "commands", None) or {}).items():
-        yield from walk(sub, path + (name,))
+    if hasattr(command, "list_commands"):  # a group (Typer's click or its own copy of it)
+        ctx = command.context_class(command)
+        for name in command.list_commands(ctx):
+            yield from walk(command.get_command(ctx, name), path + (name,))
 
 
 @pytest.mark.unit

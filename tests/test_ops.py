@@ -125,10 +125,11 @@ def parse_reauto(args: list[str]) -> str:
     """Parse a reauto command line with reauto's own CLI (unknown commands or options raise)."""
     command: Any = get_command(app)
     path, rest = ["reauto"], list(args)
-    while getattr(command, "commands", None) and rest and not rest[0].startswith("-"):
+    while hasattr(command, "list_commands") and rest and not rest[0].startswith("-"):
         name = rest.pop(0)
-        assert name in command.commands, f"reauto {' '.join(path[1:] + [name])}: no such command"
-        command, path = command.commands[name], path + [name]
+        sub = command.get_command(command.context_class(command), name)
+        assert sub is not None, f"reauto {' '.join(path[1:] + [name])}: no such command"
+        command, path = sub, path + [name]
     command.make_context(" ".join(path), rest)
     return " ".join(path)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from reauto.config import Settings, load_settings
 from reauto.logfilter import install as install_redaction
+
+if TYPE_CHECKING:  # loaded with the settings: `reauto --version` and `reauto version` need neither
+    from reauto.config import Settings
 
 
 @dataclass
@@ -21,6 +24,8 @@ class AppState:
 
     def settings(self) -> Settings:
         if self._settings is None:
+            from reauto.config import load_settings
+
             self._settings = load_settings(self.config_path)
             if LOGGING["console"]:
                 configure_logging(self._settings.log_level)

@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 
 from reauto import __version__
-from reauto.cli import (budget, calls, campaign, config_cmd, db, dial, dnc, eval_cmd, export, init_cmd, leads, report,
-                        serve, top)
 from reauto.cli.context import LOGGING, AppState
+from reauto.cli.lazy import LazyGroup
 from reauto.cli.output import JsonOpt, console, emit, err_console
 from reauto.errors import ReautoError
 
@@ -21,6 +20,7 @@ app = typer.Typer(
     help="Phone real-estate leads with an AI voice agent: qualify them, book appointments and "
     "push results to the CRM — legally, within budget, without keeping the lead waiting.\n\n"
     "Example: reauto db upgrade && reauto dial campaigns/demo.yaml",
+    cls=LazyGroup,  # the commands of reauto.cli.lazy.COMMANDS, each imported when it runs
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -60,22 +60,6 @@ def version(as_json: JsonOpt = False) -> None:
     """
     data = {"reauto": __version__, "python": platform.python_version()}
     emit(data, as_json, lambda d: console.print(f"reauto {d['reauto']} (Python {d['python']})"))
-
-
-app.add_typer(db.app, name="db")
-app.add_typer(campaign.app, name="campaign")
-app.add_typer(leads.app, name="leads")
-app.add_typer(dnc.app, name="dnc")
-app.command(name="dial")(dial.dial)
-app.command(name="init")(init_cmd.init)
-app.command(name="eval")(eval_cmd.evaluate)
-app.add_typer(calls.app, name="calls")
-app.add_typer(budget.app, name="budget")
-app.command(name="top")(top.top)
-app.command(name="report")(report.report)
-app.command(name="serve")(serve.serve)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(export.app, name="export")
 
 
 def run() -> None:

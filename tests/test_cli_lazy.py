@@ -1,0 +1,46 @@
+"""The CLI loads each command's module only when the command runs (reauto.cli.lazy)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.main import get_command
+
+from reauto.cli.lazy import COMMANDS, load
+from reauto.cli.main import app
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_the_listed_summary_is_the_commands_own_help(name: str) -> None:
+    help_text = (load(name).help or "").strip()
+    first_paragraph = " ".join(help_text.split("\n\n")[0].split())
+    assert COMMANDS[name].summary == first_paragraph
+
+
+@pytest.mark.unit
+def test_every_listed_command_is_found_and_runs_its_own_module() -> None:
+    root = get_command(app)
+    ctx = root.context_class(root)
+    assert root.list_commands(ctx) == ["version", *COMMANDS]
+    for name in COMMANDS:
+        command = root.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert command.callback is not None or hasattr(command, "list_commands")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("args", [["--version"], ["version"], ["--help"]])
+def test_version_and_help_import_no_command_module(args: list[str]) -> None:
+    probe = ("import sys\n"
+             f"sys.argv = ['reauto', *{args!r}]\n"
+             "from reauto.cli.main import run\n"
+             "try:\n    run()\nexcept SystemExit:\n    pass\n"
+             "heavy = sorted(m for m in ('sqlalchemy', 'numpy', 'pipecat', 'reauto.config',"
+             " 'reauto.cli.leads', 'reauto.cli.dial') if m in sys.modules)\n"
+             "print('HEAVY', heavy)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout, out.stdout[-500:]
