@@ -58,9 +58,9 @@ segment gives at its end (batch CMN) but a live search must know from the start;
 live estimate starts from a fixed guess and converges too slowly for a phone answer ("in about
 three months" came out "you know about it"), and a mean borrowed from another call costs a lot
 on lines unlike it (WER 55.4% → 66.9% on varied generated calls, ``scripts/bench/stt_live.py``).
-So a call's first utterance (the lead's "hello?") is decoded whole, and the mean it measured
-(the utterance's ``line_state``, once it held :data:`~reauto.stt.sphinx_live.LINE_STATE_SPEECH_S` of speech) starts each
-of the call's later utterances, which then decode live. Both searches run live, each on a decoder
+So a call's first utterances are decoded whole until one has held
+:data:`~reauto.stt.sphinx_live.LINE_STATE_SPEECH_S` of speech, and the mean it measured (the
+utterance's ``line_state``) starts each of the call's later utterances, which then decode live. Both searches run live, each on a decoder
 of the utterance's own (about 90 MB for the general one, kept for the next utterance,
 :data:`SPARE_DECODERS` at most).
 """

@@ -25,13 +25,12 @@ if TYPE_CHECKING:
 MIN_BYTES = 320
 #: Quieter audio is silence: pocketsphinx turns digital silence into a confident "i'm".
 SILENCE_DBFS = -60.0
-#: Speech an utterance decoded whole needs for its cepstral mean to start live decoding. A lead's
-#: "hello?" (about 0.4 s) is enough, so that the first answer is decoded while spoken too: on 120
-#: generated calls of varied voices and lines (``scripts/bench/stt_live.py``), 0.3 s against 1 s
-#: (the first answer decoded whole after a short hello) moved WER 55.4% → 57.4%, slot accuracy
-#: 33.8% → 37.2% and outcome accuracy 52.5% → 50.8%, and takes the first answer's whole decoding
-#: off the turn (it was the slowest turn of a call, and of every call starting together).
-LINE_STATE_SPEECH_S = 0.3
+#: Speech an utterance decoded whole needs for its cepstral mean to start live decoding (a short
+#: "hello?" gives a poor one). 0.3 s, so that the first answer after a "hello?" decodes live too,
+#: was measured and not kept: on 120 generated calls (``scripts/bench/stt_live.py``) it moved WER
+#: 55.4% → 57.4%, and in the voice-call tests the hello's mean made later answers misheard ("this
+#: is Jane" as "this is jamie") and an interruption's words missed (2 failures in 8 runs).
+LINE_STATE_SPEECH_S = 1.0
 #: Level of a 10 ms frame counted as speech when trimming (a phone line's noise is below it).
 SPEECH_DBFS = -50.0
 #: Quiet audio kept on each side of the speech when trimming.

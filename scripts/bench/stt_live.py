@@ -8,11 +8,11 @@ the same agent replay as ``reauto eval``, with the answers decoded as a live cal
 worker decodes them, one configuration after the other:
 
 * ``whole``: every answer decoded whole (what ``reauto eval`` measures);
-* ``live``: as a live call: the call's first utterance decoded whole, and once one has held
-  ``LINE_STATE_SPEECH_S`` of speech (0.3 s: a lead's "hello?"), its mean starts the later
-  answers, decoded while spoken;
-* ``live-1s``: as ``live`` with the threshold of one second reauto used before (after a short
-  hello the first answer was decoded whole).
+* ``live``: as a live call: the call's first utterances decoded whole until one has held
+  ``LINE_STATE_SPEECH_S`` of speech (a second), its mean then starting the later answers, decoded
+  while spoken;
+* ``live-0.3s``: as ``live`` with a threshold of 0.3 s (measured, not kept): the mean of a
+  "hello?" starts the first answer.
 
 Each answer is cut as the STT service cuts it (0.8 s of the line before the VAD's start, 0.2 s of
 silence after) and fed 100 ms at a time. One in-process recogniser per mode, calls in order (a worker's
@@ -48,7 +48,7 @@ from reauto.stt.pocketsphinx import PocketSphinxSTT  # noqa: E402
 from reauto.voice.pipeline import quiet_pipecat  # noqa: E402
 
 #: mode → the speech a whole-decoded utterance needs to start the call's live decoding (None: whole)
-MODES = {"whole": None, "live": live.LINE_STATE_SPEECH_S, "live-1s": 1.0}
+MODES = {"whole": None, "live": live.LINE_STATE_SPEECH_S, "live-0.3s": 0.3}
 PREROLL_S, TRAILING_S, FEED = 0.8, 0.2, 3200
 
 
