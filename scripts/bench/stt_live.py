@@ -39,6 +39,7 @@ from reauto.campaign import Campaign, load_campaign  # noqa: E402
 from reauto.cli.eval_cmd import scripted_brain  # noqa: E402
 from reauto.config import Settings  # noqa: E402
 from reauto.dialer.assembly import vocabulary  # noqa: E402
+from reauto.dialer.results import percentile  # noqa: E402
 from reauto.eval.recordings import RecordedCall, load_set  # noqa: E402
 from reauto.eval.runner import EvalOptions, EvalReport, Evaluator, TurnResult  # noqa: E402
 from reauto.eval.scoring import word_errors  # noqa: E402
@@ -106,14 +107,8 @@ async def run(mode: str, calls: list[RecordedCall], campaign: Campaign) -> dict[
     return {"mode": mode, "calls": s["calls"], "turns": s["turns"], "live_answers": evaluator.live,
             "wer": s["wer"], "word_errors": s["word_errors"], "ref_words": s["ref_words"],
             "slot_accuracy": s["slot_accuracy"], "outcome_accuracy": s["outcome_accuracy"],
-            "opt_outs": s["opt_out"], "stt_ms_p50": _pct([t.stt_ms for c in report.calls for t in c.turns], 50),
+            "opt_outs": s["opt_out"], "stt_ms_p50": percentile([t.stt_ms for c in report.calls for t in c.turns], 50),
             "stt_ms_p95": s["stt_ms_p95"], "seconds": round(time.perf_counter() - started, 1)}
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    from reauto.dialer.results import percentile
-
-    return percentile(values, q)
 
 
 async def main() -> None:
