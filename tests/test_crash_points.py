@@ -231,8 +231,11 @@ class Campaign:
         assert [Decimal(b["held_usd"]) for b in json.loads(status.stdout)] == [Decimal(0)]
         # the counters' spent is the ledger's: a settled dead hold counted what its call cost
         ledger = sum((e.amount for e in self.rows(CostEntry)), Decimal(0))
-        [window] = [k for k in self.redis.scan_iter(match=f"{self.redis_settings.key_prefix}budget:*")]
-        assert Decimal(int(self.redis.hget(window, "spent"))) / 1_000_000 == ledger
+        # (summed over the daily windows: a run that crosses midnight UTC settles into two)
+        windows = list(self.redis.scan_iter(match=f"{self.redis_settings.key_prefix}budget:*"))
+        assert windows
+        spent = sum(int(self.redis.hget(w, "spent") or 0) for w in windows)
+        assert Decimal(spent) / 1_000_000 == ledger
         # the restart placed every call it was due (no budget refusal) and ended because none was due
         assert out["stopped"] is None and not [d for d in out["denied"] if "budget" in d["reason"]]
         # 0 interrupted calls exported as "no answer"
