@@ -141,6 +141,8 @@ class SimPersona(_Model):
 
 #: What an SMS template may name (``{first_name}`` …); ``call_time`` only in the after-hours notice.
 SMS_FIELDS = frozenset({"first_name", "agent_name", "business", "callback_number", "call_time"})
+#: What an answer to an inbound text may name (it is sent before the lead is known).
+ANSWER_FIELDS = frozenset({"agent_name", "business", "callback_number"})
 
 
 class CadenceStep(_Model):
@@ -168,6 +170,16 @@ class Sms(_Model):
         True, description="Text only inside the legal calling hours of the lead's state (federal 8:00–21:00 and "
                           "stricter states); counsel may decide an immediate reply to the lead's own request "
                           "is not a solicitation and set false.")
+    opt_out_answer: str = Field(
+        "", description="The one confirmation texted back to an opt-out (STOP, \"don't text me\" …); may use "
+                        "{business}, {agent_name} and {callback_number}; empty: a plain confirmation that offers "
+                        "START.")
+    help_answer: str = Field(
+        "", description="The answer to HELP or INFO; must offer STOP; empty: who is texting, the callback number "
+                        "and STOP.")
+    opt_in_answer: str = Field(
+        "", description="The answer to START (a number that opted out by text, texts only); empty: a plain "
+                        "confirmation that offers STOP and HELP.")
 
 
 class Recording(_Model):
@@ -311,6 +323,15 @@ class Campaign(_Model):
             if unknown:
                 raise ValueError(f"sms.templates.{name}: unknown {{{', '.join(unknown)}}} "
                                  f"(known: {', '.join(sorted(SMS_FIELDS))})")
+        for name in ("opt_out_answer", "help_answer", "opt_in_answer"):
+            text = getattr(self.sms, name)
+            names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+            unknown = sorted(names - ANSWER_FIELDS)
+            if unknown:
+                raise ValueError(f"sms.{name}: unknown {{{', '.join(unknown)}}} "
+                                 f"(known: {', '.join(sorted(ANSWER_FIELDS))})")
+        if self.sms.help_answer and "STOP" not in self.sms.help_answer:
+            raise ValueError("sms.help_answer: the answer to HELP must tell the lead how to opt out (\"Reply STOP …\")")
         wanted = [(f"cadence[{i}].template", s.template) for i, s in enumerate(self.cadence) if s.action == "sms"]
         if self.sms.after_hours_intake:
             wanted.append(("sms.after_hours_intake", self.sms.after_hours_intake))

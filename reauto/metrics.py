@@ -64,6 +64,8 @@ EXPORTS = Counter("reauto_exports", "Records (calls, texts) sent to export targe
                   "dead_letter.", ["target", "result"])
 TEXTS = Counter("reauto_texts", "Texts to leads (cadence steps, after-hours notices) by status: sent, failed, "
                 "skipped.", ["campaign", "kind", "status"])
+TEXTS_RECEIVED = Counter("reauto_texts_received", "Texts from leads by how they were read: opt_out, help, opt_in, "
+                         "message.", ["kind"])
 ADMISSION_LIMIT = Gauge("reauto_dialer_admission_limit", "Calls at once a dialer admits now (learned from what its "
                         "calls get, up to --concurrency).", ["campaign"], multiprocess_mode="livemax")
 ADMISSION_REFUSED = Counter("reauto_dialer_admission_refused", "Times due leads waited because the dialer had no "

@@ -158,6 +158,19 @@ _OPT_OUT = tuple(re.compile(p) for p in (
     r"\b(number|line|phone)\b.*\b(take|remove|delete|drop) (it|that|this) (off|out)\b",
     r"\b(do not|never) (want|wish|need) to hear from( \w+){1,4} (again|anymore|any more|ever)\b",
     r"\b(want|need|would like) (to be )?off\b( (it|that|the list|your list))?",
+    r"\b(stop|quit|cease|do not|never|no need to) (send|sending|spam|spamming|blowing up)( me| us| my phone| this "
+    r"number)?(( any| anymore| these| those| this| all| your| the| more| of)* (texts|text messages|messages|sms|spam|"
+    r"junk|stuff|these|them|this|that|anything|crap|garbage|ads|promotions|offers|marketing)\b|$)",
+    r"\b(cease|stop|end|halt|discontinue) (all |any )?(further |future )?(communication|communications|contact|"
+    r"correspondence|outreach|solicitation|solicitations)\b",
+    r"\b(remove|delete|take|drop|erase) (off|from|out of) (the |your |this |that |ur |all |any )?(\w+ )?(list|lists|"
+    r"database|system|records)\b",
+    r"\b(f|eff|fuck|screw|sod|bugger) off\b",
+    r"\b(asked|told|said|tell|telling|asking|begged|begging) (you|ya|you all|you guys|you people|your company)( \w+){0,2}"
+    r" (to )?(stop|quit|cease|leave me alone)\b|\b(i|we) (already )?said (to )?(stop|quit|no more)\b",
+    r"\bno (more )?(texts|text messages|messages|sms|voicemails|emails)\b",
+    r"\b(please|kindly|just|so) (remove|delete|unsubscribe|erase)( (it|this|me|us|this number|my number|that number|"
+    r"the number))?$",
 ))
 
 _RECORDING_OBJECTION = tuple(re.compile(p) for p in (

@@ -197,8 +197,12 @@ def call_record(call: Call, lead: Lead, campaign: str, slots: dict[str, Any], sc
 
 
 def text_record(touch: Touch, lead: Lead, campaign: str) -> dict[str, Any]:
-    what = {"cadence": "cadence text", "after_hours": "after-hours notice"}.get(touch.kind, touch.kind)
+    what = {"cadence": "cadence text", "after_hours": "after-hours notice", "reply": "reply from the lead",
+            "opt_out_answer": "opt-out confirmation", "help_answer": "answer to HELP",
+            "opt_in_answer": "re-subscription confirmation"}.get(touch.kind, touch.kind)
     summary = f"Text ({what}) {touch.status}" + (f": {touch.reason}" if touch.reason else "")
+    if touch.kind == "reply" and touch.body:
+        summary += f'. The lead wrote: "{touch.body[:500]}"'  # the CRM note a person reads
     return {
         "schema": SCHEMA, "kind": "text", "key": f"text:{touch.id}", "campaign": campaign, "lead": _lead(lead),
         "at": _iso(touch.created_at), "disposition": touch.status, "status": touch.status, "answered_at": None,
