@@ -246,3 +246,27 @@ async def test_help_replies_and_requests_move_the_lead_and_reach_the_export(pg_e
     assert "Busy now, call me tomorrow at 10am" in bodies
     assert any("call back scheduled" in (r["text"]["reason"] or "") for r in texts)
     assert any(r["summary"].startswith("Text (reply from the lead)") for r in texts)
+
+
+@pytest.mark.integration
+async def test_the_twilio_double_delivers_texts_as_twilio_does_and_gets_its_answers(pg_engine, tmp_path):
+    from tests.fakes.twilio import TwilioDouble
+
+    sessions = session_factory(pg_engine)
+    campaign_id = await campaign_row(sessions, tmp_path)
+    phone = new_number()
+    await stored_lead(sessions, campaign_id, phone)
+    async with Server(context(pg_engine)) as srv, TwilioDouble(auth_token=TOKEN) as double:
+        # the double signs for the URL it posts to; the server checks against its public URL
+        url = f"{srv.base}/twilio/sms"
+        srv.ctx.settings = srv.ctx.settings.model_copy(update={"public_url": srv.base})
+        status, _ = await double.incoming_text(url, from_=phone, to=CALLER_ID, body="Who is this?")
+        assert status == 200 and not double.messages
+        status, _ = await double.incoming_text(url, from_=phone, to=CALLER_ID, body="Wrong person. Remove me pls")
+        assert status == 200 and await listed(sessions, phone)
+        [confirmation] = double.messages
+        assert confirmation["to"] == phone and "unsubscribed" in confirmation["body"]
+        double.signature = "forged"
+        other = new_number()
+        status, _ = await double.incoming_text(url, from_=other, to=CALLER_ID, body="STOP")
+        assert status == 403 and not await listed(sessions, other)

@@ -930,6 +930,34 @@ class TwilioDouble:
                                                     name=f"twilio-double-call-{call.sid}")
         return call
 
+    async def incoming_text(self, url: str, *, from_: str, to: str, body: str,
+                            message_sid: str | None = None) -> tuple[int, str]:
+        """A lead's text to ``to``, delivered as Twilio's inbound messaging webhook (POST, signed).
+
+        The form carries the fields Twilio sends for an SMS; a ``<Message>`` in the TwiML answer is
+        "sent" back to the lead and kept in :attr:`messages` (``via: twiml``). Returns the HTTP
+        status (0: no answer) and the answer's body.
+        """
+        sid = message_sid or new_sid("SM")
+        form = {"ToCountry": "US", "ToState": "TX", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "AUSTIN",
+                "FromZip": "78701", "SmsSid": sid, "FromState": "TX", "SmsStatus": "received", "FromCity": "AUSTIN",
+                "Body": body, "FromCountry": "US", "To": to, "ToZip": "78701", "NumSegments": "1",
+                "MessageSid": sid, "AccountSid": self.account_sid, "From": from_, "ApiVersion": API_VERSION}
+        hook = self.webhooks.prepare(url, "POST", form)
+        if not is_loopback(hook.url):
+            return 0, ""
+        try:
+            async with self.session.post(URL(hook.url, encoded=True), data=hook.data, headers=hook.headers,
+                                         timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT_S)) as response:
+                status, answer = response.status, await response.text()
+        except (aiohttp.ClientError, TimeoutError):
+            return 0, ""
+        if status == 200 and answer.strip():
+            for message in ET.fromstring(answer).iter("Message"):
+                self.messages.append({"sid": new_sid("SM"), "to": from_, "from": to, "body": message.text or "",
+                                      "via": "twiml", "in_reply_to": sid})
+        return status, answer
+
     def agent_text(self, call_sid: str, text: str) -> None:
         """What the agent means to say on ``call_sid`` (the simulated lead reads it)."""
         self.calls[call_sid].line.say_text(text)
