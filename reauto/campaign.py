@@ -6,7 +6,7 @@ by mapping pydantic's error locations back to the YAML nodes they came from.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,6 +135,7 @@ class SimPersona(_Model):
     interrupts: bool = False
     says_dnc: bool = False
     asks_robot: bool = False
+    asks_human: bool = False
     voicemail: bool = False
     voice: Literal["kal", "kal16", "awb", "rms", "slt"] = "rms"
 
@@ -199,6 +200,73 @@ class Recording(_Model):
                                          "deletes it; empty: [recording] keep_days.")
 
 
+def e164(value: str) -> str:
+    """A valid phone number, in E.164 (ValueError otherwise)."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"expected an E.164 number like +15125550100 ({exc})") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("expected a valid E.164 number like +15125550100")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Shift(_Model):
+    """When the person who takes transfers is on shift, in their own time zone."""
+
+    timezone: str = Field("America/Chicago", description="IANA zone of the hours below.")
+    start: str = Field("09:00", pattern=r"^\d{2}:\d{2}$")
+    end: str = Field("18:00", pattern=r"^\d{2}:\d{2}$")
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as America/Chicago)") from None
+        return value
+
+    def on(self, now: datetime) -> bool:
+        """Whether ``now`` (aware) is inside the shift."""
+        from zoneinfo import ZoneInfo
+
+        local = now.astimezone(ZoneInfo(self.timezone))
+        day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+        return day in self.days and self.start <= local.strftime("%H:%M") < self.end
+
+
+class Transfer(_Model):
+    """Handing the lead to a person while the call is live (warm: they hear a one-sentence summary first)."""
+
+    to: str = Field("", description="The person's number (E.164); empty: no transfers.")
+    agent_name: str = Field("one of our agents", description="How the agent names them to the lead.")
+    mode: Literal["warm", "cold"] = Field(
+        "warm", description="warm: the person hears a one-sentence summary (name, intent, timeline, budget, "
+                            "financing) before the lead is put through; cold: a plain bridge.")
+    when: list[Literal["asked", "hot"]] = Field(
+        default_factory=lambda: ["asked"],
+        description="asked: the lead asks for a person; hot: the lead qualifies at or above hot_score and says yes "
+                    "to being connected. Only while the person is on shift.")
+    hot_score: float = Field(0.8, ge=0, le=1)
+    ring_timeout_s: int = Field(20, ge=5, le=60, description="Seconds the person's phone rings before the lead is "
+                                                              "offered a time to meet instead.")
+    shift: Shift = Field(default_factory=Shift)  # type: ignore[arg-type]
+    sim_answers: Literal["answers", "declines", "no_answer", "busy"] = Field(
+        "answers", description="telephony sim: what the simulated person does with a transfer.")
+    sim_ring_s: float = Field(1.0, ge=0, le=60, description="telephony sim: seconds the person's phone rings.")
+    sim_talk_s: float = Field(20.0, ge=0, le=3600, description="telephony sim: seconds they talk with the lead.")
+
+    @field_validator("to")
+    @classmethod
+    def _number(cls, value: str) -> str:
+        return e164(value) if value.strip() else ""
+
+
 class Variant(_Model):
     """An A/B prompt variant: leads are split by weight, each keeping its variant on every call."""
 
@@ -256,6 +324,7 @@ class Campaign(_Model):
         default_factory=list, description="Multi-touch cadence (calls and texts); empty: call, then retry.")
     sms: Sms = Field(default_factory=Sms)  # type: ignore[arg-type]
     recording: Recording = Field(default_factory=Recording)  # type: ignore[arg-type]
+    transfer: Transfer = Field(default_factory=Transfer)  # type: ignore[arg-type]
     source: Path | None = Field(None, exclude=True)
 
     @field_validator("lead_countries")
@@ -292,13 +361,7 @@ class Campaign(_Model):
     @field_validator("caller_id")
     @classmethod
     def _e164(cls, value: str) -> str:
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError(f"expected an E.164 number like +15125550100 ({exc})") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("expected a valid E.164 number like +15125550100")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164(value)
 
     @field_validator("scoring")
     @classmethod

@@ -64,6 +64,10 @@ EXPORTS = Counter("reauto_exports", "Records (calls, texts) sent to export targe
                   "dead_letter.", ["target", "result"])
 TEXTS = Counter("reauto_texts", "Texts to leads (cadence steps, after-hours notices) by status: sent, failed, "
                 "skipped.", ["campaign", "kind", "status"])
+TRANSFERS = Counter("reauto_transfers", "Hand-overs of a lead to a person by how they ended: bridged, no-answer, "
+                    "declined, busy, failed, unsupported.", ["campaign", "status"])
+TRANSFER_SECONDS = Histogram("reauto_transfer_bridge_seconds", "From the hand-over's start to the lead and the person "
+                             "connected.", ["campaign"], buckets=(0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60))
 TEXTS_RECEIVED = Counter("reauto_texts_received", "Texts from leads by how they were read: opt_out, help, opt_in, "
                          "message.", ["kind"])
 ADMISSION_LIMIT = Gauge("reauto_dialer_admission_limit", "Calls at once a dialer admits now (learned from what its "

@@ -83,11 +83,11 @@ async def until(condition, limit_s: float = 5.0) -> None:
 class Call:
     """A pipeline of the conversation processor and a :class:`Speaker`, running."""
 
-    def __init__(self, brain, greet_on_first_words: bool = False) -> None:
+    def __init__(self, brain, greet_on_first_words: bool = False, **kwargs) -> None:
         self.texts: list[str] = []
         self.turns = []
         self.conversation = ConversationProcessor(brain, on_agent_text=self.texts.append, on_turn=self.turns.append,
-                                                  greet_on_first_words=greet_on_first_words)
+                                                  greet_on_first_words=greet_on_first_words, **kwargs)
         self.speaker = Speaker()
         self.worker = PipelineWorker(Pipeline([self.conversation, self.speaker]), cancel_on_idle_timeout=False,
                                      enable_rtvi=False, enable_turn_tracking=False, idle_timeout_secs=None)

@@ -139,7 +139,7 @@ class LLMBrain:
 
     async def respond(self, text: str, confidence: float | None) -> Reply:
         plan = await self.scripted.respond(text, confidence, more=self._reader(text))
-        if plan.end_call or not plan.text:
+        if plan.end_call or plan.transfer or not plan.text:
             self.last_source = "plan"
             return plan
         request = self._request(plan, text)
@@ -172,7 +172,7 @@ class LLMBrain:
             yield await self.respond(text, confidence)
             return
         plan = await self.scripted.respond(text, confidence, more=self._reader(text))
-        if plan.end_call or not plan.text:
+        if plan.end_call or plan.transfer or not plan.text:
             self.last_source = "plan"
             yield plan
             return
@@ -214,6 +214,19 @@ class LLMBrain:
 
     def opt_out(self) -> Reply:
         return self.scripted.opt_out()  # the opt-out confirmation is spoken word for word
+
+    async def transfer_failed(self, why: str) -> Reply:
+        return await self.scripted.transfer_failed(why)  # the times offered are spoken as planned
+
+    def transferred(self) -> None:
+        self.scripted.transferred()
+
+    def whisper(self) -> str:
+        return self.scripted.whisper()
+
+    @property
+    def transfer_reason(self) -> str | None:
+        return self.scripted.transfer_reason
 
     # --- results (the scripted brain's) -----------------------------------------------------
     @property

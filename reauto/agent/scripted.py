@@ -17,17 +17,15 @@ from typing import Any
 from reauto.agent.booking import FixedOffers, Negotiation
 from reauto.agent.extract import Extraction, SlotValue, extract, normalise
 from reauto.agent.intents import intents_of, not_available
+from reauto.agent.handover import HOLD_LINE, TransferPlan, connecting_line, offer_line, unavailable_line
 from reauto.agent.numbers import MoneyRange
+from reauto.agent.scoring import DEFAULT_WEIGHTS, score_slots
+from reauto.agent.wording import recap, whisper
 from reauto.voice.conversation import OPT_OUT_KEY, Reply
 from reauto.voice.services import UNHEARD
 
 #: Another reader of a lead's answer: its slot values (``await more()``).
 MoreFacts = Callable[[], Awaitable[Mapping[str, SlotValue]]]
-
-#: Score weights when the campaign gives none (fair housing: only what the lead said).
-DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "intent": 0.2, "timeline_months": 0.3, "budget_usd": 0.2, "preapproved": 0.3,
-}
 
 #: Intents that end the call: what the agent says and the call's outcome (checked in this order).
 ENDINGS: Mapping[str, tuple[str, str]] = {
@@ -80,43 +78,7 @@ class ScriptConfig:
     # not found, is asked again once as a bad line ([stt] min_confidence; 0: never)
     min_confidence: float = 0.0
     recorded: bool = True  # the call may be recorded (the gate's decision): what an objection is told
-
-
-#: Slots that do not apply to a lead's intent: a seller or a renter needs no mortgage approval.
-NOT_APPLICABLE: Mapping[str, frozenset[str]] = {"sell": frozenset({"preapproved", "financing"}),
-                                                "rent": frozenset({"preapproved", "financing"})}
-
-
-def score_slots(slots: Mapping[str, Any], weights: Mapping[str, float]) -> float:
-    """Qualification score in 0..1 from what the lead said (documented rubric per slot); slots that
-    do not apply to the lead's intent (:data:`NOT_APPLICABLE`) are left out of the weights."""
-    moot = NOT_APPLICABLE.get(str(slots.get("intent", "")), frozenset())
-    weights = {k: w for k, w in weights.items() if k not in moot}
-    parts = {
-        "intent": {"buy": 1.0, "sell": 1.0, "rent": 0.4}.get(slots.get("intent", ""), 0.0),
-        "timeline_months": _timeline_points(slots.get("timeline_months")),
-        "budget_usd": 1.0 if slots.get("budget_usd") else 0.0,
-        "preapproved": 1.0 if slots.get("preapproved") is True else 0.0,
-        "financing": 1.0 if slots.get("financing") in {"cash", "mortgage"} else 0.0,
-        "location": 1.0 if slots.get("location") else 0.0,
-        "property_type": 1.0 if slots.get("property_type") else 0.0,
-    }
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return round(sum(parts.get(k, 0.0) * w for k, w in weights.items()) / total, 3)
-
-
-def _timeline_points(months: float | None) -> float:
-    if months is None:
-        return 0.0
-    if months <= 3:
-        return 1.0
-    if months <= 6:
-        return 0.7
-    if months <= 12:
-        return 0.4
-    return 0.1
+    transfer: TransferPlan | None = None  # a person may take the call now (on shift): when and who
 
 
 #: The acknowledgement of an objection to recording (the recording has stopped when it is heard).
@@ -145,6 +107,7 @@ class ScriptedBrain:
         self._broken = 0  # turns the recogniser failed on
         self._alternatives: tuple[str, ...] = ()  # the recogniser's other readings of the next turn
         self.recording_declined = False  # the lead objected to being recorded (the call stops recording)
+        self.transfer_reason: str | None = None  # "asked" or "hot" once a transfer was started
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -185,9 +148,15 @@ class ScriptedBrain:
         self._read_alternatives(found, alternatives, expecting)
         if self.agent == "scheduler" and not STRONG_REFUSAL.search(normalise(text)):
             found.intents.discard("not_interested")  # "neither", "none of those": about the times offered
+        if self.agent == "transfer_offer" and not re.search(r"\bnot interested\b", normalise(text)):
+            found.intents.discard("not_interested")  # "no thanks": to being connected now, not to the call
         objected = found.has("recording_objection")
         first_objection = objected and not self.recording_declined
         self.recording_declined = self.recording_declined or objected
+        if not found.intents & {"dnc", "wrong_number", "not_interested"}:
+            handed = await self._handover(found)
+            if handed is not None:
+                return handed
         for intent, (line, outcome) in ENDINGS.items():
             if found.has(intent):
                 return self._say(line, "closer", end_call=True, outcome=outcome)
@@ -369,28 +338,11 @@ class ScriptedBrain:
         parts = [f"Hi{name}, this is {c.agent_name} again, the AI assistant from {c.business}. "
                  "I think we got cut off."]
         parts += list(c.disclosures)
-        said = self._recap()
+        said = recap(self.slots)
         if said:
             parts.append(f"You were telling me {said}.")
         parts.append(self._ask_current())
         return " ".join(parts)
-
-    def _recap(self) -> str:
-        """What the lead already said, in words (the last two answers)."""
-        words = []
-        for slot, value in list(self.slots.items())[-2:]:
-            if slot == "appointment":
-                continue
-            if isinstance(value, dict) and "low" in value:
-                value = f"about ${value['low']:,.0f}" if value["low"] == value["high"] else \
-                    f"between ${value['low']:,.0f} and ${value['high']:,.0f}"
-            elif isinstance(value, bool):
-                value = "yes" if value else "no"
-            label = {"intent": "you want to", "timeline_months": "your timeline is", "budget_usd": "your budget is",
-                     "preapproved": "pre-approved:"}.get(slot, slot.replace("_", " ") + ":")
-            unit = " months" if slot == "timeline_months" else ""
-            words.append(f"{label} {value}{unit}")
-        return " and ".join(words)
 
     # --- results ----------------------------------------------------------------
     @property
@@ -439,6 +391,11 @@ class ScriptedBrain:
         if self._index < len(questions):
             self._move("qualifier", "next question")
             return self._say(prefix + questions[self._index].text, "qualifier")
+        plan = self.config.transfer
+        if plan is not None and plan.hot_score is not None and self.score >= plan.hot_score \
+                and self.transfer_reason is None and self.agent != "transfer_offer":
+            self._move("transfer_offer", f"score {self.score}")
+            return self._say(prefix + offer_line(plan), "transfer_offer")
         if self.score >= self.config.book_threshold and await self._load_offers():
             self._move("scheduler", f"score {self.score}")
             return self._say(prefix + self._offer(), "scheduler")
@@ -487,6 +444,47 @@ class ScriptedBrain:
         if agent != self.agent:
             self.transitions.append((self.agent, agent, reason))
             self.agent = agent
+
+    # --- handing over to a person (reauto.agent.handover) ------------------------------
+    async def _handover(self, found: Extraction) -> Reply | None:
+        """A transfer started, held or declined by this turn (None: the turn is not about one)."""
+        plan = self.config.transfer
+        if self.agent == "transferring":
+            return self._say(HOLD_LINE, "transferring")  # the person's phone is ringing
+        if plan is not None and plan.on_asked and found.has("human_request") and self.transfer_reason is None:
+            return self._start_transfer("asked")
+        if self.agent == "transfer_offer" and plan is not None:
+            if found.has("affirm") or found.has("human_request"):
+                return self._start_transfer("hot")
+            return await self._meet_instead("No problem. ")
+        return None
+
+    def _start_transfer(self, reason: str) -> Reply:
+        assert self.config.transfer is not None
+        self.transfer_reason = reason
+        reply = self._say(connecting_line(self.config.transfer), "transferring")
+        return Reply(reply.text, agent=reply.agent, transfer=True)
+
+    async def transfer_failed(self, why: str) -> Reply:
+        """The person did not take the call (``why``): offer the lead a time to meet instead."""
+        plan = self.config.transfer or TransferPlan()
+        self.transitions.append((self.agent, self.agent, f"transfer failed: {why}"))
+        return await self._meet_instead(unavailable_line(plan))
+
+    def transferred(self) -> None:
+        """The lead is with the person now: the agent's part of the call is over."""
+        self._move("transferred", "bridged")
+
+    def whisper(self) -> str:
+        """What the person hears before the lead is put through."""
+        return whisper(self.config.lead_first_name, self.slots, reason=self.transfer_reason or "asked")
+
+    async def _meet_instead(self, prefix: str) -> Reply:
+        if await self._load_offers():
+            self._move("scheduler", "no transfer")
+            return self._say(f"{prefix}Let's find a time for you to talk instead. {self._offer()}", "scheduler")
+        return self._say(f"{prefix}One of our agents will call you back shortly. Goodbye.", "closer",
+                         end_call=True, outcome="callback")
 
     def _say(self, text: str, agent: str, *, end_call: bool = False, outcome: str | None = None) -> Reply:
         self._move(agent, "reply")

@@ -172,7 +172,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                                                 live=lambda: live_rows(dialer.live), on_agent_text=agent_text_tap,
                                                 on_intake=bus.publish)
         else:
-            telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed)
+            telephony = SimTelephony(assembly.lead_scripts(campaign), speed=speed,
+                                     human_agents=assembly.human_agents(campaign))
             if forever:  # a serving simulated campaign still takes posted leads
                 from reauto.serve.embed import start_server
                 from reauto.telephony.twilio import CallRegistry
@@ -221,7 +222,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             amd=campaign.amd,
                             call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min,
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s,
-                            spool_dir=cfg.resilience.spool_dir, shutdown_grace_s=cfg.resilience.shutdown_grace_s),
+                            spool_dir=cfg.resilience.spool_dir, shutdown_grace_s=cfg.resilience.shutdown_grace_s,
+                            transfer=campaign.transfer if campaign.transfer.to else None),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
         store_clock=gate.store_clock,
         warmers=[llm.chat.warm, *(functools.partial(llm.chat.warm, m) for m in sorted(set(cfg.llm.models.values())))]

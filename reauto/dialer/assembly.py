@@ -15,6 +15,7 @@ from phonenumbers import timezone as pn_timezone
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto.agent.handover import TransferPlan
 from reauto.agent.llm import LLMBrain, LLMParts
 from reauto.agent.variants import assign, load_prompts
 from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, ScriptedBrain
@@ -25,6 +26,7 @@ from reauto.sim.lead import LeadScript
 from reauto.store import repositories
 from reauto.store.models import Call, Campaign as CampaignRow, ConsentRecord, DncEntry, DncSource, Lead
 from reauto.store.types import utcnow
+from reauto.telephony.sim import HumanAgent
 from reauto.voice.conversation import Brain
 
 
@@ -113,7 +115,7 @@ def lead_scripts(campaign: Campaign) -> dict[str, LeadScript]:
     for p in campaign.sim_personas:
         scripts[p.phone] = LeadScript(
             name=p.name, answers=p.answers, voice=p.voice, interrupts=p.interrupts, says_dnc=p.says_dnc,
-            asks_robot=p.asks_robot, voicemail=p.voicemail,
+            asks_robot=p.asks_robot, asks_human=p.asks_human, voicemail=p.voicemail,
         )
     return scripts
 
@@ -171,9 +173,24 @@ def step_voicemail(campaign: Campaign, step: int) -> str:
     return campaign.voicemail
 
 
+def transfer_plan(campaign: Campaign, now: datetime) -> TransferPlan | None:
+    """The hand-over a call starting at ``now`` may make (None: no person to take it, or off shift)."""
+    t = campaign.transfer
+    if not t.to or not t.shift.on(now):
+        return None
+    return TransferPlan(agent_name=t.agent_name, on_asked="asked" in t.when,
+                        hot_score=t.hot_score if "hot" in t.when else None)
+
+
+def human_agents(campaign: Campaign) -> dict[str, HumanAgent]:
+    """The simulated person a ``telephony: sim`` campaign's transfers reach."""
+    t = campaign.transfer
+    return {t.to: HumanAgent(t.sim_answers, t.sim_ring_s, t.sim_talk_s)} if t.to else {}
+
+
 def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = (), *,
                   step: int = 0, scheduler: Any = None, min_confidence: float = 0.0,
-                  recorded: bool = True) -> ScriptConfig:
+                  recorded: bool = True, transfer: TransferPlan | None = None) -> ScriptConfig:
     """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures), at
     the lead's cadence ``step``."""
     return ScriptConfig(
@@ -188,6 +205,7 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
         scheduler=scheduler,
         min_confidence=min_confidence,
         recorded=recorded,
+        transfer=transfer,
     )
 
 
@@ -209,7 +227,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
         scripted = ScriptedBrain(script_config(campaign, lead.first_name, decision.disclosures if decision else (),
                                                step=lead.cadence_step or 0, scheduler=scheduler,
                                                min_confidence=min_confidence,
-                                               recorded=decision.may_record if decision else False),
+                                               recorded=decision.may_record if decision else False,
+                                               transfer=transfer_plan(campaign, gate.clock())),
                                  answered_by=answered_by)
         if llm is None:
             return scripted

@@ -25,6 +25,7 @@ from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.admission import Admission
+from reauto.dialer.handover import DETAILS_KEY, extra_leg_s, hand_over, price_leg
 from reauto.dialer.journal import CallJournal
 from reauto.dialer.records import CallRecorder
 from reauto.dialer.recovery import interrupted_call
@@ -172,10 +173,14 @@ class CallRunner(ABC):
             await self.recorder.answered(call_id, handle.sid, handle.answered_by)
             live.stage = "talking"
             self._changed()
-            result, brain = await self._converse(lead, handle, may_record, live, models, journal=journal)
+            result, brain = await self._converse(lead, handle, may_record, live, models, journal=journal,
+                                                 call_id=call_id)
             person = handle.answered_by != "machine"
-            await self.telephony.hang_up(handle)
+            if result.outcome != "transferred":  # a transferred lead talks with the person until one hangs up
+                await self.telephony.hang_up(handle)
             details = await self.telephony.finished(handle)
+            if DETAILS_KEY in handle.details:
+                details = {**details, DETAILS_KEY: handle.details[DETAILS_KEY]}
             if speed:
                 details = {**details, "speed_to_lead": speed}
             if watchdog is not None:
@@ -183,6 +188,7 @@ class CallRunner(ABC):
             if meter is not None:  # billed time: the telephony's own clock when it has one
                 seconds = details.get("duration_s") or (loop.time() - answered)
                 meter.record_call_time(self.telephony.name, float(seconds), amd=self.config.amd)
+                price_leg(meter, self.telephony.name, handle)
             recording = self._save_recording(call_id, result) if may_record else None
             if result.recording_declined_s is not None:  # every export says so
                 details = {**details, "recording": "declined",
@@ -300,12 +306,16 @@ class CallRunner(ABC):
         while True:
             await asyncio.sleep(every_s)
             elapsed = (loop.time() - answered) * speed
+            person_s = extra_leg_s(handle, loop.time(), speed)  # a hand-over's second leg costs too
             live = self.live.get(call_id)
             if live is not None:  # the running total: what is metered plus the minutes begun so far
                 live.cost = float(meter.total + max(1, math.ceil(elapsed / 60)) * per_min + amd)
                 self._changed()
             minutes = math.ceil((elapsed + lookahead_s) / 60)
             projected = meter.total + minutes * per_min + amd
+            if person_s:
+                projected += math.ceil((person_s + lookahead_s) / 60) * self.catalogue.price(
+                    "telephony", provider).unit_price
             if projected <= hold.amount:
                 continue
             step = max(projected - hold.amount, per_min * Decimal(str(self.config.top_up_min)))
@@ -331,9 +341,25 @@ class CallRunner(ABC):
 
     async def _converse(
         self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall,
-        models: asyncio.Future[Any] | None = None, *, journal: CallJournal | None = None,
+        models: asyncio.Future[Any] | None = None, *, journal: CallJournal | None = None, call_id: int = 0,
     ) -> tuple[CallOutcome, Brain]:
         brain = self.brain_factory(lead, handle.answered_by)
+        handing_over: list[asyncio.Task[Any]] = []
+
+        def on_transfer(since_request_s: float | None) -> None:  # the brain hands the lead over: dial now
+            def stage(name: str) -> None:
+                live.stage = name
+                self._changed()
+
+            if self.config.transfer is None:
+                handing_over.append(asyncio.ensure_future(session.transfer_result(
+                    bridged=False, reason="the campaign has no person to transfer to")))
+                return
+            handing_over.append(asyncio.create_task(hand_over(
+                call_id=call_id, handle=handle, telephony=self.telephony, settings=self.config.transfer,
+                caller_id=self.config.caller_id, brain=brain, session=session, recorder=self.recorder,
+                campaign=self.config.campaign_name, on_stage=stage, since_request_s=since_request_s),
+                name=f"transfer-{call_id}"))
         meter = current_meter.get()
         if meter is not None:  # the voice tier rule reads the lead's score as the call goes
             meter.lead_score = lambda: float(getattr(brain, "score", 0.0) or 0.0)
@@ -367,6 +393,7 @@ class CallRunner(ABC):
             journal=journal,
             on_stt_timing=(lambda t: self.admission.recognition(t.elapsed_ms / 1000)) if self.admission else None,
             on_greeting=greeted,
+            on_transfer=on_transfer,
         )
         if models is not None:
             session.use_models(await models)
@@ -380,6 +407,8 @@ class CallRunner(ABC):
         try:
             return await session.run(), brain
         finally:
+            for task in handing_over:  # the lead hung up, or the call ended, while it rang
+                task.cancel()
             line_watch.cancel()
             if watcher is not None:
                 watcher.cancel()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -107,6 +107,7 @@ class DialerConfig:
     spool_drain_s: float = 30.0  # at the end of a run, how long to wait for spooled records to be stored
     shutdown_grace_s: float = 300.0  # after stop(), calls still live this long are ended, to be resumed
     abandon_ceiling: float = 0.03  # the gate's ceiling, for the next allowed time of a stopped campaign
+    transfer: Any = None  # the campaign's transfer settings (reauto.campaign.Transfer) when it has a person
 
 
 class Dialer(CallRunner):

@@ -51,6 +51,7 @@ OUTCOME_STATUS: Mapping[str, LeadStatus] = {
     Outcome.CALLBACK: LeadStatus.CALLBACK,
     Outcome.VOICEMAIL: LeadStatus.SCHEDULED,
     Outcome.NO_ANSWER: LeadStatus.SCHEDULED,
+    Outcome.TRANSFERRED: LeadStatus.QUALIFIED,  # a person has the lead now
 }
 
 

@@ -31,7 +31,7 @@ LEAD_WAV = "lead.wav"
 AGENT_WAV = "agent.wav"
 #: Sample rates a recording's lead side may have (telephony 8 kHz, or reauto's internal 16 kHz).
 RATES = (8_000, 16_000)
-OUTCOMES = ("booked", "callback", "not_interested", "dnc", "voicemail", "no_answer", "bad_number")
+OUTCOMES = ("booked", "callback", "not_interested", "dnc", "voicemail", "no_answer", "bad_number", "transferred")
 
 
 class _Model(BaseModel):

@@ -47,6 +47,7 @@ class LeadScript:
     interrupts: bool = False
     says_dnc: bool = False
     asks_robot: bool = False
+    asks_human: bool = False  # asks for a person at the first question after the greeting
     voicemail: bool = False
     answer_delay_s: float = 0.4
     reaction_s: float = 0.35
@@ -141,6 +142,7 @@ class SimulatedLead:
         self._read = 0  # agent texts already reacted to
         self._robot_asked = False
         self._dnc_said = False
+        self._human_asked = False
 
     async def run(self) -> LeadReport:
         """Answer, talk until either side hangs up, then return what happened."""
@@ -196,6 +198,9 @@ class SimulatedLead:
             self._robot_asked = True
             return "Wait, are you a robot?"
         slot = asked_slot(agent_text)
+        if script.asks_human and not self._human_asked and slot is not None:
+            self._human_asked = True
+            return "Can I talk to a real person please?"
         if slot == "booking":
             return script.answers.get("booking", "The first one works for me.")
         if slot is not None and slot in script.answers:

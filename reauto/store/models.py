@@ -106,6 +106,7 @@ class Outcome(enum.StrEnum):
     VOICEMAIL = "voicemail"
     NO_ANSWER = "no_answer"
     BAD_NUMBER = "bad_number"
+    TRANSFERRED = "transferred"  # the lead was put through to a person
 
 
 class DncSource(enum.StrEnum):

@@ -34,6 +34,34 @@ class CallHandle:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class TransferResult:
+    """How a hand-over of the lead to a person ended.
+
+    Attributes:
+        status: ``bridged`` (the lead and the person are talking), ``no-answer``, ``declined``,
+            ``busy``, ``failed`` (the lead hung up, the provider refused) or ``unsupported``.
+        to: the person's number.
+        mode: ``warm`` (the person heard the whisper first) or ``cold``.
+        answered_s: from the request to the person picking up (None: they did not).
+        bridged_s: from the request to the lead and the person connected (None: not bridged).
+        sid: the provider's id of the person's leg.
+        reason: what went wrong, in words (empty when bridged).
+    """
+
+    status: str
+    to: str
+    mode: str = "warm"
+    answered_s: float | None = None
+    bridged_s: float | None = None
+    sid: str | None = None
+    reason: str = ""
+
+    @property
+    def bridged(self) -> bool:
+        return self.status == "bridged"
+
+
 class Telephony(ABC):
     """Base class of telephony providers (``sim``, ``twilio``)."""
 
@@ -53,6 +81,14 @@ class Telephony(ABC):
     @abstractmethod
     async def send_sms(self, *, to: str, from_: str, body: str) -> str:
         """Send a text message; returns the provider's message id (raises when it was not accepted)."""
+
+    async def transfer(self, handle: CallHandle, *, to: str, caller_id: str, whisper: str, mode: str = "warm",
+                       timeout_s: float = 20.0) -> TransferResult:
+        """Call the person at ``to`` and put the lead through to them once they answer (``warm``:
+        after they heard ``whisper``, which the lead never hears). Returns when the lead and the
+        person are connected or the person did not take the call within ``timeout_s``; the lead
+        stays on the line either way. Providers without transfers say ``unsupported``."""
+        return TransferResult("unsupported", to, mode, reason=f"{self.name} telephony cannot transfer calls")
 
     async def finished(self, handle: CallHandle) -> dict[str, Any]:
         """Wait for the far end to be done; returns what the provider knows about the call."""

@@ -3,7 +3,8 @@
 The far end is played by :class:`SimulatedLead` from the campaign's personas (matched by phone
 number, or the default persona). The provider answers like Twilio with asynchronous
 answering-machine detection would: ``human`` or ``machine``, and ``no-answer`` / ``busy`` for
-personas that never pick up.
+personas that never pick up. A transfer reaches a simulated person (:class:`HumanAgent`) who
+answers, declines or lets it ring; once bridged, they talk with the lead and then hang up.
 """
 
 from __future__ import annotations
@@ -11,12 +12,32 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead
-from reauto.telephony.base import CallHandle, Telephony
+from reauto.telephony.base import CallHandle, Telephony, TransferResult
 from reauto.voice.line import PhoneLine
 from reauto.voice.transport_sim import SimTransport
+
+
+#: How fast a whisper is spoken to the person (words per second, as the agent voices).
+WHISPER_WORDS_PER_S = 2.6
+
+
+@dataclass(frozen=True)
+class HumanAgent:
+    """A simulated person who takes transfers.
+
+    Attributes:
+        answers: ``answers``, ``declines`` (after ringing), ``no_answer`` or ``busy``.
+        ring_s: how long their phone rings before they pick up or decline (simulated clock).
+        talk_s: how long they talk with the lead once bridged, then hang up.
+    """
+
+    answers: Literal["answers", "declines", "no_answer", "busy"] = "answers"
+    ring_s: float = 1.0
+    talk_s: float = 20.0
 
 
 class SimTelephony(Telephony):
@@ -28,6 +49,7 @@ class SimTelephony(Telephony):
         speed: clock speed of the simulated leads (1.0 = real time).
         max_call_s: the simulated lead hangs up after this long.
         ring_s: how long the phone rings before the lead picks up (simulated clock).
+        human_agents: the people transfers reach, by number (others get ``default_human``).
     """
 
     name: ClassVar[str] = "sim"
@@ -40,6 +62,8 @@ class SimTelephony(Telephony):
         speed: float = 1.0,
         max_call_s: float = 240.0,
         ring_s: float = 3.0,
+        human_agents: Mapping[str, HumanAgent] | None = None,
+        default_human: HumanAgent | None = None,
     ) -> None:
         self.personas = dict(personas or {})
         self.default = default or LeadScript(name="Alex Lead")
@@ -47,6 +71,10 @@ class SimTelephony(Telephony):
         self.max_call_s = max_call_s
         self.ring_s = ring_s
         self.texts: list[dict[str, str]] = []  # what the simulated leads' phones received
+        self.human_agents = dict(human_agents or {})
+        self.default_human = default_human or HumanAgent()
+        self.whispers: list[dict[str, str]] = []  # what the people heard before a lead was put through
+        self._bridges: dict[str, asyncio.Task[None]] = {}
         self._tasks: dict[str, asyncio.Task[LeadReport]] = {}
 
     def script_for(self, number: str) -> LeadScript:
@@ -94,12 +122,61 @@ class SimTelephony(Telephony):
             "duration_s": report.seconds,  # simulated time from answer to hang-up (billed time)
         }
 
+    async def transfer(self, handle: CallHandle, *, to: str, caller_id: str, whisper: str, mode: str = "warm",
+                       timeout_s: float = 20.0) -> TransferResult:
+        person = self.human_agents.get(to, self.default_human)
+        line: PhoneLine | None = handle.far_end
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        sid = f"SIM{uuid.uuid4().hex}"
+
+        def since() -> float:
+            return round((loop.time() - started) * self.speed, 3)
+
+        if person.answers == "busy":
+            return TransferResult("busy", to, mode, sid=sid, reason="the person's line is busy")
+        rings = timeout_s if person.answers == "no_answer" else min(person.ring_s, timeout_s)
+        if not await self._wait(line, rings):
+            return TransferResult("failed", to, mode, sid=sid, reason="the lead hung up while it rang")
+        if person.answers == "no_answer" or person.ring_s > timeout_s:
+            return TransferResult("no-answer", to, mode, sid=sid, reason=f"no answer in {timeout_s:g} s")
+        if person.answers == "declines":
+            return TransferResult("declined", to, mode, answered_s=None, sid=sid, reason="the person declined")
+        answered = since()
+        if mode == "warm":  # the whisper is played to the person only, then the legs are joined
+            self.whispers.append({"to": to, "text": whisper, "call": handle.sid})
+            if not await self._wait(line, len(whisper.split()) / WHISPER_WORDS_PER_S):
+                return TransferResult("failed", to, mode, answered_s=answered, sid=sid,
+                                      reason="the lead hung up during the whisper")
+        handle.details["transfer_leg_s"] = since() + person.talk_s
+        if line is not None:
+            self._bridges[handle.sid] = asyncio.create_task(self._talk(line, person.talk_s),
+                                                            name=f"sim-bridge-{handle.sid}")
+        return TransferResult("bridged", to, mode, answered_s=answered, bridged_s=since(), sid=sid)
+
+    async def _wait(self, line: PhoneLine | None, seconds: float) -> bool:
+        """Wait ``seconds`` of simulated time; False if the lead hung up meanwhile."""
+        if line is None:
+            await asyncio.sleep(seconds / self.speed)
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(line.hung_up.wait()), seconds / self.speed)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _talk(self, line: PhoneLine, seconds: float) -> None:
+        """The person and the lead talk; then the person hangs up (the call ends)."""
+        if await self._wait(line, seconds) and not line.hung_up.is_set():
+            line.hang_up()
+
     async def send_sms(self, *, to: str, from_: str, body: str) -> str:
         sid = f"SMsim{len(self.texts) + 1:08d}"
         self.texts.append({"sid": sid, "to": to, "from": from_, "body": body})
         return sid
 
     async def close(self) -> None:
-        for task in self._tasks.values():
+        for task in (*self._tasks.values(), *self._bridges.values()):
             task.cancel()
         self._tasks.clear()
+        self._bridges.clear()

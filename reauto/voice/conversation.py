@@ -59,6 +59,17 @@ class Reply:
     end_call: bool = False
     outcome: str | None = None
     agent: str = ""
+    transfer: bool = False  # hand the lead to a person: the call's runner dials them while this is said
+
+
+@dataclass
+class TransferResultFrame(SystemFrame):
+    """How the hand-over to a person ended: ``bridged`` (the lead is with them: the agent's part
+    of the call ends once it has finished speaking), or not, with the reason (the brain's
+    ``transfer_failed`` speaks next)."""
+
+    bridged: bool = False
+    reason: str = ""
 
 
 @dataclass
@@ -116,6 +127,9 @@ class ConversationProcessor(FrameProcessor):
         on_agent_text: called with each reply's text when it goes to TTS (the simulated lead
             uses it to know what was asked; real calls ignore it).
         greet_on_first_words: speak the opening when the lead's first words end.
+        on_transfer: called once when a reply hands the lead to a person (it goes to TTS at the
+            same moment), with the seconds since the lead stopped speaking (the request); the
+            runner answers with a :class:`TransferResultFrame`.
     """
 
     def __init__(
@@ -125,9 +139,13 @@ class ConversationProcessor(FrameProcessor):
         on_turn: Callable[[TurnRecord], None] | None = None,
         on_agent_text: Callable[[str], None] | None = None,
         greet_on_first_words: bool = True,
+        on_transfer: Callable[[float | None], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._on_transfer = on_transfer
+        self._transferring = False
+        self._speech_end: float | None = None  # when the lead last stopped speaking (VAD)
         self._brain = brain
         self._on_turn = on_turn
         self._on_agent_text = on_agent_text
@@ -170,6 +188,8 @@ class ConversationProcessor(FrameProcessor):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._speech_end = time.monotonic()
         if isinstance(frame, VADUserStoppedSpeakingFrame) and not self._greeted:
             await self.push_frame(frame, direction)
             if self._greet_on_first_words:
@@ -205,6 +225,9 @@ class ConversationProcessor(FrameProcessor):
             return
         elif isinstance(frame, SwitchBrainFrame):
             await self._switch(frame.brain)
+            return
+        elif isinstance(frame, TransferResultFrame):
+            await self._transfer_ended(frame)
             return
         elif isinstance(frame, InputDTMFFrame) and frame.button.value == OPT_OUT_KEY:
             await self._opt_out()
@@ -276,6 +299,7 @@ class ConversationProcessor(FrameProcessor):
         """Speak a streamed reply's first sentence; the turn is reported once the reply is complete."""
         self._greeted = True
         self._current, self._heard_s = first, 0.0
+        self._hand_over(first)
         if first.outcome:
             self.outcome = first.outcome
         if first.end_call:
@@ -331,9 +355,40 @@ class ConversationProcessor(FrameProcessor):
         self._replies += 1
         await self.push_frame(OutputTransportMessageFrame(message=mark_message(f"reply-{self._replies}")))
 
+    def _hand_over(self, reply: Reply) -> None:
+        if reply.transfer and not self._transferring and self._on_transfer is not None:
+            self._transferring = True
+            self._on_transfer(time.monotonic() - self._speech_end if self._speech_end is not None else None)
+
+    async def _transfer_ended(self, frame: TransferResultFrame) -> None:
+        self._transferring = False
+        if self._ended or self._end_after_speech:
+            return
+        if frame.bridged:
+            self.outcome = "transferred"
+            done = getattr(self._brain, "transferred", None)
+            if done is not None:
+                done()
+            if self._bot_started is None and self._rest is None:  # nothing playing: the agent leaves now
+                self._ended = True
+                await self.push_frame(EndWorkerFrame(), FrameDirection.UPSTREAM)
+            else:
+                self._end_after_speech = True
+            return
+        failed = getattr(self._brain, "transfer_failed", None)
+        if failed is None:
+            return
+        cut = await self._cut_stream()
+        self._on_interruption()
+        await self.broadcast_interruption()  # "still connecting you…" gives way
+        if cut:
+            await self._push_mark()
+        await self._speak(await failed(frame.reason))
+
     async def _speak(self, reply: Reply, *, greeting: bool = False, brain_ms: float = 0.0) -> None:
         self._greeted = True
         self._current, self._heard_s = reply, 0.0
+        self._hand_over(reply)
         if reply.outcome:
             self.outcome = reply.outcome
         self._record(TurnRecord("agent", reply.text, agent=reply.agent))

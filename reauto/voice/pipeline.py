@@ -36,7 +36,7 @@ from pipecat.workers.runner import WorkerRunner
 from reauto.stt.base import STTProvider
 from reauto.tts.base import TTSProvider
 from reauto.voice.audio import SAMPLE_RATE
-from reauto.voice.conversation import Brain, ConversationProcessor, SwitchBrainFrame, TurnRecord
+from reauto.voice.conversation import Brain, ConversationProcessor, SwitchBrainFrame, TransferResultFrame, TurnRecord
 from reauto.voice.endpoint import AnswerAwareStopStrategy
 from reauto.voice.latency import CallLatency, LatencyObserver
 from reauto.voice.services import ProviderSTTService, ProviderTTSService, SttTiming
@@ -169,6 +169,7 @@ class CallSession:
     on_stt_timing: Callable[[SttTiming], None] | None = None  # each answer's recognition time
     on_greeting: Callable[[float | None], None] | None = None  # the lead's hello → first audio (s), once known
     keep_until_objection: bool = False  # an objection keeps the audio before it (else the whole recording goes)
+    on_transfer: Callable[[float | None], None] | None = None  # a reply hands the lead to a person: dial them
     _models: tuple[SileroVADAnalyzer, UserTurnStrategies] | None = field(default=None, init=False, repr=False)
     _worker: PipelineWorker | None = field(default=None, init=False, repr=False)
     _recorder: AudioBufferProcessor | None = field(default=None, init=False, repr=False)
@@ -201,6 +202,7 @@ class CallSession:
             on_turn=self._turned,
             on_agent_text=self.on_agent_text,
             greet_on_first_words=self.greet_on_first_words,
+            on_transfer=self.on_transfer,
         )
         for strategy in strategies.stop or ():
             if isinstance(strategy, AnswerAwareStopStrategy):
@@ -243,6 +245,13 @@ class CallSession:
             self._stopping = asyncio.ensure_future(self._recorder.stop_recording())
             logger.info("the lead objected to the recording: stopped"
                         + ("" if self.keep_until_objection else "; what was recorded is discarded"))
+
+    async def transfer_result(self, *, bridged: bool, reason: str = "") -> bool:
+        """How the hand-over to a person ended (see :class:`TransferResultFrame`)."""
+        if self._worker is None:
+            return False
+        await self._worker.queue_frame(TransferResultFrame(bridged=bridged, reason=reason))
+        return True
 
     async def switch_brain(self, brain: Brain, reason: str) -> bool:
         """Hand the running call to ``brain`` (e.g. voicemail once a machine is detected)."""

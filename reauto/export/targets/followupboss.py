@@ -23,6 +23,7 @@ from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportErr
 OUTCOMES = {
     "booked": "Interested", "callback": "Interested", "not_interested": "Not Interested",
     "dnc": "Not Interested", "voicemail": "Left Message", "no_answer": "No Answer", "bad_number": "Bad Number",
+    "transferred": "Talked to Lead",
 }
 
 
