@@ -84,9 +84,7 @@ async def test_a_hot_lead_is_offered_the_person_and_the_answer_decides():
     assert b.agent == "transfer_offer" and "Dana is available right now" in offer.text and not offer.transfer
     connect = await b.respond("yes please", 0.9)
     assert connect.transfer and b.transfer_reason == "hot"
-    said = b.whisper()
-    assert said.startswith("Transfer from reauto: Nora qualified hot") and "buy" in said and "400,000" in said
-    assert "pre-approved" in said and "2 months" in said
+    assert b.whisper() == "Nora, buying within 2 months, about $400,000, pre-approved, with a mortgage. Qualified hot."
 
     b = brain(TransferPlan(agent_name="Dana", on_asked=False, hot_score=0.9))
     await talk(b, *answers)
@@ -99,12 +97,10 @@ async def test_a_hot_lead_is_offered_the_person_and_the_answer_decides():
 
 @pytest.mark.unit
 def test_the_whisper_says_what_the_lead_said_and_nothing_else():
-    assert whisper(None, {}, reason="asked") == \
-        "Transfer from reauto: A lead asked for a person; nothing qualified yet. Connecting now."
-    text = whisper("Sam", {"intent": "sell", "budget_usd": {"low": 300000, "high": 350000},
-                           "financing": "cash", "preapproved": False}, reason="asked")
-    assert "wants to sell" in text and "$300,000 to $350,000" in text and "cash" in text
-    assert "not pre-approved" in text
+    assert whisper(None, {}, reason="asked") == "A lead, nothing qualified yet. Asked for you."
+    assert whisper("Sam", {"intent": "sell", "budget_usd": {"low": 300000, "high": 350000}, "financing": "cash",
+                           "preapproved": False}, reason="asked") == \
+        "Sam, selling $300,000 to $350,000, not pre-approved, paying cash. Asked for you."
 
 
 @pytest.mark.unit

@@ -26,28 +26,26 @@ def recap(slots: Mapping[str, Any]) -> str:
 
 
 def whisper(first_name: str | None, slots: Mapping[str, Any], *, reason: str) -> str:
-    """The sentence the person hears before the lead is put through."""
-    who = first_name or "A lead"
+    """The sentence the person hears before the lead is put through: terse, because the lead is
+    waiting while it plays ("Nora, buying within 2 months, about $400,000, pre-approved. Asked for you.")."""
     parts = []
     intent = slots.get("intent")
     if intent:
-        parts.append({"buy": "wants to buy", "sell": "wants to sell", "rent": "wants to rent"}.get(str(intent),
-                                                                                                 f"intent {intent}"))
+        parts.append({"buy": "buying", "sell": "selling", "rent": "renting"}.get(str(intent), str(intent)))
     months = slots.get("timeline_months")
-    if months is not None:
-        parts.append(f"within {months:g} months" if isinstance(months, (int, float)) else f"timeline {months}")
+    if isinstance(months, (int, float)):
+        parts.append(f"within {months:g} months")
     budget = slots.get("budget_usd")
     if isinstance(budget, Mapping) and "low" in budget:
         low, high = budget["low"], budget["high"]
-        parts.append(f"budget about ${low:,.0f}" if low == high else f"budget ${low:,.0f} to ${high:,.0f}")
-    elif budget:
-        parts.append(f"budget {budget}")
+        parts.append(f"about ${low:,.0f}" if low == high else f"${low:,.0f} to ${high:,.0f}")
     approved = slots.get("preapproved")
     if approved is not None:
         parts.append("pre-approved" if approved is True else "not pre-approved")
     financing = slots.get("financing")
     if financing:
-        parts.append(f"paying by {financing}")
-    said = ", ".join(parts) if parts else "nothing qualified yet"
-    why = "asked for a person" if reason == "asked" else "qualified hot"
-    return f"Transfer from reauto: {who} {why}; {said}. Connecting now."
+        parts.append({"cash": "paying cash", "mortgage": "with a mortgage"}.get(str(financing), str(financing)))
+    said = " ".join(parts[:2]) + (", " + ", ".join(parts[2:]) if len(parts) > 2 else "") if parts \
+        else "nothing qualified yet"
+    why = "Asked for you." if reason == "asked" else "Qualified hot."
+    return f"{first_name or 'A lead'}, {said}. {why}"
