@@ -122,6 +122,10 @@ def test_the_shift_and_the_campaign_decide_whether_a_call_may_transfer(tmp_path)
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match="transfer.to"):
         load_campaign(path)
+    data["transfer"]["to"], data["telephony"] = PERSON, "twilio"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="telephony twilio cannot transfer calls yet"):
+        load_campaign(path)
 
 
 # --- the simulated person --------------------------------------------------------------------------
@@ -269,7 +273,7 @@ async def test_the_conversation_hands_over_and_goes_on_as_the_transfer_ends(brid
             await _to_the_request(call, lambda: call.speaker.kinds().count("mark") == 3)
             handing = call.speaker.said()[-1]
             assert "connecting you with Dana" in handing and asked == [1]  # word for word, dialed once
-            assert call.conversation._bot_started is not None  # still saying it
+            await until(lambda: call.conversation._bot_started is not None)  # still saying it
             await call.worker.queue_frame(TransferResultFrame(bridged=bridged, reason="no-answer"))
             if bridged:  # the agent finishes its sentence, then leaves the call to the person
                 await until(lambda: call.conversation.outcome == "transferred")
