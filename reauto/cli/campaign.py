@@ -1,4 +1,4 @@
-"""``reauto campaign``: validate and show campaign files; where a campaign stands with its gates."""
+"""``reauto campaign``: validate and show campaign files; where a campaign stands; pause and resume it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from reauto.campaign import load_campaign, validate_campaign
 from reauto.cli.output import JsonOpt, console, emit, err_console
 
 app = typer.Typer(
-    help="Validate and show campaign YAML files; see where a campaign stands with its gates.\n\n"
+    help="Validate and show campaign YAML files; see where a campaign stands; pause and resume it while it runs.\n\n"
     "Example: reauto campaign validate campaigns/*.yaml",
     no_args_is_help=True,
 )
@@ -55,7 +55,7 @@ def status(
     name: Annotated[str, typer.Argument(help="The campaign's name (its `name:`).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Where a campaign stands with its gates: the abandoned-call rate over 30 days (the calls a person
+    """Where a campaign stands: paused or not, the abandoned-call rate over 30 days (the calls a person
     answered, and how many of them heard nothing from the agent within 2 s), how many more
     person-answered calls without abandonment bring it back to the ceiling (3%), the next time a
     call may be placed, each budget's spent and held money, and the leads due now.
@@ -67,6 +67,56 @@ def status(
 
     data = run_db(settings(ctx), lambda engine: _status(settings(ctx), engine, name))
     emit(data, as_json, _render_status)
+
+
+@app.command()
+def pause(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The campaign's name (its `name:`).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop the campaign's new calls at once, in every dialer; live calls finish.
+
+    When this returns no dialer places another call of the campaign. A `reauto dial` run ends once
+    its live calls have; `reauto serve --campaign` waits for `reauto campaign resume`.
+
+    Example: reauto campaign pause austin-buyers
+    """
+    _control(ctx, name, True, as_json)
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The campaign's name (its `name:`).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Let a paused campaign dial again; serving dialers are woken at once.
+
+    Example: reauto campaign resume austin-buyers
+    """
+    _control(ctx, name, False, as_json)
+
+
+def _control(ctx: typer.Context, name: str, paused: bool, as_json: bool) -> None:
+    from reauto.cli.context import settings
+    from reauto.cli.leads import run_db
+    from reauto.dialer.control import set_paused
+    from reauto.intake.wake import wake_bus_for
+
+    cfg = settings(ctx)
+
+    async def work(engine: Any) -> dict[str, Any]:
+        bus = wake_bus_for(cfg, engine)
+        try:
+            return (await set_paused(engine, name, paused, wake=bus.publish)).as_json()
+        finally:
+            await bus.close()
+
+    data = run_db(cfg, work)
+    verb = "paused" if paused else "resumed"
+    emit(data, as_json, lambda d: console.print(
+        f"campaign {d['campaign']} {verb}" + ("" if d["changed"] else f" (it was already {verb})"), highlight=False))
 
 
 async def _status(cfg: Any, engine: Any, name: str) -> dict[str, Any]:
@@ -115,8 +165,9 @@ async def _status(cfg: Any, engine: Any, name: str) -> dict[str, Any]:
     waits = [t for t in (standing.clears_at if standing.over else None, max(blocked, default=None)) if t is not None]
     return {"campaign": name, "at": now, "abandoned_30d": standing.as_json(), "budgets": budgets,
             "call_estimate_usd": estimate, "due_leads": due,
-            "next_allowed_at": max(waits) if waits else now,
-            "stopped_by": [k for k, on in (("abandoned_rate", standing.over), ("budget", bool(blocked))) if on]}
+            "next_allowed_at": max(waits) if waits else now, "paused": row.active is False,
+            "stopped_by": [k for k, on in (("paused", row.active is False), ("abandoned_rate", standing.over),
+                                           ("budget", bool(blocked))) if on]}
 
 
 def _render_status(d: dict[str, Any]) -> None:
@@ -133,6 +184,8 @@ def _render_status(d: dict[str, Any]) -> None:
                       f"${b['budget_usd']:,.2f}" + ("" if b["covers_a_call"] else " — cannot cover a call"),
                       highlight=False)
     when = d["next_allowed_at"]
+    if d.get("paused"):
+        console.print(f"paused: no new calls until `reauto campaign resume {d['campaign']}`", highlight=False)
     console.print("calls may be placed now" if not d["stopped_by"] else
                   f"stopped by {', '.join(d['stopped_by'])}: next allowed at {when.isoformat(timespec='seconds')}",
                   highlight=False)

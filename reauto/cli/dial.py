@@ -53,7 +53,8 @@ def dial(
     (`reauto db upgrade`).
 
     Exit status:
-    0  the run ended because no lead was due (or --max-calls calls were placed);
+    0  the run ended because no lead was due, --max-calls calls were placed, or the
+       campaign is paused (`reauto campaign pause`; live calls finish first);
     4  the abandoned-call gate stopped the campaign: over 30 days, more than 3%
        of the calls a person answered heard nothing from the agent within 2 s;
     5  a budget cannot cover another call.
@@ -116,6 +117,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.intake.wake import wake_bus_for
     from reauto.monitoring.server import live_rows
     from reauto.store import repositories
+    from reauto.dialer.control import is_paused
     from reauto.store.engine import make_engine, ping, session_factory
     from reauto.store.migrate import current, history
     from reauto.stt.pool import ProcessPoolSTT
@@ -266,6 +268,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         heard = await follower.finish() if follower is not None else None
         async with sessions() as s:
             abandoned, answered = await repositories.abandoned_calls(s, campaign_id, now=gate.store_clock())
+            paused = await is_paused(s, campaign_id)
         utilisation = await guard.utilisation()
     finally:
         for sig in signals:
@@ -301,6 +304,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                       "holds": len(dialer.recovered.holds)},
         "admission": dialer.admission.status() if dialer.admission is not None else None,
         "second_listen": heard,
+        "paused": paused,
     }
 
 
@@ -390,6 +394,9 @@ def _render(data: dict[str, Any]) -> None:
                       highlight=False)
     for d in data["denied"]:
         console.print(f"not dialed: lead {d['lead_id']}: {d['reason']}", highlight=False)
+    if data.get("paused"):
+        err_console.print(f"campaign {data['campaign']} is paused: no new calls until "
+                          f"`reauto campaign resume {data['campaign']}`", highlight=False)
     timed = [d for d in data["denied"] if refusal_kind(d["reason"]) in ("window", "holiday")]
     if not data["calls"] and timed and len(timed) == len(data["denied"]):
         err_console.print("no lead is inside its calling window now; each is dialed at its next legal minute "

@@ -46,7 +46,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "db": LazyCommand("reauto.cli.db", "app",
                       "Create and migrate the database schema, show its revision, wait for it to answer."),
     "campaign": LazyCommand("reauto.cli.campaign", "app",
-                            "Validate and show campaign YAML files; see where a campaign stands with its gates."),
+                            "Validate and show campaign YAML files; see where a campaign stands; pause and resume "
+                            "it while it runs."),
     "leads": LazyCommand("reauto.cli.leads", "app",
                          "Load lead files (CSV/JSONL, any CRM's columns) into a campaign; list, show and count "
                          "leads."),

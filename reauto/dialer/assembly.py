@@ -13,6 +13,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.agent.handover import TransferPlan
@@ -63,7 +64,15 @@ def vocabulary(campaign: Campaign) -> list[str]:
 
 
 async def upsert_campaign(sessions: async_sessionmaker[AsyncSession], campaign: Campaign) -> int:
-    """The campaign's row id, creating or refreshing it from the file."""
+    """The campaign's row id, creating or refreshing it from the file (dialers starting together
+    may both find it missing: the one whose insert loses refreshes the winner's row)."""
+    try:
+        return await _upsert_campaign(sessions, campaign)
+    except IntegrityError:
+        return await _upsert_campaign(sessions, campaign)
+
+
+async def _upsert_campaign(sessions: async_sessionmaker[AsyncSession], campaign: Campaign) -> int:
     config = campaign.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
     async with sessions.begin() as s:
@@ -90,6 +99,8 @@ async def seed_sim_leads(sessions: async_sessionmaker[AsyncSession], campaign_id
     """Make sure every simulated persona of the campaign is a lead (simulated people consented)."""
     added = 0
     async with sessions.begin() as s:
+        # dialers of the campaign starting together seed one at a time (the campaign row's lock)
+        await s.execute(select(CampaignRow.id).where(CampaignRow.id == campaign_id).with_for_update())
         for persona in campaign.sim_personas:
             exists = (await s.execute(select(Lead.id).where(
                 Lead.campaign_id == campaign_id, Lead.phone_e164 == persona.phone))).first()

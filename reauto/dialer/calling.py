@@ -27,7 +27,7 @@ from reauto.costs.pricing import Catalogue
 from reauto.dialer.admission import Admission
 from reauto.dialer.handover import DETAILS_KEY, extra_leg_s, hand_over, price_leg
 from reauto.dialer.journal import CallJournal
-from reauto.dialer.records import CallRecorder
+from reauto.dialer.records import CallRecorder, CampaignPaused
 from reauto.dialer.recovery import interrupted_call
 from reauto.dialer.results import CallSummary, LiveCall, observe_call, percentile
 from reauto.dialer.spool import store_unavailable
@@ -101,6 +101,10 @@ class CallRunner(ABC):
         """The live calls changed (the live view redraws)."""
 
     @abstractmethod
+    async def _release(self, lead: Lead) -> None:
+        """Give a claimed lead back untouched (it stays due)."""
+
+    @abstractmethod
     def _store_fails(self, exc: BaseException) -> None:
         """The store could not be reached: no new dials until it answers."""
 
@@ -116,6 +120,9 @@ class CallRunner(ABC):
         except Exception as exc:
             if hold is not None and self.guard is not None:
                 await self.guard.settle(hold, Decimal(0))  # nothing was spent: the money is free again
+            if isinstance(exc, CampaignPaused):  # paused since the claim: the lead is due again on resume
+                await self._release(lead)
+                return
             if not store_unavailable(exc):
                 raise
             self._store_fails(exc)  # not dialed; the lead's lease runs out and it is due again

@@ -34,6 +34,7 @@ from reauto.store.models import (
     QualificationSnapshot,
     Turn,
 )
+from reauto.store.repositories import campaign_paused
 from reauto.store.types import utcnow
 from reauto.telephony.lifecycle import advance
 from reauto.voice.conversation import TurnRecord
@@ -41,6 +42,10 @@ from reauto.voice.latency import CallLatency, TurnLatency
 
 #: Where a lead called back to resume a cut-off conversation keeps that call (in ``Lead.custom``).
 RECOVERY_KEY = "_recovery"
+
+
+class CampaignPaused(Exception):
+    """The campaign was paused (``reauto campaign pause``): no new call is opened."""
 
 #: How each outcome moves the lead on.
 OUTCOME_STATUS: Mapping[str, LeadStatus] = {
@@ -202,9 +207,15 @@ class CallRecorder:
     async def open_call(
         self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None, step: int | None = None
     ) -> int:
-        """The call row (queued) and its ``dial`` event (with the cadence step the call is, if any)."""
+        """The call row (queued) and its ``dial`` event (with the cadence step the call is, if any).
+
+        Raises:
+            CampaignPaused: the campaign was paused since the lead was claimed (nothing is written).
+        """
         now = self.clock()
         async with self.sessions.begin() as s:
+            if await campaign_paused(s, lead.campaign_id):
+                raise CampaignPaused(lead.campaign_id)
             call = Call(
                 created_at=now,
                 campaign_id=lead.campaign_id,

@@ -1,5 +1,5 @@
 """The webhook and media server: Twilio's TwiML, status and AMD callbacks, leads' texts
-(``/twilio/sms``), the media WebSocket, lead intake, ``/healthz``, ``/readyz`` and ``/metrics``.
+(``/twilio/sms``), the media WebSocket, lead intake, campaign pause and resume, ``/healthz``, ``/readyz`` and ``/metrics``.
 
 Every Twilio HTTP webhook must carry a valid ``X-Twilio-Signature`` for the URL Twilio
 requested (403 otherwise); a media WebSocket is kept only when its ``start`` message carries the
@@ -29,6 +29,7 @@ from reauto.breaker import Breaker
 from reauto.config import IntakeSettings, TwilioSettings
 from reauto.dialer.records import CallRecorder
 from reauto.metrics import exposition
+from reauto.serve.control_routes import add_control_routes
 from reauto.serve.guard import INTERNAL_ERROR, BodyLimit, answer_failure, call_number, clean_form, shown
 from reauto.serve.intake_routes import add_intake_routes
 from reauto.serve.media import POLICY_VIOLATION, serve_media
@@ -211,6 +212,7 @@ def create_app(ctx: ServeContext) -> FastAPI:
 
     add_intake_routes(app, ctx)
     add_sms_routes(app, ctx, verified_form)
+    add_control_routes(app, ctx)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:

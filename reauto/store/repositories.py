@@ -65,6 +65,18 @@ async def peek_next_leads(
     return result.scalars().all()
 
 
+async def campaign_paused(session: AsyncSession, campaign_id: int) -> bool:
+    """Whether the campaign is paused (``reauto campaign pause``), read under a share lock.
+
+    A pause takes the campaign's row for update, so it waits for the claims and call openings
+    already reading it, and every one after it sees the pause: once the pause is stored, no
+    dialer starts a new call (on PostgreSQL; SQLite serialises writers instead).
+    """
+    active = await session.scalar(select(Campaign.active).where(Campaign.id == campaign_id)
+                                  .with_for_update(read=True))
+    return active is False
+
+
 async def claim_next_leads(
     session: AsyncSession,
     campaign_id: int,
@@ -80,9 +92,11 @@ async def claim_next_leads(
     ``fresh``: only leads just posted and never called (True), only the others (False), or any.
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent workers
     never claim the same lead; SQLite serialises writers instead. Claimed leads move to
-    ``dialing`` with ``lease_owner`` and ``lease_expires_at`` set.
+    ``dialing`` with ``lease_owner`` and ``lease_expires_at`` set. A paused campaign gives none.
     """
     now = now or utcnow()
+    if await campaign_paused(session, campaign_id):
+        return []
     query = _dial_queue(campaign_id, now, limit, fresh).with_for_update(skip_locked=True, of=Lead)
     leads = (await session.execute(query)).scalars().all()
     if not leads:
