@@ -84,6 +84,17 @@ async def pg_engine(pg_settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
+def fresh_db_cfg() -> Iterator[Settings]:
+    """Settings on a PostgreSQL database of the test's own, migrated (for ``reauto`` commands and
+    dialer processes, which open their own connections); dropped afterwards."""
+    name = f"reauto_t_{uuid.uuid4().hex[:10]}"
+    cfg = Settings(database=DatabaseSettings(url=create_database(name)))
+    migrate.upgrade(cfg)
+    yield cfg
+    drop_database(name)
+
+
+@pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     """Settings for an embedded SQLite file in the test's temporary directory (not migrated)."""
     return Settings(database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'reauto.db'}"))

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import aiohttp
@@ -16,14 +15,12 @@ import yaml
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from reauto.config import DatabaseSettings, IntakeSettings, Settings, TwilioSettings
+from reauto.config import IntakeSettings, TwilioSettings
 from reauto.serve.app import ServeContext, create_app
 from reauto.serve.server import WebServer
-from reauto.store import migrate
 from reauto.store.models import Call, Campaign, Lead, LeadStatus
 from reauto.telephony.twilio import CallRegistry
 
-from .conftest import create_database, drop_database
 from .test_dial import AT, ROOT, cli
 
 REAUTO = str(Path(sys.executable).parent / "reauto")
@@ -31,13 +28,8 @@ LEADS = 120
 
 
 @pytest.fixture
-def db_cfg():
-    name = f"reauto_control_{uuid.uuid4().hex[:8]}"
-    url = create_database(name)
-    cfg = Settings(database=DatabaseSettings(url=url))
-    migrate.upgrade(cfg)
-    yield cfg
-    drop_database(name)
+def db_cfg(fresh_db_cfg):
+    return fresh_db_cfg
 
 
 def campaign_file(tmp_path: Path) -> Path:

@@ -4,7 +4,6 @@ bridged, or — the person not answering — offered a time instead, never on a 
 
 import asyncio
 import json
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 
@@ -15,16 +14,13 @@ from reauto.agent.handover import HOLD_LINE, TransferPlan
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.agent.wording import whisper
 from reauto.campaign import Shift, load_campaign
-from reauto.config import DatabaseSettings, Settings
 from reauto.dialer import assembly
 from reauto.errors import ConfigError
-from reauto.store import migrate
 from reauto.store.models import Call, CallEvent, CostEntry, Lead, LeadStatus, Turn
 from reauto.telephony.base import CallHandle
 from reauto.telephony.sim import HumanAgent, SimTelephony
 from reauto.voice.line import PhoneLine
 
-from .conftest import create_database, drop_database
 from .test_dial import AT, ROOT, cli, rows
 
 PERSON = "+15125550777"
@@ -167,13 +163,8 @@ async def test_a_lead_who_hangs_up_while_the_person_rings_ends_the_transfer():
 # --- whole calls -----------------------------------------------------------------------------------
 
 @pytest.fixture
-def db_cfg():
-    name = f"reauto_transfer_{uuid.uuid4().hex[:8]}"
-    url = create_database(name)
-    cfg = Settings(database=DatabaseSettings(url=url))
-    migrate.upgrade(cfg)
-    yield cfg
-    drop_database(name)
+def db_cfg(fresh_db_cfg):
+    return fresh_db_cfg
 
 
 def transfer_campaign(tmp_path: Path, answers: str) -> Path:
