@@ -279,3 +279,24 @@ async def test_the_conversation_hands_over_and_goes_on_as_the_transfer_ends(brid
         await brain.chat.close()
         await fake.close()
     assert brain.scripted.agent == ("transferred" if bridged else "scheduler")
+
+
+@pytest.mark.unit
+def test_the_persons_leg_is_counted_while_it_lasts_and_priced_by_the_minute():
+    from reauto.config import PricingSettings
+    from reauto.costs.meter import CostMeter
+    from reauto.costs.pricing import Catalogue
+    from reauto.dialer.handover import extra_leg_s, price_leg
+
+    handle = CallHandle(sid="SIM3")
+    assert extra_leg_s(handle, now=100.0, speed=1.0) == 0.0  # no hand-over
+    handle.details["transfer_started_at"] = 90.0
+    assert extra_leg_s(handle, now=100.0, speed=2.0) == 20.0  # under way, on a simulated clock
+    handle.details["transfer_ended_at"] = 95.0
+    assert extra_leg_s(handle, now=300.0, speed=1.0) == 5.0  # not taken: it rang 5 s, then stopped counting
+    meter = CostMeter(Catalogue(PricingSettings()))
+    price_leg(meter, "sim", handle)
+    assert not meter.lines  # an unanswered leg has no talk time to price
+    handle.details["transfer_leg_s"] = 61.0
+    price_leg(meter, "sim", handle)
+    assert [(line.component, line.quantity) for line in meter.lines] == [("telephony", 2)]

@@ -59,6 +59,8 @@ async def hand_over(*, call_id: int, handle: CallHandle, telephony: Telephony, s
              "request_to_bridge_s": round(asked + result.bridged_s, 3)
              if asked is not None and result.bridged_s is not None else None}
     handle.details[DETAILS_KEY] = facts
+    if not result.bridged:  # the person's leg is over (an unanswered one is not billed)
+        handle.details["transfer_ended_at"] = loop.time()
     metrics.TRANSFERS.labels(campaign=campaign, status=result.status).inc()
     if result.bridged_s is not None:
         metrics.TRANSFER_SECONDS.labels(campaign=campaign).observe(result.bridged_s)
@@ -81,6 +83,9 @@ def price_leg(meter: CostMeter | None, provider: str, handle: CallHandle) -> Non
 
 
 def extra_leg_s(handle: CallHandle, now: float, speed: float) -> float:
-    """Seconds of a second leg (the person's) under way at loop time ``now``, for the spend watchdog."""
+    """Seconds of a second leg (the person's) at loop time ``now``, for the spend watchdog: from the
+    hand-over's start to now, or to its end when the person did not take the call."""
     started = handle.details.get("transfer_started_at")
-    return max(0.0, (now - float(started)) * speed) if started is not None else 0.0
+    if started is None:
+        return 0.0
+    return max(0.0, (float(handle.details.get("transfer_ended_at", now)) - float(started)) * speed)
