@@ -91,7 +91,7 @@ def metric_names() -> list[str]:
                    TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
                    LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED,
-                   SECOND_LISTEN):
+                   SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

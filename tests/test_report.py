@@ -268,7 +268,7 @@ async def test_week_report_matches_hand_counts(seeded):
     mix = {o.outcome: (o.count, o.share) for o in r.outcomes}
     assert mix == {"booked": (4, 4 / 13), "callback": (1, 1 / 13), "not_interested": (1, 1 / 13),
                    "dnc": (1, 1 / 13), "voicemail": (2, 2 / 13), "no_answer": (1, 1 / 13),
-                   "bad_number": (1, 1 / 13), "none": (2, 2 / 13)}
+                   "bad_number": (1, 1 / 13), "transferred": (0, 0.0), "none": (2, 2 / 13)}
 
     a, b, default = r.variants
     assert (a.variant, a.calls, a.answered, a.bookings, a.booking_rate) == ("A", 7, 5, 3, 0.6)

@@ -239,7 +239,8 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
                                                step=lead.cadence_step or 0, scheduler=scheduler,
                                                min_confidence=min_confidence,
                                                recorded=decision.may_record if decision else False,
-                                               transfer=transfer_plan(campaign, gate.clock())),
+                                               transfer=transfer_plan(campaign, gate.clock())
+                                               if campaign.transfer.to else None),
                                  answered_by=answered_by)
         if llm is None:
             return scripted
