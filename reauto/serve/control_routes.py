@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from reauto.dialer.control import set_paused
 from reauto.errors import UsageError
-from reauto.intake.auth import Forbidden, Unauthorized, authenticate
+from reauto.serve.intake_routes import refused
 
 if TYPE_CHECKING:
     from reauto.serve.app import ServeContext
@@ -31,14 +31,9 @@ def add_control_routes(app: FastAPI, ctx: ServeContext) -> None:
         if ctx.intake is None or ctx.engine is None:
             return JSONResponse({"detail": "campaign control is not enabled on this server ([intake])"},
                                 status_code=404)
-        body = await request.body()
-        try:
-            authenticate(request.headers, body, api_keys=ctx.intake.api_keys, hmac_secret=ctx.intake.hmac_secret,
-                         max_skew_s=ctx.intake.max_skew_s)
-        except Unauthorized as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=401)
-        except Forbidden as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=403)
+        answer = refused(request, await request.body(), ctx.intake)
+        if answer is not None:
+            return answer
         try:
             done = await set_paused(ctx.engine, name, paused, wake=ctx.on_intake)
         except UsageError as exc:

@@ -27,9 +27,22 @@ from reauto.serve.guard import BadBody, parse_json, shown
 from reauto.serve.openapi import FUB_EVENT, LEADS_BODY, form_example
 
 if TYPE_CHECKING:
+    from reauto.config import IntakeSettings
     from reauto.serve.app import ServeContext
 
 log = logging.getLogger(__name__)
+
+
+def refused(request: Request, body: bytes, intake: IntakeSettings) -> Response | None:
+    """The 401/403 answer to a request without a valid ``[intake]`` API key or signature (None: it has one)."""
+    try:
+        authenticate(request.headers, body, api_keys=intake.api_keys, hmac_secret=intake.hmac_secret,
+                     max_skew_s=intake.max_skew_s)
+    except Unauthorized as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=401)
+    except IntakeForbidden as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    return None
 
 
 def add_intake_routes(app: FastAPI, ctx: ServeContext) -> None:
@@ -46,13 +59,9 @@ def add_intake_routes(app: FastAPI, ctx: ServeContext) -> None:
         if ctx.intake is None or ctx.engine is None:
             return JSONResponse({"detail": "lead intake is not enabled on this server"}, status_code=404)
         body = await request.body()
-        try:
-            authenticate(request.headers, body, api_keys=ctx.intake.api_keys, hmac_secret=ctx.intake.hmac_secret,
-                         max_skew_s=ctx.intake.max_skew_s)
-        except Unauthorized as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=401)
-        except IntakeForbidden as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=403)
+        answer = refused(request, body, ctx.intake)
+        if answer is not None:
+            return answer
         try:
             payload = parse_json(body)
         except BadBody as exc:
