@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +21,7 @@ from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, Scrip
 from reauto.campaign import Campaign
 from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
 from reauto.dialer.records import RetryPolicy
+from reauto.leads.normalize import zones_of
 from reauto.sim.lead import LeadScript
 from reauto.store import repositories
 from reauto.store.models import Call, Campaign as CampaignRow, ConsentRecord, DncEntry, DncSource, Lead
@@ -84,15 +83,6 @@ async def _upsert_campaign(sessions: async_sessionmaker[AsyncSession], campaign:
         row.source_path = str(campaign.source) if campaign.source else None
         await s.flush()
         return row.id
-
-
-def zones_of(number: str) -> list[str]:
-    """Every time zone the number's area code may be in (phonenumbers' offline data)."""
-    try:
-        zones = pn_timezone.time_zones_for_number(phonenumbers.parse(number, None))
-    except phonenumbers.NumberParseException:
-        return []
-    return [z for z in zones if z != "Etc/Unknown"]
 
 
 async def seed_sim_leads(sessions: async_sessionmaker[AsyncSession], campaign_id: int, campaign: Campaign) -> int:

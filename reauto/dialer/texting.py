@@ -23,6 +23,7 @@ from reauto import metrics
 from reauto.campaign import Campaign
 from reauto.compliance import DAYS, ComplianceRules, Hours, LeadFacts, in_window, next_allowed, zones_for
 from reauto.dialer.records import advance_cadence
+from reauto.leads.normalize import zones_of
 from reauto.store.models import ConsentRecord, DncEntry, Lead, LeadStatus, Touch
 from reauto.store.types import utcnow
 from reauto.telephony.base import Telephony
@@ -76,8 +77,6 @@ class Texter:
             callback_number=persona.callback_number or self.campaign.caller_id, call_time=call_time)
 
     def _facts(self, lead: Lead) -> LeadFacts:
-        from reauto.dialer.assembly import zones_of
-
         zones = tuple(lead.tz_candidates or ([lead.timezone] if lead.timezone else []) or zones_of(lead.phone_e164))
         return LeadFacts(phone_e164=lead.phone_e164, state=lead.state, zones=zones, has_written_consent=True)
 

@@ -40,7 +40,7 @@ from reauto import metrics
 from reauto.agent.when import PARTS, read_preference
 from reauto.intake.replies import MAX_CHARS, Reply, read_reply
 from reauto.leads.dnc import flag_leads
-from reauto.leads.normalize import InvalidPhone, parse_phone
+from reauto.leads.normalize import InvalidPhone, parse_phone, zones_of
 from reauto.store.models import DIALABLE, Campaign, ConsentRecord, DncEntry, DncSource, Lead, LeadStatus, Touch
 from reauto.store.types import utcnow
 
@@ -108,16 +108,7 @@ def _answer(template: str, config: dict[str, Any]) -> str:
 
 def lead_zone(lead: Lead) -> ZoneInfo | None:
     """The lead's time zone, as the dialer would read it (its own, else its number's first)."""
-    import phonenumbers
-    from phonenumbers import timezone as pn_timezone
-
-    names = [lead.timezone] if lead.timezone else list(lead.tz_candidates or [])
-    if not names:
-        try:
-            names = [z for z in pn_timezone.time_zones_for_number(phonenumbers.parse(lead.phone_e164, None))
-                     if z != "Etc/Unknown"]
-        except phonenumbers.NumberParseException:
-            names = []
+    names = [lead.timezone] if lead.timezone else list(lead.tz_candidates or []) or zones_of(lead.phone_e164)
     for name in names:
         try:
             return ZoneInfo(name)

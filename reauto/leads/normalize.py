@@ -398,3 +398,12 @@ def normalize_zip(raw: object) -> str | None:
         return text[:10]
     head = match.group(1).zfill(5)
     return f"{head}-{match.group(2)}" if match.group(2) else head
+
+
+def zones_of(number: str) -> list[str]:
+    """Every time zone the number's area code may be in (phonenumbers' offline data)."""
+    try:
+        zones = pn_timezone.time_zones_for_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return []
+    return [z for z in zones if z != "Etc/Unknown"]
