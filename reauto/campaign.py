@@ -144,6 +144,8 @@ class SimPersona(_Model):
 SMS_FIELDS = frozenset({"first_name", "agent_name", "business", "callback_number", "call_time"})
 #: What an answer to an inbound text may name (it is sent before the lead is known).
 ANSWER_FIELDS = frozenset({"agent_name", "business", "callback_number"})
+#: What the inbound lines may use.
+INBOUND_FIELDS = frozenset({"agent_name", "business", "callback_number", "first_name"})
 
 
 class CadenceStep(_Model):
@@ -267,6 +269,28 @@ class Transfer(_Model):
         return e164(value) if value.strip() else ""
 
 
+class Inbound(_Model):
+    """Calls a lead places to the campaign's number (its caller_id): the agent answers them."""
+
+    answer: bool = Field(True, description="Answer calls to caller_id with the agent; false: such calls hear "
+                                           "`unavailable` and are called back.")
+    greeting: str = Field(
+        "Thanks for calling {business}. This is {agent_name}, an AI assistant.",
+        description="The first words to a caller (a known lead is then greeted by name and the call goes on from "
+                    "what they said last time); may use {business}, {agent_name} and {first_name}.")
+    opted_out: str = Field(
+        "Thanks for calling {business}. This number is on our do-not-call list, so we won't call or text you. "
+        "If you'd like to hear from us again, reply START to one of our texts, or ask one of our agents to add "
+        "you back with your written consent. Goodbye.",
+        description="What a caller whose number opted out hears (then the call ends): that they are opted out "
+                    "and how to opt back in.")
+    unavailable: str = Field(
+        "Thanks for calling {business}. We can't take your call right now, so one of our team will call you "
+        "back shortly. Goodbye.",
+        description="What a caller hears when no agent can take the call (no dialer serving the campaign, every "
+                    "slot busy, the budget spent); a known lead is then due for a call back.")
+
+
 class Variant(_Model):
     """An A/B prompt variant: leads are split by weight, each keeping its variant on every call."""
 
@@ -325,6 +349,7 @@ class Campaign(_Model):
     sms: Sms = Field(default_factory=Sms)  # type: ignore[arg-type]
     recording: Recording = Field(default_factory=Recording)  # type: ignore[arg-type]
     transfer: Transfer = Field(default_factory=Transfer)  # type: ignore[arg-type]
+    inbound: Inbound = Field(default_factory=Inbound)  # type: ignore[arg-type]
     source: Path | None = Field(None, exclude=True)
 
     @field_validator("lead_countries")
@@ -400,6 +425,12 @@ class Campaign(_Model):
             if unknown:
                 raise ValueError(f"sms.{name}: unknown {{{', '.join(unknown)}}} "
                                  f"(known: {', '.join(sorted(ANSWER_FIELDS))})")
+        for name in ("greeting", "opted_out", "unavailable"):
+            names = {f for _, f, _, _ in string.Formatter().parse(getattr(self.inbound, name)) if f}
+            unknown = sorted(names - INBOUND_FIELDS)
+            if unknown:
+                raise ValueError(f"inbound.{name}: unknown {{{', '.join(unknown)}}} "
+                                 f"(known: {', '.join(sorted(INBOUND_FIELDS))})")
         if self.sms.help_answer and "STOP" not in self.sms.help_answer:
             raise ValueError("sms.help_answer: the answer to HELP must tell the lead how to opt out (\"Reply STOP …\")")
         wanted = [(f"cadence[{i}].template", s.template) for i, s in enumerate(self.cadence) if s.action == "sms"]

@@ -192,6 +192,20 @@ def check(
     return Decision(True, "ok", may_record=may_record, must_announce_recording=announce, disclosures=lines)
 
 
+def answering(rules: ComplianceRules, state: str | None) -> Decision:
+    """The rules for answering a call the lead placed to the campaign's number.
+
+    The rules of placing a call (calling hours, consent, do-not-call lists, attempts, the
+    abandoned-call rate) govern calls to the lead, not the lead's own call: it is answered. The
+    recording rules apply as to any call (two-party states are told it may be recorded). A number
+    that opted out is told so by the agent and the call ends (:mod:`reauto.agent.inbound`).
+    """
+    may_record, announce = recording(rules, state)
+    lines = ("This call may be recorded for quality and training.",) if announce else ()
+    return Decision(True, "the lead called", may_record=may_record, must_announce_recording=announce,
+                    disclosures=lines)
+
+
 def next_allowed(lead: LeadFacts, rules: ComplianceRules, now: datetime,
                  history: Sequence[datetime] = (), *, horizon_days: int = 14) -> datetime | None:
     """The first instant ≥ ``now`` (to the minute) at which the timed rules all allow a call.

@@ -70,6 +70,9 @@ TRANSFER_SECONDS = Histogram("reauto_transfer_bridge_seconds", "From the hand-ov
                              "connected.", ["campaign"], buckets=(0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60))
 TEXTS_RECEIVED = Counter("reauto_texts_received", "Texts from leads by how they were read: opt_out, help, opt_in, "
                          "message.", ["kind"])
+INBOUND_CALLS = Counter("reauto_inbound_calls", "Calls leads placed to a campaign's number, by how they were taken: "
+                        "answered (by the agent) or unavailable (the caller heard the unavailable line).",
+                        ["campaign", "taken"])
 ADMISSION_LIMIT = Gauge("reauto_dialer_admission_limit", "Calls at once a dialer admits now (learned from what its "
                         "calls get, up to --concurrency).", ["campaign"], multiprocess_mode="livemax")
 ADMISSION_REFUSED = Counter("reauto_dialer_admission_refused", "Times due leads waited because the dialer had no "
@@ -91,7 +94,7 @@ def metric_names() -> list[str]:
                    TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
                    LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED,
-                   SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED):
+                   SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED, INBOUND_CALLS):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

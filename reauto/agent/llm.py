@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from reauto.agent.asks import asks_about, offers_kept, questions
 from reauto.agent.extract import SlotValue
+from reauto.agent.inbound import CallerFacts
 from reauto.agent.prompts import PromptTemplate
 from reauto.agent.scripted import MoreFacts, ScriptedBrain
 from reauto.agent.sentences import SentenceSplitter, sentences
@@ -249,6 +250,9 @@ class LLMBrain:
 
     def resume(self) -> None:
         self.scripted.resume()
+
+    async def call_in(self, facts: CallerFacts) -> None:
+        await self.scripted.call_in(facts)
 
     async def settle(self) -> None:
         """Let extractions still running finish (at most ``extract_timeout_s``), so that what they

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from reauto.agent.booking import FixedOffers, Negotiation
 from reauto.agent.extract import Extraction, SlotValue, extract, normalise
 from reauto.agent.intents import intents_of, not_available
+from reauto.agent.inbound import CallerFacts, InboundLines, booked_line, follow_up_close, greeting
 from reauto.agent.handover import HOLD_LINE, TransferPlan, connecting_line, offer_line, unavailable_line
 from reauto.agent.numbers import MoneyRange
 from reauto.agent.scoring import DEFAULT_WEIGHTS, score_slots
@@ -79,6 +80,7 @@ class ScriptConfig:
     min_confidence: float = 0.0
     recorded: bool = True  # the call may be recorded (the gate's decision): what an objection is told
     transfer: TransferPlan | None = None  # a person may take the call now (on shift): when and who
+    inbound: InboundLines = field(default_factory=InboundLines)  # the words to a lead who called us
 
 
 #: The acknowledgement of an objection to recording (the recording has stopped when it is heard).
@@ -108,6 +110,8 @@ class ScriptedBrain:
         self._alternatives: tuple[str, ...] = ()  # the recogniser's other readings of the next turn
         self.recording_declined = False  # the lead objected to being recorded (the call stops recording)
         self.transfer_reason: str | None = None  # "asked" or "hot" once a transfer was started
+        self._called_in: tuple[str, str, str | None] | None = None  # a caller's opening: text, agent, outcome
+        self._booked: str | None = None  # a caller's live appointment, in words
 
     # --- Brain protocol -------------------------------------------------------
     def opening(self) -> Reply:
@@ -119,6 +123,9 @@ class ScriptedBrain:
                     f"home search. Please call us back at {c.callback_number or 'this number'}. "
                     "If you'd rather not hear from us, call that number and say stop. Goodbye.")
             return self._say(text, "voicemail", end_call=True, outcome="voicemail")
+        if self._called_in is not None:
+            text, agent, outcome = self._called_in
+            return self._say(text, agent, end_call=outcome is not None, outcome=outcome)
         name = f" {c.lead_first_name}" if c.lead_first_name else ""
         if self._resumed and self.agent in ("qualifier", "scheduler"):
             return self._say(self._resume_line(name), self.agent)
@@ -179,6 +186,9 @@ class ScriptedBrain:
             return await self._recording_stopped(ack, expecting)
         if self.agent == "scheduler":
             return await self._book(text)
+        if self.agent == "follow_up":
+            line, outcome = follow_up_close(normalise(text), self._booked)
+            return self._say(line, "closer", end_call=True, outcome=outcome)
         if self.agent == "greeter" and not_available(text):
             name = f" {self.config.lead_first_name}" if self.config.lead_first_name else ""
             return self._say(f"No problem, I'll try{name} another time. Thanks, and goodbye.", "closer",
@@ -328,6 +338,41 @@ class ScriptedBrain:
             if isinstance(value, dict) and set(value) == {"low", "high"}:
                 value = MoneyRange(value["low"], value["high"])
             self.values[slot] = SlotValue(value, float(state["confidence"].get(slot, 0.5)))
+
+    async def call_in(self, facts: CallerFacts) -> None:
+        """The lead called the campaign's number (see :mod:`reauto.agent.inbound`): the opening
+        greets the caller and the call goes on from what the store knows about them."""
+        c = self.config
+        hello = greeting(c.inbound, facts, business=c.business, agent_name=c.agent_name)
+        if facts.opted_out:
+            self._called_in = (greeting(replace(c.inbound, greeting=c.inbound.opted_out), facts,
+                                        business=c.business, agent_name=c.agent_name), "closer", "dnc")
+            return
+        self.restore_slots(facts.slots)
+        parts = [hello, *c.disclosures, f"If you'd rather not get calls from us, just say stop or press {OPT_OUT_KEY}."]
+        self._booked = facts.booked
+        if facts.booked:
+            self._called_in = (" ".join([*parts, booked_line(facts.booked)]), "follow_up", None)
+            return
+        said = recap(self.slots)
+        if said:
+            parts.append(f"Last time you told me {said}.")
+        self._index = next((i for i, q in enumerate(c.questions) if q.slot not in self.values), len(c.questions))
+        if self._index < len(c.questions):
+            self._called_in = (" ".join([*parts, c.questions[self._index].text]), "qualifier", None)
+        elif self.score >= c.book_threshold and await self._load_offers():
+            self._called_in = (" ".join([*parts, self._offer()]), "scheduler", None)
+        else:
+            self._called_in = (" ".join([*parts, "Is there anything I can help you with?"]), "follow_up", None)
+
+    def restore_slots(self, slots: Mapping[str, Any], confidence: float = 0.9) -> None:
+        """Take what the lead said on earlier calls (stored slots) as known."""
+        for slot, value in slots.items():
+            if slot == "appointment" or value is None:
+                continue
+            if isinstance(value, dict) and set(value) == {"low", "high"}:
+                value = MoneyRange(value["low"], value["high"])
+            self.values[slot] = SlotValue(value, confidence)
 
     def resume(self) -> None:
         """The restored conversation continues on a new call (the opening says we got cut off)."""

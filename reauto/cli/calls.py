@@ -25,7 +25,8 @@ def list_(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """List calls, newest first: lead, status, outcome, turns, recording (yes, declined by the lead, or purged).
+    """List calls, newest first: lead, way (out: dialed; in: the lead called), status, outcome, turns,
+    recording (yes, declined by the lead, or purged).
 
     Example: reauto calls list --campaign demo --limit 20
     """
@@ -38,8 +39,9 @@ def list_(
 
     rows = run_db(settings(ctx), work)
     emit(rows, as_json, lambda items: table(
-        f"calls ({len(items)})", ["id", "campaign", "lead", "status", "outcome", "turns", "recorded", "started"],
-        [(r["id"], r["campaign"], r["lead"], r["status"], r["outcome"], r["turns"],
+        f"calls ({len(items)})", ["id", "campaign", "lead", "way", "status", "outcome", "turns", "recorded", "started"],
+        [(r["id"], r["campaign"], r["lead"], "in" if r["direction"] == "inbound" else "out", r["status"],
+          r["outcome"], r["turns"],
           {"kept": "yes", "none": ""}.get(r["recording"], r["recording"]), r["created_at"]) for r in items]))
 
 

@@ -103,6 +103,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                clock_start: datetime | None, speed: float, recordings: Path | None, seed: bool,
                live: bool, metrics: tuple[str, int] | None = None,
                agent_text_tap: Any = None, forever: bool = False, poll_s: float = 0.5, admission: bool = True,
+               on_start: Any = None,
                ) -> tuple[list[Any], list[tuple[int, str]], dict[str, Any]]:
     from reauto.costs.alerts import Alerter
     from reauto.costs.budget import BudgetGuard
@@ -110,6 +111,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     from reauto.costs.reservations import reservations_for
     from reauto.dialer import assembly
     from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.dialer.inbound import spoken
     from reauto.dialer.texting import Texter
     from reauto.export.realtime import RealtimeExport
     from reauto.scheduling.booking import BusyFeed, Scheduler
@@ -225,7 +227,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
                             call_estimate_min=cfg.budget.call_estimate_min, top_up_min=cfg.budget.top_up_min,
                             campaign_name=campaign.name, stop_when_idle=not forever, poll_s=poll_s,
                             spool_dir=cfg.resilience.spool_dir, shutdown_grace_s=cfg.resilience.shutdown_grace_s,
-                            transfer=campaign.transfer if campaign.transfer.to else None),
+                            transfer=campaign.transfer if campaign.transfer.to else None,
+                            answer_calls=campaign.inbound.answer, region=cfg.default_region,
+                            unavailable=spoken(campaign.inbound.unavailable, campaign.model_dump(mode="json"))),
         on_change=view.update if view else None, catalogue=catalogue, guard=guard, clock=gate.clock,
         store_clock=gate.store_clock,
         warmers=[llm.chat.warm, *(functools.partial(llm.chat.warm, m) for m in sorted(set(cfg.llm.models.values())))]
@@ -236,6 +240,9 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         sessions_store=conversations,
         variant_for=assembly.variant_for(campaign),
     )
+    telephony.answerer = dialer.pick_up  # calls leads place to the campaign's number come to this dialer
+    if on_start is not None:  # tests and benchmarks: the dialer, before its first call
+        on_start(dialer)
     realtime.start()
     if follower is not None:
         follower.start()

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.agent.handover import TransferPlan
+from reauto.agent.inbound import InboundLines
 from reauto.agent.llm import LLMBrain, LLMParts
 from reauto.agent.variants import assign, load_prompts
 from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign
-from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, check
+from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, answering, check
 from reauto.dialer.records import RetryPolicy
 from reauto.leads.normalize import zones_of
 from reauto.sim.lead import LeadScript
@@ -167,6 +168,14 @@ class CampaignGate:
         return decision
 
 
+    def answering(self, lead: Lead) -> Decision:
+        """The decision for a call ``lead`` placed to the campaign (disclosures and recording; see
+        :func:`reauto.compliance.answering`), kept for the call's brain like a dial's."""
+        decision = answering(self.rules, lead.state)
+        self.decisions[lead.id] = decision
+        return decision
+
+
 def step_voicemail(campaign: Campaign, step: int) -> str:
     """What a call at ``step`` of the cadence does at an answering machine (message or hang_up)."""
     if 0 <= step < len(campaign.cadence) and campaign.cadence[step].voicemail is not None:
@@ -191,7 +200,8 @@ def human_agents(campaign: Campaign) -> dict[str, HumanAgent]:
 
 def script_config(campaign: Campaign, first_name: str | None, disclosures: Sequence[str] = (), *,
                   step: int = 0, scheduler: Any = None, min_confidence: float = 0.0,
-                  recorded: bool = True, transfer: TransferPlan | None = None) -> ScriptConfig:
+                  recorded: bool = True, transfer: TransferPlan | None = None,
+                  inbound: InboundLines | None = None) -> ScriptConfig:
     """What the scripted brain says on one call of ``campaign`` (plus the gate's disclosures), at
     the lead's cadence ``step``."""
     return ScriptConfig(
@@ -207,6 +217,7 @@ def script_config(campaign: Campaign, first_name: str | None, disclosures: Seque
         min_confidence=min_confidence,
         recorded=recorded,
         transfer=transfer,
+        inbound=inbound or InboundLines(),
     )
 
 
@@ -230,7 +241,9 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
                                                min_confidence=min_confidence,
                                                recorded=decision.may_record if decision else False,
                                                transfer=transfer_plan(campaign, gate.clock())
-                                               if campaign.transfer.to else None),
+                                               if campaign.transfer.to else None,
+                                               inbound=InboundLines(campaign.inbound.greeting,
+                                                                    campaign.inbound.opted_out)),
                                  answered_by=answered_by)
         if llm is None:
             return scripted

@@ -25,7 +25,9 @@ from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.admission import Admission
+from reauto.agent.inbound import CallerFacts
 from reauto.dialer.handover import DETAILS_KEY, extra_leg_s, hand_over, price_leg
+from reauto.dialer.inbound import Answering
 from reauto.dialer.journal import CallJournal
 from reauto.dialer.records import CallRecorder, CampaignPaused
 from reauto.dialer.recovery import interrupted_call
@@ -108,15 +110,17 @@ class CallRunner(ABC):
     def _store_fails(self, exc: BaseException) -> None:
         """The store could not be reached: no new dials until it answers."""
 
-    async def _call(self, lead: Lead, may_record: bool, hold: Hold | None = None) -> None:
+    async def _call(self, lead: Lead, may_record: bool, hold: Hold | None = None,
+                    incoming: Answering | None = None) -> None:
+        """One call: placed to ``lead``, or (``incoming``) the call the lead placed, already opened."""
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164
         loop = asyncio.get_running_loop()
-        intake_at = posted_at(lead)
+        intake_at = posted_at(lead) if incoming is None else None
         variant = self.variant_for(lead) if self.variant_for is not None else None
         try:
-            call_id = await self.recorder.open_call(lead, provider=self.telephony.name, worker=self.config.worker,
-                                                    prompt_variant=variant,
-                                                    step=lead.cadence_step if self.steps else None)
+            call_id = incoming.call_id if incoming is not None else await self.recorder.open_call(
+                lead, provider=self.telephony.name, worker=self.config.worker, prompt_variant=variant,
+                step=lead.cadence_step if self.steps else None)
         except Exception as exc:
             if hold is not None and self.guard is not None:
                 await self.guard.settle(hold, Decimal(0))  # nothing was spent: the money is free again
@@ -136,10 +140,13 @@ class CallRunner(ABC):
         meter = self._meter(live)
         current_meter.set(meter)  # this task's context: every task the call starts reports here
         campaign = self.config.campaign_name
-        metrics.CALLS_PLACED.labels(campaign=campaign).inc()
+        amd = self.config.amd and incoming is None  # a caller is a person
+        if incoming is None:
+            metrics.CALLS_PLACED.labels(campaign=campaign).inc()
         metrics.CALLS_ACTIVE.labels(campaign=campaign).inc()
         self._changed()
-        warming = asyncio.create_task(self._warm_opening(lead), name=f"warm-{call_id}")
+        warming = asyncio.create_task(self._warm_opening(lead) if incoming is None else asyncio.sleep(0),
+                                      name=f"warm-{call_id}")
         # the call's VAD and end-of-turn models load while the phone rings, not after "hello?"
         models = asyncio.ensure_future(asyncio.to_thread(self.config.turn_taking.models))
         watchdog: asyncio.Task[None] | None = None
@@ -149,14 +156,17 @@ class CallRunner(ABC):
             # the opening is ready before the number is dialed: on a busy machine its synthesis
             # would otherwise run after "hello?", into the 2 seconds the lead may wait. A lead who
             # just asked to be called is dialed at once: the opening has the ringing to be ready
-            if intake_at is None:
+            if incoming is not None:  # the lead is calling: connect them
+                handle = await self.telephony.answer(incoming.call, str(call_id))
+            elif intake_at is None:
                 await asyncio.wait([warming], timeout=OPENING_READY_S)
             else:  # a posted lead's first call: how fast was the number dialed?
                 speed["dial_s"] = round((self.store_clock() - intake_at).total_seconds(), 3)
                 metrics.SPEED_TO_LEAD.labels(stage="dial").observe(speed["dial_s"])
-            handle = await self.telephony.place_call(
-                to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
-            )
+            if incoming is None:
+                handle = await self.telephony.place_call(
+                    to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
+                )
             # "unknown": asynchronous answering-machine detection reports during the call; until
             # it says machine, whoever answered is treated as a person (the 2-second rule applies)
             person = handle.transport is not None and handle.answered_by != "machine"
@@ -167,7 +177,7 @@ class CallRunner(ABC):
                 outcome = "no_answer"  # busy and failed keep their own call status
                 details = {"speed_to_lead": speed} if speed else {}
                 await self.recorder.finish(call_id, status=status, outcome=outcome, retry=self.config.retry,
-                                           details=details)
+                                           details=details, inbound=incoming is not None)
                 self._summarise(call_id, lead, name, outcome, status.value, None, {}, None, details, meter=meter)
                 return
             answered = loop.time()
@@ -181,7 +191,7 @@ class CallRunner(ABC):
             live.stage = "talking"
             self._changed()
             result, brain = await self._converse(lead, handle, may_record, live, models, journal=journal,
-                                                 call_id=call_id)
+                                                 call_id=call_id, caller=incoming.facts if incoming else None)
             person = handle.answered_by != "machine"
             if result.outcome != "transferred":  # a transferred lead talks with the person until one hangs up
                 await self.telephony.hang_up(handle)
@@ -194,7 +204,7 @@ class CallRunner(ABC):
                 watchdog.cancel()
             if meter is not None:  # billed time: the telephony's own clock when it has one
                 seconds = details.get("duration_s") or (loop.time() - answered)
-                meter.record_call_time(self.telephony.name, float(seconds), amd=self.config.amd)
+                meter.record_call_time(self.telephony.name, float(seconds), amd=amd)
                 price_leg(meter, self.telephony.name, handle)
             recording = self._save_recording(call_id, result) if may_record else None
             if result.recording_declined_s is not None:  # every export says so
@@ -216,8 +226,10 @@ class CallRunner(ABC):
             score = getattr(brain, "score", None)
             # measured at the far end when the telephony can (what the lead waited), else by us
             greeting_ms = details.get("hello_to_first_audio_ms") or result.latency.hello_to_first_audio_ms
-            abandoned = (greeting_ms is None or greeting_ms > self.config.abandon_after_s * 1000) if person else None
-            if person and greeting_ms is None and self.admission is not None:
+            # the abandoned-call rule is about calls placed to leads, not calls they place
+            abandoned = ((greeting_ms is None or greeting_ms > self.config.abandon_after_s * 1000)
+                         if person and incoming is None else None)
+            if person and greeting_ms is None and self.admission is not None and incoming is None:
                 self.admission.greeting(None)  # a person answered and never heard the agent
             await journal.close()  # what is still being written lands before the call's end
             await self.recorder.finish(
@@ -225,7 +237,7 @@ class CallRunner(ABC):
                 outcome=outcome, turns=result.turns, latency=result.latency, slots=slots, score=score,
                 recording_path=recording, retry=self.config.retry, details=details, abandoned=abandoned,
                 costs=meter.lines if meter is not None else (), dropped=dropped,
-                recording_declined_s=result.recording_declined_s,
+                recording_declined_s=result.recording_declined_s, inbound=incoming is not None,
             )
             self._summarise(call_id, lead, name, outcome, "completed", result, slots, score, details,
                             recorded=recording is not None, greeting_ms=greeting_ms, meter=meter)
@@ -234,8 +246,8 @@ class CallRunner(ABC):
             await journal.close()
             await self.recorder.finish(call_id, status=CallStatus.FAILED, outcome="callback",
                                        retry=self.config.retry, details={"error": str(exc)},
-                                       abandoned=True if person else None,
-                                       costs=meter.lines if meter is not None else ())
+                                       abandoned=True if person and incoming is None else None,
+                                       costs=meter.lines if meter is not None else (), inbound=incoming is not None)
             self._summarise(call_id, lead, name, "callback", "failed", None, {}, None, {"error": str(exc)},
                             meter=meter)
         finally:
@@ -349,6 +361,7 @@ class CallRunner(ABC):
     async def _converse(
         self, lead: Lead, handle: CallHandle, may_record: bool, live: LiveCall,
         models: asyncio.Future[Any] | None = None, *, journal: CallJournal | None = None, call_id: int = 0,
+        caller: CallerFacts | None = None,
     ) -> tuple[CallOutcome, Brain]:
         brain = self.brain_factory(lead, handle.answered_by)
         handing_over: list[asyncio.Task[Any]] = []
@@ -394,7 +407,8 @@ class CallRunner(ABC):
             keep_until_objection=self.config.keep_until_objection,
             on_agent_text=handle.on_agent_text,
             on_turn=on_turn,
-            greet_on_first_words=handle.answered_by != "machine",
+            greet_on_first_words=handle.answered_by != "machine" and caller is None,
+            speaks_first=caller is not None,  # the lead called: they wait for the agent's greeting
             timeout_s=self.config.call_timeout_s,
             hung_up=line_ends,
             journal=journal,
@@ -404,11 +418,15 @@ class CallRunner(ABC):
         )
         if models is not None:
             session.use_models(await models)
-        await self._resume(lead, brain, handle.answered_by)
+        call_in = getattr(brain, "call_in", None)
+        if caller is not None and call_in is not None:
+            await call_in(caller)  # greeted as a caller; the call goes on from what the store knows
+        else:
+            await self._resume(lead, brain, handle.answered_by)
         if getattr(brain, "recording_declined", False):  # declined on the call this one continues
             session.record = False
         detected = getattr(self.telephony, "amd_result", None)
-        amd = detected(handle) if detected is not None else None
+        amd = detected(handle) if detected is not None and caller is None else None
         watcher = (asyncio.create_task(self._follow_amd(amd, lead, handle, session, live), name="amd")
                    if amd is not None else None)
         try:

@@ -205,9 +205,11 @@ class CallRecorder:
     clock: Callable[[], datetime] = utcnow
 
     async def open_call(
-        self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None, step: int | None = None
+        self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None, step: int | None = None,
+        incoming: str | None = None,
     ) -> int:
-        """The call row (queued) and its ``dial`` event (with the cadence step the call is, if any).
+        """The call row (queued) and its ``dial`` event (with the cadence step the call is, if any);
+        for a call the lead placed (``incoming``: the provider's call id), an ``incoming`` event.
 
         Raises:
             CampaignPaused: the campaign was paused since the lead was claimed (nothing is written).
@@ -223,14 +225,16 @@ class CallRecorder:
                 provider=provider,
                 worker=worker,
                 prompt_variant=prompt_variant,
-                status=CallStatus.QUEUED,
+                status=CallStatus.RINGING if incoming else CallStatus.QUEUED,
+                direction="inbound" if incoming else "outbound",
+                provider_sid=incoming,
             )
             s.add(call)
             await s.flush()
             payload: dict[str, Any] = {"worker": worker}
             if step is not None:
                 payload["cadence_step"] = step
-            s.add(CallEvent(call_id=call.id, type="dial", payload=payload, ts=now))
+            s.add(CallEvent(call_id=call.id, type="incoming" if incoming else "dial", payload=payload, ts=now))
             return call.id
 
     async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None, *,
@@ -277,6 +281,7 @@ class CallRecorder:
         now: datetime | None = None,
         dropped: bool = False,
         recording_declined_s: float | None = None,
+        inbound: bool = False,
     ) -> None:
         """Store the call's end and move its lead on, in one transaction.
 
@@ -291,6 +296,8 @@ class CallRecorder:
 
         ``dropped``: the connection was lost mid-conversation; the lead is called back after
         ``retry.dropped`` and that call resumes this one's conversation.
+
+        ``inbound``: the lead placed the call; it is not an attempt (see :meth:`_after_inbound`).
         """
         now = now or self.clock()
         async with self.sessions.begin() as s:
@@ -321,13 +328,38 @@ class CallRecorder:
                             .values(call_id=call_id))
             s.add(CallEvent(call_id=call_id, type="ended", ts=now,
                             payload={"status": status.value, "outcome": outcome, **dict(details or {})}))
-            self._move_lead_on(lead, outcome, retry, now)
+            opted_out = lead.dnc
+            if inbound:
+                self._after_inbound(lead, outcome, retry, now)
+            else:
+                self._move_lead_on(lead, outcome, retry, now)
             if dropped and lead.status in (LeadStatus.SCHEDULED, LeadStatus.CALLBACK):
                 lead.next_attempt_at = now + retry.dropped
                 lead.custom = {**(lead.custom or {}), RECOVERY_KEY: {"call_id": call_id, "at": now.isoformat(),
                                                                     "reason": "dropped"}}
-            if outcome == Outcome.DNC:
+            if outcome == Outcome.DNC and not (inbound and opted_out):  # a caller told they had opted out
                 await add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
+
+    @staticmethod
+    def _after_inbound(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:
+        """Move a lead on after a call they placed: not an attempt (no count, no cadence step). What
+        they decided stands (booked, not interested, do not call, wrong number, with a person); a
+        request to be called back schedules one, except for a lead who is booked or opted out (their
+        request goes to a person with the call's record). A lead claimed for the call is released."""
+        if lead.lease_owner is not None and lead.status == LeadStatus.DIALING:
+            lead.lease_owner, lead.lease_expires_at = None, None
+            lead.status = LeadStatus.NEW if lead.attempts == 0 and lead.source != "inbound" else LeadStatus.SCHEDULED
+        if lead.dnc or lead.status in (LeadStatus.DNC, LeadStatus.BAD_NUMBER):
+            return
+        status = OUTCOME_STATUS.get(outcome)
+        if outcome == Outcome.CALLBACK:
+            if lead.status == LeadStatus.BOOKED:
+                return
+            lead.next_attempt_at = now + retry.delay(outcome)
+        if status is not None and outcome not in UNANSWERED:
+            lead.status = status
+        if status == LeadStatus.DNC:
+            lead.dnc = True
 
     @staticmethod
     def _move_lead_on(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:

@@ -188,7 +188,9 @@ def call_record(call: Call, lead: Lead, campaign: str, slots: dict[str, Any], sc
         "at": _iso(call.created_at), "disposition": disposition, "status": str(call.status),
         "answered_at": _iso(call.answered_at), "ended_at": _iso(call.ended_at),
         "duration_s": round(duration, 1) if duration is not None else None,
-        "slots": slots, "score": score, "summary": summary_line(disposition, slots, score, appointment),
+        "slots": slots, "score": score, "direction": call.direction,
+        "summary": ("Inbound: the lead called. " if call.direction == "inbound" else "")
+        + summary_line(disposition, slots, score, appointment),
         "transcript": transcript, "recording": call.recording_path if call.recorded else None,
         "recording_declined_at": _iso(call.recording_declined_at),
         "appointment": appointment, "cost_usd": float(call.cost_total or 0), "cadence_step": cadence_step,
@@ -207,6 +209,7 @@ def text_record(touch: Touch, lead: Lead, campaign: str) -> dict[str, Any]:
         "schema": SCHEMA, "kind": "text", "key": f"text:{touch.id}", "campaign": campaign, "lead": _lead(lead),
         "at": _iso(touch.created_at), "disposition": touch.status, "status": touch.status, "answered_at": None,
         "ended_at": None, "duration_s": None, "slots": {}, "score": None, "summary": summary, "transcript": [],
+        "direction": "inbound" if touch.kind == "reply" else "outbound",
         "recording": None, "recording_declined_at": None, "appointment": None, "cost_usd": None,
         "cadence_step": touch.step,
         "text": {"kind": touch.kind, "body": touch.body, "reason": touch.reason},

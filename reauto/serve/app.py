@@ -1,5 +1,5 @@
 """The webhook and media server: Twilio's TwiML, status and AMD callbacks, leads' texts
-(``/twilio/sms``), the media WebSocket, lead intake, campaign pause and resume, ``/healthz``, ``/readyz`` and ``/metrics``.
+(``/twilio/sms``) and calls (``/twilio/voice``), the media WebSocket, lead intake, campaign pause and resume, ``/healthz``, ``/readyz`` and ``/metrics``.
 
 Every Twilio HTTP webhook must carry a valid ``X-Twilio-Signature`` for the URL Twilio
 requested (403 otherwise); a media WebSocket is kept only when its ``start`` message carries the
@@ -36,6 +36,7 @@ from reauto.serve.media import POLICY_VIOLATION, serve_media
 from reauto.serve.openapi import form_example
 from reauto.serve.security import ReplayGuard, signed_url, valid_signature
 from reauto.serve.sms_routes import add_sms_routes
+from reauto.serve.voice_routes import add_voice_routes
 from reauto.telephony.lifecycle import apply_status, parse_twilio_status
 from reauto.telephony.twilio import CallRegistry
 
@@ -212,6 +213,7 @@ def create_app(ctx: ServeContext) -> FastAPI:
 
     add_intake_routes(app, ctx)
     add_sms_routes(app, ctx, verified_form)
+    add_voice_routes(app, ctx, verified_form)
     add_control_routes(app, ctx)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

@@ -132,8 +132,10 @@ class SimulatedLead:
     #: Silence after which the lead speaks even though the agent's reply seems unfinished.
     GIVE_UP_QUIET_S = 3.0
 
-    def __init__(self, script: LeadScript, line: PhoneLine, *, clock: LineClock | None = None, max_s: float = 240.0) -> None:
+    def __init__(self, script: LeadScript, line: PhoneLine, *, clock: LineClock | None = None, max_s: float = 240.0,
+                 calling: bool = False) -> None:
         self.script = script
+        self.calling = calling  # the lead placed the call: they wait for the agent to speak first
         self.line = line
         self.clock = clock or LineClock(line.speed)
         self.max_ticks = int(max_s / 0.02)
@@ -147,8 +149,9 @@ class SimulatedLead:
     async def run(self) -> LeadReport:
         """Answer, talk until either side hangs up, then return what happened."""
         try:
-            await self._silence(self.script.answer_delay_s)
-            if self.script.voicemail:
+            if not self.calling:
+                await self._silence(self.script.answer_delay_s)
+            if self.script.voicemail and not self.calling:
                 await self._voicemail()
             else:
                 await self._converse()
@@ -162,7 +165,8 @@ class SimulatedLead:
 
     # --- behaviours ---------------------------------------------------------
     async def _converse(self) -> None:
-        await self._say("Hello?")
+        if not self.calling:  # a caller hears the agent's greeting first
+            await self._say("Hello?")
         hello_end = self._ticks
         if not await self._wait_for_agent_audio():
             return

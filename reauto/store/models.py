@@ -256,6 +256,8 @@ class Call(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(24))
+    # "outbound": the dialer called the lead; "inbound": the lead called the campaign's number
+    direction: Mapped[str] = mapped_column(String(8), default="outbound", server_default="outbound")
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[CallStatus] = mapped_column(_enum(CallStatus, "call_status"), default="queued")
     outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome, "call_outcome"))

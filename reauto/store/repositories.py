@@ -187,7 +187,7 @@ async def recent_calls(session: AsyncSession, *, campaign: str | None = None, li
         out.append({"id": call.id, "campaign": camp, "lead": " ".join(p for p in (first, last) if p),
                     "status": call.status.value if call.status else None,
                     "outcome": call.outcome.value if call.outcome else None, "turns": n,
-                    "recording_path": call.recording_path, "recording": recording_state(call),
+                    "direction": call.direction, "recording_path": call.recording_path, "recording": recording_state(call),
                     "created_at": call.created_at})
     return out
 

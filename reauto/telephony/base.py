@@ -1,9 +1,10 @@
-"""The telephony interface: place a call, learn how it was answered, get its audio transport."""
+"""The telephony interface: place a call, learn how it was answered, get its audio transport; take a
+call a lead places."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -62,10 +63,40 @@ class TransferResult:
         return self.status == "bridged"
 
 
+@dataclass(frozen=True)
+class IncomingCall:
+    """A call a lead places to one of the campaign's numbers.
+
+    Attributes:
+        sid: the provider's call id.
+        caller: the number calling (``From``), as the provider gives it.
+        called: the number called (``To``).
+    """
+
+    sid: str
+    caller: str
+    called: str
+
+
+@dataclass(frozen=True)
+class Pickup:
+    """How an incoming call is taken: connected to the agent as call ``call_ref`` (the reauto call
+    id), or ``say`` is spoken and the call ends (no agent can take it)."""
+
+    call_ref: str | None = None
+    say: str = ""
+
+
+#: Decides how an incoming call is taken (the dialer serving the campaign answers it).
+Answerer = Callable[[IncomingCall], Awaitable[Pickup]]
+
+
 class Telephony(ABC):
     """Base class of telephony providers (``sim``, ``twilio``)."""
 
     name: ClassVar[str]
+    #: Who takes the calls leads place to the campaign's number (the dialer serving it sets this).
+    answerer: Answerer | None = None
 
     async def start(self) -> None:
         """Open clients and connections."""
@@ -89,6 +120,12 @@ class Telephony(ABC):
         person are connected or the person did not take the call within ``timeout_s``; the lead
         stays on the line either way. Providers without transfers say ``unsupported``."""
         return TransferResult("unsupported", to, mode, reason=f"{self.name} telephony cannot transfer calls")
+
+    async def answer(self, call: IncomingCall, call_ref: str) -> CallHandle:
+        """Connect an incoming call the dialer took (:class:`Pickup` with ``call_ref``) to the
+        agent: returns once its media flows (``transport`` set), or with a final ``status`` when
+        the caller hung up first. Providers without incoming calls say ``failed``."""
+        return CallHandle(sid=call.sid, status="failed")
 
     async def finished(self, handle: CallHandle) -> dict[str, Any]:
         """Wait for the far end to be done; returns what the provider knows about the call."""

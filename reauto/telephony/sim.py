@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead
-from reauto.telephony.base import CallHandle, Telephony, TransferResult
+from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Pickup, Telephony, TransferResult
 from reauto.voice.line import PhoneLine
 from reauto.voice.transport_sim import SimTransport
 
@@ -76,6 +76,8 @@ class SimTelephony(Telephony):
         self.whispers: list[dict[str, str]] = []  # what the people heard before a lead was put through
         self._bridges: dict[str, asyncio.Task[None]] = {}
         self._tasks: dict[str, asyncio.Task[LeadReport]] = {}
+        self.answerer: Answerer | None = None  # the dialer serving the campaign takes calls leads place
+        self._callers: dict[str, LeadScript] = {}  # incoming calls being picked up: who is calling
 
     def script_for(self, number: str) -> LeadScript:
         return self.personas.get(number, self.default)
@@ -100,6 +102,27 @@ class SimTelephony(Telephony):
             on_agent_text=line.say_text,
             details={"persona": script.name},
         )
+
+    async def call_in(self, caller: str, called: str, *, script: LeadScript | None = None) -> Pickup:
+        """A simulated lead (``script``, else the persona of ``caller``) calls ``called``: the dialer
+        serving the campaign decides how the call is taken; when it takes it, the lead talks to the
+        agent (the call runs on the dialer). Without a dialer the call rings out (``Pickup()``)."""
+        if self.answerer is None:
+            return Pickup()
+        call = IncomingCall(f"SIM{uuid.uuid4().hex}", caller, called)
+        self._callers[call.sid] = script or self.script_for(caller)
+        pickup = await self.answerer(call)
+        if pickup.call_ref is None:
+            self._callers.pop(call.sid, None)
+        return pickup
+
+    async def answer(self, call: IncomingCall, call_ref: str) -> CallHandle:
+        script = self._callers.pop(call.sid, None) or self.script_for(call.caller)
+        line = PhoneLine(speed=self.speed)
+        lead = SimulatedLead(script, line, max_s=self.max_call_s, calling=True)
+        self._tasks[call.sid] = asyncio.create_task(lead.run(), name=f"sim-caller-{call.sid}")
+        return CallHandle(sid=call.sid, answered_by="human", transport=SimTransport(line), far_end=line,
+                          on_agent_text=line.say_text, details={"persona": script.name})
 
     async def hang_up(self, handle: CallHandle) -> None:
         line: PhoneLine | None = handle.far_end

@@ -36,7 +36,7 @@ from reauto.breaker import Breaker
 from reauto.config import TwilioSettings
 from reauto.errors import UsageError
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
-from reauto.telephony.base import CallHandle, Telephony
+from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Telephony
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class PendingCall:
     duration_s: float | None = None
     token_used: bool = False
     completed: asyncio.Event = field(default_factory=asyncio.Event)
+    incoming: bool = False  # the lead placed the call (its status callbacks are the number's, not ours)
 
 
 class CallRegistry:
@@ -122,6 +123,14 @@ class CallRegistry:
     def __init__(self, public_url: str = "") -> None:
         self.public_url = public_url.rstrip("/")
         self._calls: dict[str, PendingCall] = {}
+        self.answerer: Answerer | None = None  # the dialer of this process takes the calls leads place
+
+    def expect(self, call_ref: str, sid: str) -> PendingCall:
+        """An incoming call the dialer took as ``call_ref``: its entry (opened by whichever of the
+        webhook and the dialer comes first)."""
+        pending = self._calls.get(call_ref) or self.open(call_ref)
+        pending.sid, pending.incoming = sid, True
+        return pending
 
     def open(self, call_ref: str) -> PendingCall:
         pending = PendingCall(call_ref=call_ref, token=secrets.token_urlsafe(24))
@@ -228,6 +237,15 @@ class TwilioTelephony(Telephony):
         self._client = client
 
     @property
+    def answerer(self) -> Answerer | None:  # type: ignore[override]
+        """Who takes the calls leads place (the webhook server asks it, through the registry)."""
+        return self.registry.answerer
+
+    @answerer.setter
+    def answerer(self, value: Answerer | None) -> None:
+        self.registry.answerer = value
+
+    @property
     def client(self) -> Any:
         if self._client is None:
             try:
@@ -306,14 +324,7 @@ class TwilioTelephony(Telephony):
         done, _ = await asyncio.wait([pending.media, pending.final], timeout=limit,
                                      return_when=asyncio.FIRST_COMPLETED)
         if pending.media in done:
-            channel = pending.media.result()
-            handle = CallHandle(sid=call.sid, answered_by=pending.answered_by, far_end=channel,
-                                details={"stream_sid": channel.stream_sid})
-            handle.transport = self._transport(channel)
-            if self.on_agent_text is not None:
-                tap, sid = self.on_agent_text, call.sid
-                handle.on_agent_text = lambda text: tap(sid, text)
-            return handle
+            return self._handle(call.sid, pending)
         status = pending.final.result() if pending.final in done else "failed"
         if status == "completed":  # answered, but the media stream never connected
             status = "failed"
@@ -345,6 +356,30 @@ class TwilioTelephony(Telephony):
             if getattr(exc.__cause__, "code", None) not in ALREADY_ENDED:  # ended already: nothing to do
                 log.warning("could not hang up %s: %s", sid, exc)
 
+    async def answer(self, call: IncomingCall, call_ref: str) -> CallHandle:
+        """The media stream of an incoming call the webhook connected (``/twilio/voice``)."""
+        pending = self.registry.expect(call_ref, call.sid)
+        limit = self.settings.media_timeout_s + 5
+        done, _ = await asyncio.wait([pending.media, pending.final], timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        if pending.media in done:
+            return self._handle(call.sid, pending)
+        if not done:
+            log.warning("incoming call %s: no media stream within %ss; hanging up", call_ref, limit)
+            await self._hang_up_sid(call.sid)
+        self.registry.close(call_ref)
+        return CallHandle(sid=call.sid, status="failed" if not done else pending.final.result())
+
+    def _handle(self, sid: str, pending: PendingCall) -> CallHandle:
+        """The handle of a call whose media stream is connected."""
+        channel = pending.media.result()
+        handle = CallHandle(sid=sid, answered_by=pending.answered_by if not pending.incoming else "human",
+                            far_end=channel, details={"stream_sid": channel.stream_sid})
+        handle.transport = self._transport(channel)
+        if self.on_agent_text is not None:
+            tap = self.on_agent_text
+            handle.on_agent_text = lambda text: tap(sid, text)
+        return handle
+
     async def hang_up(self, handle: CallHandle) -> None:
         pending = self.registry.by_sid(handle.sid)
         if pending is None or not pending.completed.is_set():  # not yet reported completed by Twilio
@@ -359,7 +394,8 @@ class TwilioTelephony(Telephony):
         if pending is None:
             return {}
         try:
-            await asyncio.wait_for(pending.completed.wait(), wait_s)
+            if not pending.incoming:  # a lead's call reports to the number's own status callback, if any
+                await asyncio.wait_for(pending.completed.wait(), wait_s)
         except TimeoutError:
             log.warning("call %s: no completed callback within %ss", pending.call_ref, wait_s)
         self.registry.close(pending.call_ref)

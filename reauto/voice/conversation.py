@@ -30,6 +30,7 @@ from pipecat.frames.frames import (
     InterruptionFrame,
     OutputTransportMessageFrame,
     SystemFrame,
+    StartFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
     UserStartedSpeakingFrame,
@@ -127,6 +128,8 @@ class ConversationProcessor(FrameProcessor):
         on_agent_text: called with each reply's text when it goes to TTS (the simulated lead
             uses it to know what was asked; real calls ignore it).
         greet_on_first_words: speak the opening when the lead's first words end.
+        speaks_first: speak the opening as soon as the call's media starts (the lead called us:
+            they listen for the agent's greeting).
         on_transfer: called once when a reply hands the lead to a person (it goes to TTS at the
             same moment), with the seconds since the lead stopped speaking (the request); the
             runner answers with a :class:`TransferResultFrame`.
@@ -140,9 +143,11 @@ class ConversationProcessor(FrameProcessor):
         on_agent_text: Callable[[str], None] | None = None,
         greet_on_first_words: bool = True,
         on_transfer: Callable[[float | None], None] | None = None,
+        speaks_first: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._speaks_first = speaks_first
         self._on_transfer = on_transfer
         self._transferring = False
         self._speech_end: float | None = None  # when the lead last stopped speaking (VAD)
@@ -188,6 +193,10 @@ class ConversationProcessor(FrameProcessor):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame) and self._speaks_first and not self._greeted:
+            await self.push_frame(frame, direction)
+            await self._speak(self._brain.opening(), greeting=True)
+            return
         if isinstance(frame, VADUserStoppedSpeakingFrame):
             self._speech_end = time.monotonic()
         if isinstance(frame, VADUserStoppedSpeakingFrame) and not self._greeted:

@@ -162,6 +162,7 @@ class CallSession:
     on_agent_text: Callable[[str], None] | None = None
     on_turn: Callable[[TurnRecord], None] | None = None
     greet_on_first_words: bool = True
+    speaks_first: bool = False  # the lead called: the opening is spoken as soon as the media starts
     timeout_s: float = 600.0
     observers: Sequence[BaseObserver] = ()
     hung_up: asyncio.Event | None = None
@@ -203,6 +204,7 @@ class CallSession:
             on_agent_text=self.on_agent_text,
             greet_on_first_words=self.greet_on_first_words,
             on_transfer=self.on_transfer,
+            speaks_first=self.speaks_first,
         )
         for strategy in strategies.stop or ():
             if isinstance(strategy, AnswerAwareStopStrategy):

@@ -166,6 +166,8 @@ class DoubleCall:
     error: str | None = None
     hangup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     ended: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    direction: str = "outbound-api"  # "inbound": the lead called the number (``params`` as Twilio's webhook)
+    said: list[str] = field(default_factory=list)  # what <Say> verbs of the TwiML spoke to the lead
 
     @property
     def stats(self) -> LineStats:
@@ -194,9 +196,12 @@ class DoubleCall:
     def webhook_form(self, call_status: str) -> dict[str, str]:
         """The parameters Twilio sends with every voice webhook of this call."""
         to, from_ = self.params.get("To", ""), self.params.get("From", "")
-        return {"AccountSid": self.account_sid, "ApiVersion": API_VERSION, "CallSid": self.sid,
-                "CallStatus": call_status, "Called": to, "Caller": from_, "Direction": "outbound-api",
+        form = {"AccountSid": self.account_sid, "ApiVersion": API_VERSION, "CallSid": self.sid,
+                "CallStatus": call_status, "Called": to, "Caller": from_, "Direction": self.direction,
                 "From": from_, "To": to}
+        if self.direction == "inbound":  # what Twilio adds for a call to one of the account's numbers
+            form.update(CallerCountry="US", CallerState="TX", CalledCountry="US", CalledState="TX")
+        return form
 
     def resource(self) -> dict[str, Any]:
         """The Calls resource JSON."""
@@ -207,7 +212,7 @@ class DoubleCall:
             "account_sid": self.account_sid, "annotation": None, "answered_by": self.answered_by,
             "api_version": API_VERSION, "caller_name": None,
             "date_created": rfc2822(self.date_created), "date_updated": rfc2822(self.date_updated),
-            "direction": "outbound-api", "duration": None if duration is None else str(duration),
+            "direction": self.direction, "duration": None if duration is None else str(duration),
             "end_time": self.end_time and rfc2822(self.end_time), "forwarded_from": None,
             "from": from_, "from_formatted": from_, "group_sid": None, "parent_call_sid": None,
             "phone_number_sid": None, "price": None, "price_unit": "USD", "queue_time": "0",
@@ -548,6 +553,11 @@ class MediaBridge:
                 await self.ws.send_str(json.dumps(message))
 
 
+def said_by(twiml: str) -> list[str]:
+    """The texts of a TwiML document's ``<Say>`` verbs."""
+    return [say.text or "" for say in ET.fromstring(twiml).iter("Say")]
+
+
 def stream_of(twiml: str) -> tuple[str, dict[str, str]] | None:
     """The ``<Connect><Stream>`` of a TwiML document: its URL and ``<Parameter>``s, or None.
 
@@ -587,7 +597,7 @@ class CallScenario:
 
     async def run(self) -> None:
         try:
-            status = await self._dial()
+            status = await (self._dial() if self.call.direction != "inbound" else self._ring_in())
         except asyncio.CancelledError:
             self.callbacks.abort()
             self.call.set_status(self.call.status if self.call.status in FINAL else "canceled")
@@ -637,6 +647,12 @@ class CallScenario:
         self._progress("answered", "in-progress")
         return await self._connect()
 
+    async def _ring_in(self) -> str:
+        """A lead's call to the number: Twilio asks the number's webhook what to do at once."""
+        self.call.start_time = datetime.now(UTC)
+        self.call.set_status("in-progress")
+        return await self._connect()
+
     async def _connect(self) -> str:
         call = self.call
         twiml = await self._twiml()
@@ -649,7 +665,8 @@ class CallScenario:
             call.error = str(exc)
             return "failed"
         if stream is None or call.hangup.is_set():
-            return "completed"  # the TwiML ran without a stream, or we were hung up meanwhile
+            call.said.extend(said_by(twiml))
+            return "completed"  # the TwiML ran without a stream (said its <Say>), or we were hung up meanwhile
         url, parameters = stream
         if self.double.media_token is not None:
             parameters["token"] = self.double.media_token
@@ -690,7 +707,7 @@ class CallScenario:
 
     async def _stream(self, bridge: MediaBridge, parameters: dict[str, str]) -> None:
         call, double = self.call, self.double
-        lead = SimulatedLead(call.script, call.line, max_s=double.max_call_s)
+        lead = SimulatedLead(call.script, call.line, max_s=double.max_call_s, calling=call.direction == "inbound")
         time_limit_s = float(self.params.get("TimeLimit") or DEFAULT_TIME_LIMIT_S)
         timer = asyncio.get_running_loop().call_later(time_limit_s / double.speed, call.hangup.set)
         lead_task: asyncio.Task[LeadReport] | None = None
@@ -957,6 +974,21 @@ class TwilioDouble:
                 self.messages.append({"sid": new_sid("SM"), "to": from_, "from": to, "body": message.text or "",
                                       "via": "twiml", "in_reply_to": sid})
         return status, answer
+
+    def incoming_call(self, url: str, *, from_: str, to: str, script: LeadScript | None = None) -> DoubleCall:
+        """A lead calls ``to`` from ``from_``: Twilio posts its incoming-call webhook (``url``, the
+        number's voice URL, signed, ``Direction: inbound``) and runs the TwiML it gets: a
+        ``<Connect><Stream>`` puts the lead (``script``, else the persona of ``from_``) on the media
+        stream, where they wait for the agent to speak; ``<Say>`` is heard (kept in ``said``).
+        Returns the call, running in the background."""
+        params: MultiDict[str] = MultiDict(Url=url, Method="POST", From=from_, To=to)
+        call = DoubleCall(sid=new_sid("CA"), account_sid=self.account_sid, params=params,
+                          script=script or self.script_for(from_), line=PhoneLine(speed=self.speed),
+                          direction="inbound")
+        self.calls[call.sid] = call
+        self._tasks[call.sid] = asyncio.create_task(CallScenario(self, call).run(),
+                                                    name=f"twilio-double-incoming-{call.sid}")
+        return call
 
     def agent_text(self, call_sid: str, text: str) -> None:
         """What the agent means to say on ``call_sid`` (the simulated lead reads it)."""

@@ -1,0 +1,68 @@
+"""``POST /twilio/voice``: Twilio's incoming-call webhook (a lead calls a campaign number).
+
+Set it as the number's "A call comes in" webhook (POST). Signed like the other Twilio webhooks
+(403 without a valid ``X-Twilio-Signature``). The dialer of this process (``reauto dial`` or
+``reauto serve --campaign`` on Twilio) decides: it takes the call — the answer is the
+``<Connect><Stream>`` to its media WebSocket, and the agent greets the caller
+(:mod:`reauto.dialer.inbound`) — or it cannot (every slot busy, the budget spent, stopping), and
+the caller hears the campaign's ``inbound.unavailable`` line (a ``<Say>``, then ``<Hangup/>``) and
+a known lead is due for a call back. A process without a dialer answers the same way, for the
+campaign whose caller ID was called; a number that opted out hears the ``inbound.opted_out`` line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from reauto.serve.openapi import form_example
+from reauto.store.types import utcnow
+from reauto.telephony.base import IncomingCall
+
+if TYPE_CHECKING:
+    from reauto.serve.app import ServeContext
+
+log = logging.getLogger(__name__)
+
+TWIML = "application/xml"
+#: What a caller hears when the server has neither a dialer nor a store to ask.
+NOBODY = "Sorry, we can't take your call right now. Please try again later. Goodbye."
+
+
+def twiml_say(text: str) -> str:
+    """The TwiML that says ``text`` and hangs up."""
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Say>{escape(text)}</Say><Hangup/></Response>'
+
+
+def add_voice_routes(app: FastAPI, ctx: ServeContext,
+                     verified_form: Callable[[Request], Awaitable[dict[str, str]]]) -> None:
+    """Register ``POST /twilio/voice`` on ``app``."""
+
+    @app.post("/twilio/voice", response_class=Response, tags=["twilio"],
+              summary="A lead calls a campaign number: the agent answers, or the caller hears the unavailable line",
+              responses={200: {"description": "TwiML: <Connect><Stream> to the agent, or <Say> then <Hangup/>"},
+                         403: {"description": "no valid X-Twilio-Signature"}},
+              openapi_extra=form_example(CallSid="CA0123456789abcdef0123456789abcdef", CallStatus="ringing",
+                                         AccountSid="AC0123456789abcdef0123456789abcdef", From="+15125550123",
+                                         To="+15125550100", Direction="inbound"))
+    async def incoming_call(request: Request) -> Response:
+        form = await verified_form(request)
+        call = IncomingCall(form.get("CallSid", "")[:64], form.get("From", ""), form.get("To", ""))
+        answerer = ctx.registry.answerer
+        if answerer is not None:
+            pickup = await answerer(call)
+            if pickup.call_ref is not None:
+                ctx.registry.expect(pickup.call_ref, call.sid)
+                return Response(ctx.registry.twiml(pickup.call_ref), media_type=TWIML)
+            return Response(twiml_say(pickup.say or NOBODY), media_type=TWIML)
+        if ctx.sessions is None:
+            return Response(twiml_say(NOBODY), media_type=TWIML)
+        from reauto.dialer.inbound import unattended
+
+        return Response(twiml_say(await unattended(ctx.sessions, call, region=ctx.region, now=utcnow())),
+                        media_type=TWIML)
