@@ -400,13 +400,6 @@ class Campaign(_Model):
         return weights
 
     @model_validator(mode="after")
-    def _transfer_possible(self) -> Campaign:
-        if self.transfer.to and self.telephony != "sim":
-            raise ValueError(f"transfer.to: telephony {self.telephony} cannot transfer calls yet (telephony sim "
-                             "can); remove transfer.to")
-        return self
-
-    @model_validator(mode="after")
     def _texts_known(self) -> Campaign:
         import string
 

@@ -120,8 +120,7 @@ def test_the_shift_and_the_campaign_decide_whether_a_call_may_transfer(tmp_path)
         load_campaign(path)
     data["transfer"]["to"], data["telephony"] = PERSON, "twilio"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match="telephony twilio cannot transfer calls yet"):
-        load_campaign(path)
+    assert load_campaign(path).transfer.to == PERSON  # Twilio transfers through a conference room
 
 
 # --- the simulated person --------------------------------------------------------------------------
@@ -300,3 +299,58 @@ def test_the_persons_leg_is_counted_while_it_lasts_and_priced_by_the_minute():
     handle.details["transfer_leg_s"] = 61.0
     price_leg(meter, "sim", handle)
     assert [(line.component, line.quantity) for line in meter.lines] == [("telephony", 2)]
+
+
+# --- through Twilio's protocol: a conference room --------------------------------------------------
+
+async def _twilio_transfer(cfg, tmp_path, answers: str):
+    """A transfer campaign on Twilio against the loopback double, whose person at PERSON ``answers``."""
+    from reauto.telephony.sim import HumanAgent
+
+    from .fakes.twilio import TwilioDouble
+    from .test_twilio import free_port, run, twilio_settings
+
+    campaign = load_campaign(transfer_campaign(tmp_path, answers)).model_copy(update={"telephony": "twilio"})
+    async with TwilioDouble(personas=assembly.lead_scripts(campaign), speed=1.5, ring_s=0.5) as double:
+        double.people[PERSON] = HumanAgent(answers, ring_s=1.0, talk_s=5.0)
+        tw_cfg = cfg.model_copy(update={"twilio": twilio_settings(double, free_port())})
+        summaries = await run(tw_cfg, campaign, agent_text_tap=double.agent_text)
+        for sid in list(double.calls):
+            await double.finished(sid)
+        return summaries, double
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_on_twilio_the_lead_is_put_through_a_conference_after_the_person_heard_the_whisper(db_cfg, tmp_path):
+    summaries, double = await _twilio_transfer(db_cfg, tmp_path, "answers")
+    assert summaries["Sam Asker"].outcome == "transferred", summaries["Sam Asker"]
+    lead_call = next(c for c in double.calls.values() if c.params.get("To") == "+15125550131")
+    person_call = next(c for c in double.calls.values() if c.params.get("To") == PERSON)
+    # the person heard the whisper first, then joined the room; the lead's stream was redirected into it
+    assert person_call.said and "Asked for you." in person_call.said[0]
+    assert person_call.rooms == lead_call.rooms == [f"reauto-call-{summaries['Sam Asker'].call_id}"]
+    assert lead_call.redirect is not None and lead_call.received["media"] > 0
+    assert "Asked for you" not in " ".join(lead_call.said)  # the lead never hears the whisper
+    assert lead_call.status == person_call.status == "completed"
+    conference = [h.form["StatusCallbackEvent"] for h in person_call.callbacks if h.kind == "conference"]
+    assert conference[:2] == ["conference-start", "participant-join"] and "participant-leave" in conference
+    [event] = rows(db_cfg, CallEvent, CallEvent.type == "transfer")
+    assert event.payload["status"] == "bridged" and 0 < event.payload["answered_s"] < event.payload["bridged_s"]
+    [stored] = rows(db_cfg, Call, Call.provider == "twilio")
+    assert stored.outcome == "transferred"
+    telephony = [c for c in rows(db_cfg, CostEntry) if c.component == "telephony"]
+    assert len(telephony) == 2, [(c.component, c.quantity) for c in telephony]  # the lead's leg and the person's
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_on_twilio_a_person_who_does_not_answer_leaves_the_lead_with_the_agent(db_cfg, tmp_path):
+    summaries, double = await _twilio_transfer(db_cfg, tmp_path, "no_answer")
+    assert summaries["Sam Asker"].outcome in {"booked", "callback"}, summaries["Sam Asker"]
+    person_call = next(c for c in double.calls.values() if c.params.get("To") == PERSON)
+    lead_call = next(c for c in double.calls.values() if c.params.get("To") == "+15125550131")
+    assert person_call.status in {"no-answer", "canceled"} and not person_call.rooms and not person_call.said
+    assert lead_call.redirect is None and not lead_call.rooms
+    [event] = rows(db_cfg, CallEvent, CallEvent.type == "transfer")
+    assert event.payload["status"] == "no-answer"

@@ -8,6 +8,9 @@ Set it as the number's "A call comes in" webhook (POST). Signed like the other T
 the caller hears the campaign's ``inbound.unavailable`` line (a ``<Say>``, then ``<Hangup/>``) and
 a known lead is due for a call back. A process without a dialer answers the same way, for the
 campaign whose caller ID was called; a number that opted out hears the ``inbound.opted_out`` line.
+
+``POST /twilio/conference/{call_id}`` takes the status callbacks of a call's conference room (a
+hand-over to a person, :mod:`reauto.telephony.conference`): a person joining lets the lead through.
 """
 
 from __future__ import annotations
@@ -41,7 +44,21 @@ def twiml_say(text: str) -> str:
 
 def add_voice_routes(app: FastAPI, ctx: ServeContext,
                      verified_form: Callable[[Request], Awaitable[dict[str, str]]]) -> None:
-    """Register ``POST /twilio/voice`` on ``app``."""
+    """Register ``POST /twilio/voice`` and ``POST /twilio/conference/{call_id}`` on ``app``."""
+
+    @app.post("/twilio/conference/{call_id}", status_code=204, tags=["twilio"],
+              summary="Conference status callback of a call handed to a person (participant-join lets the lead in)",
+              responses={403: {"description": "no valid X-Twilio-Signature"}},
+              openapi_extra=form_example(ConferenceSid="CF0123456789abcdef0123456789abcdef",
+                                         FriendlyName="reauto-call-7", StatusCallbackEvent="participant-join",
+                                         CallSid="CA0123456789abcdef0123456789abcdef", SequenceNumber="2",
+                                         Timestamp="Wed, 25 Nov 2026 16:00:00 +0000"))
+    async def conference(call_id: str, request: Request) -> Response:
+        form = await verified_form(request)
+        event = form.get("StatusCallbackEvent", "")[:40]
+        ctx.registry.conference(call_id, event, form.get("CallSid", "")[:64] or None)
+        log.info("conference of call %s: %s", call_id[:20], event or "(no event)")
+        return Response(status_code=204)
 
     @app.post("/twilio/voice", response_class=Response, tags=["twilio"],
               summary="A lead calls a campaign number: the agent answers, or the caller hears the unavailable line",

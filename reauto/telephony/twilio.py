@@ -36,7 +36,7 @@ from reauto.breaker import Breaker
 from reauto.config import TwilioSettings
 from reauto.errors import UsageError
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
-from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Telephony
+from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Telephony, TransferResult
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,9 @@ class PendingCall:
     token_used: bool = False
     completed: asyncio.Event = field(default_factory=asyncio.Event)
     incoming: bool = False  # the lead placed the call (its status callbacks are the number's, not ours)
+    answered_at: float | None = None  # loop time of the ``in-progress`` callback
+    joined: asyncio.Event = field(default_factory=asyncio.Event)  # joined the conference room (a person's leg)
+    person: PendingCall | None = None  # the person the lead was handed to (reauto.telephony.conference)
 
 
 class CallRegistry:
@@ -178,6 +181,8 @@ class CallRegistry:
         if sid and pending.sid is None:
             pending.sid = sid
         pending.statuses.append(status)
+        if status == "in-progress" and pending.answered_at is None:
+            pending.answered_at = asyncio.get_running_loop().time()
         if duration_s is not None:
             pending.duration_s = duration_s
         if status in FINAL:
@@ -187,6 +192,14 @@ class CallRegistry:
                 pending.completed.set()
                 if pending.media.done() and not pending.media.cancelled():
                     pending.media.result().hung_up.set()
+
+    def conference(self, call_ref: str, event: str, sid: str | None) -> None:
+        """A conference callback of call ``call_ref``'s room: a person's leg joining is noted."""
+        from reauto.telephony.conference import PERSON_LEG
+
+        person = self._calls.get(call_ref + PERSON_LEG)
+        if person is not None and event == "participant-join" and sid and sid == person.sid:
+            person.joined.set()
 
     def answered_by(self, call_ref: str, answered_by: str) -> None:
         """The answering-machine detection result (``human``, ``machine_end_beep`` …)."""
@@ -380,6 +393,14 @@ class TwilioTelephony(Telephony):
             handle.on_agent_text = lambda text: tap(sid, text)
         return handle
 
+    async def transfer(self, handle: CallHandle, *, to: str, caller_id: str, whisper: str, mode: str = "warm",
+                       timeout_s: float = 20.0) -> TransferResult:
+        """Hand the lead to a person through a conference room (:mod:`reauto.telephony.conference`)."""
+        from reauto.telephony.conference import transfer
+
+        return await transfer(self, handle, to=to, caller_id=caller_id, whisper=whisper, mode=mode,
+                              timeout_s=timeout_s)
+
     async def hang_up(self, handle: CallHandle) -> None:
         pending = self.registry.by_sid(handle.sid)
         if pending is None or not pending.completed.is_set():  # not yet reported completed by Twilio
@@ -393,12 +414,20 @@ class TwilioTelephony(Telephony):
             channel.done.set()  # the server lets go of the socket
         if pending is None:
             return {}
+        person = pending.person
+        if person is not None:  # handed to a person: the call lasts until one of them hangs up
+            wait_s = self.settings.time_limit_s + wait_s
         try:
-            if not pending.incoming:  # a lead's call reports to the number's own status callback, if any
+            if not pending.incoming or person is not None:  # a lead's call reports to the number's callback
                 await asyncio.wait_for(pending.completed.wait(), wait_s)
+            if person is not None:
+                await asyncio.wait_for(person.completed.wait(), 5.0)
         except TimeoutError:
             log.warning("call %s: no completed callback within %ss", pending.call_ref, wait_s)
         self.registry.close(pending.call_ref)
+        if person is not None:
+            self.registry.close(person.call_ref)
+            handle.details["transfer_leg_s"] = person.duration_s or 0.0  # billed with the call
         details: dict[str, Any] = {"answered_by": pending.answered_by, "statuses": pending.statuses}
         if channel is not None and channel.hung_up.is_set() and not channel.stopped:
             details["media_dropped"] = True  # the media connection was lost mid-call

@@ -56,6 +56,7 @@ from twilio.request_validator import RequestValidator
 from yarl import URL
 
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead
+from reauto.telephony.sim import WHISPER_WORDS_PER_S, HumanAgent
 from reauto.voice.audio import ulaw_decode
 from reauto.voice.line import LineStats, PhoneLine
 
@@ -166,7 +167,11 @@ class DoubleCall:
     error: str | None = None
     hangup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     ended: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    speed: float = 1.0  # the simulated clock's speed (durations are on it)
     direction: str = "outbound-api"  # "inbound": the lead called the number (``params`` as Twilio's webhook)
+    redirect: str | None = None  # TwiML the call was updated with while live (it replaced the running TwiML)
+    redirected: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    rooms: list[str] = field(default_factory=list)  # conference rooms the call joined, in order
     said: list[str] = field(default_factory=list)  # what <Say> verbs of the TwiML spoke to the lead
 
     @property
@@ -184,7 +189,11 @@ class DoubleCall:
         """``CallDuration``: whole seconds on the lead's simulated clock, once the call is over."""
         if self.status not in FINAL:
             return None
-        return round(self.report.seconds) if self.report else 0
+        if self.report is not None and self.redirect is None:
+            return round(self.report.seconds)
+        if self.start_time is not None and self.end_time is not None:  # no lead on a stream (to the end)
+            return round((self.end_time - self.start_time).total_seconds() * self.speed)
+        return 0
 
     def set_status(self, status: str) -> None:
         self.status = status
@@ -594,6 +603,7 @@ class CallScenario:
         # repeated parameters, as the SDK sends them; a space- or comma-separated list works too
         self._events = {e for value in events for e in value.replace(",", " ").split()} or {"completed"}
         self._sequence = 0
+        self.person: HumanAgent | None = None  # the call reaches a person taking a transfer
 
     async def run(self) -> None:
         try:
@@ -630,6 +640,9 @@ class CallScenario:
         call, speed = self.call, self.double.speed
         if call.hangup.is_set():
             return "canceled"
+        person = self.double.people.get(self.params.get("To", ""))
+        if person is not None:
+            return await self._ring_person(person)
         self._progress("initiated", "initiated")
         unanswered = call.script.answers.get("_unanswered")
         if unanswered in {"busy", "failed"}:
@@ -645,6 +658,28 @@ class CallScenario:
         call.start_time = datetime.now(UTC)
         call.set_status("in-progress")
         self._progress("answered", "in-progress")
+        return await self._connect()
+
+    async def _ring_person(self, person: HumanAgent) -> str:
+        """A person taking a transfer: busy, rings out, declines (answers and hangs up), or answers
+        and runs the call's TwiML (the whisper, then the conference room)."""
+        self._progress("initiated", "initiated")
+        if person.answers == "busy":
+            return "busy"
+        self.call.set_status("ringing")
+        self._progress("ringing", "ringing")
+        timeout_s = float(self.params.get("Timeout") or DEFAULT_TIMEOUT_S)
+        rings = timeout_s if person.answers == "no_answer" else min(person.ring_s, timeout_s)
+        if await self._hung_up_within(rings / self.double.speed):
+            return "canceled"
+        if person.answers == "no_answer" or person.ring_s > timeout_s:
+            return "no-answer"
+        self.call.start_time = datetime.now(UTC)
+        self.call.set_status("in-progress")
+        self._progress("answered", "in-progress")
+        if person.answers == "declines":
+            return "completed"
+        self.person = person
         return await self._connect()
 
     async def _ring_in(self) -> str:
@@ -664,9 +699,11 @@ class CallScenario:
         except ValueError as exc:
             call.error = str(exc)
             return "failed"
-        if stream is None or call.hangup.is_set():
-            call.said.extend(said_by(twiml))
-            return "completed"  # the TwiML ran without a stream (said its <Say>), or we were hung up meanwhile
+        if call.hangup.is_set():
+            return "completed"  # hung up meanwhile
+        if stream is None:
+            await self._run_verbs(twiml)  # <Say>, <Dial><Conference>, <Hangup/>
+            return "completed"
         url, parameters = stream
         if self.double.media_token is not None:
             parameters["token"] = self.double.media_token
@@ -679,7 +716,32 @@ class CallScenario:
             call.error = f"stream {url}: {exc!r}"
             return "failed"
         await self._stream(MediaBridge(call, ws, amd=self._amd(), on_amd=self._amd_verdict), parameters)
+        if call.redirect is not None and not call.hangup.is_set():
+            await self._run_verbs(call.redirect)  # updated while streaming: the new TwiML runs
         return "completed"
+
+    async def _run_verbs(self, twiml: str) -> None:
+        """Run the verbs reauto's TwiML uses without a stream: ``<Say>`` (heard, taking the time a
+        voice takes), ``<Dial><Conference>`` (the call joins the room until it ends), ``<Hangup/>``."""
+        for verb in ET.fromstring(twiml):
+            if self.call.hangup.is_set():
+                return
+            if verb.tag == "Say":
+                self.call.said.append(verb.text or "")
+                seconds = len((verb.text or "").split()) / WHISPER_WORDS_PER_S
+                if await self._hung_up_within(seconds / self.double.speed):
+                    return
+            elif verb.tag == "Dial" and (room := verb.find("Conference")) is not None:
+                await self.double.conference(room, self)
+            elif verb.tag == "Hangup":
+                return
+
+    def conference_callback(self, attrs: dict[str, str], form: dict[str, str]) -> None:
+        """A conference status callback, to the URL this participant's ``<Conference>`` named."""
+        url, events = attrs.get("statusCallback"), attrs.get("statusCallbackEvent", "start end").split()
+        wanted = form["StatusCallbackEvent"].removeprefix("participant-").removeprefix("conference-")
+        if url and wanted in events:
+            self.callbacks.put("conference", url, attrs.get("statusCallbackMethod", "POST"), form)
 
     async def _twiml(self) -> str | None:
         """The call's TwiML: the ``Twiml`` parameter, or what ``Url`` answers (None: it failed)."""
@@ -711,10 +773,14 @@ class CallScenario:
         time_limit_s = float(self.params.get("TimeLimit") or DEFAULT_TIME_LIMIT_S)
         timer = asyncio.get_running_loop().call_later(time_limit_s / double.speed, call.hangup.set)
         lead_task: asyncio.Task[LeadReport] | None = None
+        stop = asyncio.Event()  # a hang-up, or the call's TwiML replaced: the stream stops
+        ends = [asyncio.create_task(e.wait()) for e in (call.hangup, call.redirected)]
+        for waiting in ends:
+            waiting.add_done_callback(lambda _t: stop.set())
         try:
             await bridge.open(parameters)
             lead_task = asyncio.create_task(lead.run(), name=f"twilio-double-lead-{call.sid}")
-            await bridge.run(call.hangup)
+            await bridge.run(stop)
         except asyncio.CancelledError:
             if lead_task is not None:
                 lead_task.cancel()
@@ -722,9 +788,65 @@ class CallScenario:
             raise
         finally:
             timer.cancel()
+            for waiting in ends:
+                waiting.cancel()
             if not call.line.hung_up.is_set():
                 call.line.hang_up()
         call.report = await lead_task if lead_task is not None else None
+
+
+# --- conference rooms ------------------------------------------------------------------------
+class Room:
+    """A conference room: its participants, its status callbacks (to each participant's URL)."""
+
+    def __init__(self, name: str, sid: str, account_sid: str) -> None:
+        self.name, self.sid, self.account_sid = name, sid, account_sid
+        self.participants: dict[str, tuple[DoubleCall, CallScenario, dict[str, str]]] = {}
+        self.occupied = asyncio.Event()  # two or more are in
+        self.ended = asyncio.Event()
+        self._sequence = 0
+        self._ending: list[DoubleCall] = []
+
+    def _form(self, event: str, call: DoubleCall | None, attrs: dict[str, str]) -> dict[str, str]:
+        self._sequence += 1
+        form = {"AccountSid": self.account_sid, "ConferenceSid": self.sid, "FriendlyName": self.name,
+                "StatusCallbackEvent": event, "SequenceNumber": str(self._sequence),
+                "Timestamp": rfc2822(datetime.now(UTC))}
+        if call is not None:
+            form.update(CallSid=call.sid, Muted="false", Hold="false", Coaching="false",
+                        EndConferenceOnExit=attrs.get("endConferenceOnExit", "false"),
+                        StartConferenceOnEnter=attrs.get("startConferenceOnEnter", "true"))
+        return form
+
+    def _tell(self, event: str, call: DoubleCall | None, attrs: dict[str, str]) -> None:
+        form = self._form(event, call, attrs)
+        for _call, scenario, their in self.participants.values():
+            scenario.conference_callback(their, form)
+
+    def enter(self, call: DoubleCall, scenario: CallScenario, attrs: dict[str, str]) -> None:
+        first = not self.participants
+        self.participants[call.sid] = (call, scenario, attrs)
+        if first:
+            self._tell("conference-start", None, attrs)
+        self._tell("participant-join", call, attrs)
+        if len(self.participants) >= 2:
+            self.occupied.set()
+
+    def leave(self, call: DoubleCall, attrs: dict[str, str]) -> None:
+        if call.sid not in self.participants:
+            return
+        self._tell("participant-leave", call, attrs)
+        del self.participants[call.sid]
+        if attrs.get("endConferenceOnExit") == "true" or not self.participants:
+            if not self.ended.is_set():
+                self._ending = [c for c, _s, _a in self.participants.values()]
+                self._tell("conference-end", None, attrs)
+                self.ended.set()
+
+    def participants_ending(self) -> list[DoubleCall]:
+        """The calls still in a room that has just ended (each is hung up once)."""
+        ending, self._ending = self._ending, []
+        return ending
 
 
 # --- the REST API --------------------------------------------------------------------------
@@ -827,7 +949,14 @@ class TwilioRestApi:
         call = self._call(request)
         if isinstance(call, web.Response):
             return call
-        status = (await request.post()).get("Status")
+        form = await request.post()
+        status, twiml = form.get("Status"), form.get("Twiml")
+        if twiml and not status:  # the live call runs this TwiML from now on (its stream stops)
+            if call.status != "in-progress":
+                return twilio_error(400, 21220, "Call is not in-progress. Cannot redirect.")
+            call.redirect = str(twiml)
+            call.redirected.set()
+            return web.json_response(call.resource())
         if status in {"completed", "canceled"}:
             if call.status in FINAL:
                 return twilio_error(400, 21220, "Call is not in-progress. Cannot redirect.")
@@ -888,6 +1017,8 @@ class TwilioDouble:
         self.drop_media_after_marks: int | None = None
         self.media_token: str | None = None
         self.calls: dict[str, DoubleCall] = {}
+        self.people: dict[str, HumanAgent] = {}  # the people transfers reach, by number
+        self.rooms: dict[str, Room] = {}  # conference rooms by name
         self.messages: list[dict[str, Any]] = []  # texts sent through Messages.json
         self.webhooks = WebhookSender(self)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -940,7 +1071,7 @@ class TwilioDouble:
         """Create a call from a validated ``Calls.json`` form and run it in the background."""
         call = DoubleCall(sid=new_sid("CA"), account_sid=self.account_sid, params=params,
                           script=self.script_for(params["To"]), line=PhoneLine(speed=self.speed),
-                          drop_after_marks=self.drop_media_after_marks)
+                          drop_after_marks=self.drop_media_after_marks, speed=self.speed)
         self.drop_media_after_marks = None  # one call: the call-back goes through
         self.calls[call.sid] = call
         self._tasks[call.sid] = asyncio.create_task(CallScenario(self, call).run(),
@@ -984,11 +1115,38 @@ class TwilioDouble:
         params: MultiDict[str] = MultiDict(Url=url, Method="POST", From=from_, To=to)
         call = DoubleCall(sid=new_sid("CA"), account_sid=self.account_sid, params=params,
                           script=script or self.script_for(from_), line=PhoneLine(speed=self.speed),
-                          direction="inbound")
+                          direction="inbound", speed=self.speed)
         self.calls[call.sid] = call
         self._tasks[call.sid] = asyncio.create_task(CallScenario(self, call).run(),
                                                     name=f"twilio-double-incoming-{call.sid}")
         return call
+
+    async def conference(self, noun: ET.Element, scenario: CallScenario) -> None:
+        """``<Dial><Conference>``: the call joins the named room and stays until the room ends or it
+        is hung up. A person (a transfer's) talks ``talk_s`` once someone else is in, then leaves;
+        with ``endConferenceOnExit`` their leaving ends the room (and every call in it)."""
+        call, attrs = scenario.call, dict(noun.attrib)
+        name = (noun.text or "").strip()
+        room = self.rooms.get(name)
+        if room is None or room.ended.is_set():
+            room = self.rooms[name] = Room(name, new_sid("CF"), self.account_sid)
+        call.rooms.append(name)
+        room.enter(call, scenario, attrs)
+        try:
+            if scenario.person is not None:
+                others = asyncio.create_task(room.occupied.wait())
+                hangup = asyncio.create_task(call.hangup.wait())
+                await asyncio.wait([others, hangup, asyncio.create_task(room.ended.wait())],
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if others.done() and not call.hangup.is_set():
+                    await scenario._hung_up_within(scenario.person.talk_s / self.speed)
+            else:
+                await asyncio.wait([asyncio.create_task(call.hangup.wait()), asyncio.create_task(room.ended.wait())],
+                                   return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            room.leave(call, attrs)
+            for other in room.participants_ending():
+                other.hangup.set()  # the room ended: Twilio ends the calls in it
 
     def agent_text(self, call_sid: str, text: str) -> None:
         """What the agent means to say on ``call_sid`` (the simulated lead reads it)."""
