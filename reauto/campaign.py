@@ -269,6 +269,32 @@ class Transfer(_Model):
         return e164(value) if value.strip() else ""
 
 
+class CallerIds(_Model):
+    """Numbers to call from: each call uses the pool's number local to the lead, within caps."""
+
+    pool: list[str] = Field(
+        default_factory=list, max_length=500,
+        description="More numbers to call from besides caller_id (E.164); a call uses the one with the lead's area "
+                    "code, else one in the lead's state, else the least used. Answer calls and texts to all of them.")
+    per_hour: int | None = Field(None, ge=1, description="Calls a number may place per hour; empty: no cap.")
+    per_day: int | None = Field(None, ge=1, description="Calls a number may place per day; empty: no cap.")
+    min_spacing_s: float = Field(0.0, ge=0, le=3600, description="Seconds between two calls from one number.")
+    rest_below: float = Field(
+        0.5, ge=0, le=1, description="A number whose answer rate falls under this share of its pool's is rested "
+                                    "(0: never).")
+    rest_after_calls: int = Field(30, ge=5, le=10_000, description="Calls a number's answer rate is judged on.")
+    rest_hours: float = Field(24.0, gt=0, le=24 * 30, description="How long a rested number stays unused.")
+
+    @field_validator("pool")
+    @classmethod
+    def _numbers(cls, numbers: list[str]) -> list[str]:
+        return [e164(n) for n in numbers]
+
+    def active(self) -> bool:
+        """Whether the pool logic applies (more than one number, or a cap)."""
+        return bool(self.pool) or self.per_hour is not None or self.per_day is not None or self.min_spacing_s > 0
+
+
 class Inbound(_Model):
     """Calls a lead places to the campaign's number (its caller_id): the agent answers them."""
 
@@ -350,6 +376,7 @@ class Campaign(_Model):
     recording: Recording = Field(default_factory=Recording)  # type: ignore[arg-type]
     transfer: Transfer = Field(default_factory=Transfer)  # type: ignore[arg-type]
     inbound: Inbound = Field(default_factory=Inbound)  # type: ignore[arg-type]
+    caller_ids: CallerIds = Field(default_factory=CallerIds)  # type: ignore[arg-type]
     source: Path | None = Field(None, exclude=True)
 
     @field_validator("lead_countries")
@@ -471,3 +498,9 @@ def load_campaign(path: Path | str) -> Campaign:
     if campaign is None:
         raise ConfigError("\n".join(str(p) for p in problems))
     return campaign
+
+
+def numbers_of(config: dict[str, Any] | None) -> set[str]:
+    """The numbers a stored campaign (its ``config``) calls from: its caller ID and its pool."""
+    config = config or {}
+    return {config.get("caller_id") or "", *((config.get("caller_ids") or {}).get("pool") or [])} - {""}

@@ -73,6 +73,8 @@ TEXTS_RECEIVED = Counter("reauto_texts_received", "Texts from leads by how they 
 INBOUND_CALLS = Counter("reauto_inbound_calls", "Calls leads placed to a campaign's number, by how they were taken: "
                         "answered (by the agent) or unavailable (the caller heard the unavailable line).",
                         ["campaign", "taken"])
+CALLER_IDS_RESTED = Counter("reauto_caller_ids_rested", "Numbers of a caller-ID pool rested because their answer "
+                            "rate fell well under their pool's.", ["campaign"])
 ADMISSION_LIMIT = Gauge("reauto_dialer_admission_limit", "Calls at once a dialer admits now (learned from what its "
                         "calls get, up to --concurrency).", ["campaign"], multiprocess_mode="livemax")
 ADMISSION_REFUSED = Counter("reauto_dialer_admission_refused", "Times due leads waited because the dialer had no "
@@ -94,7 +96,8 @@ def metric_names() -> list[str]:
                    TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
                    LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED,
-                   SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED, INBOUND_CALLS):
+                   SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED, INBOUND_CALLS,
+                   CALLER_IDS_RESTED):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out

@@ -239,6 +239,7 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         on_call_end=_each(realtime.call_ended if realtime else None, follower.call_ended if follower else None),
         sessions_store=conversations,
         variant_for=assembly.variant_for(campaign),
+        caller_pool=assembly.caller_pool(campaign, campaign_id),
     )
     telephony.answerer = dialer.pick_up  # calls leads place to the campaign's number come to this dialer
     if on_start is not None:  # tests and benchmarks: the dialer, before its first call

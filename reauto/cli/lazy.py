@@ -54,6 +54,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "dnc": LazyCommand("reauto.cli.dnc", "app",
                        "Manage the do-not-call lists: import the national registry, add and remove internal "
                        "entries, check a number."),
+    "numbers": LazyCommand("reauto.cli.numbers", "app",
+                           "A campaign's caller IDs: calls, answer rate, short calls and attestation per number, "
+                           "and the numbers rested for a low answer rate."),
     "calls": LazyCommand("reauto.cli.calls", "app",
                          "List stored calls and export recorded ones as evaluation sets for `reauto eval`."),
     "budget": LazyCommand("reauto.cli.budget", "app",

@@ -21,6 +21,7 @@ from reauto.agent.variants import assign, load_prompts
 from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign
 from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, answering, check
+from reauto.dialer.caller_ids import CallerIdPool, Caps, RestRule
 from reauto.dialer.records import RetryPolicy
 from reauto.leads.normalize import zones_of
 from reauto.sim.lead import LeadScript
@@ -254,6 +255,17 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
         return LLMBrain(scripted, llm.chat, prompt, llm.cache, extractor, agent_prompts)
 
     return build
+
+
+def caller_pool(campaign: Campaign, campaign_id: int) -> CallerIdPool | None:
+    """The campaign's caller-ID pool (None: every call comes from ``caller_id``, uncapped)."""
+    ids = campaign.caller_ids
+    if not ids.active():
+        return None
+    return CallerIdPool(campaign_id, [campaign.caller_id, *ids.pool],
+                        Caps(ids.per_hour, ids.per_day, ids.min_spacing_s),
+                        RestRule(ids.rest_below, ids.rest_after_calls, ids.rest_hours) if ids.rest_below > 0 else None,
+                        campaign=campaign.name)
 
 
 def variant_for(campaign: Campaign) -> Callable[[Lead], str | None]:

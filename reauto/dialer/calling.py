@@ -26,6 +26,7 @@ from reauto.costs.meter import CostMeter, LedgerLine, current_meter
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.admission import Admission
 from reauto.agent.inbound import CallerFacts
+from reauto.dialer.caller_ids import CallerIdPool, NoCallerId
 from reauto.dialer.handover import DETAILS_KEY, extra_leg_s, hand_over, price_leg
 from reauto.dialer.inbound import Answering
 from reauto.dialer.journal import CallJournal
@@ -91,6 +92,7 @@ class CallRunner(ABC):
     warmers: list[Callable[[], Awaitable[None]]]
     steps: list[str]
     session_store: SessionStore | None
+    caller_pool: CallerIdPool | None
     variant_for: Callable[[Lead], str | None] | None
     on_call_end: Callable[[int], None] | None
     store_clock: Callable[[], datetime]
@@ -103,8 +105,8 @@ class CallRunner(ABC):
         """The live calls changed (the live view redraws)."""
 
     @abstractmethod
-    async def _release(self, lead: Lead) -> None:
-        """Give a claimed lead back untouched (it stays due)."""
+    async def _release(self, lead: Lead, due: datetime | None = None) -> None:
+        """Give a claimed lead back untouched (it stays due; from ``due`` when given)."""
 
     @abstractmethod
     def _store_fails(self, exc: BaseException) -> None:
@@ -117,15 +119,22 @@ class CallRunner(ABC):
         loop = asyncio.get_running_loop()
         intake_at = posted_at(lead) if incoming is None else None
         variant = self.variant_for(lead) if self.variant_for is not None else None
+        caller_id: str | None = None
         try:
-            call_id = incoming.call_id if incoming is not None else await self.recorder.open_call(
-                lead, provider=self.telephony.name, worker=self.config.worker, prompt_variant=variant,
-                step=lead.cadence_step if self.steps else None)
+            if incoming is not None:
+                call_id = incoming.call_id
+            else:
+                call_id, caller_id = await self.recorder.open_dial(
+                    lead, provider=self.telephony.name, worker=self.config.worker, prompt_variant=variant,
+                    step=lead.cadence_step if self.steps else None, pool=self.caller_pool)
         except Exception as exc:
             if hold is not None and self.guard is not None:
                 await self.guard.settle(hold, Decimal(0))  # nothing was spent: the money is free again
             if isinstance(exc, CampaignPaused):  # paused since the claim: the lead is due again on resume
                 await self._release(lead)
+                return
+            if isinstance(exc, NoCallerId):  # every number at its cap: the lead waits for one to free up
+                await self._release(lead, due=exc.free_at)
                 return
             if not store_unavailable(exc):
                 raise
@@ -165,7 +174,7 @@ class CallRunner(ABC):
                 metrics.SPEED_TO_LEAD.labels(stage="dial").observe(speed["dial_s"])
             if incoming is None:
                 handle = await self.telephony.place_call(
-                    to=lead.phone_e164, caller_id=self.config.caller_id, call_ref=str(call_id)
+                    to=lead.phone_e164, caller_id=caller_id or self.config.caller_id, call_ref=str(call_id)
                 )
             # "unknown": asynchronous answering-machine detection reports during the call; until
             # it says machine, whoever answered is treated as a person (the 2-second rule applies)

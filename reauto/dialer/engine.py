@@ -36,6 +36,7 @@ from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
 from reauto.costs.reservations import COUNTER_ERRORS
 from reauto.dialer.admission import Admission
+from reauto.dialer.caller_ids import CallerIdPool
 from reauto.dialer.calling import CallRunner, posted_at
 from reauto.dialer.holds import settle_dead_holds
 from reauto.dialer.inbound import Answering, identify, missed, number_or_none
@@ -138,6 +139,7 @@ class Dialer(CallRunner):
         on_call_end: Callable[[int], None] | None = None,
         sessions_store: SessionStore | None = None,
         variant_for: Callable[[Lead], str | None] | None = None,
+        caller_pool: CallerIdPool | None = None,
     ) -> None:
         self.sessions = sessions
         self.telephony = telephony
@@ -166,6 +168,7 @@ class Dialer(CallRunner):
         self.on_call_end = on_call_end  # told each call's id once its records are stored (real-time export)
         self.session_store = sessions_store  # each live call's conversation, checkpointed after every turn
         self.variant_for = variant_for  # each lead's A/B prompt variant, stored on its calls
+        self.caller_pool = caller_pool  # the numbers calls come from (local presence, caps); None: caller_id
         self._variants: dict[int, str | None] = {}  # call id → its variant, for the call's metrics
         self._calling: dict[int, int] = {}  # call id → lead id, for the lease heartbeat
         self.recovered = Recovered()  # what this dialer re-queued for dialers that stopped
@@ -366,7 +369,8 @@ class Dialer(CallRunner):
             hold = await self._answer_hold(caller.lead)
             if hold is False:
                 why = "the budget cannot cover a call"
-                await self._release(caller.lead) if caller.claimed else None
+                if caller.claimed:
+                    await self._release(caller.lead)
             else:
                 call_id = await self.recorder.open_call(caller.lead, provider=self.telephony.name,
                                                         worker=self.config.worker, incoming=call.sid)
@@ -525,12 +529,15 @@ class Dialer(CallRunner):
         self._money_wait = (since, loop.time() + min(5.0, self.config.recover_every_s))
         return True
 
-    async def _release(self, lead: Lead) -> None:
-        """Give a claimed lead back untouched: its status from before the claim, so it stays due."""
+    async def _release(self, lead: Lead, due: datetime | None = None) -> None:
+        """Give a claimed lead back untouched: its status from before the claim, so it stays due
+        (from ``due`` when given: every caller ID is at its cap until then)."""
         async with self.sessions.begin() as s:
             row = await s.get(Lead, lead.id)
             assert row is not None
             row.lease_owner, row.lease_expires_at = None, None
+            if due is not None:
+                row.next_attempt_at = due
             if row.status == LeadStatus.DIALING:
                 row.status = lead.claimed_from or (LeadStatus.SCHEDULED if row.attempts else LeadStatus.NEW)
 

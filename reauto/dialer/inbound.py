@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.agent.inbound import CallerFacts, fill
-from reauto.campaign import Inbound
+from reauto.campaign import Inbound, numbers_of
 from reauto.leads.normalize import InvalidPhone, parse_phone, zones_of
 from reauto.scheduling.availability import Slot, spoken_slot
 from reauto.store.models import DIALABLE, Appointment, Campaign, DncEntry, DncSource, Lead, LeadStatus, QualificationSnapshot
@@ -153,8 +153,7 @@ async def unattended(sessions: async_sessionmaker[AsyncSession], call: IncomingC
     the campaign whose caller ID was called is due for a call back (see :func:`missed`); a number
     that opted out is told so instead."""
     async with sessions() as s:
-        campaigns = [c for c in (await s.execute(select(Campaign))).scalars()
-                     if (c.config or {}).get("caller_id") == call.called]
+        campaigns = [c for c in (await s.execute(select(Campaign))).scalars() if call.called in numbers_of(c.config)]
     config = dict(campaigns[0].config or {}) if campaigns else {}
     lines = {**Inbound().model_dump(), **(config.get("inbound") or {})}
     phone = number_or_none(call, region)

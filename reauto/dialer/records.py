@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.costs.meter import LedgerLine
+from reauto.dialer.caller_ids import CallerIdPool
 from reauto.store.models import (
     Appointment,
     Call,
@@ -214,11 +215,28 @@ class CallRecorder:
         Raises:
             CampaignPaused: the campaign was paused since the lead was claimed (nothing is written).
         """
+        call_id, _number = await self.open_dial(lead, provider=provider, worker=worker, prompt_variant=prompt_variant,
+                                                step=step, incoming=incoming)
+        return call_id
+
+    async def open_dial(
+        self, lead: Lead, *, provider: str, worker: str, prompt_variant: str | None = None, step: int | None = None,
+        incoming: str | None = None, pool: CallerIdPool | None = None,
+    ) -> tuple[int, str | None]:
+        """:meth:`open_call`, and the number the call comes from, chosen from ``pool`` in the same
+        transaction (None without a pool: the campaign's caller ID).
+
+        Raises:
+            CampaignPaused: the campaign was paused since the lead was claimed.
+            NoCallerId: every number of the pool is at a cap (nothing is written).
+        """
         now = self.clock()
         async with self.sessions.begin() as s:
             if await campaign_paused(s, lead.campaign_id):
                 raise CampaignPaused(lead.campaign_id)
+            number = await pool.choose(s, lead, now) if pool is not None and not incoming else None
             call = Call(
+                caller_id=number,
                 created_at=now,
                 campaign_id=lead.campaign_id,
                 lead_id=lead.id,
@@ -234,8 +252,10 @@ class CallRecorder:
             payload: dict[str, Any] = {"worker": worker}
             if step is not None:
                 payload["cadence_step"] = step
+            if number is not None:
+                payload["caller_id"] = number
             s.add(CallEvent(call_id=call.id, type="incoming" if incoming else "dial", payload=payload, ts=now))
-            return call.id
+            return call.id, number
 
     async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None, *,
                     at: datetime | None = None) -> None:

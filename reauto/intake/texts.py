@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from reauto import metrics
 from reauto.agent.when import PARTS, read_preference
+from reauto.campaign import numbers_of
 from reauto.intake.replies import MAX_CHARS, Reply, read_reply
 from reauto.leads.dnc import flag_leads
 from reauto.leads.normalize import InvalidPhone, parse_phone, zones_of
@@ -148,7 +149,7 @@ async def _lead_for(s: AsyncSession, phone: str, to: str) -> tuple[Lead | None, 
         return None, None, []
     campaigns = {c.id: c for c in (await s.execute(
         select(Campaign).where(Campaign.id.in_({lead.campaign_id for lead in leads})))).scalars()}
-    matched = [lead for lead in leads if (campaigns[lead.campaign_id].config or {}).get("caller_id") == to]
+    matched = [lead for lead in leads if to in numbers_of(campaigns[lead.campaign_id].config)]
     lead = (matched or leads)[0]
     return lead, campaigns[lead.campaign_id], [lead.id for lead in leads]
 

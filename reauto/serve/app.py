@@ -48,6 +48,9 @@ TWIML = "application/xml"
 #: What may be stored as a call's SID (Twilio's are ``CA`` and 32 hex digits; the column holds 64).
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
+#: What a status callback's event keeps (StirStatus: the attestation Twilio gave the caller ID).
+STATUS_KEPT = ("CallStatus", "SequenceNumber", "CallDuration", "Timestamp", "SipResponseCode", "StirStatus",
+               "StirVerstat")
 
 
 class Forbidden(Exception):
@@ -180,8 +183,7 @@ def create_app(ctx: ServeContext) -> FastAPI:
         number = call_number(call_id)
         if ctx.sessions is not None and number is not None:
             after = await apply_status(ctx.sessions, number, new, sid=sid_of(form),
-                                       payload={k: form[k] for k in ("CallStatus", "SequenceNumber", "CallDuration",
-                                                                     "Timestamp", "SipResponseCode") if k in form})
+                                       payload={k: form[k] for k in STATUS_KEPT if k in form})
             if after is None:
                 log.warning("status %s for call %s, which the store does not have: ignored", new.value, number)
         ctx.registry.status(call_id, raw, sid=sid_of(form),

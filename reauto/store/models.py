@@ -250,6 +250,7 @@ class Call(Base):
     __table_args__ = (
         Index("ix_calls_campaign_created", "campaign_id", "created_at"),
         Index("ix_calls_lead_created", "lead_id", "created_at"),
+        Index("ix_calls_campaign_caller_created", "campaign_id", "caller_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -258,6 +259,8 @@ class Call(Base):
     provider: Mapped[str] = mapped_column(String(24))
     # "outbound": the dialer called the lead; "inbound": the lead called the campaign's number
     direction: Mapped[str] = mapped_column(String(8), default="outbound", server_default="outbound")
+    # The number the call came from (a campaign's caller-ID pool; None: before pools were kept)
+    caller_id: Mapped[str | None] = mapped_column(String(20))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[CallStatus] = mapped_column(_enum(CallStatus, "call_status"), default="queued")
     outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome, "call_outcome"))
@@ -276,6 +279,19 @@ class Call(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CallerNumber(Base):
+    """A number of a campaign's caller-ID pool that was rested (its answer rate fell under its pool's)."""
+
+    __tablename__ = "caller_numbers"
+    __table_args__ = (UniqueConstraint("campaign_id", "number", name="uq_caller_numbers_campaign_number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(20))
+    rested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rest_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class CallEvent(Base):

@@ -627,6 +627,8 @@ class CallScenario:
         self._sequence += 1
         if event == "completed":
             form.update(CallDuration=str(self.call.call_duration_s or 0), SipResponseCode=SIP_CODES[call_status])
+            if self.call.start_time is not None:  # answered: the caller ID's attestation (SHAKEN "A")
+                form.update(StirStatus="A")
         self.callbacks.put("status", url, self.params.get("StatusCallbackMethod", "POST"), form)
 
     async def _hung_up_within(self, seconds: float) -> bool:
