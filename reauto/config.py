@@ -375,6 +375,14 @@ class ExportSettings(_Section):
     webhook_url: str = Field("", description="The webhook target's URL (records POSTed as signed JSON).")
     webhook_secret: str = Field(
         "", description="HMAC key of the webhook's X-Reauto-Signature; prefer REAUTO_EXPORT_WEBHOOK_SECRET.")
+    events_urls: list[str] = Field(
+        default_factory=list, description="URLs that receive reauto's call and lead events (the events target: "
+                                          "each event POSTed to each as signed JSON; see docs/events.md).")
+    events_secret: str = Field(
+        "", description="HMAC key of the events' X-Reauto-Signature; prefer REAUTO_EXPORT_EVENTS_SECRET.")
+    events_types: list[str] = Field(
+        default_factory=list, description="The event types sent (call.queued, call.answered, call.ended, "
+                                          "call.analyzed, lead.booked, lead.opted_out); empty: all.")
     hubspot_token: str = Field("", description="HubSpot private-app token; prefer REAUTO_EXPORT_HUBSPOT_TOKEN.")
     hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
     salesforce_instance_url: str = Field("", description="Salesforce instance, e.g. https://acme.my.salesforce.com.")

@@ -290,10 +290,18 @@ def openapi_document() -> str:
 # --- the entry point -----------------------------------------------------------------------------
 
 #: The generated files (relative to the output directory) and how each is rendered.
+def events_reference() -> str:
+    """``docs/events.md`` (:func:`reauto.events.reference`)."""
+    from reauto.events import reference
+
+    return reference() + "\n"
+
+
 DOCUMENTS: dict[str, Callable[[], str]] = {
     "configuration.md": configuration_reference,
     "campaigns.md": campaign_reference,
     "openapi.json": openapi_document,
+    "events.md": events_reference,
 }
 
 
@@ -329,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m reauto.docgen [--check] [--out DIR]``; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m reauto.docgen",
-        description="Generate docs/configuration.md, docs/campaigns.md and docs/openapi.json from the code.",
+        description="Generate docs/configuration.md, docs/campaigns.md, docs/openapi.json and docs/events.md from the code.",
     )
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 listing the files that differ from the generated ones")

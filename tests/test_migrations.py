@@ -38,7 +38,7 @@ def tables(settings: Settings) -> set[str]:
 
 
 #: The newest migration.
-HEAD = "0008"
+HEAD = "0009"
 
 
 @pytest.fixture
@@ -99,6 +99,7 @@ def test_history_marks_applied(sqlite_settings):
     assert [(r.revision, r.applied, r.is_head) for r in before] == [
         ("0001", False, False), ("0002", False, False), ("0003", False, False), ("0004", False, False),
         ("0005", False, False), ("0006", False, False), ("0007", False, False),
+        ("0008", False, False),
         (HEAD, False, True)]
     migrate.upgrade(sqlite_settings)
     assert migrate.history(sqlite_settings)[0].applied
@@ -106,7 +107,7 @@ def test_history_marks_applied(sqlite_settings):
 
 @pytest.mark.unit
 def test_unknown_revision_is_a_usage_error(sqlite_settings):
-    with pytest.raises(UsageError, match=f"unknown revision 'zzz'.*known: {HEAD}, 0007, 0006, 0005, 0004, 0003, 0002, 0001"):
+    with pytest.raises(UsageError, match=f"unknown revision 'zzz'.*known: {HEAD}, 0008, 0007, 0006, 0005, 0004, 0003, 0002, 0001"):
         migrate.upgrade(sqlite_settings, "zzz")
 
 

@@ -26,7 +26,8 @@ dlq = typer.Typer(help="Records that could not be exported.\n\nExample: reauto e
 app.add_typer(dlq, name="dlq")
 
 TargetOpt = Annotated[str | None, typer.Option(
-    "--to", help="followupboss, hubspot, salesforce, webhook, csv or jsonl (settings in \\[export]).")]
+    "--to", help="followupboss, hubspot, salesforce, webhook, events (call and lead events), csv or jsonl "
+                 "(settings in \\[export]).")]
 
 
 def _since(value: str | None) -> datetime | None:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto import events
 from reauto.costs.meter import LedgerLine
 from reauto.dialer.caller_ids import CallerIdPool
 from reauto.store.models import (
@@ -255,6 +256,8 @@ class CallRecorder:
             if number is not None:
                 payload["caller_id"] = number
             s.add(CallEvent(call_id=call.id, type="incoming" if incoming else "dial", payload=payload, ts=now))
+            events.record(s, "call.queued", campaign_id=lead.campaign_id, at=now, call_id=call.id, lead_id=lead.id,
+                          direction=call.direction, caller_id=number)
             return call.id, number
 
     async def event(self, call_id: int, type_: str, payload: Mapping[str, Any] | None = None, *,
@@ -282,6 +285,8 @@ class CallRecorder:
             call.status = advance(call.status, CallStatus.IN_PROGRESS)
             call.answered_at = call.answered_at or at
             s.add(CallEvent(call_id=call_id, type="answered", payload={"answered_by": answered_by}, ts=at))
+            events.record(s, "call.answered", campaign_id=call.campaign_id, at=at, call_id=call_id,
+                          lead_id=call.lead_id, answered_by=answered_by)
 
     async def finish(
         self,
@@ -358,7 +363,26 @@ class CallRecorder:
                 lead.custom = {**(lead.custom or {}), RECOVERY_KEY: {"call_id": call_id, "at": now.isoformat(),
                                                                     "reason": "dropped"}}
             if outcome == Outcome.DNC and not (inbound and opted_out):  # a caller told they had opted out
-                await add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
+                await add_internal_dnc(s, lead.phone_e164, "asked on a call", now, campaign_id=call.campaign_id)
+            await self._ended_events(s, call, lead, slots or {}, now)
+
+    @staticmethod
+    async def _ended_events(s: AsyncSession, call: Call, lead: Lead, slots: Mapping[str, Any], now: datetime) -> None:
+        """``call.ended``, and ``lead.booked`` for a booked call."""
+        duration = ((call.ended_at - call.answered_at).total_seconds()
+                    if call.ended_at is not None and call.answered_at is not None else None)
+        events.record(s, "call.ended", campaign_id=call.campaign_id, at=now, call_id=call.id, lead_id=lead.id,
+                      direction=call.direction, status=str(call.status.value), outcome=str(call.outcome.value)
+                      if call.outcome else None, duration_s=round(duration, 1) if duration is not None else None,
+                      cost_usd=float(call.cost_total or 0), lead_status=str(lead.status.value))
+        if call.outcome != Outcome.BOOKED:
+            return
+        starts = (await s.execute(select(Appointment.starts_at).where(Appointment.call_id == call.id)
+                                  .order_by(Appointment.id).limit(1))).scalar_one_or_none()
+        offer = slots.get("appointment")
+        events.record(s, "lead.booked", campaign_id=call.campaign_id, at=now, lead_id=lead.id, call_id=call.id,
+                      starts_at=starts.isoformat() if starts is not None else None,
+                      offer=str(offer) if offer is not None else None)
 
     @staticmethod
     def _after_inbound(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:
@@ -402,13 +426,20 @@ class CallRecorder:
         lead.status = status
 
 
-async def add_internal_dnc(s: AsyncSession, phone: str, reason: str, now: datetime) -> None:
-    """Put ``phone`` on the internal do-not-call list (again, if it had been removed)."""
+async def add_internal_dnc(s: AsyncSession, phone: str, reason: str, now: datetime, *,
+                           campaign_id: int | None = None) -> None:
+    """Put ``phone`` on the internal do-not-call list (again, if it had been removed); a new listing
+    is a ``lead.opted_out`` event."""
     existing = (await s.execute(
         select(DncEntry).where(DncEntry.phone_e164 == phone, DncEntry.source == DncSource.INTERNAL)
     )).scalar_one_or_none()
+    listed = existing is None or existing.removed_at is not None
     if existing is None:
         s.add(DncEntry(phone_e164=phone, source=DncSource.INTERNAL, reason=reason, added_at=now))
     else:
         existing.removed_at = None
         existing.reason = reason
+    if listed:
+        lead_ids = list((await s.execute(select(Lead.id).where(Lead.phone_e164 == phone).order_by(Lead.id))).scalars())
+        events.record(s, "lead.opted_out", campaign_id=campaign_id, at=now, phone=phone, lead_ids=lead_ids,
+                      reason=reason)

@@ -85,7 +85,7 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
             if opted_out:  # never called back: the opt-out is honoured as on a call that ended
                 lead.attempts += 1
                 lead.status, lead.dnc, lead.lease_owner, lead.lease_expires_at = LeadStatus.DNC, True, None, None
-                await add_internal_dnc(s, lead.phone_e164, "asked on a call", now)
+                await add_internal_dnc(s, lead.phone_e164, "asked on a call", now, campaign_id=lead.campaign_id)
                 found.leads.append(lead.id)
                 continue
             if calls:

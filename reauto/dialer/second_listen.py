@@ -217,7 +217,8 @@ class SecondListen:
                 lead = await s.get(Lead, call.lead_id, with_for_update=True)
                 assert lead is not None
                 lead.status, lead.dnc, lead.next_attempt_at = LeadStatus.DNC, True, None
-                await add_internal_dnc(s, lead.phone_e164, "opt-out heard again in the call's recording", now)
+                await add_internal_dnc(s, lead.phone_e164, "opt-out heard again in the call's recording", now,
+                                      campaign_id=lead.campaign_id)
             s.add(CallEvent(call_id=heard.call_id, type=EVENT, ts=now, payload=payload))
 
 

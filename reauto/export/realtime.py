@@ -5,7 +5,9 @@ target of the campaign (``followupboss``, ``hubspot``, ``salesforce``, ``webhook
 wait for a CRM. Several ends close together make one run. The run is the same as ``reauto
 export``'s (ledger, idempotency keys, dead letters), so the cron export and the real-time push
 never send a record twice; when cron holds the lock the push leaves the records to it. File
-targets (``csv``, ``jsonl``) are batch outputs: export them with ``reauto export``.
+targets (``csv``, ``jsonl``) are batch outputs: export them with ``reauto export``. The ``events``
+target is also pushed every ``events_every_s`` while calls go on, so that ``call.queued`` and
+``call.answered`` reach their receivers during the call, not at its end.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ FILE_TARGETS = frozenset({"csv", "jsonl"})
 class RealtimeExport:
     """Pushes ``campaign``'s finished calls (and texts) to its API targets in the background."""
 
-    def __init__(self, engine: AsyncEngine, cfg: Any, campaign: str, targets: list[str]) -> None:
+    def __init__(self, engine: AsyncEngine, cfg: Any, campaign: str, targets: list[str],
+                 events_every_s: float = 2.0) -> None:
         self.engine, self.cfg, self.campaign = engine, cfg, campaign
+        self.events_every_s = events_every_s
         self.targets = [t for t in targets if t not in FILE_TARGETS]
         self.runs = 0
         self._wake = asyncio.Event()
@@ -45,15 +49,20 @@ class RealtimeExport:
         self._wake.set()
 
     async def _loop(self) -> None:
+        events = "events" in self.targets
         while True:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.events_every_s if events else None)
+            except TimeoutError:
+                await self.push(only="events")  # events of calls still going on
+                continue
             self._wake.clear()
             await self.push()
 
-    async def push(self) -> None:
-        """One export run to each target (errors are logged: the records wait for the next run)."""
+    async def push(self, only: str | None = None) -> None:
+        """One export run to each target, or to ``only`` (errors are logged: the records wait for the next run)."""
         self.runs += 1
-        for name in self.targets:
+        for name in self.targets if only is None else [only]:
             try:
                 target = create_target(name, self.cfg)
                 report = await run_export(self.engine, target, campaign=self.campaign,

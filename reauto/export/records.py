@@ -51,12 +51,14 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from reauto import events
 from reauto.store.models import (
     Appointment,
     Call,
     CallEvent,
     CallStatus,
     Campaign,
+    Event,
     ExportItem,
     Lead,
     QualificationSnapshot,
@@ -143,6 +145,23 @@ async def pending(engine: AsyncEngine, target: str, *, campaign: str | None = No
              for c, lead, name in calls]
     items += [Item(f"text:{t.id}", text_record(t, lead, name)) for t, lead, name in texts]
     return sorted(items, key=lambda item: item.record["at"] or "")
+
+
+async def pending_events(engine: AsyncEngine, target: str, *, campaign: str | None = None,
+                         since: datetime | None = None, limit: int = 500) -> list[Item]:
+    """Events (:mod:`reauto.events`) not yet delivered to ``target``, oldest first."""
+    filters = [~exists().where(and_(ExportItem.target == target,
+                                    ExportItem.item_key == "event:" + Event.id.cast(ExportItem.item_key.type)))]
+    if campaign is not None:
+        filters.append(Campaign.name == campaign)
+    if since is not None:
+        filters.append(Event.created_at >= since)
+    async with AsyncSession(engine) as conn:
+        rows = (await conn.execute(select(Event, Campaign.name).outerjoin(Campaign, Campaign.id == Event.campaign_id)
+                                   .where(*filters).order_by(Event.id).limit(limit))).all()
+    return [Item(f"event:{event.id}", {"kind": "event", "key": f"event:{event.id}", "campaign": name,
+                                       "at": event.created_at.isoformat(), "summary": event.type,
+                                       "event": events.body(event, name)}) for event, name in rows]
 
 
 async def _call_details(conn: Any, call_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:

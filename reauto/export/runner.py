@@ -35,7 +35,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reauto import metrics
-from reauto.export.records import Item, pending
+from reauto.export.records import Item, pending, pending_events
 from reauto.export.targets.base import ExportError, ExportTarget, TransientExportError
 from reauto.store.models import DeadLetter, ExportItem, ExportRun
 from reauto.store.types import utcnow
@@ -112,7 +112,8 @@ async def run_export(engine: AsyncEngine, target: ExportTarget, *, campaign: str
         async with sessions() as s:
             parked = await _open_dead_letters(s, target.name)
         # parked records are among the oldest: read past them
-        items = [i for i in await pending(engine, target.name, campaign=campaign, since=since, limit=limit + len(parked))
+        source = pending_events if getattr(target, "records", "calls") == "events" else pending
+        items = [i for i in await source(engine, target.name, campaign=campaign, since=since, limit=limit + len(parked))
                  if export_key(target.name, i.key) not in parked]
         if dry_run:
             report.would_export = [{"key": i.key, "kind": i.record["kind"], "campaign": i.record["campaign"],

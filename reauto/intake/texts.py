@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from reauto import metrics
+from reauto import events, metrics
 from reauto.agent.when import PARTS, read_preference
 from reauto.campaign import numbers_of
 from reauto.intake.replies import MAX_CHARS, Reply, read_reply
@@ -154,7 +154,8 @@ async def _lead_for(s: AsyncSession, phone: str, to: str) -> tuple[Lead | None, 
     return lead, campaigns[lead.campaign_id], [lead.id for lead in leads]
 
 
-async def _opt_out(s: AsyncSession, phone: str, lead_ids: list[int], now: datetime) -> bool:
+async def _opt_out(s: AsyncSession, phone: str, lead_ids: list[int], now: datetime,
+                   campaign_id: int | None = None) -> bool:
     """List the number, flag its leads, revoke their consents; whether the listing is new."""
     entry = (await s.execute(select(DncEntry).where(DncEntry.phone_e164 == phone,
                                                     DncEntry.source == DncSource.INTERNAL)
@@ -164,6 +165,9 @@ async def _opt_out(s: AsyncSession, phone: str, lead_ids: list[int], now: dateti
         s.add(DncEntry(phone_e164=phone, source=DncSource.INTERNAL, reason=TEXT_OPT_OUT, added_at=now))
     elif entry.removed_at is not None:
         entry.removed_at, entry.reason, entry.added_at = None, TEXT_OPT_OUT, now
+    if listed:
+        events.record(s, "lead.opted_out", campaign_id=campaign_id, at=now, phone=phone, lead_ids=sorted(lead_ids),
+                      reason=TEXT_OPT_OUT)
     await s.flush()
     await flag_leads(await s.connection(), [phone])
     if lead_ids:
@@ -249,7 +253,7 @@ async def _handle(engine: AsyncEngine, text: InboundText, reply: Reply, phone: s
         out = Handled(reply, lead_id=lead.id if lead else None, campaign=campaign.name if campaign else None,
                       lead_ids=lead_ids)
         if reply.kind == "opt_out":
-            out.listed = await _opt_out(s, phone, lead_ids, now)
+            out.listed = await _opt_out(s, phone, lead_ids, now, campaign.id if campaign else None)
             out.action = "put on the do-not-call list" if out.listed else "already on the do-not-call list"
             out.answer = _answer(sms.get("opt_out_answer") or OPT_OUT_ANSWER, config)
         elif reply.kind == "help":

@@ -435,6 +435,19 @@ class ExportItem(Base):
     exported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Event(Base):
+    """A call or lead event (``reauto.events``), written with the change it reports; the ``events``
+    export target delivers each to the configured URLs once."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class DeadLetter(Base):
     __tablename__ = "dead_letters"
     __table_args__ = (Index("ix_dead_letters_open", "kind", "resolved_at"),)

@@ -1,4 +1,4 @@
-"""Export targets by name: files (csv, jsonl), a signed webhook, and CRMs."""
+"""Export targets by name: files (csv, jsonl), a signed webhook, call and lead events, and CRMs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from reauto.export.targets.base import ExportTarget
 
 #: Every target ``reauto export --to`` knows.
-TARGETS = ("followupboss", "hubspot", "salesforce", "webhook", "csv", "jsonl")
+TARGETS = ("followupboss", "hubspot", "salesforce", "webhook", "events", "csv", "jsonl")
 
 
 def create_target(name: str, cfg: Settings) -> ExportTarget:
@@ -32,6 +32,11 @@ def create_target(name: str, cfg: Settings) -> ExportTarget:
             from reauto.export.targets.webhook import WebhookTarget
 
             return WebhookTarget(e.webhook_url, e.webhook_secret, timeout_s=e.timeout_s, retries=e.retries)
+        if name == "events":
+            from reauto.export.targets.events import EventsTarget
+
+            return EventsTarget(e.events_urls, e.events_secret, types=e.events_types, timeout_s=e.timeout_s,
+                                retries=e.retries)
         if name == "followupboss":
             from reauto.export.targets.followupboss import FollowUpBossTarget
 

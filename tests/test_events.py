@@ -1,0 +1,119 @@
+"""Call and lead events: written with the change they report, delivered once to every configured URL
+as signed JSON (during a dial run, in real time), retried, parked and replayed like any export."""
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reauto import events
+from reauto.export.runner import dead_letters, retry_dead_letters, run_export
+from reauto.export.targets.base import PermanentExportError
+from reauto.export.targets.events import EventsTarget
+from reauto.store.models import Call, Event
+
+from .test_dial import AT, ROOT, cli, rows
+from .test_export import Receiver
+
+SECRET = "evt-s3cret"
+WHEN = datetime.fromisoformat(AT)
+
+
+@pytest.mark.unit
+def test_an_event_has_exactly_the_fields_of_its_schema():
+    class Session:
+        def __init__(self):
+            self.added = []
+
+        def add(self, row):
+            self.added.append(row)
+
+    s = Session()
+    events.record(s, "lead.opted_out", campaign_id=1, at=WHEN, phone="+15125550123", lead_ids=[1], reason="texted")
+    assert s.added[0].type == "lead.opted_out" and s.added[0].payload["lead_ids"] == [1]
+    with pytest.raises(events.UnknownEvent, match="unknown event type 'call.exploded'"):
+        events.record(s, "call.exploded", campaign_id=1, at=WHEN)
+    with pytest.raises(events.UnknownEvent, match="differ from the schema"):
+        events.record(s, "lead.opted_out", campaign_id=1, at=WHEN, phone="+15125550123")
+    with pytest.raises(PermanentExportError, match="events_urls"):
+        EventsTarget([], SECRET)
+    with pytest.raises(PermanentExportError, match="events_secret"):
+        EventsTarget(["http://127.0.0.1:1/e"], "")
+    assert "## `call.analyzed`" in events.reference() and "`follow_up_at`" in events.reference()
+
+
+def event_campaign(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "campaigns" / "demo.yaml").read_text())
+    data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] in {"Jane Doe", "Tom Becker"}]
+    data["export_targets"] = ["events"]
+    path = tmp_path / "events.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_a_dial_run_sends_each_calls_events_to_every_url_once_and_signed(fresh_db_cfg, tmp_path):
+    async with Receiver(SECRET) as first, Receiver(SECRET) as second:
+        cfg = fresh_db_cfg.model_copy(update={"export": fresh_db_cfg.export.model_copy(update={
+            "events_urls": [first.url, second.url], "events_secret": SECRET})})
+        result = await asyncio.to_thread(cli, cfg, "dial", str(event_campaign(tmp_path)), "--at", AT,
+                                         "--speed", "1.5", "--json")
+        assert result.exit_code == 0, result.output
+    assert first.received == second.received  # every URL gets every event
+    calls = {c.id: c for c in rows(fresh_db_cfg, Call)}
+    assert len(calls) == 2
+    got: dict[int, list[str]] = {}
+    for body in first.received:
+        assert body["schema"] == "reauto.event/1" and body["campaign"] == "demo" and body["id"].startswith("evt_")
+        assert set(body["data"]) == set(events.TYPES[body["type"]][1])  # the documented fields, no more
+        if "call_id" in body["data"]:
+            got.setdefault(body["data"]["call_id"], []).append(body["type"])
+    for call_id, call in calls.items():
+        expected = ["call.queued", "call.answered", "call.ended"]
+        if call.outcome == "booked":
+            expected.append("lead.booked")
+        assert got[call_id] == expected, (call.outcome, got[call_id])
+    opted = [b for b in first.received if b["type"] == "lead.opted_out"]
+    assert len(opted) == 1 and opted[0]["data"]["reason"] == "asked on a call"
+    ended = {b["data"]["call_id"]: b["data"] for b in first.received if b["type"] == "call.ended"}
+    assert {d["outcome"] for d in ended.values()} == {"booked", "dnc"}
+    assert all(d["lead_status"] in {"booked", "dnc"} and d["duration_s"] > 0 for d in ended.values())
+    assert len(rows(fresh_db_cfg, Event)) == len(first.received)  # nothing left undelivered
+
+
+@pytest.mark.integration
+async def test_an_event_a_receiver_keeps_refusing_is_parked_then_replayed(pg_engine):
+    from reauto.export import runner
+    from reauto.store.engine import session_factory
+    from reauto.store.models import Campaign
+    from reauto.store.types import utcnow
+
+    async with session_factory(pg_engine).begin() as s:
+        campaign = Campaign(name="events-dlq")
+        s.add(campaign)
+        await s.flush()
+        for i in range(2):
+            events.record(s, "lead.opted_out", campaign_id=campaign.id, at=utcnow(), phone=f"+1512555010{i}",
+                          lead_ids=[], reason="opted out by text")
+    async with Receiver(SECRET, statuses=[500] * runner.PARK_AFTER) as hook:
+        for _ in range(runner.PARK_AFTER):
+            report = await run_export(pg_engine, EventsTarget([hook.url], SECRET, retries=0))
+            assert report.exported == [] and report.stopped
+        [letter] = await dead_letters(pg_engine, target="events")
+        assert letter["attempts"] == runner.PARK_AFTER
+        rest = await run_export(pg_engine, EventsTarget([hook.url], SECRET, retries=0))
+        assert len(rest.exported) == 1  # the parked one waits in the list; the next goes
+        replayed = await retry_dead_letters(pg_engine, EventsTarget([hook.url], SECRET))
+        assert len(replayed.exported) == 1 and await dead_letters(pg_engine, target="events") == []
+        assert sorted(b["data"]["phone"] for b in hook.received) == ["+15125550100", "+15125550101"]
+        assert (await run_export(pg_engine, EventsTarget([hook.url], SECRET))).exported == []
+        # a receiver that takes only some types gets only those; the rest count as delivered
+        async with session_factory(pg_engine).begin() as s:
+            events.record(s, "call.answered", campaign_id=None, at=utcnow(), call_id=1, lead_id=1, answered_by="human")
+        quiet = await run_export(pg_engine, EventsTarget([hook.url], SECRET, types=["lead.opted_out"]))
+        assert len(quiet.exported) == 1 and len(hook.received) == 2
+    assert json.dumps(hook.received)  # plain JSON
