@@ -173,8 +173,8 @@ class LlmSettings(_Section):
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
     models: dict[str, str] = Field(
         default_factory=dict,
-        description="Model per agent (greeter, qualifier, objection, scheduler, closer) and for extraction "
-                    "(slot extraction requests); others use model.")
+        description="Model per agent (greeter, qualifier, objection, scheduler, closer), for extraction "
+                    "(slot extraction requests) and for analysis (the post-call analysis); others use model.")
     stream: bool = Field(True, description="Speak the reply's first sentence while the rest is generated.")
     cache: bool = Field(True, description="Reuse replies (in Redis when [redis] url is set, else in process).")
     cache_ttl_s: int = Field(86400, ge=1, description="How long a cached reply is reused, in seconds.")

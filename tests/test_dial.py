@@ -197,7 +197,13 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         return "Alright, " + planned[0].lower() + planned[1:]
 
     def read(body):
-        """A model that reads the answer to the timeline question (the rules cannot: no number)."""
+        """A model that reads the answer to the timeline question (the rules cannot: no number), and
+        writes the post-call analysis."""
+        if "summary" in body["format"]["properties"]:
+            transcript = body["messages"][-1]["content"]
+            assert transcript.startswith("agent: Hi Jane") and "lead: " in transcript
+            return {"summary": "Jane wants to buy once the kids finish school.", "sentiment": "positive",
+                    "objections": [], "next_step": "Meet the agent."}
         asked = re.search(r'The assistant had just said: "(.+?)"', body["messages"][0]["content"]).group(1)
         said = body["messages"][-1]["content"]
         if "move" in asked and said.strip():
@@ -237,6 +243,12 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         assert sum(line.startswith("Alright, ") for line in agent_lines) >= 2, turns
         # the model was loaded at start, and woken again while the phone rang
         assert sum(r.get("messages") == [] for r in fake.requests) >= 2
+        # the post-call analysis: the rules' at the call's end, then the LLM's (the latest is the call's)
+        analyses = [e.payload for e in rows(dial_cfg, CallEvent, CallEvent.call_id == call["call_id"],
+                                                   CallEvent.type == "analysis")]
+        assert [a["by"] for a in analyses] == ["rules", "llm"], analyses
+        assert analyses[1]["summary"] == "Jane wants to buy once the kids finish school."
+        assert analyses[1]["disposition"] == call["outcome"] == analyses[0]["disposition"]
     finally:
         asyncio.run_coroutine_threadsafe(fake.close(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)

@@ -118,3 +118,28 @@ def test_slots_text():
         "intent buy, budget_usd 300000–400000")
     assert slots_text({"budget_usd": {"low": None, "high": 1e6}, "timeline_months": 2.5}) == (
         "budget_usd –1000000, timeline_months 2.5")
+
+
+def test_the_post_call_analysis_is_scored_against_its_labels():
+    from reauto.analytics.postcall import analyse
+    from reauto.eval.recordings import LABELLED_SLOTS, Labels
+    from reauto.eval.runner import analysis_scores
+
+    assert "sentiment" not in LABELLED_SLOTS and Labels(sentiment="negative").slots() == {}
+    calls = []
+    for heard, outcome, sentiment, objections in [
+            ("it is too expensive for us and we are not ready", "not_interested", "negative", ["price", "timing"]),
+            ("sounds great, tuesday works", "booked", "positive", []),
+            ("we already have an agent", "not_interested", "neutral", ["has_agent"])]:
+        turns = [TurnResult(1, heard, heard, 0.9, 0.5, 1.0, word_errors(heard, heard), 10.0)]
+        call = CallResult("c", "demo", 2.0, turns, ["Hi"], {}, outcome, {}, outcome,
+                          label_sentiment=sentiment, label_objections=objections)
+        call.analysis = analyse([("lead", heard)], outcome=outcome, slots={})
+        calls.append(call)
+    scores = analysis_scores(calls)
+    assert scores["sentiment_labelled"] == 3 and scores["objections_labelled"] == 3
+    # "we already have an agent" + not interested leans negative: one sentiment of three is wrong
+    assert scores["sentiment_accuracy"] == pytest.approx(2 / 3)
+    assert scores["objection_recall"] == 1.0 and scores["objection_precision"] < 1.0  # not_interested too
+    checks = calls[0].as_dict()["analysis"]["checks"]
+    assert checks["sentiment"] == {"label": "negative", "predicted": "negative", "right": True}

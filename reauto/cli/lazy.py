@@ -58,7 +58,8 @@ COMMANDS: dict[str, LazyCommand] = {
                            "A campaign's caller IDs: calls, answer rate, short calls and attestation per number, "
                            "and the numbers rested for a low answer rate."),
     "calls": LazyCommand("reauto.cli.calls", "app",
-                         "List stored calls and export recorded ones as evaluation sets for `reauto eval`."),
+                         "List stored calls, show one with its analysis and transcript, and export recorded ones "
+                         "as evaluation sets for `reauto eval`."),
     "budget": LazyCommand("reauto.cli.budget", "app",
                           "Budgets per day, week or month (all campaigns or one): set them, see spend, holds and "
                           "forecast, daily history, and the itemised cost of calls."),

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto import events
+from reauto.analytics.postcall import analyse, store_analysis
 from reauto.costs.meter import LedgerLine
 from reauto.dialer.caller_ids import CallerIdPool
 from reauto.store.models import (
@@ -375,14 +376,23 @@ class CallRecorder:
                       direction=call.direction, status=str(call.status.value), outcome=str(call.outcome.value)
                       if call.outcome else None, duration_s=round(duration, 1) if duration is not None else None,
                       cost_usd=float(call.cost_total or 0), lead_status=str(lead.status.value))
-        if call.outcome != Outcome.BOOKED:
-            return
         starts = (await s.execute(select(Appointment.starts_at).where(Appointment.call_id == call.id)
                                   .order_by(Appointment.id).limit(1))).scalar_one_or_none()
-        offer = slots.get("appointment")
-        events.record(s, "lead.booked", campaign_id=call.campaign_id, at=now, lead_id=lead.id, call_id=call.id,
-                      starts_at=starts.isoformat() if starts is not None else None,
-                      offer=str(offer) if offer is not None else None)
+        if call.outcome == Outcome.BOOKED:
+            offer = slots.get("appointment")
+            events.record(s, "lead.booked", campaign_id=call.campaign_id, at=now, lead_id=lead.id, call_id=call.id,
+                          starts_at=starts.isoformat() if starts is not None else None,
+                          offer=str(offer) if offer is not None else None)
+        turns = [(speaker, text) for speaker, text in (await s.execute(
+            select(Turn.speaker, Turn.text).where(Turn.call_id == call.id).order_by(Turn.seq))).all()]
+        if call.status != CallStatus.COMPLETED or not any(speaker == "lead" for speaker, _ in turns):
+            return  # nobody (or a machine) talked: nothing to analyse
+        follow_up = starts if call.outcome == Outcome.BOOKED else (
+            lead.next_attempt_at if lead.status in (LeadStatus.CALLBACK, LeadStatus.SCHEDULED) else None)
+        name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or None
+        found = analyse(turns, outcome=str(call.outcome.value) if call.outcome else "callback", slots=slots,
+                        name=name, follow_up_at=follow_up, inbound=call.direction == "inbound")
+        store_analysis(s, call, found, now)
 
     @staticmethod
     def _after_inbound(lead: Lead, outcome: str, retry: RetryPolicy, now: datetime) -> None:

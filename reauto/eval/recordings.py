@@ -71,14 +71,19 @@ class Labels(_Model):
     budget_usd: float | None = Field(None, gt=0)
     preapproved: StrictBool | None = None
     outcome: Literal[OUTCOMES] | None = None  # type: ignore[valid-type]
+    #: the post-call analysis (reauto.analytics.postcall): the lead's sentiment, what they objected to
+    sentiment: Literal["positive", "neutral", "negative"] | None = None
+    objections: list[str] | None = None
 
     def slots(self) -> dict[str, object]:
-        """The labelled slots (outcome excluded), only those given."""
-        return {k: v for k, v in self.model_dump(exclude={"outcome"}).items() if v is not None}
+        """The labelled slots (outcome and analysis excluded), only those given."""
+        return {k: v for k, v in self.model_dump(exclude=NOT_SLOTS).items() if v is not None}
 
 
+#: Labels that are not slots.
+NOT_SLOTS = frozenset({"outcome", "sentiment", "objections"})
 #: The slots a call may be labelled with.
-LABELLED_SLOTS = tuple(name for name in Labels.model_fields if name != "outcome")
+LABELLED_SLOTS = tuple(name for name in Labels.model_fields if name not in NOT_SLOTS)
 
 
 class CallSpec(_Model):

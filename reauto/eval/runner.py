@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reauto.analytics.postcall import Analysis, analyse
 from reauto.campaign import Campaign
 from reauto.config import Settings, SttSettings
 from reauto.dialer.assembly import vocabulary
@@ -111,6 +112,17 @@ class CallResult:
     latency: list[realtime.StageTimes] = field(default_factory=list)
     voice: list[VoiceCheck] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)  # where each lead turn was heard
+    analysis: Analysis | None = None  # the post-call analysis of what was heard
+    label_sentiment: str | None = None
+    label_objections: list[str] | None = None
+
+    def analysis_checks(self) -> dict[str, Any]:
+        """The analysis against the call's labels (None where a label is missing)."""
+        found = self.analysis
+        return {"sentiment": {"label": self.label_sentiment, "predicted": found.sentiment if found else None,
+                              "right": None if self.label_sentiment is None or found is None
+                              else found.sentiment == self.label_sentiment},
+                "objections": {"label": self.label_objections, "predicted": found.objections if found else None}}
 
     @property
     def errors(self) -> WordErrors:
@@ -131,7 +143,21 @@ class CallResult:
                         "right": None if self.label_outcome is None else self.label_outcome == self.outcome},
             "latency": [s.as_dict() for s in self.latency],
             "voice": [v.as_dict() for v in self.voice],
+            "analysis": {**(self.analysis.as_json() if self.analysis else {}), "checks": self.analysis_checks()},
         }
+
+
+def analysis_scores(calls: Sequence[CallResult]) -> dict[str, Any]:
+    """The post-call analysis over labelled calls: sentiment accuracy, objections' precision and recall."""
+    sentiments = [c.analysis_checks()["sentiment"]["right"] for c in calls if c.label_sentiment is not None]
+    labelled = [(set(c.label_objections), set(c.analysis.objections if c.analysis else ()))
+                for c in calls if c.label_objections is not None]
+    hits = sum(len(label & found) for label, found in labelled)
+    return {"sentiment_labelled": len(sentiments), "sentiment_accuracy": _ratio(sum(bool(r) for r in sentiments),
+                                                                                len(sentiments)),
+            "objections_labelled": len(labelled),
+            "objection_recall": _ratio(hits, sum(len(label) for label, _ in labelled)),
+            "objection_precision": _ratio(hits, sum(len(found) for _, found in labelled))}
 
 
 @dataclass
@@ -170,6 +196,7 @@ class EvalReport:
             "turns_over_live_stt_timeout": sum(t.stt_ms > self.live_stt_timeout_s * 1000 for t in turns),
             "latency_ms": latency_summary([s for c in self.calls for s in c.latency]),
             "voice": _voice_summary(list(voice.values())),
+            "analysis": analysis_scores(self.calls),
         }
 
     def worst_turns(self, n: int = WORST_TURNS) -> list[dict[str, Any]]:
@@ -315,8 +342,11 @@ class Evaluator:
                                 word_errors(" ".join(refs_all[k] for k in g), h.heard), h.stt_ms)
                      for g, h in zip(groups, heard, strict=True)]
         turns = [dataclasses.replace(t, understood=u) for t, u in zip(heard, agent.understood, strict=True)]
+        labels = call.spec.labels
         result = CallResult(call.name, campaign.name, call.seconds, turns, agent.replies, agent.slots,
-                            agent.outcome, call.spec.labels.slots(), call.spec.labels.outcome)
+                            agent.outcome, labels.slots(), labels.outcome, label_sentiment=labels.sentiment,
+                            label_objections=labels.objections)
+        result.analysis = analyse([("lead", t.heard) for t in turns], outcome=agent.outcome, slots=agent.slots)
         result.spans = spans
         if self.options.voice_check and self._tts is not None:
             result.voice = [await self._voice_of(r) for r in agent.replies if r]

@@ -141,7 +141,7 @@ async def pending(engine: AsyncEngine, target: str, *, campaign: str | None = No
         )).all()
         call_ids = [row[0].id for row in calls]
         details = await _call_details(conn, call_ids)
-    items = [Item(f"call:{c.id}", call_record(c, lead, name, *details.get(c.id, ({}, None, [], None, None))))
+    items = [Item(f"call:{c.id}", call_record(c, lead, name, *details.get(c.id, ({}, None, [], None, None, None))))
              for c, lead, name in calls]
     items += [Item(f"text:{t.id}", text_record(t, lead, name)) for t, lead, name in texts]
     return sorted(items, key=lambda item: item.record["at"] or "")
@@ -165,10 +165,10 @@ async def pending_events(engine: AsyncEngine, target: str, *, campaign: str | No
 
 
 async def _call_details(conn: Any, call_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
-    """Per call: (slots, score, transcript, appointment, cadence step)."""
+    """Per call: (slots, score, transcript, appointment, cadence step, analysis)."""
     if not call_ids:
         return {}
-    out: dict[int, list[Any]] = {i: [{}, None, [], None, None] for i in call_ids}
+    out: dict[int, list[Any]] = {i: [{}, None, [], None, None, None] for i in call_ids}
     for snap in (await conn.execute(select(QualificationSnapshot).where(
             QualificationSnapshot.call_id.in_(call_ids)).order_by(QualificationSnapshot.version))).scalars():
         out[snap.call_id][0], out[snap.call_id][1] = dict(snap.slots or {}), snap.score
@@ -180,8 +180,12 @@ async def _call_details(conn: Any, call_ids: Sequence[int]) -> dict[int, tuple[A
                                 "timezone": appt.timezone, "calendar": appt.calendar,
                                 "meeting_link": appt.meeting_link}
     for event in (await conn.execute(select(CallEvent).where(CallEvent.call_id.in_(call_ids),
-                                                             CallEvent.type == "dial"))).scalars():
-        out[event.call_id][4] = (event.payload or {}).get("cadence_step")
+                                                             CallEvent.type.in_(("dial", "analysis")))
+                                     .order_by(CallEvent.id))).scalars():
+        if event.type == "dial":
+            out[event.call_id][4] = (event.payload or {}).get("cadence_step")
+        else:
+            out[event.call_id][5] = dict(event.payload or {})  # the latest analysis is the call's
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -195,7 +199,7 @@ def disposition_of(call: Call) -> str:
 
 def call_record(call: Call, lead: Lead, campaign: str, slots: dict[str, Any], score: float | None,
                 transcript: list[dict[str, str]], appointment: dict[str, Any] | None,
-                cadence_step: int | None) -> dict[str, Any]:
+                cadence_step: int | None, analysis: dict[str, Any] | None = None) -> dict[str, Any]:
     disposition = disposition_of(call)
     if appointment is None and disposition == "booked":
         offer = slots.get("appointment") or slots.get("booking")
@@ -207,9 +211,10 @@ def call_record(call: Call, lead: Lead, campaign: str, slots: dict[str, Any], sc
         "at": _iso(call.created_at), "disposition": disposition, "status": str(call.status),
         "answered_at": _iso(call.answered_at), "ended_at": _iso(call.ended_at),
         "duration_s": round(duration, 1) if duration is not None else None,
-        "slots": slots, "score": score, "direction": call.direction,
+        "slots": slots, "score": score, "direction": call.direction, "analysis": analysis,
         "summary": ("Inbound: the lead called. " if call.direction == "inbound" else "")
-        + summary_line(disposition, slots, score, appointment),
+        + summary_line(disposition, slots, score, appointment)
+        + (f" — {analysis['summary']} Sentiment: {analysis['sentiment']}." if analysis else ""),
         "transcript": transcript, "recording": call.recording_path if call.recorded else None,
         "recording_declined_at": _iso(call.recording_declined_at),
         "appointment": appointment, "cost_usd": float(call.cost_total or 0), "cadence_step": cadence_step,
@@ -228,7 +233,7 @@ def text_record(touch: Touch, lead: Lead, campaign: str) -> dict[str, Any]:
         "schema": SCHEMA, "kind": "text", "key": f"text:{touch.id}", "campaign": campaign, "lead": _lead(lead),
         "at": _iso(touch.created_at), "disposition": touch.status, "status": touch.status, "answered_at": None,
         "ended_at": None, "duration_s": None, "slots": {}, "score": None, "summary": summary, "transcript": [],
-        "direction": "inbound" if touch.kind == "reply" else "outbound",
+        "direction": "inbound" if touch.kind == "reply" else "outbound", "analysis": None,
         "recording": None, "recording_declined_at": None, "appointment": None, "cost_usd": None,
         "cadence_step": touch.step,
         "text": {"kind": touch.kind, "body": touch.body, "reason": touch.reason},

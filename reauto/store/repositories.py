@@ -192,6 +192,27 @@ async def recent_calls(session: AsyncSession, *, campaign: str | None = None, li
     return out
 
 
+async def call_detail(session: AsyncSession, call_id: int) -> dict[str, Any] | None:
+    """One call as ``reauto calls show`` prints it: the call, its lead, its latest analysis, its turns."""
+    row = (await session.execute(select(Call, Campaign.name, Lead).join(Campaign, Campaign.id == Call.campaign_id)
+                                 .join(Lead, Lead.id == Call.lead_id).where(Call.id == call_id))).first()
+    if row is None:
+        return None
+    call, campaign, lead = row
+    analysis = (await session.execute(select(CallEvent.payload).where(
+        CallEvent.call_id == call_id, CallEvent.type == "analysis").order_by(CallEvent.id.desc()).limit(1))
+    ).scalar_one_or_none()
+    turns = (await session.execute(select(Turn.speaker, Turn.text).where(Turn.call_id == call_id)
+                                   .order_by(Turn.seq))).all()
+    return {"id": call.id, "campaign": campaign, "lead_id": lead.id,
+            "lead": " ".join(p for p in (lead.first_name, lead.last_name) if p), "direction": call.direction,
+            "caller_id": call.caller_id, "status": call.status.value if call.status else None,
+            "outcome": call.outcome.value if call.outcome else None, "created_at": call.created_at,
+            "answered_at": call.answered_at, "ended_at": call.ended_at, "cost_usd": float(call.cost_total or 0),
+            "recording": recording_state(call), "analysis": dict(analysis) if analysis else None,
+            "turns": [{"speaker": speaker, "text": text} for speaker, text in turns]}
+
+
 def recording_state(call: Call) -> str:
     """What became of the call's recording: ``kept``, ``declined`` (the lead objected; what was kept of
     it, if anything, ends there), ``purged`` (retention deleted the audio) or ``none``."""
