@@ -48,8 +48,9 @@ TYPES: Mapping[str, tuple[str, Mapping[str, str]]] = {
         "cost_usd": "what the call cost",
         "lead_status": "the lead's status after the call (`booked`, `scheduled`, `callback`, `dnc` …)",
     }),
-    "call.analyzed": ("The post-call analysis of an answered call is stored: by the rules at the call's end, and "
-                      "with the Ollama brain by the LLM again a moment later (the latest is the call's).", {
+    "call.analyzed": ("The post-call analysis of an ended call is stored: by the rules at the call's end, and, "
+                      "for a call a person answered, with the Ollama brain by the LLM again a moment later (the "
+                      "latest is the call's).", {
         "call_id": "reauto's id of the call",
         "lead_id": "reauto's id of the lead",
         "summary": "two or three sentences a person reads",

@@ -97,6 +97,14 @@ def test_dial_runs_a_campaign_end_to_end(dial_cfg, campaign_file, tmp_path):
     assert data["second_listen"] == {"heard": 1, "opt_outs_found": 0, "not_heard": 0, "waiting": 0}
     assert calls["Tom Becker"]["outcome"] == "dnc"
     assert calls["Linda Park"]["outcome"] == "voicemail"
+    # every call's post-call analysis agrees with its stored outcome; the summary names what was said
+    analyses = {e.call_id: e.payload for e in rows(dial_cfg, CallEvent, CallEvent.type == "analysis")}
+    for stored in rows(dial_cfg, Call):
+        assert analyses[stored.id]["disposition"] == stored.outcome, (stored.outcome, analyses[stored.id])
+    summary = analyses[jane["call_id"]]["summary"]
+    for named in ("wants to buy", "timeline 3 months", "budget $400,000", "Next: Meeting with an agent"):
+        assert named in summary, summary
+    assert analyses[calls["Tom Becker"]["call_id"]]["next_step"] == "None: on the do-not-call list."
 
     denied = {d["lead_id"]: d["reason"] for d in data["denied"]}
     leads = {f"{lead.first_name} {lead.last_name}": lead for lead in rows(dial_cfg, Lead)}

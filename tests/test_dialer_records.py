@@ -46,7 +46,7 @@ async def test_completed_call_stores_turns_latency_slots_and_moves_lead(pg_engin
         assert [x.version for x in snaps] == [1, 2] and snaps[1].slots["timeline_months"] == 3  # history kept
         events = [e.type for e in (await s.execute(select(CallEvent).where(CallEvent.call_id == call_id)
                                                    .order_by(CallEvent.id))).scalars()]
-        assert events[:2] == ["dial", "answered"] and events[-1] == "ended"
+        assert events[:2] == ["dial", "answered"] and events[-2:] == ["ended", "analysis"]
         moved = await s.get(Lead, lead.id)
         assert moved.status == LeadStatus.BOOKED and moved.attempts == 2 and moved.lease_owner is None
 

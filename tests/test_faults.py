@@ -294,7 +294,7 @@ async def test_a_dead_dialers_spool_is_replayed_once_and_a_refused_line_is_kept(
         stored = await s.get(Call, call.id)
         kinds = [e.type for e in (await s.execute(select(CallEvent).where(CallEvent.call_id == call.id))).scalars()]
         moved = await s.get(Lead, lead.id)
-    assert stored.outcome == "callback" and sorted(kinds) == ["amd", "ended"]  # the repeated end was skipped
+    assert stored.outcome == "callback" and sorted(kinds) == ["amd", "analysis", "ended"]  # the repeated end skipped
     assert moved.attempts == 1 and moved.lease_owner is None
     assert await recorder.replay_orphans() == 0
 

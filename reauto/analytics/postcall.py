@@ -1,10 +1,11 @@
 """Post-call analysis: what a person reads about a call in the CRM, and what a workflow acts on.
 
-Every answered call gets the same fields — ``summary``, ``disposition``, ``sentiment``,
+Every ended call gets the same fields — ``summary``, ``disposition``, ``sentiment``,
 ``objections``, ``next_step``, ``follow_up_at`` — written by rules at the call's end (in the
 transaction that stores it: :meth:`reauto.dialer.records.CallRecorder.finish`). With the Ollama
 brain configured, the LLM writes them again from the transcript a moment later
-(:class:`LLMAnalyst`, checked against the same JSON schema; the rules' stay when it fails). Each
+(:class:`LLMAnalyst`, for calls where the lead spoke; checked against a JSON schema, the rules'
+stay when it fails). Each
 is a call event ``analysis`` (the latest is the call's) and a ``call.analyzed`` event; the export
 records carry the latest, and ``reauto calls show`` prints it.
 
@@ -29,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto import events
 from reauto.agent.intents import intents_of
-from reauto.agent.wording import recap
 from reauto.store.models import Call, CallEvent, Turn
 from reauto.store.types import utcnow
 
@@ -107,13 +107,36 @@ def next_step(outcome: str, when: datetime | None) -> str:
     }.get(outcome, "Review the call.")
 
 
+def described(slots: Mapping[str, Any]) -> str:
+    """What the lead said, in words: intent, timeline, budget, financing, then any other slot."""
+    parts = []
+    intent = slots.get("intent")
+    if intent:
+        parts.append({"buy": "wants to buy", "sell": "wants to sell", "rent": "wants to rent"}.get(str(intent),
+                                                                                               f"intent {intent}"))
+    months = slots.get("timeline_months")
+    if isinstance(months, int | float):
+        parts.append(f"timeline {months:g} month{'s' if months != 1 else ''}")
+    budget = slots.get("budget_usd")
+    if isinstance(budget, dict) and "low" in budget:
+        low, high = budget["low"], budget["high"]
+        parts.append(f"budget ${low:,.0f}" if low == high else f"budget ${low:,.0f} to ${high:,.0f}")
+    elif isinstance(budget, int | float):
+        parts.append(f"budget ${budget:,.0f}")
+    if isinstance(slots.get("preapproved"), bool):
+        parts.append("pre-approved" if slots["preapproved"] else "not pre-approved")
+    known = {"intent", "timeline_months", "budget_usd", "preapproved", "appointment", "booking"}
+    parts += [f"{k.replace('_', ' ')} {v}" for k, v in slots.items() if k not in known and v not in (None, "")]
+    return ", ".join(parts)
+
+
 def summarise(name: str | None, slots: Mapping[str, Any], outcome: str, found: Sequence[str], step: str,
               inbound: bool = False) -> str:
     """Two or three sentences: who and what they said, how the call ended, what comes next."""
     who = name or "The lead"
-    said = recap({k: v for k, v in slots.items() if k != "appointment" and v is not None})
+    said = described(slots)
     first = f"{who} called in" if inbound else f"{who} was called"
-    first += f"; {said.replace('you want to', 'wants to').replace('your ', '')}." if said else "."
+    first += f": {said}." if said else "."
     ended = {"booked": "A meeting was booked.", "transferred": "The lead was put through to an agent.",
              "callback": "The call ended with a call back to make.", "not_interested": "Not interested.",
              "dnc": "Asked not to be called again.", "bad_number": "Wrong number.",
@@ -216,8 +239,8 @@ class LLMAnalyst:
             ).scalar_one_or_none()
             turns = (await s.execute(select(Turn.speaker, Turn.text).where(Turn.call_id == call_id)
                                      .order_by(Turn.seq))).all()
-        if call is None or not rules:
-            return None
+        if call is None or not rules or not any(speaker == "lead" for speaker, _ in turns):
+            return None  # nothing the lead said: the rules' analysis says all there is
         transcript = "\n".join(f"{speaker}: {text}" for speaker, text in turns)
         messages = [{"role": "system", "content": LLM_PROMPT.format(outcome=rules["disposition"])},
                     {"role": "user", "content": transcript}]

@@ -385,8 +385,6 @@ class CallRecorder:
                           offer=str(offer) if offer is not None else None)
         turns = [(speaker, text) for speaker, text in (await s.execute(
             select(Turn.speaker, Turn.text).where(Turn.call_id == call.id).order_by(Turn.seq))).all()]
-        if call.status != CallStatus.COMPLETED or not any(speaker == "lead" for speaker, _ in turns):
-            return  # nobody (or a machine) talked: nothing to analyse
         follow_up = starts if call.outcome == Outcome.BOOKED else (
             lead.next_attempt_at if lead.status in (LeadStatus.CALLBACK, LeadStatus.SCHEDULED) else None)
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or None
