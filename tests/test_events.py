@@ -102,7 +102,8 @@ async def test_a_dial_run_sends_each_calls_events_to_every_url_once_and_signed(f
     assert detail["analysis"] == analysis and detail["turns"][0]["speaker"] == "agent"
     text = await asyncio.to_thread(cli, fresh_db_cfg, "calls", "show", str(jane_id))
     assert "analysis (rules): " in text.output and f"sentiment {jane['sentiment']}" in text.output
-    exported = await asyncio.to_thread(cli, fresh_db_cfg, "export", "--to", "jsonl", "--json")
+    files = fresh_db_cfg.model_copy(update={"export": fresh_db_cfg.export.model_copy(update={"out_dir": tmp_path})})
+    exported = await asyncio.to_thread(cli, files, "export", "--to", "jsonl", "--json")
     records = [json.loads(line) for line in Path(json.loads(exported.stdout)["file"]).read_text().splitlines()]
     note = next(r for r in records if r["key"] == f"call:{jane_id}")
     assert note["analysis"] == analysis and f"Sentiment: {jane['sentiment']}." in note["summary"]

@@ -308,7 +308,8 @@ async def test_a_lead_who_calls_back_on_the_sim_is_greeted_by_name_and_the_call_
     assert calls[-1].abandoned is None
     from .test_dial import cli
 
-    exported = await asyncio.to_thread(cli, fresh_db_cfg, "export", "--to", "jsonl", "--json")
+    files = fresh_db_cfg.model_copy(update={"export": fresh_db_cfg.export.model_copy(update={"out_dir": tmp_path})})
+    exported = await asyncio.to_thread(cli, files, "export", "--to", "jsonl", "--json")
     assert exported.exit_code == 0, exported.output
     records = [json.loads(line) for line in Path(json.loads(exported.stdout)["file"]).read_text().splitlines()]
     [record] = [r for r in records if r["key"] == f"call:{pickup.call_ref}"]

@@ -197,7 +197,8 @@ def test_a_lead_who_asks_for_a_person_is_put_through_and_the_call_says_so(db_cfg
     # the person's leg is priced: two telephony lines (the lead's and the person's)
     telephony = [c for c in rows(db_cfg, CostEntry) if c.component == "telephony"]
     assert len(telephony) == 2, [(c.component, c.quantity) for c in telephony]
-    exported = cli(db_cfg, "export", "--to", "jsonl", "--json")
+    files = db_cfg.model_copy(update={"export": db_cfg.export.model_copy(update={"out_dir": tmp_path})})
+    exported = cli(files, "export", "--to", "jsonl", "--json")
     assert exported.exit_code == 0, exported.output
     [record] = [json.loads(line) for line in Path(json.loads(exported.stdout)["file"]).read_text().splitlines()]
     assert record["disposition"] == "transferred"
