@@ -39,7 +39,7 @@ from reauto.dialer.admission import Admission
 from reauto.dialer.caller_ids import CallerIdPool
 from reauto.dialer.calling import CallRunner, posted_at
 from reauto.dialer.holds import settle_dead_holds
-from reauto.dialer.inbound import Answering, identify, missed, number_or_none
+from reauto.dialer.reception import Reception
 from reauto.dialer.queue import DialQueue
 from reauto.dialer.records import CallRecorder, RetryPolicy
 from reauto.dialer.recovery import Recovered, keep_leases, recover_expired
@@ -52,7 +52,7 @@ from reauto.sessions import SessionStore
 from reauto.store.models import Call, Lead, LeadStatus
 from reauto.store.types import utcnow
 from reauto.stt.base import STTProvider
-from reauto.telephony.base import IncomingCall, Pickup, Telephony
+from reauto.telephony.base import Telephony
 from reauto.tts.base import TTSProvider
 from reauto.voice.conversation import Brain
 from reauto.voice.pipeline import TurnTaking
@@ -115,7 +115,7 @@ class DialerConfig:
     region: str = "US"  # how a caller's number is read when it comes without a country code
 
 
-class Dialer(CallRunner):
+class Dialer(CallRunner, Reception):
     """Runs one campaign's calls on one worker."""
 
     def __init__(
@@ -183,7 +183,7 @@ class Dialer(CallRunner):
         self._renew_now = asyncio.Event()
         self._cut_off = asyncio.Event()  # the shutdown grace ran out: live calls end now
         self._placed = 0
-        self._tasks: set[asyncio.Task[None]] | None = None  # the calls of the running dial loop
+        self._tasks: set[asyncio.Task[None]] | None = None  # the dial loop's calls (incoming calls join them)
         self.running = asyncio.Event()  # set while run() runs (calls leads place can be taken)
         self.queue = DialQueue(sessions, config.campaign_id, config.worker, config.lease, config.poll_s, store_clock,
                                lane=min(config.hot_lane, max(0, config.concurrency - 1)))  # the backlog keeps a slot
@@ -218,7 +218,7 @@ class Dialer(CallRunner):
     async def run(self) -> list[CallSummary]:
         """Dial until no lead is due (or :meth:`stop`), then wait for live calls to end."""
         tasks: set[asyncio.Task[None]] = set()
-        self._tasks = tasks  # incoming calls join the loop's calls
+        self._tasks = tasks
         self.running.set()
         heartbeat = keep_leases(self.sessions, lambda: list(self._calling.values()), worker=self.config.worker,
                                 lease=self.config.lease, clock=self.store_clock, now=self._renew_now)
@@ -354,66 +354,6 @@ class Dialer(CallRunner):
         tasks.add(task)
         self.queue.started(lead, task)
 
-    async def pick_up(self, call: IncomingCall) -> Pickup:
-        """A lead calls the campaign's number: take the call here when a slot, the store and the
-        budget allow (see :mod:`reauto.dialer.inbound`); else the caller hears the campaign's
-        ``unavailable`` line and a known lead is due for a call back."""
-        busy = Pickup(say=self.config.unavailable)
-        phone = number_or_none(call, self.config.region)
-        why = self._cannot_answer()
-        if why is None and phone is not None:
-            caller = await identify(self.sessions, campaign_id=self.config.campaign_id, phone=phone,
-                                    worker=self.config.worker, lease=self.config.lease, now=self.store_clock())
-            answering = getattr(self.gate, "answering", None)  # the recording rules; no calling rules
-            decision = answering(caller.lead) if answering is not None else None
-            hold = await self._answer_hold(caller.lead)
-            if hold is False:
-                why = "the budget cannot cover a call"
-                if caller.claimed:
-                    await self._release(caller.lead)
-            else:
-                call_id = await self.recorder.open_call(caller.lead, provider=self.telephony.name,
-                                                        worker=self.config.worker, incoming=call.sid)
-                metrics.INBOUND_CALLS.labels(campaign=self.config.campaign_name, taken="answered").inc()
-                task = asyncio.create_task(self._call(
-                    caller.lead, bool(decision and decision.may_record), hold or None,
-                    incoming=Answering(call, call_id, caller.facts)), name=f"call-in-{call_id}")
-                assert self._tasks is not None
-                self._tasks.add(task)
-                self._wake.set()
-                return Pickup(call_ref=str(call_id))
-        log.info("incoming call %s not taken: %s", call.sid[-6:], why or "no caller ID")
-        metrics.INBOUND_CALLS.labels(campaign=self.config.campaign_name, taken="unavailable").inc()
-        if phone is not None:
-            try:
-                await missed(self.sessions, campaign_id=self.config.campaign_id, phone=phone, now=self.store_clock())
-            except Exception as exc:  # noqa: BLE001 - the caller still hears the line
-                log.warning("could not schedule a call back for a missed call: %s: %s", type(exc).__name__, exc)
-        return busy
-
-    def _cannot_answer(self) -> str | None:
-        """Why an incoming call cannot be taken now (None: it can)."""
-        if not self.config.answer_calls:
-            return "the campaign does not answer calls (inbound.answer: false)"
-        if self._tasks is None or self._stopping.is_set():
-            return "the dialer is not running"
-        if self.store_down or self.counters_down:
-            return "the store or the budget counters are unreachable"
-        if sum(not task.done() for task in self._tasks) >= self.config.concurrency:
-            return f"every call slot is busy ({self.config.concurrency})"
-        return None
-
-    async def _answer_hold(self, lead: Lead) -> Hold | None | bool:
-        """Hold an incoming call's expected cost (None: no budget kept; False: refused)."""
-        if self.guard is None or self.catalogue is None:
-            return None
-        estimate = self.catalogue.call_estimate(self.telephony.name, self.config.call_estimate_min, amd=False)
-        try:
-            hold = await self.guard.hold(str(HoldRef(lead.id, self.config.worker, self.store_clock())), estimate)
-        except (CountersUnavailable, *COUNTER_ERRORS):
-            return False
-        return hold if hold is not None else False
-
     def _store_fails(self, exc: BaseException) -> None:
         """The store cannot be reached: no new dials (claimed leads' leases run out; live calls go on)."""
         metrics.BREAKER_STATE.labels(dependency="postgres").set(metrics.BREAKER_CODES["open"])
@@ -530,8 +470,7 @@ class Dialer(CallRunner):
         return True
 
     async def _release(self, lead: Lead, due: datetime | None = None) -> None:
-        """Give a claimed lead back untouched: its status from before the claim, so it stays due
-        (from ``due`` when given: every caller ID is at its cap until then)."""
+        """Give a claimed lead back untouched: its status from before the claim (due again, from ``due`` if given)."""
         async with self.sessions.begin() as s:
             row = await s.get(Lead, lead.id)
             assert row is not None
