@@ -37,13 +37,14 @@ TYPES: Mapping[str, tuple[str, Mapping[str, str]]] = {
         "lead_id": "reauto's id of the lead",
         "answered_by": "`human`, `machine` or `unknown` (answering-machine detection still running)",
     }),
-    "call.ended": ("The call's end is stored (also for calls nobody answered).", {
+    "call.ended": ("The call's end is stored (also for calls nobody answered, and for calls a dialer that "
+                   "stopped left open: status `interrupted`, no outcome, the lead due again).", {
         "call_id": "reauto's id of the call",
         "lead_id": "reauto's id of the lead",
         "direction": "`outbound` or `inbound`",
         "status": "the final telephony status (`completed`, `no-answer`, `busy`, `failed`, `voicemail` …)",
         "outcome": "`booked`, `callback`, `not_interested`, `dnc`, `bad_number`, `voicemail`, `no_answer`, "
-                   "`transferred`",
+                   "`transferred`; null for an interrupted call",
         "duration_s": "seconds from answer to end (null when not answered)",
         "cost_usd": "what the call cost",
         "lead_status": "the lead's status after the call (`booked`, `scheduled`, `callback`, `dnc` …)",

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.dialer.recovery import RECOVERY_KEY, interrupted_call, recover_expired, renew_leases
 from reauto.store.engine import session_factory
-from reauto.store.models import Call, CallEvent, CallStatus, Campaign, Lead, LeadStatus, Turn
+from reauto.store.models import Call, CallEvent, CallStatus, Campaign, Event, Lead, LeadStatus, Turn
 from reauto.store.types import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,10 @@ async def test_expired_leases_are_taken_back_and_valid_ones_left_alone(pg_engine
         lead, call = await s.get(Lead, dead.id), await s.get(Call, dead_call.id)
         untouched, live_call = await s.get(Lead, alive.id), await s.get(Call, alive_call.id)
         [event] = (await s.execute(select(CallEvent).where(CallEvent.call_id == dead_call.id))).scalars()
+        [ended] = (await s.execute(select(Event).where(Event.type == "call.ended"))).scalars()
     assert (call.status, call.ended_at is not None, event.type) == (CallStatus.INTERRUPTED, True, "interrupted")
+    assert ended.payload["call_id"] == dead_call.id and ended.payload["status"] == "interrupted"
+    assert ended.payload["outcome"] is None and ended.payload["lead_status"] == "scheduled"  # due again at once
     assert (lead.status, lead.lease_owner, lead.attempts) == (LeadStatus.SCHEDULED, None, 1)
     assert interrupted_call(lead) == dead_call.id and lead.next_attempt_at <= utcnow()
     assert (untouched.status, untouched.lease_owner, live_call.status) == (

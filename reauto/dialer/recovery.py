@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reauto import events
 from reauto.compliance import ABANDON_AFTER_S
 from reauto.dialer.records import RECOVERY_KEY, add_internal_dnc
 from reauto.dialer.salvage import Biller, salvage
@@ -69,6 +70,7 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
         if calling:
             query = query.where(Lead.id.not_in(list(calling)))
         leads = (await s.execute(query.with_for_update(skip_locked=True))).scalars().all()
+        interrupted: list[tuple[Call, Lead, dict[str, Any]]] = []
         for lead in leads:
             calls = (await s.execute(select(Call).where(
                 Call.lead_id == lead.id, Call.status.in_(OPEN), Call.ended_at.is_(None),
@@ -81,6 +83,7 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
                                 payload={"reason": "the dialer's lease expired (it stopped without ending the call)",
                                          "worker": call.worker, **kept}))
                 found.calls.append(call.id)
+                interrupted.append((call, lead, kept))
                 opted_out = opted_out or kept["opted_out"]
             if opted_out:  # never called back: the opt-out is honoured as on a call that ended
                 lead.attempts += 1
@@ -96,6 +99,13 @@ async def recover_expired(sessions: async_sessionmaker[AsyncSession], campaign_i
             lead.status, lead.next_attempt_at = LeadStatus.SCHEDULED, now  # due at once
             lead.lease_owner, lead.lease_expires_at = None, None
             found.leads.append(lead.id)
+        for call, lead, kept in interrupted:  # the receivers of events hear of them as of any ended call
+            duration = ((call.ended_at - call.answered_at).total_seconds()
+                        if call.ended_at is not None and call.answered_at is not None else None)
+            events.record(s, "call.ended", campaign_id=call.campaign_id, at=now, call_id=call.id, lead_id=lead.id,
+                          direction=call.direction, status=CallStatus.INTERRUPTED.value, outcome=None,
+                          duration_s=round(duration, 1) if duration is not None else None,
+                          cost_usd=float(kept["billed_usd"]), lead_status=lead.status.value)
     if found.leads:
         log.warning("re-queued %d leads of a dialer that stopped (%d calls marked interrupted)", len(found.leads),
                     len(found.calls))
