@@ -184,6 +184,7 @@ class Dialer(CallRunner, Reception):
         self._cut_off = asyncio.Event()  # the shutdown grace ran out: live calls end now
         self._placed = 0
         self._tasks: set[asyncio.Task[None]] | None = None  # the dial loop's calls (incoming calls join them)
+        self._answering: set[asyncio.Task[None]] = set()  # calls leads placed (the run ends after them)
         self.running = asyncio.Event()  # set while run() runs (calls leads place can be taken)
         self.queue = DialQueue(sessions, config.campaign_id, config.worker, config.lease, config.poll_s, store_clock,
                                lane=min(config.hot_lane, max(0, config.concurrency - 1)))  # the backlog keeps a slot
@@ -232,6 +233,9 @@ class Dialer(CallRunner, Reception):
                 except Exception as exc:  # noqa: BLE001 - its flusher, or the next start, tries again
                     log.warning("could not replay spooled call records: %s: %s", type(exc).__name__, exc)
             summaries = await self._dial(tasks)
+            self._tasks = None  # a call taken from now on is awaited here, not by the loop
+            while self._answering:
+                await asyncio.gather(*list(self._answering), return_exceptions=True)
             await self._drain_spool()
             return summaries
         finally:

@@ -48,6 +48,7 @@ class Reception(ABC):
     counters_down: bool
     store_clock: Callable[[], datetime]
     _tasks: set[asyncio.Task[None]] | None
+    _answering: set[asyncio.Task[None]]  # calls leads placed, until they end
     _stopping: asyncio.Event
     _wake: asyncio.Event
 
@@ -84,8 +85,10 @@ class Reception(ABC):
                 task = asyncio.create_task(self._call(
                     caller.lead, bool(decision and decision.may_record), hold or None,
                     incoming=Answering(call, call_id, caller.facts)), name=f"call-in-{call_id}")
-                assert self._tasks is not None
-                self._tasks.add(task)
+                if self._tasks is not None:  # one of the loop's calls (else the run waits for it at its end)
+                    self._tasks.add(task)
+                self._answering.add(task)
+                task.add_done_callback(self._answering.discard)
                 self._wake.set()
                 return Pickup(call_ref=str(call_id))
         log.info("incoming call %s not taken: %s", call.sid[-6:], why or "no caller ID")
