@@ -154,13 +154,17 @@ class CallerIdPool:
         self.campaign = campaign
         self._reviewed: datetime | None = None
 
+    async def lock(self, s: AsyncSession) -> None:
+        """Take the campaign row's lock for the transaction: one choice at a time across dialers."""
+        await s.execute(select(Campaign.id).where(Campaign.id == self.campaign_id).with_for_update())
+
     async def choose(self, s: AsyncSession, lead: Lead, now: datetime) -> str:
         """The number ``lead``'s call comes from.
 
         Raises:
             NoCallerId: every number is at a cap or resting.
         """
-        await s.execute(select(Campaign.id).where(Campaign.id == self.campaign_id).with_for_update())
+        await self.lock(s)
         if self.rest is not None and (self._reviewed is None or now - self._reviewed >= REVIEW_EVERY):
             self._reviewed = now
             await self.review(s, now)

@@ -233,10 +233,14 @@ class CallRecorder:
             NoCallerId: every number of the pool is at a cap (nothing is written).
         """
         now = self.clock()
+        choosing = pool is not None and not incoming
         async with self.sessions.begin() as s:
+            if choosing:  # the pool's lock first: taken after the pause check's share lock, two dialers deadlock
+                assert pool is not None
+                await pool.lock(s)
             if await campaign_paused(s, lead.campaign_id):
                 raise CampaignPaused(lead.campaign_id)
-            number = await pool.choose(s, lead, now) if pool is not None and not incoming else None
+            number = await pool.choose(s, lead, now) if choosing and pool is not None else None
             call = Call(
                 caller_id=number,
                 created_at=now,
