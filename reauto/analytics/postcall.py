@@ -107,6 +107,17 @@ def next_step(outcome: str, when: datetime | None) -> str:
     }.get(outcome, "Review the call.")
 
 
+def budget_words(low: float | None, high: float | None) -> str:
+    """A budget range in words; either end may be open ("under $400,000", "over $1,000,000")."""
+    if low is not None and high is not None:
+        return f"budget ${low:,.0f}" if low == high else f"budget ${low:,.0f} to ${high:,.0f}"
+    if high is not None:
+        return f"budget under ${high:,.0f}"
+    if low is not None:
+        return f"budget over ${low:,.0f}"
+    return ""
+
+
 def described(slots: Mapping[str, Any]) -> str:
     """What the lead said, in words: intent, timeline, budget, financing, then any other slot."""
     parts = []
@@ -118,9 +129,9 @@ def described(slots: Mapping[str, Any]) -> str:
     if isinstance(months, int | float):
         parts.append(f"timeline {months:g} month{'s' if months != 1 else ''}")
     budget = slots.get("budget_usd")
-    if isinstance(budget, dict) and "low" in budget:
-        low, high = budget["low"], budget["high"]
-        parts.append(f"budget ${low:,.0f}" if low == high else f"budget ${low:,.0f} to ${high:,.0f}")
+    if isinstance(budget, dict) and ("low" in budget or "high" in budget):
+        if said := budget_words(budget.get("low"), budget.get("high")):
+            parts.append(said)
     elif isinstance(budget, int | float):
         parts.append(f"budget ${budget:,.0f}")
     if isinstance(slots.get("preapproved"), bool):
