@@ -9,13 +9,12 @@ set) are recorded as delivered without a request.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError
-from reauto.intake.auth import sign
+from reauto.export.targets.base import ExportTarget, PermanentExportError
+from reauto.export.targets.webhook import SignedEndpoint
 
 
 class EventsTarget(ExportTarget):
@@ -29,26 +28,18 @@ class EventsTarget(ExportTarget):
             raise PermanentExportError("the events target needs [export] events_urls")
         if not secret:
             raise PermanentExportError("the events target needs [export] events_secret (receivers verify it)")
-        self.secret = secret
         self.types = frozenset(types)
-        self.apis: list[tuple[HttpApi, str]] = []
-        for url in urls:
-            parts = urlsplit(url)
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            self.apis.append((HttpApi(f"{parts.scheme}://{parts.netloc}", name=f"export:events:{parts.netloc}",
-                                      timeout_s=timeout_s, retries=retries, transport=transport), path))
+        self.endpoints = [SignedEndpoint(url, secret, name=f"export:events:{urlsplit(url).netloc}",
+                                         timeout_s=timeout_s, retries=retries, transport=transport) for url in urls]
 
     async def send(self, record: Mapping[str, Any], key: str) -> str:
         event = record["event"]
         if self.types and event["type"] not in self.types:
             return "not subscribed"
-        body = json.dumps(event, sort_keys=True, ensure_ascii=False).encode()
-        for api, path in self.apis:
-            await api.request("POST", path, content=body, headers={
-                "Content-Type": "application/json", "Idempotency-Key": key,
-                "X-Reauto-Signature": sign(self.secret, body)})
+        for endpoint in self.endpoints:
+            await endpoint.post(event, key)
         return key
 
     async def close(self) -> None:
-        for api, _ in self.apis:
-            await api.close()
+        for endpoint in self.endpoints:
+            await endpoint.close()

@@ -22,6 +22,28 @@ from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportErr
 from reauto.intake.auth import sign
 
 
+class SignedEndpoint:
+    """One receiver URL: JSON bodies POSTed to it, signed with ``secret`` as the module doc says
+    (the webhook target's one URL, and each of the events target's)."""
+
+    def __init__(self, url: str, secret: str, *, name: str, timeout_s: float = 5.0, retries: int = 2,
+                 transport: Any = None) -> None:
+        parts = urlsplit(url)
+        self.secret = secret
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.api = HttpApi(f"{parts.scheme}://{parts.netloc}", name=name, timeout_s=timeout_s,
+                           retries=retries, transport=transport)
+
+    async def post(self, payload: Mapping[str, Any], key: str) -> None:
+        """POST ``payload`` as JSON with ``key`` as its ``Idempotency-Key`` (raises as :class:`HttpApi`)."""
+        body = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        await self.api.request("POST", self.path, content=body, headers={
+            "Content-Type": "application/json", "Idempotency-Key": key, "X-Reauto-Signature": sign(self.secret, body)})
+
+    async def close(self) -> None:
+        await self.api.close()
+
+
 class WebhookTarget(ExportTarget):
     name = "webhook"
     durable_on_send: ClassVar[bool] = True
@@ -31,19 +53,12 @@ class WebhookTarget(ExportTarget):
             raise PermanentExportError("the webhook target needs [export] webhook_url")
         if not secret:
             raise PermanentExportError("the webhook target needs [export] webhook_secret (receivers verify it)")
-        parts = urlsplit(url)
-        self.secret = secret
-        self.path = parts.path or "/"
-        if parts.query:
-            self.path += "?" + parts.query
-        self.api = HttpApi(f"{parts.scheme}://{parts.netloc}", name="export:webhook", timeout_s=timeout_s,
-                           retries=retries, transport=transport)
+        self.endpoint = SignedEndpoint(url, secret, name="export:webhook", timeout_s=timeout_s, retries=retries,
+                                       transport=transport)
 
     async def send(self, record: Mapping[str, Any], key: str) -> str:
-        body = json.dumps(record, sort_keys=True, ensure_ascii=False).encode()
-        await self.api.request("POST", self.path, content=body, headers={
-            "Content-Type": "application/json", "Idempotency-Key": key, "X-Reauto-Signature": sign(self.secret, body)})
+        await self.endpoint.post(record, key)
         return key
 
     async def close(self) -> None:
-        await self.api.close()
+        await self.endpoint.close()
