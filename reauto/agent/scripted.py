@@ -89,6 +89,14 @@ RECORDING_OFF = "The recording is off. "
 NOT_RECORDED = "Understood, this call isn't being recorded. "
 
 
+def stored(value: Any) -> Any:
+    """A slot's value as :attr:`ScriptedBrain.slots` stores it, back in the brain's own form (a
+    budget's ``{low, high}`` is a :class:`MoneyRange`)."""
+    if isinstance(value, dict) and set(value) == {"low", "high"}:
+        return MoneyRange(value["low"], value["high"])
+    return value
+
+
 class ScriptedBrain:
     """A :class:`~reauto.voice.conversation.Brain` that follows the campaign script."""
 
@@ -333,11 +341,8 @@ class ScriptedBrain:
         self.history = [(speaker, text) for speaker, text in state["history"]]
         self._retried, self._offers = set(state["retried"]), list(state["offers"])
         self.transitions = [(a, b, why) for a, b, why in state["transitions"]]
-        self.values = {}
-        for slot, value in state["slots"].items():
-            if isinstance(value, dict) and set(value) == {"low", "high"}:
-                value = MoneyRange(value["low"], value["high"])
-            self.values[slot] = SlotValue(value, float(state["confidence"].get(slot, 0.5)))
+        self.values = {slot: SlotValue(stored(value), float(state["confidence"].get(slot, 0.5)))
+                       for slot, value in state["slots"].items()}
 
     async def call_in(self, facts: CallerFacts) -> None:
         """The lead called the campaign's number (see :mod:`reauto.agent.inbound`): the opening
@@ -368,11 +373,8 @@ class ScriptedBrain:
     def restore_slots(self, slots: Mapping[str, Any], confidence: float = 0.9) -> None:
         """Take what the lead said on earlier calls (stored slots) as known."""
         for slot, value in slots.items():
-            if slot == "appointment" or value is None:
-                continue
-            if isinstance(value, dict) and set(value) == {"low", "high"}:
-                value = MoneyRange(value["low"], value["high"])
-            self.values[slot] = SlotValue(value, confidence)
+            if slot != "appointment" and value is not None:
+                self.values[slot] = SlotValue(stored(value), confidence)
 
     def resume(self) -> None:
         """The restored conversation continues on a new call (the opening says we got cut off)."""
