@@ -198,3 +198,35 @@ def test_unmigrated_postgresql_says_to_upgrade(tmp_path):
         assert "run `reauto db upgrade` first" in str(result.exception)
     finally:
         drop_database(name)
+
+
+@pytest.mark.unit
+def test_a_table_leaves_out_optional_columns_in_order_until_it_fits():
+    from reauto.cli.output import fitted
+
+    columns = ["id", "campaign", "phone", "timezone"]
+    rows = [["12", "campaigns/spring.yaml", "+15125550172", "America/Chicago/America/Denver"]]
+    # natural widths 2, 21, 12, 30 (+3 each, +1): 78 columns
+    assert fitted(columns, rows, 78, ("timezone", "campaign")) == [0, 1, 2, 3]
+    assert fitted(columns, rows, 77, ("timezone", "campaign")) == [0, 1, 2]
+    assert fitted(columns, rows, 40, ("timezone", "campaign")) == [0, 2]
+    # nothing left to leave out: every column stays (and rich wraps the cells)
+    assert fitted(columns, rows, 10, ("timezone", "campaign")) == [0, 2]
+    assert fitted(columns, rows, 10) == [0, 1, 2, 3]
+    assert fitted(columns, [], 10, ("nope",)) == [0, 1, 2, 3]  # headers count; unknown names are ignored
+
+
+@pytest.mark.integration
+def test_lists_fit_80_columns_with_every_phone_number_whole(sqlite_cfg, monkeypatch):
+    from reauto.cli import output
+
+    assert cli(sqlite_cfg, "leads", "load", MESSY, "-C", "spring").exit_code == 0
+    phones = [r["phone"] for r in json.loads(cli(sqlite_cfg, "leads", "list", "--json").output)]
+    for width in (80, 200):
+        terminal = Console(file=io.StringIO(), width=width)
+        monkeypatch.setattr(output, "console", terminal)
+        assert cli(sqlite_cfg, "leads", "list").exit_code == 0
+        out = terminal.file.getvalue()
+        assert max(len(line) for line in out.splitlines()) <= width
+        assert all(phone in out for phone in phones) and "…" not in out
+        assert ("not shown at 80 columns: campaign, timezone (--json has them)" in out) == (width == 80)

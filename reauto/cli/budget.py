@@ -11,7 +11,7 @@ from rich.table import Table
 
 from reauto.cli.context import settings
 from reauto.cli.leads import run_db
-from reauto.cli.output import JsonOpt, console, emit
+from reauto.cli.output import JsonOpt, console, emit, table
 from reauto.errors import UsageError
 
 app = typer.Typer(
@@ -152,17 +152,17 @@ def _render_status(rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("no budgets set (reauto budget set --daily 25)")
         return
-    t = Table(title="budgets", title_justify="left")
-    for col in ("scope", "period", "budget", "spent", "held", "remaining", "used", "forecast", "per day"):
-        t.add_column(col, justify="left" if col in ("scope", "period", "per day") else "right")
+    columns = ("scope", "period", "budget", "spent", "held", "remaining", "used", "forecast", "per day")
+    cells = []
     for r in rows:
         used = r["utilisation"] or 0.0
         bar = "█" * int(min(used, 1) * 10) + "░" * (10 - int(min(used, 1) * 10))
         forecast = f"${r['forecast_usd']:,.2f}" + (" ⚠" if r["forecast_over"] else "")
-        t.add_row(r["scope"], r["period"], f"${r['budget_usd']:,.2f}", f"${r['spent_usd']:,.4f}",
-                  f"${r['held_usd']:,.4f}", f"${r['remaining_usd']:,.4f}", f"{bar} {used:.0%}", forecast,
-                  _spark([d["spent_usd"] for d in r["daily"]]))
-    console.print(t)
+        cells.append((r["scope"], r["period"], f"${r['budget_usd']:,.2f}", f"${r['spent_usd']:,.4f}",
+                      f"${r['held_usd']:,.4f}", f"${r['remaining_usd']:,.4f}", f"{bar} {used:.0%}", forecast,
+                      _spark([d["spent_usd"] for d in r["daily"]])))
+    table("budgets", columns, cells, optional=("per day", "held", "forecast"),
+          justify={c: "right" for c in columns if c not in ("scope", "period", "per day")})
 
 
 @app.command()

@@ -196,6 +196,7 @@ def list_(
                  "yes" if r.dnc else "", "written" if r.consent else "", r.attempts)
                 for r in items
             ],
+            optional=("timezone", "campaign", "consent", "dnc", "attempts"),
         ),
     )
 

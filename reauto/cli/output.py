@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.console import JustifyMethod
 
 #: ``--json``: print machine-readable JSON on stdout instead of tables.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
@@ -52,13 +53,41 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         render(data)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print a simple rich table."""
-    t = Table(title=title, title_justify="left")
-    for col in columns:
-        t.add_column(col)
-    for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+def fitted(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int,
+           optional: Sequence[str] = ()) -> list[int]:
+    """The indices of ``columns`` to show so that a table of ``rows`` fits ``width`` characters:
+    the ``optional`` ones are left out, in that order, until every kept column shows its longest
+    cell whole (a phone number cut to "+151…" is no use). A table that still does not fit keeps
+    its columns and wraps its cells."""
+    kept = list(range(len(columns)))
+    natural = [max((len(row[i]) for row in rows), default=0) for i in kept]
+    natural = [max(n, len(col)) for n, col in zip(natural, columns, strict=True)]
+
+    def total() -> int:  # cells, one space of padding each side, a rule between and at both ends
+        return sum(natural[i] + 3 for i in kept) + 1
+
+    for name in optional:
+        if total() <= width:
+            break
+        if name in columns and (i := list(columns).index(name)) in kept:
+            kept.remove(i)
+    return kept
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+          optional: Sequence[str] = (), justify: Mapping[str, JustifyMethod] | None = None) -> None:
+    """Print a rich table that fits the terminal: the ``optional`` columns are left out, in that
+    order, while the table would be wider (the caption names them; ``--json`` has everything).
+    ``justify``: a column's alignment (default left)."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    kept = fitted(columns, cells, console.width, optional)
+    left_out = [c for i, c in enumerate(columns) if i not in kept]
+    caption = f"not shown at {console.width} columns: {', '.join(left_out)} (--json has them)" if left_out else None
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for i in kept:
+        t.add_column(columns[i], justify=(justify or {}).get(columns[i], "left"))
+    for row in cells:
+        t.add_row(*(row[i] for i in kept))
     console.print(t)
 
 
