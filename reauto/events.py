@@ -14,11 +14,13 @@ delivered body is ``{"schema": "reauto.event/1", "id", "type", "at", "campaign",
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from reauto.store.models import Event
 
@@ -95,6 +97,37 @@ def record(s: AsyncSession, type_: str, *, campaign_id: int | None, at: datetime
     if set(data) != set(fields):
         raise UnknownEvent(f"{type_}: fields {sorted(data)} differ from the schema's {sorted(fields)}")
     s.add(Event(type=type_, campaign_id=campaign_id, payload=dict(data), created_at=at))
+    s.info[_WRITTEN] = True  # the listeners hear of it once the transaction commits
+
+
+_WRITTEN = "reauto.events.written"
+#: Told (no arguments) after each commit that stored events, in this process.
+_listeners: list[Callable[[], None]] = []
+
+
+def subscribe(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener()`` after each transaction of this process that stored events commits (it
+    runs inside the commit: it must only schedule work, e.g. ``loop.call_soon_threadsafe``); the
+    returned function unsubscribes. Events other processes write are not heard: poll for them."""
+    _listeners.append(listener)
+
+    def unsubscribe() -> None:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+    return unsubscribe
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_WRITTEN, False):
+        for listener in list(_listeners):
+            listener()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)  # never sent: the change it reported was not stored
 
 
 def body(event: Event, campaign: str | None) -> dict[str, Any]:

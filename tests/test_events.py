@@ -27,7 +27,7 @@ WHEN = datetime.fromisoformat(AT)
 def test_an_event_has_exactly_the_fields_of_its_schema():
     class Session:
         def __init__(self):
-            self.added = []
+            self.added, self.info = [], {}
 
         def add(self, row):
             self.added.append(row)
@@ -144,6 +144,48 @@ async def test_an_event_a_receiver_keeps_refusing_is_parked_then_replayed(pg_eng
         quiet = await run_export(pg_engine, EventsTarget([hook.url], SECRET, types=["lead.opted_out"]))
         assert len(quiet.exported) == 1 and len(hook.received) == 2
     assert json.dumps(hook.received)  # plain JSON
+
+
+@pytest.mark.integration
+async def test_a_commit_that_stored_events_wakes_the_real_time_push_and_a_rollback_does_not(pg_engine):
+    from reauto.config import Settings
+    from reauto.export.realtime import RealtimeExport
+    from reauto.store.engine import session_factory
+    from reauto.store.models import Campaign
+    from reauto.store.types import utcnow
+
+    told: list[int] = []
+    unsubscribe = events.subscribe(lambda: told.append(1))
+    async with session_factory(pg_engine).begin() as s:
+        campaign = Campaign(name="events-wake")
+        s.add(campaign)
+        await s.flush()
+    assert told == []  # no event in that transaction
+    with pytest.raises(RuntimeError):
+        async with session_factory(pg_engine).begin() as s:
+            events.record(s, "lead.opted_out", campaign_id=campaign.id, at=utcnow(), phone="+15125550199",
+                          lead_ids=[], reason="opted out by text")
+            raise RuntimeError("rolled back")
+    assert told == []  # the change it reported was not stored: nothing to send
+    unsubscribe()
+    base = Settings()
+    async with Receiver(SECRET) as hook:
+        cfg = base.model_copy(update={"export": base.export.model_copy(update={
+            "events_urls": [hook.url], "events_secret": SECRET})})
+        # a poll an hour apart: only the commit's wake can send the event within the test
+        push = RealtimeExport(pg_engine, cfg, "events-wake", ["events"], events_every_s=3600)
+        push.start()
+        try:
+            async with session_factory(pg_engine).begin() as s:
+                events.record(s, "lead.opted_out", campaign_id=campaign.id, at=utcnow(), phone="+15125550100",
+                              lead_ids=[], reason="opted out by text")
+            async with asyncio.timeout(60):
+                while not hook.received:
+                    await asyncio.sleep(0.05)
+            assert push.runs == 1 and told == []  # unsubscribed: told no more
+        finally:
+            await push.close()
+    assert [b["data"]["phone"] for b in hook.received] == ["+15125550100"]
 
 
 @pytest.mark.integration

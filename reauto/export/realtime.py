@@ -6,8 +6,10 @@ wait for a CRM. Several ends close together make one run. The run is the same as
 export``'s (ledger, idempotency keys, dead letters), so the cron export and the real-time push
 never send a record twice; when cron holds the lock the push leaves the records to it. File
 targets (``csv``, ``jsonl``) are batch outputs: export them with ``reauto export``. The ``events``
-target is also pushed every ``events_every_s`` while calls go on, so that ``call.queued`` and
-``call.answered`` reach their receivers during the call, not at its end.
+target is also pushed during calls, so that ``call.queued`` and ``call.answered`` reach their
+receivers as they happen, not at the call's end: at once when this process stores them (a commit
+that stored events wakes the task, :func:`reauto.events.subscribe`), and every ``events_every_s``
+for those other processes store (a ``reauto serve`` taking texts beside the dialer).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from reauto import events
 from reauto.export.runner import ExportLocked, run_export
 from reauto.export.targets import create_target
 
@@ -36,7 +39,9 @@ class RealtimeExport:
         self.targets = [t for t in targets if t not in FILE_TARGETS]
         self.runs = 0
         self._wake = asyncio.Event()
+        self._ended = False  # a call ended since the last push: every target, not only events
         self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Any = None
 
     def __bool__(self) -> bool:
         return bool(self.targets)
@@ -44,20 +49,25 @@ class RealtimeExport:
     def start(self) -> None:
         if self.targets and self._task is None:
             self._task = asyncio.create_task(self._loop(), name=f"export-{self.campaign}")
+            if "events" in self.targets:
+                loop = asyncio.get_running_loop()
+                self._unsubscribe = events.subscribe(lambda: loop.call_soon_threadsafe(self._wake.set))
 
     def call_ended(self, _call_id: int | None = None) -> None:
+        self._ended = True
         self._wake.set()
 
     async def _loop(self) -> None:
-        events = "events" in self.targets
+        events_only = "events" in self.targets
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), self.events_every_s if events else None)
+                await asyncio.wait_for(self._wake.wait(), self.events_every_s if events_only else None)
             except TimeoutError:
-                await self.push(only="events")  # events of calls still going on
+                await self.push(only="events")  # events other processes stored
                 continue
             self._wake.clear()
-            await self.push()
+            ended, self._ended = self._ended, False
+            await self.push(None if ended or not events_only else "events")
 
     async def push(self, only: str | None = None) -> None:
         """One export run to each target, or to ``only`` (errors are logged: the records wait for the next run)."""
@@ -79,6 +89,9 @@ class RealtimeExport:
         """Stop, after a last push of what ended since the previous one."""
         if self._task is None:
             return
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
