@@ -98,6 +98,17 @@ def test_intents(text, intent):
     assert extract(text).has(intent)
 
 
+@pytest.mark.parametrize("text, intents", [
+    ("no longer interested", {"not_interested"}),
+    ("we are no longer that interested thanks", {"not_interested"}),
+    ("i'm driving right now", {"callback_request"}),  # "right now" is a time, not a yes
+    ("i can not talk right at this moment", {"callback_request"}),
+    ("that's right", {"affirm"}), ("right", {"affirm"}), ("right on", {"affirm"}), ("you are right", {"affirm"}),
+])
+def test_right_now_is_no_yes_and_no_longer_interested_is_a_refusal(text, intents):
+    assert extract(text).intents == intents
+
+
 def test_slots_in_context():
     assert extract("we want to buy a house").slots["intent"].value == "buy"
     assert extract("in about three months", expecting="timeline_months").slots["timeline_months"].value == 3

@@ -201,7 +201,7 @@ _REFUSAL_WORD = re.compile(r"\b(not|no|never|none|stop|quit|refuse|object|hang u
                            r"delete|off|denied|cut it out)\b")
 
 _NOT_INTERESTED = tuple(re.compile(p) for p in (
-    r"\bnot (really |at all |even |that )?interested\b",
+    r"\b(not|no longer) (really |at all |even |that )?interested\b",
     r"\bno (thank you|thanks|thank u)\b|\bnah thanks\b|\bno thank\b",
     r"\b(we are|i am|we re|all) (all )?(set|good|fine|okay|covered|sorted)( (thanks|thank you|for now|here|"
     r"with that|on that|there))?\b(?!.*\b(buy|sell|move|looking)\b.*\b(want|need|would like)\b)",
@@ -336,7 +336,8 @@ _WRONG_NUMBER = tuple(re.compile(p) for p in (
     r"\bthis is (my|our) number( \w+){0,6} (not|no) \w+\b|\bi am not (\w+)$",
 ))
 
-_AFFIRM = re.compile(r"\b(yes|yeah|yea|yep|yup|ya|yah|sure|surely|correct|right|absolutely|definitely|certainly|"
+_AFFIRM = re.compile(r"\b(yes|yeah|yea|yep|yup|ya|yah|sure|surely|correct|right(?! (now|away|here|there|then|after|"
+                     r"before|back|this|at|in|about|around))|absolutely|definitely|certainly|"
                      r"of course|indeed|affirmative|uh huh|mhm|mm hmm|okay|alright|all right|fine|exactly|"
                      r"speaking|that is me|this is me|it is me|that is right|you got (her|him|me|it)|this is (she|he)|"
                      r"sounds good|that works|works for (me|us)|why not|i guess|you bet|totally|for sure|i think so|"
