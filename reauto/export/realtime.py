@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,7 +42,7 @@ class RealtimeExport:
         self._wake = asyncio.Event()
         self._ended = False  # a call ended since the last push: every target, not only events
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.targets)
@@ -58,16 +59,16 @@ class RealtimeExport:
         self._wake.set()
 
     async def _loop(self) -> None:
-        events_only = "events" in self.targets
+        has_events = "events" in self.targets
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), self.events_every_s if events_only else None)
+                await asyncio.wait_for(self._wake.wait(), self.events_every_s if has_events else None)
             except TimeoutError:
                 await self.push(only="events")  # events other processes stored
                 continue
             self._wake.clear()
             ended, self._ended = self._ended, False
-            await self.push(None if ended or not events_only else "events")
+            await self.push(None if ended or not has_events else "events")  # woken by stored events only
 
     async def push(self, only: str | None = None) -> None:
         """One export run to each target, or to ``only`` (errors are logged: the records wait for the next run)."""
