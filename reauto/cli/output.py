@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
-from rich.console import JustifyMethod
 
 #: ``--json``: print machine-readable JSON on stdout instead of tables.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
@@ -59,18 +58,12 @@ def fitted(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int,
     the ``optional`` ones are left out, in that order, until every kept column shows its longest
     cell whole (a phone number cut to "+151…" is no use). A table that still does not fit keeps
     its columns and wraps its cells."""
+    natural = [max([len(col), *(len(row[i]) for row in rows)]) for i, col in enumerate(columns)]
     kept = list(range(len(columns)))
-    natural = [max((len(row[i]) for row in rows), default=0) for i in kept]
-    natural = [max(n, len(col)) for n, col in zip(natural, columns, strict=True)]
-
-    def total() -> int:  # cells, one space of padding each side, a rule between and at both ends
-        return sum(natural[i] + 3 for i in kept) + 1
-
     for name in optional:
-        if total() <= width:
+        if sum(natural[i] + 3 for i in kept) + 1 <= width:  # a space each side, rules between and around
             break
-        if name in columns and (i := list(columns).index(name)) in kept:
-            kept.remove(i)
+        kept = [i for i in kept if columns[i] != name]
     return kept
 
 
