@@ -23,6 +23,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from reauto.errors import ConfigError
+from reauto.modelfiles.store import DEFAULT_DIR as DEFAULT_MODELS_DIR
+from reauto.modelfiles.store import configure as configure_models
 
 ENV_PREFIX = "REAUTO_"
 CONFIG_ENV = "REAUTO_CONFIG"
@@ -424,6 +426,23 @@ class RecordingSettings(_Section):
                                          "limit.")
 
 
+class ModelsSettings(_Section):
+    """``[models]``: where `reauto models pull` puts models and where it fetches them from."""
+
+    dir: Path = Field(
+        DEFAULT_MODELS_DIR,
+        description="Where pulled models live (faster-whisper/<name>/, piper/<voice>.onnx); a model named in "
+                    "stt.whisper_model or tts.piper_voice is looked for here first.")
+    hub_url: str = Field(
+        "https://huggingface.co",
+        description="The Hugging Face Hub (or a mirror speaking its API) that faster-whisper models and Piper "
+                    "voices are pulled from.")
+    piper_revision: str = Field("v1.0.0", min_length=1, description="Revision of rhasspy/piper-voices to pull from.")
+    timeout_s: float = Field(30.0, gt=0, description="Longest wait to connect, or for the next bytes of a download.")
+    retries: int = Field(3, ge=0, le=10, description="Retries of a failed request or download (a download "
+                                                     "continues where it stopped).")
+
+
 class Settings(_Section):
     """Every setting of reauto. Build it with :func:`load_settings`."""
 
@@ -449,6 +468,7 @@ class Settings(_Section):
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)  # type: ignore[arg-type]
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)  # type: ignore[arg-type]
     recording: RecordingSettings = Field(default_factory=RecordingSettings)  # type: ignore[arg-type]
+    models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")
@@ -493,6 +513,7 @@ def load_settings(
     from reauto.resilience import configure
 
     configure(settings.resilience)  # the process's one retry policy and breaker defaults
+    configure_models(settings.models)  # where providers find pulled models by name
     return settings
 
 

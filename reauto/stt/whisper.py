@@ -1,7 +1,8 @@
 """faster-whisper (CTranslate2 Whisper) for production: a local model, never a download.
 
-The model comes from ``[stt] whisper_model``: a CTranslate2 model directory, or the size name
-of a model already in the local Hugging Face cache (loaded with ``local_files_only=True``).
+The model comes from ``[stt] whisper_model``: a CTranslate2 model directory, or a size name
+("small.en") or Hub repository of a model that ``reauto models pull`` put in ``[models] dir`` or
+that is already in the local Hugging Face cache (loaded with ``local_files_only=True``).
 Whisper's own VAD is off: reauto's turn detection already cut the utterance.
 
 The model object is used through the part of faster-whisper's interface reauto needs, so a
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from reauto.modelfiles import store
 from reauto.providers import ProviderUnavailable
 from reauto.stt.base import STTProvider, Transcript
 from reauto.stt.vocabulary import normalise
@@ -165,7 +167,8 @@ class FasterWhisperSTT(STTProvider):
             raise ProviderUnavailable(
                 f"faster-whisper has no model: set {SETTING} to a CTranslate2 model directory"
             )
-        path = Path(self._model_name).expanduser()
+        pulled = store.whisper_dir(self._model_name)  # `reauto models pull` put it in [models] dir
+        path = pulled or Path(self._model_name).expanduser()
         looks_like_path = path.is_absolute() or "/" in self._model_name or path.exists()
         if looks_like_path and not path.is_dir():
             raise ProviderUnavailable(
@@ -183,7 +186,7 @@ class FasterWhisperSTT(STTProvider):
             where = "directory" if looks_like_path else "name (not in the local cache)"
             raise ProviderUnavailable(
                 f"faster-whisper cannot load model {where} {self._model_name!r} from {SETTING}: "
-                f"{exc}; reauto never downloads models"
+                f"{exc}; reauto never downloads models while it runs: `reauto models pull` fetches it"
             ) from exc
 
     def _transcribe(self, pcm: bytes) -> Transcript:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reauto.config import TtsSettings
+from reauto.modelfiles import store
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
 
@@ -65,8 +66,21 @@ class PiperTTS(TTSProvider):
 
     @classmethod
     def from_settings(cls, settings: TtsSettings) -> PiperTTS:
-        """Build from ``[tts] piper_voice`` (empty: the packaged joe voice)."""
-        return cls(settings.piper_voice or None)
+        """Build from ``[tts] piper_voice``: empty is the packaged joe voice, a voice name
+        ("en_US-amy-medium") one that ``reauto models pull`` put in ``[models] dir``, else a file.
+
+        Raises:
+            ProviderUnavailable: a named voice that is not pulled, or a file that is missing.
+        """
+        voice = settings.piper_voice.strip()
+        if store.is_voice_name(voice):
+            pulled = store.piper_voice(voice)
+            if pulled is None:
+                raise ProviderUnavailable(
+                    f"Piper voice {voice} (tts.piper_voice) is not in {store.root() / 'piper'}: "
+                    "run `reauto models pull`")
+            return cls(pulled)
+        return cls(voice or None)
 
     def _read_rate(self) -> int:
         for path in (self.model_path, self.config_path):

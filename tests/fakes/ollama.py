@@ -45,6 +45,11 @@ class FakeOllama:
         models: what ``/api/tags`` lists.
         extract: the answer to a ``format`` request: an object (or a function of the request
             body returning one) sent as JSON; a string is sent as it is. Default: ``{}``.
+        library: what ``/api/pull`` can fetch: model name → its layers' sizes. A pull streams
+            ``pulling manifest``, per layer ``pulling <digest>`` lines with ``total`` and
+            ``completed``, ``verifying sha256 digest``, ``writing manifest``, ``success``, and adds
+            the model to ``models``; an unknown name is an ``{"error": …}`` line, as Ollama sends.
+        pull_drop_once: the first pull stops after its first layer line (a dropped connection).
     """
 
     reply: str | Callable[[dict[str, Any]], str] = "Sure. When are you hoping to move?"
@@ -56,6 +61,9 @@ class FakeOllama:
     stall_after: int = 1
     error_after: int | None = None
     models: tuple[str, ...] = ("llama3.2:3b",)
+    library: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    pull_drop_once: bool = False
+    pulls: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     in_flight: int = 0
@@ -67,6 +75,7 @@ class FakeOllama:
         app.router.add_post("/api/chat", self._chat)
         app.router.add_post("/api/generate", self._generate)
         app.router.add_get("/api/tags", self._tags)
+        app.router.add_post("/api/pull", self._pull)
         app.router.add_get("/api/version", self._version)
         self._runner, self.url = await listen(app)
         return self.url
@@ -86,6 +95,36 @@ class FakeOllama:
 
     async def _tags(self, _request: web.Request) -> web.Response:
         return web.json_response({"models": [{"name": m, "model": m, "size": 2_019_393_189} for m in self.models]})
+
+    async def _pull(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        name = str(body.get("model") or body.get("name") or "")
+        self.pulls.append(name)
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+
+        async def line(item: dict[str, Any]) -> None:
+            await response.write(json.dumps(item).encode() + b"\n")
+
+        await line({"status": "pulling manifest"})
+        layers = self.library.get(name if ":" in name else f"{name}:latest", self.library.get(name))
+        if layers is None:
+            await line({"error": "pull model manifest: file does not exist"})
+            return response
+        for i, size in enumerate(layers):
+            digest = f"sha256:{i:064x}"
+            await line({"status": f"pulling {digest[7:19]}", "digest": digest, "total": size, "completed": 0})
+            if self.pull_drop_once:
+                self.pull_drop_once = False
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            await line({"status": f"pulling {digest[7:19]}", "digest": digest, "total": size, "completed": size})
+        for status in ("verifying sha256 digest", "writing manifest", "success"):
+            await line({"status": status})
+        self.models = (*self.models, name)
+        await response.write_eof()
+        return response
 
     async def _answer(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
         body = await request.json()
