@@ -8,7 +8,7 @@ import typer
 
 from reauto.cli.context import settings
 from reauto.cli.output import JsonOpt, console, emit
-from reauto.store.engine import redact
+from reauto.store.urls import redact
 
 app = typer.Typer(
     help="Show or check the settings resolved from reauto.toml and REAUTO_* variables.\n\n"

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from reauto.config import DatabaseSettings
 from reauto.errors import ConfigError, DatabaseUnavailable
 from reauto.metrics import DB_POOL, DB_QUERY
+from reauto.store.urls import redact
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
@@ -52,14 +53,6 @@ def sync_url(url: str) -> URL:
     """The URL with the sync driver (migrations, benchmarks' bulk seeding)."""
     parsed = parse_url(url)
     return parsed.set(drivername=_SYNC_DRIVERS[parsed.get_backend_name()])
-
-
-def redact(url: str | URL) -> str:
-    """The URL without its password, for logs and errors."""
-    try:
-        return make_url(str(url)).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable url>"
 
 
 def _engine_kwargs(db: DatabaseSettings, url: URL) -> dict[str, Any]:
