@@ -2,6 +2,7 @@
 head of the queue, and dialed at once — when the calling rules allow."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -247,6 +248,13 @@ def test_speed_to_lead_percentiles():
 @pytest.mark.integration
 @pytest.mark.slow
 async def test_outside_legal_hours_a_posted_lead_waits_for_the_first_legal_minute(serving):
+    from reauto.metrics import QUEUE_DEPTH
+
+    def queue_depth_series() -> list[float]:
+        return [x.value for m in QUEUE_DEPTH.collect() for x in m.samples if x.labels.get("campaign") == "speed"]
+
+    with contextlib.suppress(KeyError):
+        QUEUE_DEPTH.remove("speed")
     cfg, campaign = serving
     task, _posted = await serve_and_post(cfg, campaign, "2026-11-24T23:00:00-06:00")  # 23:00 in Austin
     lead = None
@@ -257,6 +265,7 @@ async def test_outside_legal_hours_a_posted_lead_waits_for_the_first_legal_minut
         await asyncio.sleep(0.1)
     await stop(task)
     assert rows(cfg, Call) == []
+    assert queue_depth_series() == [0.0]  # a serving worker keeps its store gauges (alerts, autoscaling)
     # the window opens at 09:00 in every zone the lead may be in (Texas: Central and Mountain)
     assert lead is not None and lead.status == LeadStatus.SCHEDULED and lead.tz_candidates
     at = datetime.fromisoformat("2026-11-24T23:00:00-06:00")

@@ -256,17 +256,20 @@ async def _run(cfg: Any, campaign: Any, *, max_calls: int | None, concurrency: i
     if follower is not None:
         follower.start()
     server, watcher = None, None
-    if metrics is not None:
-        from reauto.monitoring.server import MonitoringServer, watch_store
+    if metrics is not None or forever:  # a serving worker's /metrics is the server's: the gauges still count
+        from reauto.monitoring.server import watch_store
 
         async def count_due() -> int:
             async with sessions() as s:
                 return await repositories.due_count(s, campaign_id, now=gate.store_clock())
 
-        server = MonitoringServer(lambda: live_rows(dialer.live), host=metrics[0], port=metrics[1])
-        await server.start()
         watcher = asyncio.create_task(watch_store(engine, count_due, lambda: gate.abandon_rate(campaign_id),
                                                   campaign.name), name="store-metrics")
+    if metrics is not None:
+        from reauto.monitoring.server import MonitoringServer
+
+        server = MonitoringServer(lambda: live_rows(dialer.live), host=metrics[0], port=metrics[1])
+        await server.start()
         err_console.print(f"metrics on http://{metrics[0]}:{server.port}/metrics, live calls on /live",
                           highlight=False)
     signals = (signal.SIGINT, signal.SIGTERM) if forever else ()
