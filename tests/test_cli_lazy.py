@@ -44,3 +44,27 @@ def test_version_and_help_import_no_command_module(args: list[str]) -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "HEAVY []" in out.stdout, out.stdout[-500:]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("args", [["config", "show"], ["leads", "list", "--help"], ["budget", "status", "--help"],
+                                  ["calls", "list", "--help"]])
+def test_commands_that_read_the_store_do_not_import_what_they_do_not_use(args: list[str]) -> None:
+    probe = ("import sys\n"
+             f"sys.argv = ['reauto', *{args!r}]\n"
+             "from reauto.cli.main import run\n"
+             "try:\n    run()\nexcept SystemExit:\n    pass\n"
+             "extra = sorted(m for m in ('reauto.leads.loader', 'reauto.leads.readers', 'rich.progress', 'pipecat',"
+             " 'numpy') + (('sqlalchemy',) if sys.argv[1] == 'config' else ()) if m in sys.modules)\n"
+             "print('EXTRA', extra)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "EXTRA []" in out.stdout, out.stdout[-500:]
+
+
+@pytest.mark.unit
+def test_the_cli_batch_size_is_the_loaders() -> None:
+    from reauto.cli.leads import BATCH_SIZE
+    from reauto.leads.loader import DEFAULT_BATCH_SIZE
+
+    assert BATCH_SIZE == DEFAULT_BATCH_SIZE

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from reauto.cli.context import settings
-from reauto.cli.leads import run_db
+from reauto.cli.store import run_db
 from reauto.cli.output import JsonOpt, console, emit, table
 from reauto.errors import UsageError
 

@@ -63,7 +63,7 @@ def status(
     Example: reauto campaign status demo --json
     """
     from reauto.cli.context import settings
-    from reauto.cli.leads import run_db
+    from reauto.cli.store import run_db
 
     data = run_db(settings(ctx), lambda engine: _status(settings(ctx), engine, name))
     emit(data, as_json, _render_status)
@@ -100,7 +100,7 @@ def resume(
 
 def _control(ctx: typer.Context, name: str, paused: bool, as_json: bool) -> None:
     from reauto.cli.context import settings
-    from reauto.cli.leads import run_db
+    from reauto.cli.store import run_db
     from reauto.dialer.control import set_paused
     from reauto.intake.wake import wake_bus_for
 

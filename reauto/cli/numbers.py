@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from reauto.cli.context import settings
-from reauto.cli.leads import run_db
+from reauto.cli.store import run_db
 from reauto.cli.output import JsonOpt, emit, table
 from reauto.errors import UsageError
 
