@@ -212,7 +212,7 @@ def test_eval_scores_the_whole_set_and_the_numbers_add_up(full_run):
     wrong = [call["name"] for call in data["calls"] if call["outcome"]["right"] is False]
     assert [w["call"] for w in data["wrong_outcomes"]] == wrong
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 2 and "buyer-jane" in page
+    assert page.count("<svg role=\"img\"") == 2 and "<img" not in page and "buyer-jane" in page  # no --realtime
     assert "Worst turns" in page and "Opt-outs" in page and "intent (rows: label" in page
 
 

@@ -64,7 +64,8 @@ def test_summary_counts_and_the_html_page(tmp_path: Path):
     assert s["realtime_factor"] == 0.5 and s["turns_over_live_stt_timeout"] == 0
     assert a.as_dict()["calls"][0]["outcome"] == {"label": "booked", "predicted": "booked", "right": True}
     page = write_html(tmp_path / "r.html", [a, b], "reauto eval set").read_text()
-    assert page.count("data:image/png;base64,") == 3  # WER histogram, slot accuracy, latency CDF
+    # per configuration: share right, turns by WER, latency against the budget; inline, no image
+    assert page.count("<svg role=\"img\"") == 6 and "<img" not in page and "<script" not in page
     assert "Configuration: other.toml" in page and "lead.wav: missing" in page and "first_audio" in page
 
 
@@ -100,13 +101,13 @@ def test_worst_turns_wrong_outcomes_and_opt_outs_in_the_report_and_page(tmp_path
     assert data["worst_turns"] == worst and data["wrong_outcomes"] == report.wrong_outcomes()
     assert data["calls"][1]["turns"][2]["understood"] is None
     page = write_html(tmp_path / "r.html", [report], "set").read_text()
-    assert "Calls with the wrong outcome" in page and "Sorry?" in page and "Worst turns" in page
-    assert "<td class='bad'>callback</td>" in page  # the wrong prediction is highlighted
-    assert "<tr class='bad'><td>ana</td>" in page and "<tr><td>tom</td>" in page
+    assert "Failures: 1 of 2 calls" in page and "Sorry?" in page and "Worst turns" in page
+    assert "<tr class='bad'><td>ana</td><td>outcome</td><td>booked</td><td>callback" in page  # red
+    assert "<tr class='bad'><td>ana</td><td>50.0% (4 errors in 8 words)" in page and "<tr><td>tom</td>" in page
     assert "location mom" in page and "(call over)" in page
-    assert "1 (100%)" in page  # intent: one call labelled buy, predicted buy
+    assert "<td class='good'>100.0% (1 of 1)</td>" in page  # intent: one call labelled buy, predicted buy
     assert "WER" in page and "31.2% (5 errors in 16 words)" in page
-    assert "1 of 1 (100.0%) calls labelled dnc" in page
+    assert "100.0% (1 of 1) of the calls labelled dnc" in page
     assert "100.0% (3 errors in 3 words)" in page  # the worst turn: ana's third
 
 

@@ -4,10 +4,8 @@ The seeded week (2026-03-04 … 2026-03-10, campaign ``spring``) and every expec
 written out by hand below; calls just outside the week and in another campaign must not count.
 """
 
-import base64
 import json
 import math
-import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -335,7 +333,9 @@ async def test_empty_period(seeded):
     assert (q.first_audio_p50_ms, q.first_audio_p95_ms, q.abandoned, q.abandon_rate) == (None, None, 0, None)
     assert r.notes == ["no calls placed in this period"]
     png = charts.render_png(r)  # an empty period still draws
-    assert png.startswith(PNG) and "no calls placed in this period" in charts.render_html(r, png)
+    page = charts.render_html(r)
+    assert png.startswith(PNG) and "no calls placed in this period" in page
+    assert "no person-answered calls in this period" in page and "class='breach'" not in page
 
 
 @pytest.mark.integration
@@ -375,12 +375,13 @@ def test_cli_tables_png_and_html(seeded, pg_url, tmp_path):
     assert png.read_bytes().startswith(PNG)
     text = page.read_text()
     assert text.startswith("<!doctype html>")
-    embedded = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert embedded and base64.b64decode(embedded.group(1)).startswith(PNG)
-    for heading in ("per day", "outcome mix", "booking rate by prompt variant", "cost", "quality"):
-        assert f"<h2>{heading}" in text
+    assert "<svg role=\"img\"" in text and "<img" not in text  # charts inline, nothing to load
+    for caption in ("per day", "outcome mix", "booking rate by prompt variant", "cost", "quality"):
+        assert f"<caption>{caption}" in text
     assert "<td>2026-03-06</td>" in text and "<td>default</td>" in text and "<td>$0.2638</td>" in text
     assert "<script" not in text and "http" not in text.replace("http-equiv", "")
+    # 2 of 8 person-answered calls abandoned: over the 3% limit, in red, with the limit named
+    assert "<p class='breach'>Legal limit breached: abandoned calls 25.0% (2 of 8)" in text
 
 
 @pytest.mark.integration

@@ -76,7 +76,7 @@ def evaluate(
     if html is not None:
         from reauto.eval.html import write_html
 
-        write_html(html, reports, f"reauto eval {recordings}")
+        write_html(html, reports, f"reauto eval {recordings}", **({"max_wer": max_wer} if max_wer is not None else {}))
     misses = _threshold_misses(reports[0], max_wer, min_slot_accuracy, min_outcome_accuracy)
     if as_json:
         data: dict[str, Any] = reports[0].as_dict()

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from reauto.analytics.report import CampaignReport, Period
 from reauto.cli.context import settings
-from reauto.cli.leads import run_db
+from reauto.cli.store import run_db
 from reauto.cli.output import JsonOpt, console, emit
 from reauto.errors import UsageError
 
@@ -72,12 +72,11 @@ def report(
     emit(result.as_dict(), as_json, lambda _: _render(result))
     if png is None and html is None:
         return
-    from reauto.analytics.charts import render_png, write_html, write_png
+    from reauto.analytics.charts import write_html, write_png
 
-    image = render_png(result)  # drawn once, for both files
-    written = [write_png(png, result, image)] if png is not None else []
+    written = [write_png(png, result)] if png is not None else []
     if html is not None:
-        written.append(write_html(html, result, image))
+        written.append(write_html(html, result))
     if not as_json:
         for path in written:
             console.print(f"report written to {path}", highlight=False)
@@ -90,8 +89,8 @@ def _render(result: CampaignReport) -> None:
         t = Table(title=spec.title, title_justify="left")
         for i, col in enumerate(spec.columns):
             t.add_column(col, justify="left" if i == 0 or col in ("vs", "note") else "right")
-        for row in spec.rows:
-            t.add_row(*row)
+        for i, row in enumerate(spec.rows):
+            t.add_row(*row, style="bold red" if i in spec.flags else None)  # over a legal limit or a budget
         console.print(t)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -1,71 +1,25 @@
-"""``reauto eval --html``: one self-contained page with tables and plots as embedded PNGs."""
+"""``reauto eval --html``: one self-contained page a manager can read.
+
+Per configuration: the headline rates (each a percentage with its counts), the failures in red
+(a wrong outcome, a wrong slot, a call whose WER is over the threshold, with what was expected
+against what was heard or concluded), bar charts that carry their values, latency against the
+1 s budget, and the detailed tables. Inline CSS and SVG only; every text from a call is escaped.
+"""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reauto.eval.realtime import STAGES
-from reauto.eval.runner import EvalReport, slots_text
-from reauto.eval.scoring import NONE
+from reauto.analytics.charts import BUDGET_MARK, LATENCY_BUDGET_MS, Bar, latency_bars, page, share, svg_bars
+from reauto.eval.runner import CallResult, EvalReport, slots_text
+from reauto.eval.scoring import NONE, OPT_OUT, WordErrors
 
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
-
-
-def _plots(reports: Sequence[EvalReport]) -> list[tuple[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out: list[tuple[str, str]] = []
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for r in reports:
-        wers = [t.errors.wer for c in r.calls for t in c.turns if t.errors.wer is not None]
-        ax.hist([min(w, 1.5) for w in wers], bins=15, range=(0, 1.5), alpha=0.6, label=r.config)
-    ax.set_xlabel("WER per lead turn (capped at 1.5)")
-    ax.set_ylabel("turns")
-    ax.legend()
-    out.append(("Word error rate per turn", _png(fig)))
-
-    fig, ax = plt.subplots(figsize=(6, 3))
-    width = 0.8 / max(1, len(reports))
-    slots = sorted({s for r in reports for s in r.summary()["slots"]})
-    for k, r in enumerate(reports):
-        acc = [(r.summary()["slots"].get(s) or {}).get("accuracy") or 0.0 for s in slots]
-        ax.bar([i + k * width for i in range(len(slots))], acc, width=width, label=r.config)
-    ax.set_xticks([i + width * (len(reports) - 1) / 2 for i in range(len(slots))], slots, rotation=20)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("accuracy")
-    ax.legend()
-    out.append(("Slot accuracy", _png(fig)))
-
-    measured = [(r, [s for c in r.calls for s in c.latency]) for r in reports]
-    if any(stages for _, stages in measured):
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        for r, stages in measured:
-            for stage in STAGES:
-                values = sorted(v for s in stages if (v := getattr(s, stage)) is not None)
-                if values:
-                    ax.step(values, [(i + 1) / len(values) for i in range(len(values))], where="post",
-                            label=f"{stage} ({r.config})" if len(reports) > 1 else stage)
-        ax.set_xlabel("ms after the lead stopped speaking")
-        ax.set_ylabel("share of turns")
-        ax.legend(fontsize=7)
-        out.append(("Latency per stage (CDF)", _png(fig)))
-    return out
+#: A call whose WER is above this is listed as a failure (``reauto eval --max-wer`` overrides it).
+MAX_CALL_WER = 0.25
 
 
 @dataclass(frozen=True)
@@ -76,8 +30,18 @@ class Cell:
     css: str = ""
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], row_css: Sequence[str] = ()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+@dataclass(frozen=True)
+class Failure:
+    """One check a call failed: what was expected against what was heard or concluded."""
+
+    call: str
+    check: str
+    expected: str
+    got: str
+
+
+def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], row_css: Sequence[str] = ()) -> str:
+    head = "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in headers)
     body = ""
     for i, row in enumerate(rows):
         css = row_css[i] if i < len(row_css) else ""
@@ -86,138 +50,193 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], row_css: Seque
             cell = v if isinstance(v, Cell) else Cell(v)
             body += (f"<td class='{cell.css}'>" if cell.css else "<td>") + html.escape(_fmt(cell.value)) + "</td>"
         body += "</tr>"
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
 
 
 def _fmt(v: Any) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):
-        return f"{v:.3f}"
+        return f"{v:.2f}"
     return str(v)
 
 
-def _rate(v: float | None, counts: str) -> str:
-    """A rate as a percentage with its counts: "35.8% (49 errors in 137 words)"."""
-    return "—" if v is None else f"{v:.1%} ({counts})"
+def wer_text(errors: int, words: int) -> str:
+    """A word error rate with its counts: "35.8% (49 errors in 137 words)"; "—" without reference words."""
+    if not words:
+        return "—"
+    plural = "" if errors == 1 else "s"
+    return f"{errors / words:.1%} ({errors} error{plural} in {words} word{'' if words == 1 else 's'})"
 
 
-def _share(n: int, of: int) -> str:
-    """A count with its share: "3 of 4 (75.0%)"."""
-    return f"{n} of {of} ({n / of:.1%})" if of else f"{n} of 0"
+def _wer(e: WordErrors) -> str:
+    return wer_text(e.errors, e.ref_words)
 
 
-def _count(n: int, of: int) -> str:
-    return f"{n} ({n / of:.0%})" if of else str(n)
+def _value(slot: str, value: Any) -> str:
+    return "— (not found)" if value is None else slots_text({slot: value}).removeprefix(f"{slot} ")
 
 
-def _matrix(table: dict[str, dict[str, int]]) -> str:
-    """A confusion table: counts with their share of the row's calls; agreement green, the rest red."""
+def call_failures(c: CallResult, max_wer: float = MAX_CALL_WER) -> list[Failure]:
+    """What ``c`` got wrong: its outcome, each wrong slot, and its misheard turns when its WER is over ``max_wer``."""
+    out = []
+    if c.label_outcome is not None and c.label_outcome != c.outcome:
+        check = ("missed do-not-call request" if c.label_outcome == OPT_OUT
+                 else "false opt-out" if c.outcome == OPT_OUT else "outcome")
+        said = " | ".join(r for r in c.replies[-2:] if r)
+        out.append(Failure(c.name, check, c.label_outcome, f"{c.outcome} (the agent said: {said})"))
+    out += [Failure(c.name, f"slot {slot}", _value(slot, v["label"]), _value(slot, v["predicted"]))
+            for slot, v in c.slot_checks().items() if not v["right"]]
+    if c.errors.wer is not None and c.errors.wer > max_wer:
+        out.append(Failure(c.name, "word error rate", f"at most {max_wer:.1%}", _wer(c.errors)))
+        out += [Failure(c.name, f"turn {t.turn} heard: WER {_wer(t.errors)}", t.reference, t.heard)
+                for t in c.turns if t.errors.errors]
+    return out
+
+
+def failures(r: EvalReport, max_wer: float = MAX_CALL_WER) -> list[Failure]:
+    """Every failed check of the report's calls, then the calls that could not be evaluated."""
+    return ([f for c in r.calls for f in call_failures(c, max_wer)]
+            + [Failure(p.name, "not evaluated", "a readable recording", p.reason) for p in r.problems])
+
+
+def _failure_section(r: EvalReport, max_wer: float) -> str:
+    found = failures(r, max_wer)
+    if not found:
+        return (f"<p class='good'>No failures: every outcome and slot matched its label and no call's WER "
+                f"was above {max_wer:.1%}.</p>")
+    calls = len({f.call for f in found})
+    return _table(f"Failures: {calls} of {len(r.calls) + len(r.problems)} calls (expected vs heard or concluded)",
+                  ["call", "check", "expected", "heard / concluded"],
+                  [[f.call, f.check, f.expected, f.got] for f in found], ["bad"] * len(found))
+
+
+def _summary(s: dict[str, Any], max_wer: float) -> str:
+    """The headline numbers, rates with their counts, failures red."""
+    slots_right = sum(v["right"] for v in s["slots"].values())
+    slots_labelled = sum(v["labelled"] for v in s["slots"].values())
+    conf = s["outcome_confusion"]
+    outcomes_right = sum(row.get(label, 0) for label, row in conf.items())
+    outcomes = sum(sum(row.values()) for row in conf.values())
+    o = s["opt_out"]
+    return _table("Summary", ["calls", "not evaluated", "lead turns", "audio", "elapsed", "WER", "slot accuracy",
+                              "outcome accuracy", "do-not-call requests caught"],
+                  [[s["calls"], Cell(s["failed_calls"], "bad" if s["failed_calls"] else ""), s["turns"],
+                    f"{s['audio_s']} s", f"{s['elapsed_s']} s",
+                    Cell(wer_text(s["word_errors"], s["ref_words"]), "bad" if (s["wer"] or 0) > max_wer else ""),
+                    Cell(share(slots_right, slots_labelled), "bad" if slots_right < slots_labelled else ""),
+                    Cell(share(outcomes_right, outcomes), "bad" if outcomes_right < outcomes else ""),
+                    Cell(share(o["predicted"], o["labelled"]), "bad" if o["predicted"] < o["labelled"] else "")]])
+
+
+def wer_bands(wers: Sequence[float], max_wer: float) -> list[Bar]:
+    """Lead turns heard exactly, up to ``max_wer`` and over it (red when any), with their shares."""
+    exact = sum(w == 0 for w in wers)
+    over = sum(w > max_wer for w in wers)
+    return [Bar("heard exactly", exact, share(exact, len(wers))),
+            Bar(f"up to {max_wer:.1%}", len(wers) - exact - over, share(len(wers) - exact - over, len(wers))),
+            Bar(f"over {max_wer:.1%}", over, share(over, len(wers)), bad=over > 0)]
+
+
+def _charts(r: EvalReport, s: dict[str, Any], max_wer: float) -> list[str]:
+    right = [Bar(slot, v["accuracy"] or 0.0, share(v["right"], v["labelled"]), bad=v["right"] < v["labelled"])
+             for slot, v in s["slots"].items()]
+    labelled = [c for c in r.calls if c.label_outcome is not None]
+    hits = sum(c.label_outcome == c.outcome for c in labelled)
+    right.append(Bar("outcome", hits / len(labelled) if labelled else 0.0, share(hits, len(labelled)),
+                     bad=hits < len(labelled)))
+    turns = [t.errors.wer for c in r.calls for t in c.turns if t.errors.wer is not None]
+    charts = [svg_bars("Share right (labelled calls)", right, top=1.0),
+              svg_bars("Lead turns by word error rate", wer_bands(turns, max_wer))]
+    latency = s["latency_ms"]
+    if latency:
+        points = [(f"{stage} {p}", v[p], f"{v['turns']} of {v['of']} turns") for stage, v in latency.items()
+                  for p in ("p50", "p95")]
+        charts.append(svg_bars("Latency after the lead stopped speaking (ms)", latency_bars(points),
+                               mark=BUDGET_MARK))
+    else:
+        charts.append("<p>No latency measured: run <code>reauto eval --realtime</code> to time every stage.</p>")
+    return charts
+
+
+def _matrix(caption: str, table: dict[str, dict[str, int]]) -> str:
+    """A confusion table: shares of the row's calls with counts; agreement green, the rest red."""
     predicted = sorted({p for row in table.values() for p in row}, key=lambda p: (p == NONE, p))
     rows = []
     for label, row in table.items():
         calls = sum(row.values())
-        rows.append([label, *(Cell(_count(row[p], calls), "good" if p == label else "bad") if p in row else ""
+        rows.append([label, *(Cell(share(row[p], calls), "good" if p == label else "bad") if p in row else ""
                               for p in predicted)])
-    return _table(["label \\ predicted", *predicted], rows)
+    return _table(caption, ["label \\ predicted", *predicted], rows)
 
 
 def _slot_section(confusion: dict[str, dict[str, Any]]) -> list[str]:
     parts = []
     numbers = [(slot, v) for slot, v in confusion.items() if v["kind"] == "number"]
     if numbers:
-        parts.append("<h4>Numeric slots</h4><p>Share of the calls labelled with the slot; spurious: of the "
-                     "calls without that label.</p>")
-        parts.append(_table(["slot", "right", "wrong", "missing", "spurious"], [
-            [slot, Cell(_count(v["right"], v["labelled"]), "good" if v["right"] else ""),
-             *(Cell(_count(v[k], v["labelled"]), "bad" if v[k] else "") for k in ("wrong", "missing")),
-             Cell(_count(v["spurious"], v["unlabelled"]), "bad" if v["spurious"] else "")]
+        parts.append(_table("Numeric slots (share of the calls labelled with the slot; spurious: of the calls "
+                            "without that label)", ["slot", "right", "wrong", "missing", "spurious"], [
+            [slot, Cell(share(v["right"], v["labelled"]), "good" if v["right"] else ""),
+             *(Cell(share(v[k], v["labelled"]), "bad" if v[k] else "") for k in ("wrong", "missing")),
+             Cell(share(v["spurious"], v["unlabelled"]), "bad" if v["spurious"] else "")]
             for slot, v in numbers]))
-    for slot, v in confusion.items():
-        if v["kind"] == "category" and v["matrix"]:
-            parts.append(f"<h4>{html.escape(slot)} (rows: label, columns: predicted; share of the row)</h4>")
-            parts.append(_matrix(v["matrix"]))
+    parts += [_matrix(f"{slot} (rows: label, columns: predicted; share of the row)", v["matrix"])
+              for slot, v in confusion.items() if v["kind"] == "category" and v["matrix"]]
     return parts
 
 
-def _summary(s: dict[str, Any]) -> str:
-    """The headline numbers, rates with their counts."""
-    slots_right = sum(v["right"] for v in s["slots"].values())
-    slots_labelled = sum(v["labelled"] for v in s["slots"].values())
-    conf = s["outcome_confusion"]
-    outcomes_right = sum(row.get(label, 0) for label, row in conf.items())
-    outcomes = sum(sum(row.values()) for row in conf.values())
-    return _table(["calls", "failed", "turns", "audio s", "elapsed s", "WER", "slot accuracy", "outcome accuracy"],
-                  [[s["calls"], Cell(s["failed_calls"], "bad" if s["failed_calls"] else ""), s["turns"], s["audio_s"],
-                    s["elapsed_s"], _rate(s["wer"], f"{s['word_errors']} errors in {s['ref_words']} words"),
-                    _rate(s["slot_accuracy"], f"{slots_right} of {slots_labelled}"),
-                    _rate(s["outcome_accuracy"], f"{outcomes_right} of {outcomes}")]])
-
-
-def _failures(r: EvalReport) -> list[str]:
-    parts = []
-    wrong = r.wrong_outcomes()
-    if wrong:
-        parts.append("<h3>Calls with the wrong outcome</h3>")
-        parts.append(_table(["call", "label", "predicted", "the agent said"], [
-            [w["call"], w["label"], Cell(w["predicted"], "bad"), " | ".join(w["replies"])] for w in wrong]))
+def _section(r: EvalReport, max_wer: float) -> list[str]:
+    s = r.summary()
+    o = s["opt_out"]
+    false = f" ({', '.join(o['false_opt_out_calls'])})" if o["false_opt_outs"] else ""
+    parts = [f"<h2>Configuration: {html.escape(r.config)} (STT {html.escape(r.stt)})</h2>", _summary(s, max_wer),
+             f"<p>Opt-outs: {share(o['predicted'], o['labelled'])} of the calls labelled dnc were taken as dnc; "
+             f"false opt-outs (taken as dnc, labelled otherwise): <span class='{'bad' if false else ''}'>"
+             f"{o['false_opt_outs']}{html.escape(false)}</span>.</p>",
+             "<h3>Failures</h3>", _failure_section(r, max_wer), "<h3>Charts</h3>", *_charts(r, s, max_wer),
+             "<h3>Details</h3>"]
+    parts.append(_table("Calls (failures in red)", ["call", "WER", "slots right", "outcome (label → predicted)"],
+                        [[c.name, _wer(c.errors), share(sum(v["right"] for v in c.slot_checks().values()),
+                                                            len(c.labels)),
+                          f"{c.label_outcome or '—'} → {c.outcome}"] for c in r.calls],
+                        ["bad" if call_failures(c, max_wer) else "" for c in r.calls]))
+    parts += _slot_section(s["slot_confusion"])
+    if s["outcome_confusion"]:
+        parts.append(_matrix("Outcome confusion (rows: label, columns: predicted; share of the row)",
+                             s["outcome_confusion"]))
     worst = r.worst_turns()
     if worst:
-        parts.append("<h3>Worst turns (most word errors first)</h3>")
-        parts.append(_table(["call", "turn", "reference", "heard", "understood", "WER"], [
+        parts.append(_table("Worst turns (most word errors first)", ["call", "turn", "reference", "heard",
+                                                                     "understood", "WER"], [
             [w["call"], w["turn"], w["reference"], Cell(w["heard"], "bad"), slots_text(w["understood"]),
-             _rate(w["wer"], f"{w['errors']} errors in {w['ref_words']} words")] for w in worst]))
+             wer_text(w["errors"], w["ref_words"])] for w in worst]))
+    parts.append(_table("Recogniser confidence vs errors", ["confidence", "turns", "WER"],
+                        [[b["confidence"], b["turns"], "—" if b["wer"] is None else f"{b['wer']:.1%}"]
+                         for b in s["confidence"]]))
+    if s["latency_ms"]:
+        parts.append(_table(f"Latency from the end of the lead's speech (ms; budget {LATENCY_BUDGET_MS:.0f})",
+                            ["stage", "turns measured", "p50", "p95"],
+                            [[k, share(v["turns"], v["of"]),
+                              *(Cell("—" if v[p] is None else f"{v[p]:,.0f}",
+                                     "bad" if (v[p] or 0) > LATENCY_BUDGET_MS else "") for p in ("p50", "p95"))]
+                             for k, v in s["latency_ms"].items()]))
+    parts.append(_table("Lead turns", ["call", "turn", "reference", "heard", "understood", "confidence", "WER"],
+                        [[c.name, t.turn, t.reference, t.heard, slots_text(t.understood), t.confidence,
+                          Cell(_wer(t.errors), "bad" if t.errors.errors else "")]
+                         for c in r.calls for t in c.turns]))
     return parts
 
 
-def write_html(path: Path, reports: Sequence[EvalReport], title: str) -> Path:
-    """Write the report page for one or more configurations."""
+def write_html(path: Path, reports: Sequence[EvalReport], title: str, *, max_wer: float = MAX_CALL_WER) -> Path:
+    """Write the report page for one or more configurations.
+
+    Args:
+        max_wer: a call whose WER is above this is a failure.
+    """
     parts = [f"<h1>{html.escape(title)}</h1>"]
     for r in reports:
-        s = r.summary()
-        parts.append(f"<h2>Configuration: {html.escape(r.config)} (STT {html.escape(r.stt)})</h2>")
-        parts.append(_summary(s))
-        o = s["opt_out"]
-        parts.append(f"<p>Opt-outs: {html.escape(_share(o['predicted'], o['labelled']))} calls labelled dnc were "
-                     f"taken as dnc; false opt-outs (taken as dnc, labelled otherwise): "
-                     f"<span class='{'bad' if o['false_opt_outs'] else ''}'>{o['false_opt_outs']}</span>"
-                     + html.escape(f" ({', '.join(o['false_opt_out_calls'])})" if o["false_opt_outs"] else "")
-                     + "</p>")
-        parts.append("<h3>Calls</h3>")
-        parts.append(_table(["call", "WER", "slots right", "outcome (label → predicted)"],
-                            [[c.name, _rate(c.errors.wer, f"{c.errors.errors} of {c.errors.ref_words}"),
-                              f"{sum(v['right'] for v in c.slot_checks().values())}/{len(c.labels)}",
-                              f"{c.label_outcome or '—'} → {c.outcome}"] for c in r.calls],
-                            ["bad" if c.label_outcome not in {None, c.outcome} else "" for c in r.calls]))
-        parts.append("<h3>Slots</h3>")
-        parts.extend(_slot_section(s["slot_confusion"]))
-        conf = s["outcome_confusion"]
-        if conf:
-            parts.append("<h3>Outcome confusion (rows: label, columns: predicted; share of the row)</h3>")
-            parts.append(_matrix(conf))
-        parts.extend(_failures(r))
-        parts.append("<h3>Recogniser confidence vs errors</h3>")
-        parts.append(_table(["confidence", "turns", "WER"], [[b["confidence"], b["turns"], b["wer"]]
-                                                             for b in s["confidence"]]))
-        if s["latency_ms"]:
-            parts.append("<h3>Latency from the end of the lead's speech (ms)</h3>")
-            parts.append(_table(["stage", "turns", "p50", "p95"], [[k, f"{v['turns']}/{v['of']}", v["p50"], v["p95"]]
-                                                                  for k, v in s["latency_ms"].items()]))
-        if r.problems:
-            parts.append("<h3>Calls that could not be evaluated</h3>")
-            parts.append(_table(["call", "reason"], [[p.name, p.reason] for p in r.problems]))
-        parts.append("<h3>Lead turns</h3>")
-        parts.append(_table(["call", "turn", "reference", "heard", "understood", "confidence", "WER"],
-                            [[c.name, t.turn, t.reference, t.heard, slots_text(t.understood), t.confidence,
-                              Cell(t.errors.wer, "bad" if t.errors.errors else "")]
-                             for c in r.calls for t in c.turns]))
-    for name, img in _plots(reports):
-        parts.append(f"<h2>{html.escape(name)}</h2>{img}")
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;"
-             "margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
-             ".bad{background:#fdd;color:#900}.good{background:#dfd}tr.bad td{background:#fdd}")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+        parts += _section(r, max_wer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    path.write_text(page(title, "".join(parts)), encoding="utf-8")
     return path
