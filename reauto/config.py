@@ -105,6 +105,14 @@ class SttSettings(_Section):
     whisper_device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="cpu, cuda or auto.")
     whisper_compute_type: str = Field("int8", description="int8, int8_float16, float16, float32 …")
     whisper_beam_size: int = Field(1, ge=1, le=10, description="Beam size (1 = greedy, fastest).")
+    whisper_batch: int = Field(
+        1, ge=1, le=256,
+        description="faster-whisper: above 1, one model in each dial process serves all its calls, decoding up to "
+                    "this many utterances together (greedy; a GPU's throughput); 1: each utterance on its own, in "
+                    "the recogniser worker processes.")
+    whisper_trim: bool = Field(
+        False, description="faster-whisper with whisper_batch above 1: encode the utterances' own length rather than "
+                           "Whisper's 30 s window (much less compute; check accuracy with `reauto eval` first).")
     min_confidence: float = Field(
         0.45, ge=0, le=1,
         description="An answer heard below this confidence that does not answer the question is asked again once."

@@ -116,3 +116,23 @@ def test_a_trimmed_window_encodes_the_batchs_longest_utterance_only(tiny_model, 
     short, longer = (np.zeros(int(16_000 * s), np.int16).tobytes() for s in (1.2, 3.4))
     assert [h.tokens for h in decoder.decode([short, longer])] == [4, 4]
     assert shapes == [(2, 80, 400)]  # 3.4 s → 4 whole seconds, not 30
+
+
+async def test_a_batched_whisper_serves_every_call_of_the_process_with_one_model(tiny_model):
+    from reauto.config import SttSettings
+    from reauto.stt.pool import ProcessPoolSTT
+
+    settings = SttSettings(provider="faster-whisper", whisper_model=str(tiny_model), whisper_batch=8, fallback="none",
+                           timeout_s=60)
+    pool = ProcessPoolSTT(settings, workers=2)
+    await pool.start()
+    try:
+        assert pool.local is not None and pool.provider_name == "faster-whisper"
+        pcm = np.zeros(16_000, np.int16).tobytes()
+        heard = await asyncio.gather(*(pool.transcribe(pcm) for _ in range(6)))
+        assert all(h.audio_s == pytest.approx(1.0) for h in heard)
+        assert not pool._workers  # no recogniser processes: the calls share this process's model
+        batches = pool.local._batcher.batches
+        assert sum(batches) == 6 and max(batches) > 1
+    finally:
+        await pool.close()

@@ -141,7 +141,7 @@ def locate(need: Need) -> Located:
         pulled = store.whisper_dir(need.model)
         if pulled is not None:
             return Located(str(pulled), True, pulled / store.MANIFEST)
-        cached = _hf_cached(WHISPER_REPOS.get(need.model, need.model))
+        cached = hf_cached(WHISPER_REPOS.get(need.model, need.model))
         return Located(str(cached or store.whisper_folder(need.model)), cached is not None)
     if need.source == "piper":
         path = store.piper_file(need.model)
@@ -182,7 +182,7 @@ def _bundled(need: Need) -> Located:
     return Located(f"{binary} on PATH" if found else f"{binary} (not on PATH)", found is not None)
 
 
-def _hf_cached(repo: str) -> Path | None:
+def hf_cached(repo: str) -> Path | None:
     """A snapshot of ``repo`` in the Hugging Face cache faster-whisper reads, if one holds a model."""
     try:
         from huggingface_hub import constants  # there whenever faster-whisper is

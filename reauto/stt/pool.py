@@ -22,6 +22,10 @@ request.
 A worker serves the requests a lead is waiting on first (:func:`take_next`): the end of an
 utterance decoded while spoken (a few ms left), then whole decodings, then the audio of
 utterances still being spoken.
+
+faster-whisper with ``[stt] whisper_batch`` above 1 runs in this process instead, with no
+workers: CTranslate2 decodes without holding the GIL, and one model shared by all the calls (a
+batch of their utterances at a time, :mod:`reauto.stt.batcher`) is the point.
 """
 
 from __future__ import annotations
@@ -275,6 +279,11 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
         future.get_loop().call_soon_threadsafe(done)
 
 
+def in_process(settings: SttSettings) -> bool:
+    """Whether the recogniser runs in the dialer's process: a batched faster-whisper."""
+    return settings.provider == "faster-whisper" and settings.whisper_batch > 1
+
+
 class ProcessPoolSTT(STTProvider):
     """Runs the provider named in ``settings`` in a pool of worker processes.
 
@@ -296,14 +305,26 @@ class ProcessPoolSTT(STTProvider):
         self.streamed = 0  # utterances transcribed while spoken
         self._workers: list[_Worker] = []
         self._ids = itertools.count(1)
+        self.local: STTProvider | None = None  # the in-process provider of a batched recogniser
+        if in_process(settings):
+            from reauto.stt.factory import create_stt
+
+            self.local = create_stt(settings)
+            self.local.set_vocabulary(self.vocabulary)
 
     def set_vocabulary(self, phrases: Sequence[str]) -> None:
         if self._workers:
             raise RuntimeError("set the vocabulary before start(): workers load it once")
         self.vocabulary = list(phrases)
+        if self.local is not None:
+            self.local.set_vocabulary(self.vocabulary)
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded its models (while the phone rings)."""
+        if self.local is not None:
+            await self.local.start()
+            self.provider_name = getattr(getattr(self.local, "active", self.local), "name", self.provider_name)
+            return
         if self._workers:
             return
         self._workers = [_Worker(i, self) for i in range(self.workers)]
@@ -325,6 +346,8 @@ class ProcessPoolSTT(STTProvider):
         return min(self._workers, key=key)
 
     async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
+        if self.local is not None:
+            return await asyncio.wait_for(self.local.transcribe(pcm, context=context), timeout=self.settings.timeout_s)
         if not self._workers:
             await self.start()
         rid = next(self._ids)
@@ -342,6 +365,8 @@ class ProcessPoolSTT(STTProvider):
         return _PoolStream(self, worker, next(self._ids), line_state, context)
 
     async def close(self) -> None:
+        if self.local is not None:
+            await self.local.close()
         workers, self._workers = self._workers, []
         for worker in workers:
             worker.stop()

@@ -98,6 +98,11 @@ class FasterWhisperSTT(STTProvider):
         language: spoken language code; fixed so Whisper never guesses.
         model_factory: builds the model; default ``faster_whisper.WhisperModel`` (see the
             module doc for the interface it must offer).
+        batch: above 1, utterances go through one shared batch
+            (:class:`~reauto.stt.whisper_batch.WhisperBatchDecoder` behind an
+            :class:`~reauto.stt.batcher.UtteranceBatcher`, greedy, no hotwords) of at most this
+            many: every call of the process that holds this provider shares the model.
+        trim: with ``batch``, encode the utterances' own length (see the decoder).
     """
 
     name = "faster-whisper"
@@ -111,6 +116,8 @@ class FasterWhisperSTT(STTProvider):
         beam_size: int = 1,
         language: str = "en",
         model_factory: ModelFactory | None = None,
+        batch: int = 1,
+        trim: bool = False,
     ) -> None:
         self._model_name = model.strip()
         self._device = device
@@ -121,6 +128,9 @@ class FasterWhisperSTT(STTProvider):
         self._model: Any = None
         self._hotwords: str | None = None
         self._lock = threading.Lock()
+        self.batch = batch
+        self._trim = trim
+        self._batcher: Any = None
 
     @classmethod
     def from_settings(cls, settings: SttSettings) -> FasterWhisperSTT:
@@ -130,6 +140,8 @@ class FasterWhisperSTT(STTProvider):
             device=settings.whisper_device,
             compute_type=settings.whisper_compute_type,
             beam_size=settings.whisper_beam_size,
+            batch=settings.whisper_batch,
+            trim=settings.whisper_trim,
         )
 
     async def start(self) -> None:
@@ -139,6 +151,9 @@ class FasterWhisperSTT(STTProvider):
             ProviderUnavailable: faster-whisper is not installed, or the model is not set,
                 not found or not loadable; the message names the setting.
         """
+        if self.batch > 1:
+            await self._start_batched()
+            return
         await asyncio.to_thread(self._ensure_loaded)
 
     def set_vocabulary(self, phrases: Sequence[str]) -> None:
@@ -149,12 +164,57 @@ class FasterWhisperSTT(STTProvider):
     async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
         """Transcribe one utterance of 16 kHz PCM16 mono audio (in a worker thread); Whisper's
         decoding prompt is the campaign's hotwords whatever the ``context``."""
+        if self.batch > 1:
+            if self._batcher is None:
+                await self._start_batched()
+            heard = await self._batcher.transcribe(pcm)
+            return Transcript(heard.text, heard.confidence, len(pcm) / 2 / self.sample_rate)
         return await asyncio.to_thread(self._transcribe, pcm)
 
     async def close(self) -> None:
-        """Drop the model."""
+        """Drop the model (and the shared batch's)."""
+        if self._batcher is not None:
+            await self._batcher.close()
+            self._batcher = None
         with self._lock:
             self._model = None
+
+    async def _start_batched(self) -> None:
+        """Load the model for batched decoding and start its batcher.
+
+        Raises:
+            ProviderUnavailable: the package or the model directory is missing, or it cannot load.
+        """
+        from reauto.stt.batcher import UtteranceBatcher
+
+        directory = self._directory()
+        try:
+            from reauto.stt.whisper_batch import WhisperBatchDecoder
+
+            decoder = await asyncio.to_thread(WhisperBatchDecoder, directory, device=self._device,
+                                              compute_type=self._compute_type, trim=self._trim)
+        except ImportError as exc:
+            raise ProviderUnavailable(f"batched faster-whisper needs the faster-whisper package ({exc}): "
+                                      f"{INSTALL_HINT}") from exc
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ProviderUnavailable(f"faster-whisper cannot load {directory} from {SETTING}: {exc}") from exc
+        self._batcher = UtteranceBatcher(decoder.decode, max_batch=self.batch)
+
+    def _directory(self) -> Path:
+        """The model's directory: pulled, given as a path, or in the Hugging Face cache."""
+        from reauto.modelfiles.catalog import WHISPER_REPOS, hf_cached
+
+        if not self._model_name:
+            raise ProviderUnavailable(f"faster-whisper has no model: set {SETTING} to a CTranslate2 model directory")
+        pulled = store.whisper_dir(self._model_name)
+        path = pulled or Path(self._model_name).expanduser()
+        if not path.is_dir():
+            cached = hf_cached(WHISPER_REPOS.get(self._model_name, self._model_name))
+            if cached is None:
+                raise ProviderUnavailable(f"faster-whisper model {self._model_name!r} ({SETTING}) is neither a "
+                                          "directory, nor pulled (`reauto models pull`), nor in the Hugging Face cache")
+            path = cached
+        return path
 
     def _ensure_loaded(self) -> Any:
         with self._lock:
