@@ -51,7 +51,7 @@ COPY scripts ./scripts
 RUN --mount=type=cache,target=/root/.cache/pip \
     python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install -U pip \
- && /opt/venv/bin/pip install -e "/app[${EXTRAS},whisper]" \
+ && /opt/venv/bin/pip install -e "/app[${EXTRAS},whisper,gpu]" \
  && /opt/venv/bin/reauto version
 
 # ---------------------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
 from reauto.config import prometheus_multiproc_dir
+from reauto.monitoring.gpu import DEVICE_LABELS, GpuCollector
 
 #: Latency buckets in seconds: voice stages live between 10 ms and a few seconds.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
@@ -85,6 +86,23 @@ SECOND_LISTEN = Counter("reauto_second_listen", "Calls answered by a person hear
 RECORDS_SPOOLED = Gauge("reauto_call_records_spooled", "Call records waiting on disk for the database to return.",
                         multiprocess_mode="livesum")
 
+# GPUs, per NVIDIA device (labels: gpu index, uuid, name). GPU_COLLECTOR reads them from NVML at each
+# scrape instead of reauto's code setting them, so they are declared without a registry; where there is
+# no NVML or no GPU they have no samples (absent, never zero).
+GPU_UTILISATION = Gauge("reauto_gpu_utilisation_ratio", "Share of NVML's last sample period a kernel ran on the GPU.",
+                        DEVICE_LABELS, registry=None)
+GPU_MEMORY_UTILISATION = Gauge("reauto_gpu_memory_utilisation_ratio", "Share of NVML's last sample period the GPU's "
+                               "memory was read or written (not how full it is: see memory used and total).",
+                               DEVICE_LABELS, registry=None)
+GPU_MEMORY_USED = Gauge("reauto_gpu_memory_used_bytes", "GPU memory in use, by every process on the device.",
+                        DEVICE_LABELS, registry=None)
+GPU_MEMORY_TOTAL = Gauge("reauto_gpu_memory_total_bytes", "GPU memory on the device.", DEVICE_LABELS, registry=None)
+GPU_TEMPERATURE = Gauge("reauto_gpu_temperature_celsius", "GPU core temperature (devices with a sensor NVML reads).",
+                        DEVICE_LABELS, registry=None)
+GPU_COLLECTOR = GpuCollector(utilisation=GPU_UTILISATION, memory_utilisation=GPU_MEMORY_UTILISATION,
+                             memory_used=GPU_MEMORY_USED, memory_total=GPU_MEMORY_TOTAL, temperature=GPU_TEMPERATURE)
+GPU_COLLECTOR.register(REGISTRY)
+
 BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
 
 
@@ -97,7 +115,8 @@ def metric_names() -> list[str]:
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
                    LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED,
                    SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED, INBOUND_CALLS,
-                   CALLER_IDS_RESTED):
+                   CALLER_IDS_RESTED, GPU_UTILISATION, GPU_MEMORY_UTILISATION, GPU_MEMORY_USED, GPU_MEMORY_TOTAL,
+                   GPU_TEMPERATURE):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)
         out.append(f"{name}_total" if isinstance(metric, Counter) else name)
     return out
@@ -113,6 +132,21 @@ def exposition(registry: CollectorRegistry | None = None) -> bytes:
 
         registry = REGISTRY
     return generate_latest(registry)
+
+
+def served_registry() -> CollectorRegistry:
+    """The registry a ``/metrics`` endpoint serves, the GPU collector on it (read by the serving process).
+
+    prometheus-client's default registry, or with ``PROMETHEUS_MULTIPROC_DIR`` set a new one that
+    aggregates every process's files at each scrape.
+    """
+    if prometheus_multiproc_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    GPU_COLLECTOR.register(registry)
+    return registry
 
 
 def observe_stages(stages: Iterable[tuple[str, float | None]]) -> None:

@@ -84,7 +84,6 @@ async def test_an_idle_decoder_waits_briefly_for_company_and_a_failure_reaches_e
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    pytest.importorskip("ctranslate2", reason="the whisper extra: pip install 'reauto[whisper]'")
     from reauto.stt.whisper_random import Shape, build
 
     return build("tiny.en", tmp_path_factory.mktemp("whisper"), shape=Shape(64, 2, 1))

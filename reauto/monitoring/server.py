@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from reauto.metrics import LOOP_LAG, exposition
+from reauto.metrics import LOOP_LAG, exposition, served_registry
 
 
 class MonitoringServer:
@@ -33,6 +33,7 @@ class MonitoringServer:
         self.host, self.port = host, port
         self._runner: web.AppRunner | None = None
         self._lag: asyncio.Task[None] | None = None
+        self._registry = served_registry()
 
     async def start(self) -> None:
         app = web.Application(client_max_size=1024)
@@ -53,7 +54,7 @@ class MonitoringServer:
             await self._runner.cleanup()
 
     async def _metrics(self, _request: web.Request) -> web.Response:
-        return web.Response(body=exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=exposition(self._registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _live(self, _request: web.Request) -> web.Response:
         return web.json_response({"calls": self.live()})

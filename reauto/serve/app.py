@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from reauto.breaker import Breaker
 from reauto.config import IntakeSettings, TwilioSettings
 from reauto.dialer.records import CallRecorder
-from reauto.metrics import exposition
+from reauto.metrics import exposition, served_registry
 from reauto.serve.control_routes import add_control_routes
 from reauto.serve.guard import INTERNAL_ERROR, BodyLimit, answer_failure, call_number, clean_form, shown
 from reauto.serve.intake_routes import add_intake_routes
@@ -119,6 +119,7 @@ def create_app(ctx: ServeContext) -> FastAPI:
     limit = ctx.settings.max_body_bytes
     intake_limit = ctx.intake.max_body_bytes if ctx.intake is not None else limit
     recorder = CallRecorder(ctx.sessions) if ctx.sessions is not None else None
+    metrics_registry = served_registry()
     app.add_middleware(BodyLimit, limit_for=lambda path: intake_limit if path.startswith("/v1/") else limit)
 
     @app.exception_handler(Exception)
@@ -242,7 +243,7 @@ def create_app(ctx: ServeContext) -> FastAPI:
     async def prometheus_metrics() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/live", tags=["operations"], summary="Calls in progress (read by `reauto top`)")
     async def live() -> dict[str, Any]:
