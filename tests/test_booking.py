@@ -156,8 +156,8 @@ async def test_the_agents_own_calendar_is_busy_time_and_a_stale_copy_beats_none(
 async def test_a_dialed_lead_books_a_real_slot_linked_to_the_call(tmp_path):
     import uuid
 
-    from reauto.cli import dial as dial_cmd
     from reauto.config import DatabaseSettings, Settings
+    from reauto.dialer.run import DialOptions, DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database
@@ -174,9 +174,9 @@ async def test_a_dialed_lead_books_a_real_slot_linked_to_the_call(tmp_path):
                    scheduling=SchedulingSettings(outbox_dir=tmp_path / "outbox"))
     try:
         migrate.upgrade(cfg)
-        summaries, _denied, _ = await dial_cmd._run(cfg, load_campaign(path), max_calls=1, concurrency=1, speed=1.5,
-                                                    clock_start=NOW, recordings=None, seed=True, live=False)
-        [summary] = summaries
+        result = await DialRun(cfg, load_campaign(path), DialOptions(max_calls=1, concurrency=1, speed=1.5,
+                                                                     clock_start=NOW)).run()
+        [summary] = result.summaries
         assert summary.outcome == "booked", summary
         [appointment] = rows(cfg, Appointment)
         assert appointment.call_id == summary.call_id and appointment.calendar == "austin-team"

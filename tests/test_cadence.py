@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from reauto.campaign import load_campaign
-from reauto.cli import dial as dial_cmd
 from reauto.compliance import ComplianceRules
 from reauto.config import DatabaseSettings, Settings
 from reauto.dialer import assembly
 from reauto.dialer.records import CallRecorder, RetryPolicy, advance_cadence
+from reauto.dialer.run import DialOptions, DialRun
 from reauto.dialer.texting import QUIET, Texter, spoken_time
 from reauto.errors import ConfigError
 from reauto.store import migrate
@@ -127,12 +127,11 @@ async def test_call_voicemail_drop_text_and_call_again_until_the_cadence_ends(da
         {"name": "Linda Park", "phone": "+12145550119", "state": "TX", "voicemail": True},
     ])
     campaign = load_campaign(write(tmp_path, data))
-    summaries, denied, _ = await dial_cmd._run(
-        database, campaign, max_calls=None, concurrency=2, clock_start=datetime.fromisoformat(
-            "2026-11-24T14:00:00-06:00"), speed=4.0, recordings=None, seed=True, live=False)
-    assert denied == []
+    result = await DialRun(database, campaign, DialOptions(
+        concurrency=2, clock_start=datetime.fromisoformat("2026-11-24T14:00:00-06:00"), speed=4.0)).run()
+    assert result.denied == []
     by_lead = {}
-    for s in sorted(summaries, key=lambda s: s.call_id):
+    for s in sorted(result.summaries, key=lambda s: s.call_id):
         by_lead.setdefault(s.lead_name, []).append(s.outcome)
     # two calls each; Linda's machine got the message on the first call, a hang-up on the second
     assert by_lead == {"Nora Away": ["no_answer", "no_answer"], "Linda Park": ["voicemail", "voicemail"]}

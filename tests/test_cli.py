@@ -173,16 +173,16 @@ def test_reauto_serve_needs_a_public_url_for_twilio():
 
 @pytest.mark.unit
 def test_reauto_serve_exits_as_reauto_dial_does_when_a_gate_stopped_its_campaign(monkeypatch):
-    import reauto.cli.dial as dial_cli
+    from reauto.dialer.run import DialResult, DialRun
 
     stop = {"reason": "budget", "message": "daily budget of $5.00 cannot cover another call",
             "line": "stopped by the budget: daily budget of $5.00 cannot cover another call", "exit_code": 5}
 
-    async def stopped_run(*args, **kwargs):  # the dialer's run as a budget stop ends it (tests/test_gates.py)
-        assert kwargs["forever"] is True
-        return [], [], {"stopped": stop}
+    async def stopped_run(self):  # the dialer's run as a budget stop ends it (tests/test_gates.py)
+        assert self.options.forever is True
+        return DialResult([], [], {"stopped": stop})
 
-    monkeypatch.setattr(dial_cli, "_run", stopped_run)
+    monkeypatch.setattr(DialRun, "run", stopped_run)
     result = runner.invoke(app, ["serve", "--campaign", "campaigns/demo.yaml"], obj=AppState(_settings=Settings()))
     assert result.exit_code == 5 and "stopped by the budget" in result.output
 

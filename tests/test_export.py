@@ -346,8 +346,8 @@ async def test_a_dialing_campaign_pushes_each_call_to_its_targets_when_it_ends(t
     import yaml
 
     from reauto.campaign import load_campaign
-    from reauto.cli import dial as dial_cmd
     from reauto.config import DatabaseSettings, ExportSettings, Settings
+    from reauto.dialer.run import DialOptions, DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database
@@ -364,9 +364,9 @@ async def test_a_dialing_campaign_pushes_each_call_to_its_targets_when_it_ends(t
                        export=ExportSettings(webhook_url=hook.url, webhook_secret="s3cret", out_dir=tmp_path / "out"))
         try:
             migrate.upgrade(cfg)
-            summaries, _denied, _ = await dial_cmd._run(
-                cfg, load_campaign(path), max_calls=2, concurrency=2, speed=4.0, recordings=None, seed=True,
-                live=False, clock_start=datetime.fromisoformat("2026-11-24T14:00:00-06:00"))
+            summaries = (await DialRun(cfg, load_campaign(path), DialOptions(
+                max_calls=2, concurrency=2, speed=4.0,
+                clock_start=datetime.fromisoformat("2026-11-24T14:00:00-06:00"))).run()).summaries
         finally:
             drop_database(name)
     assert len(summaries) == 2

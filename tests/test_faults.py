@@ -303,8 +303,8 @@ async def test_a_dead_dialers_spool_is_replayed_once_and_a_refused_line_is_kept(
 @pytest.mark.slow
 async def test_sigterm_lets_live_calls_go_on_for_the_grace_then_ends_them_to_be_resumed(tmp_path, redis_settings):
     from reauto.campaign import load_campaign
-    from reauto.cli import dial as dial_cmd
     from reauto.config import DatabaseSettings, ResilienceSettings, Settings
+    from reauto.dialer.run import DialOptions, DialRun
     from reauto.dialer.recovery import RECOVERY_KEY
     from reauto.store import migrate
 
@@ -314,16 +314,15 @@ async def test_sigterm_lets_live_calls_go_on_for_the_grace_then_ends_them_to_be_
     try:
         migrate.upgrade(cfg)
         campaign = load_campaign(jane_clones(tmp_path, "sigterm", count=1, concurrency=1))
-        serving = asyncio.create_task(dial_cmd._run(
-            cfg, campaign, max_calls=None, concurrency=1, clock_start=datetime.fromisoformat(AT), speed=1.5,
-            recordings=None, seed=True, live=False, forever=True))
+        serving = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
+            concurrency=1, clock_start=datetime.fromisoformat(AT), speed=1.5, forever=True)).run())
         await wait_until(lambda: rows(cfg, Call, Call.status == CallStatus.IN_PROGRESS) or serving.done(), 120,
                          "the call to be answered")
         # the greeting, a first answer and the next question are said (turns are stored as they are said)
         await wait_until(lambda: len(rows(cfg, Turn)) >= 3 or serving.done(), 120, "three turns to be said")
         os.kill(os.getpid(), signal.SIGTERM)  # what `reauto serve --campaign` gets from systemd
         stopped = time.monotonic()
-        summaries, _denied, _extra = await asyncio.wait_for(serving, 60)
+        summaries = (await asyncio.wait_for(serving, 60)).summaries
         took = time.monotonic() - stopped
         found = stored(cfg)
     finally:

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from reauto.agent.inbound import CallerFacts, InboundLines, follow_up_close
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign, load_campaign
-from reauto.cli import dial as dial_cmd
 from reauto.dialer import assembly
 from reauto.dialer.inbound import identify
+from reauto.dialer.run import DialOptions, DialRun
 from reauto.errors import ConfigError
 from reauto.sim.lead import LeadScript
 from reauto.store.engine import make_engine, session_factory
@@ -229,9 +229,9 @@ async def serving(cfg: Any, campaign: Any, **kw: Any) -> tuple[Any, asyncio.Task
     if campaign.telephony == "sim":  # its intake server listens on a free port
         cfg = cfg.model_copy(update={"twilio": cfg.twilio.model_copy(update={"listen_port": 0})})
     started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    run = asyncio.create_task(dial_cmd._run(cfg, campaign, max_calls=None, concurrency=2, clock_start=AT, speed=1.5,
-                                            recordings=None, seed=False, live=False, forever=True,
-                                            on_start=started.set_result, **kw))
+    run = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
+        concurrency=2, clock_start=AT, speed=1.5, seed=False, forever=True, on_start=started.set_result,
+        **kw)).run())
     done, _ = await asyncio.wait([started, run], timeout=120, return_when=asyncio.FIRST_COMPLETED)
     assert started in done, run.result() if run.done() else "the dialer did not start"
     dialer = started.result()

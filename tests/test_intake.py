@@ -17,8 +17,8 @@ import yaml
 from pathlib import Path
 
 from reauto.campaign import load_campaign
-from reauto.cli import dial as dial_cmd
 from reauto.config import DatabaseSettings, IntakeSettings, Settings, TwilioSettings
+from reauto.dialer.run import DialOptions, DialRun
 from reauto.intake.auth import Forbidden, Unauthorized, authenticate, sign
 from reauto.serve.app import ServeContext, create_app
 from reauto.serve.server import WebServer
@@ -174,9 +174,9 @@ async def serve_and_post_to(cfg, campaign, at: str, port: int, **lead):
     engine = make_engine(cfg.database)
     await assembly.upsert_campaign(session_factory(engine), campaign)
     await engine.dispose()
-    task = asyncio.create_task(dial_cmd._run(
-        cfg, campaign, max_calls=None, concurrency=2, clock_start=datetime.fromisoformat(at), speed=1.5,
-        recordings=None, seed=False, live=False, forever=True, poll_s=60.0))
+    task = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
+        concurrency=2, clock_start=datetime.fromisoformat(at), speed=1.5, seed=False, forever=True,
+        poll_s=60.0)).run())
     url = f"http://127.0.0.1:{port}/v1/leads"
     own = f"http://127.0.0.1:{cfg.twilio.listen_port}/healthz"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
@@ -222,9 +222,9 @@ async def test_a_posted_lead_is_dialed_in_seconds_without_waiting_for_a_poll(ser
     cfg, campaign = serving
     task, posted = await serve_and_post(cfg, campaign, "2026-11-24T14:00:00-06:00")
     dialed = await seconds_to_first_call(cfg, posted)
-    summaries, _denied, _extra = await stop(task)
+    result = await stop(task)
     assert dialed is not None and dialed < WAKE_S  # the poll interval is 60 s
-    [summary] = summaries
+    [summary] = result.summaries
     assert summary.outcome == "no_answer" and 0 <= summary.details["speed_to_lead"]["dial_s"] < WAKE_S
     # ... and in `reauto report`
     from reauto.analytics.report import build_report

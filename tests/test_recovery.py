@@ -92,8 +92,8 @@ async def test_a_resumed_conversation_says_we_got_cut_off_and_asks_where_it_stop
 @pytest.mark.slow
 async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_no_one_twice(tmp_path, redis_settings):
     from reauto.campaign import load_campaign
-    from reauto.cli import dial as dial_cmd
     from reauto.config import DatabaseSettings, Settings
+    from reauto.dialer.run import DialOptions, DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database
@@ -170,9 +170,9 @@ async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_
                 assert greeting is None or greeting > 2000, (call.id, greeting)  # None: known from the session only
                 call.abandoned = False
         await engine.dispose()
-        summaries, _denied, _ = await dial_cmd._run(
-            cfg, load_campaign(path), max_calls=10, concurrency=4, speed=2.0, recordings=None, seed=False,
-            live=False, clock_start=datetime.fromisoformat("2026-11-24T14:05:00-06:00"))
+        summaries = (await DialRun(cfg, load_campaign(path), DialOptions(
+            max_calls=10, concurrency=4, speed=2.0, seed=False,
+            clock_start=datetime.fromisoformat("2026-11-24T14:05:00-06:00"))).run()).summaries
     finally:
         if dialer is not None and dialer.poll() is None:
             os.killpg(dialer.pid, signal.SIGKILL)

@@ -103,8 +103,8 @@ async def test_a_dialed_call_is_checkpointed_every_turn_and_its_session_removed_
     import yaml
 
     from reauto.campaign import load_campaign
-    from reauto.cli import dial as dial_cmd
     from reauto.config import DatabaseSettings, Settings
+    from reauto.dialer.run import DialOptions, DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database
@@ -125,9 +125,9 @@ async def test_a_dialed_call_is_checkpointed_every_turn_and_its_session_removed_
     cfg = Settings(database=DatabaseSettings(url=create_database(name)), redis=redis_settings)
     try:
         migrate.upgrade(cfg)
-        [summary], _denied, _ = await dial_cmd._run(
-            cfg, load_campaign(path), max_calls=1, concurrency=1, speed=1.5, recordings=None, seed=True, live=False,
-            clock_start=datetime.fromisoformat("2026-11-24T14:00:00-06:00"))
+        [summary] = (await DialRun(cfg, load_campaign(path), DialOptions(
+            max_calls=1, concurrency=1, speed=1.5,
+            clock_start=datetime.fromisoformat("2026-11-24T14:00:00-06:00"))).run()).summaries
     finally:
         drop_database(name)
     assert summary.outcome == "booked"

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from reauto.campaign import load_campaign
-from reauto.cli import dial as dial_cmd
 from reauto.config import DatabaseSettings, Settings, TwilioSettings
 from reauto.dialer import assembly
+from reauto.dialer.run import DialOptions, DialRun
 from reauto.errors import UsageError
 from reauto.store import migrate
 from reauto.store.engine import make_engine, session_factory
@@ -74,9 +74,8 @@ async def run(cfg, campaign, **kw):
         sessions = session_factory(engine)
         await assembly.seed_sim_leads(sessions, await assembly.upsert_campaign(sessions, campaign), campaign)
         await engine.dispose()
-    summaries, denied, _extra = await dial_cmd._run(cfg, campaign, max_calls=None, concurrency=4, clock_start=AT,
-                                                    speed=SPEED, recordings=None, seed=True, live=False, **kw)
-    return {s.lead_name: s for s in summaries}
+    result = await DialRun(cfg, campaign, DialOptions(concurrency=4, clock_start=AT, speed=SPEED, **kw)).run()
+    return {s.lead_name: s for s in result.summaries}
 
 
 async def test_same_campaign_ends_the_same_on_sim_and_on_twilio(databases, campaign):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any
 from reauto.agent.asks import asks_about, offers_kept, questions
 from reauto.agent.extract import SlotValue
 from reauto.agent.inbound import CallerFacts
-from reauto.agent.prompts import PromptTemplate
+from reauto.agent.prompts import PromptTemplate, load_agent_prompts
 from reauto.agent.scripted import MoreFacts, ScriptedBrain
 from reauto.agent.sentences import SentenceSplitter, sentences
 from reauto.agent.understand import Facts, SlotExtractor, slot_specs
-from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys
+from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys, reply_cache_for
 from reauto.llm.context import Window, counter_for, fit
 from reauto.llm.ollama import ChatStats, LLMUnavailable, OllamaChat
 from reauto.metrics import LLM_EXTRACTIONS, LLM_OFF_PLAN
@@ -51,6 +51,7 @@ from reauto.voice.conversation import Reply
 
 if TYPE_CHECKING:
     from reauto.campaign import Campaign
+    from reauto.config import Settings
 
 _MARKUP = re.compile(r"[*_#`\[\]<>{}|]")
 #: Agents during which lead turns are read by the LLM (qualifying; not booking or closing).
@@ -80,6 +81,37 @@ class LLMParts:
         if self.extract_prompt is None:
             return None
         return SlotExtractor(self.chat, self.extract_prompt, slot_specs(campaign), self.cache)
+
+    @classmethod
+    async def connect(cls, cfg: Settings, on_unready: Callable[[str], None] | None = None) -> LLMParts:
+        """The Ollama client, prompts (``agent.txt``, the agents' own in ``agents/``, ``extract.txt``)
+        and reply cache for ``llm.brain = ollama``, with the models loaded (the main one, every
+        per-agent one and the extraction one).
+
+        Args:
+            cfg: the settings (``[llm]``, ``[redis]`` for the reply cache, ``prompts_dir``).
+            on_unready: told why, in one line, when Ollama does not load the models in time; the
+                parts are returned all the same (every line falls back to the script until it answers).
+        """
+        prompt = PromptTemplate.load(cfg.prompts_dir / "agent.txt")
+        extract_prompt = PromptTemplate.load(cfg.prompts_dir / "extract.txt") if cfg.llm.extract != "off" else None
+        chat = OllamaChat(cfg.llm)
+        try:
+            models = sorted(set(cfg.llm.models.values()) - {cfg.llm.model})
+            await asyncio.wait_for(asyncio.gather(chat.warm(), *(chat.warm(m) for m in models)),
+                                   timeout=cfg.llm.timeout_s)
+        except Exception as exc:  # noqa: BLE001 - the calls still run: every line falls back to the script
+            if on_unready is not None:
+                on_unready(f"Ollama at {', '.join(cfg.llm.hosts)} is not ready ({type(exc).__name__}: {exc}); "
+                           "calls use the scripted lines until it answers")
+        return cls(chat, prompt, reply_cache_for(cfg.llm, cfg.redis), extract_prompt,
+                   load_agent_prompts(cfg.prompts_dir))
+
+    async def close(self) -> None:
+        """Close the client and the reply cache."""
+        await self.chat.close()
+        if self.cache is not None:
+            await self.cache.close()
 
 
 @dataclass(frozen=True)

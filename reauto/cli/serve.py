@@ -43,18 +43,18 @@ def serve(
         asyncio.run(_serve_only(cfg))
         return
     from reauto.campaign import load_campaign
-    from reauto.cli.dial import _run
+    from reauto.cli.dial import say
+    from reauto.dialer.run import DialOptions, DialRun
 
     campaign = load_campaign(campaign_file)
     if campaign.telephony == "twilio" and not cfg.twilio.public_url:
         raise UsageError("telephony twilio needs [twilio] public_url (the https URL Twilio reaches reauto at)")
-    summaries, denied, extra = asyncio.run(_run(cfg, campaign, max_calls=None, concurrency=concurrency,
-                                                clock_start=None, speed=1.0, recordings=cfg.recording.dir,
-                                                seed=False, live=False, forever=True))
-    emit({"campaign": campaign.name, "calls": len(summaries), "denied": len(denied)}, False,
+    options = DialOptions(concurrency=concurrency, recordings=cfg.recording.dir, seed=False, forever=True)
+    result = asyncio.run(DialRun(cfg, campaign, options, on_message=say).run())
+    emit({"campaign": campaign.name, "calls": len(result.summaries), "denied": len(result.denied)}, False,
          lambda d: err_console.print(f"stopped: {d['calls']} calls placed, {d['denied']} leads not dialed",
                                      highlight=False))
-    stopped = extra.get("stopped")
+    stopped = result.extra.get("stopped")
     if stopped is not None:  # a gate stopped the campaign: systemd sees it (the exit statuses of reauto dial)
         err_console.print(stopped["line"], highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(stopped["exit_code"])

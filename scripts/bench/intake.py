@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reauto.campaign import load_campaign  # noqa: E402
-from reauto.cli import dial as dial_cmd  # noqa: E402
 from reauto.config import DatabaseSettings, IntakeSettings, Settings, TwilioSettings  # noqa: E402
 from reauto.dialer import assembly  # noqa: E402
+from reauto.dialer.run import DialOptions, DialRun  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.engine import make_engine, session_factory  # noqa: E402
 from reauto.store.models import Lead  # noqa: E402
@@ -88,9 +88,8 @@ async def one_run(queue: str, posts: int, workdir: Path, lane: int = 0) -> dict[
         async with sessions.begin() as s:
             await s.execute(update(Lead).values(next_attempt_at=utcnow() + timedelta(days=1)))
     await engine.dispose()
-    serving = asyncio.create_task(dial_cmd._run(
-        cfg, campaign, max_calls=None, concurrency=None, clock_start=AT, speed=1.0, recordings=None, seed=False,
-        live=False, forever=True, poll_s=30.0, admission=False))
+    serving = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
+        clock_start=AT, seed=False, forever=True, poll_s=30.0, admission=False)).run())
     url = f"http://127.0.0.1:{cfg.twilio.listen_port}/v1/leads"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
         for _ in range(300):
@@ -110,7 +109,7 @@ async def one_run(queue: str, posts: int, workdir: Path, lane: int = 0) -> dict[
             await asyncio.sleep(1.0)
         await asyncio.sleep(8.0)  # the last posted lead's call is placed
         os.kill(os.getpid(), signal.SIGTERM)
-        summaries, _denied, _ = await asyncio.wait_for(serving, 120)
+        summaries = (await asyncio.wait_for(serving, 120)).summaries
     dial = [s.details["speed_to_lead"]["dial_s"] for s in summaries if "speed_to_lead" in s.details]
     return {"queue": queue + (", hot lane" if lane else ""), "posted": posts, "dialed": len(dial), "queued_calls": len(summaries) - len(dial),
             "p50_s": pct(dial, 50), "p95_s": pct(dial, 95), "max_s": max(dial) if dial else None,

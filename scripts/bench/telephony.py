@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reauto.campaign import load_campaign  # noqa: E402
-from reauto.cli import dial as dial_cmd  # noqa: E402
 from reauto.config import DatabaseSettings, Settings, TwilioSettings  # noqa: E402
 from reauto.dialer import assembly  # noqa: E402
+from reauto.dialer.run import DialOptions, DialRun  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.engine import make_engine, session_factory  # noqa: E402
 from tests.fakes.twilio import DoubleProcess  # noqa: E402
@@ -73,8 +73,7 @@ async def one_run(telephony: str, n: int, workdir: Path) -> dict[str, Any]:
     migrate.upgrade(cfg)
     started = time.perf_counter()
     if telephony == "sim":
-        summaries, _denied, _ = await dial_cmd._run(cfg, campaign, max_calls=None, concurrency=n, clock_start=AT,
-                                                    speed=1.0, recordings=None, seed=True, live=False)
+        summaries = (await DialRun(cfg, campaign, DialOptions(concurrency=n, clock_start=AT)).run()).summaries
         far = [s.details.get("hello_to_first_audio_ms") for s in summaries]
         underruns = sum(s.details.get("underruns", 0) for s in summaries)
     else:
@@ -87,9 +86,8 @@ async def one_run(telephony: str, n: int, workdir: Path) -> dict[str, Any]:
             cfg = cfg.model_copy(update={"twilio": TwilioSettings(
                 account_sid=double.account_sid, auth_token=double.auth_token, api_base_url=double.base_url,
                 public_url=f"http://127.0.0.1:{port}", listen_port=port)})
-            summaries, _denied, _ = await dial_cmd._run(cfg, campaign, max_calls=None, concurrency=n,
-                                                        clock_start=AT, speed=1.0, recordings=None, seed=True,
-                                                        live=False, agent_text_tap=double.agent_text)
+            options = DialOptions(concurrency=n, clock_start=AT, agent_text_tap=double.agent_text)
+            summaries = (await DialRun(cfg, campaign, options).run()).summaries
             reports = list((await double.reports()).values())
         far = [r.get("hello_to_first_audio_ms") for r in reports]
         underruns = sum(r.get("underruns", 0) for r in reports)

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reauto.campaign import load_campaign  # noqa: E402
-from reauto.cli import dial as dial_cmd  # noqa: E402
 from reauto.config import DatabaseSettings, Settings  # noqa: E402
+from reauto.dialer.run import DialOptions, DialRun  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.models import CallEvent  # noqa: E402
 
@@ -72,9 +72,7 @@ async def one_run(workdir: Path, leads: int, concurrency: int, ring_s: float, mo
     cfg = Settings(database=DatabaseSettings(url=f"sqlite:///{db}"))
     migrate.upgrade(cfg)
     campaign = load_campaign(campaign_file(workdir, leads, ring_s, mode))
-    await dial_cmd._run(cfg, campaign, max_calls=None, concurrency=concurrency,
-                        clock_start=datetime.fromisoformat(AT), speed=1.0, recordings=None, seed=True,
-                        live=False, forever=False)
+    await DialRun(cfg, campaign, DialOptions(concurrency=concurrency, clock_start=datetime.fromisoformat(AT))).run()
     engine = create_engine(cfg.database.url)
     with Session(engine) as s:
         events = [e.payload for e in s.execute(select(CallEvent).where(CallEvent.type == "transfer")).scalars()]
