@@ -626,7 +626,8 @@ def test_dockerfile_stages_runtime_and_gpu(tmp_path: Path) -> None:
     assert stages["gpu"]["base"].startswith("nvidia/cuda:") and "runtime" in stages["gpu"]["base"]
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     assert any("faster-whisper" in dep for dep in extras["whisper"])
-    assert any("whisper]" in run for run in steps(stages["gpu-builder"], "RUN"))
+    assert any(re.search(r"\[[^]]*\bwhisper\b[^]]*\bgpu\b[^]]*\]", run) for run in steps(stages["gpu-builder"], "RUN"))
+    assert any("nvidia-ml-py" in dep for dep in extras["gpu"])  # the GPU image reports its GPUs on /metrics
     for name, builder in (("runtime", "builder"), ("gpu", "gpu-builder")):
         stage = stages[name]
         [user] = steps(stage, "USER")
