@@ -521,7 +521,7 @@ def load_settings(
     from reauto.resilience import configure
 
     configure(settings.resilience)  # the process's one retry policy and breaker defaults
-    configure_models(settings.models)  # where providers find pulled models by name
+    configure_models(settings.models.dir)  # where providers find pulled models by name
     return settings
 
 

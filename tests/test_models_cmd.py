@@ -189,7 +189,7 @@ async def test_progress_counts_every_byte_once_even_after_a_resume(tmp_path, hub
             self.done[task] = (completed if completed is not None else self.done.get(task, 0)) + advance
 
     hub.cut_once["model.bin"] = 123_456
-    store.configure(ModelsSettings(dir=tmp_path / "m"))
+    store.configure(tmp_path / "m")
     try:
         meter = Counting()
         need = catalog.Need("stt", "faster-whisper", "small.en", "x", "whisper")
@@ -197,11 +197,11 @@ async def test_progress_counts_every_byte_once_even_after_a_resume(tmp_path, hub
         assert status.state == "pulled"
         assert meter.done == meter.totals  # each file's bar ends at its size
     finally:
-        store.configure(ModelsSettings())
+        store.configure(store.DEFAULT_DIR)
 
 
 def test_providers_load_a_pulled_model_by_its_name(tmp_path):
-    store.configure(ModelsSettings(dir=tmp_path))
+    store.configure(tmp_path)
     try:
         with pytest.raises(ProviderUnavailable, match="reauto models pull"):
             PiperTTS.from_settings(TtsSettings(piper_voice="en_US-amy-medium"))
@@ -219,7 +219,7 @@ def test_providers_load_a_pulled_model_by_its_name(tmp_path):
         stt._ensure_loaded()
         assert built == [str(folder)]
     finally:
-        store.configure(ModelsSettings())
+        store.configure(store.DEFAULT_DIR)
 
 
 def test_the_models_dir_setting_reaches_the_providers(tmp_path):
@@ -227,7 +227,7 @@ def test_the_models_dir_setting_reaches_the_providers(tmp_path):
     try:
         assert store.root() == tmp_path / "here"
     finally:
-        store.configure(ModelsSettings())
+        store.configure(store.DEFAULT_DIR)
 
 
 def test_models_at_a_path_or_on_the_system_are_looked_for_where_the_settings_say(tmp_path):

@@ -23,20 +23,17 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from reauto.config import ModelsSettings
+from typing import Any
 
 DEFAULT_DIR = Path("~/.cache/reauto/models")
 MANIFEST = "reauto-manifest.json"
 _root: Path = DEFAULT_DIR
 
 
-def configure(settings: ModelsSettings) -> None:
-    """Make ``[models] dir`` the process's model folder (done by ``load_settings``)."""
+def configure(directory: Path) -> None:
+    """Make ``directory`` (``[models] dir``) the process's model folder (done by ``load_settings``)."""
     global _root  # noqa: PLW0603 - one folder per process, set from the settings
-    _root = settings.dir
+    _root = directory
 
 
 def root() -> Path:
