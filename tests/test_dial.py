@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from reauto.cli.context import AppState
 from reauto.cli.main import app
-from reauto.config import DatabaseSettings, Settings
+from reauto.config import DatabaseSettings, Settings, SttSettings
 from reauto.errors import ReautoError, UsageError
 from reauto.store import migrate
 from reauto.store.models import Call, CallEvent, DncEntry, Lead, LeadStatus, Turn
@@ -36,7 +36,10 @@ AT = "2026-11-24T19:30:00-06:00"
 def dial_cfg():
     name = f"reauto_dial_{uuid.uuid4().hex[:8]}"
     url = create_database(name)
-    cfg = Settings(database=DatabaseSettings(url=url))
+    # what the calls end as, not how fast a busy machine decodes: beside CI's CPU burners one
+    # transcription can take longer than the 5 s a live call allows, and the turn goes unheard
+    cfg = Settings(database=DatabaseSettings(url=url),
+                   stt=SttSettings(timeout_s=60.0))
     migrate.upgrade(cfg)
     yield cfg
     drop_database(name)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from reauto.campaign import load_campaign
-from reauto.config import DatabaseSettings, Settings, TwilioSettings
+from reauto.config import DatabaseSettings, Settings, TwilioSettings, SttSettings
 from reauto.dialer import assembly
 from reauto.dialer.run import DialOptions, DialRun
 from reauto.errors import UsageError
@@ -43,7 +43,10 @@ def databases():
     names = [f"reauto_tw_{uuid.uuid4().hex[:8]}" for _ in range(2)]
     cfgs = []
     for name in names:
-        cfg = Settings(database=DatabaseSettings(url=create_database(name)))
+        # what the calls end as, not how fast a busy machine decodes: beside CI's CPU burners one
+        # transcription can take longer than the 5 s a live call allows, and the turn goes unheard
+        cfg = Settings(database=DatabaseSettings(url=create_database(name)),
+                       stt=SttSettings(timeout_s=60.0))
         migrate.upgrade(cfg)
         cfgs.append(cfg)
     yield cfgs
