@@ -173,18 +173,9 @@ def is_dial(workload: dict[str, Any]) -> bool:
     return (workload["kind"], workload["metadata"]["name"]) == (target["kind"], target["name"])
 
 
-def parse_reauto(args: list[str]) -> tuple[str, Any]:
-    """Parse a reauto command line with reauto's own CLI: (the command's path, its parameters).
-    An unknown command or option, or a bad value, raises."""
-    command: Any = get_command(app)
-    path, rest = ["reauto"], list(args)
-    while hasattr(command, "list_commands") and rest and not rest[0].startswith("-"):
-        name = rest.pop(0)
-        sub = command.get_command(command.context_class(command), name)
-        assert sub is not None, f"reauto {' '.join(path[1:] + [name])}: no such command"
-        command, path = sub, path + [name]
-    ctx = command.make_context(" ".join(path), rest)
-    return " ".join(path), ctx.params
+from .test_ops import parse_command  # noqa: E402 - one CLI parser for the deploy files
+
+parse_reauto = parse_command  # (the command's path, its parameters)
 
 
 def settings_of(workload: dict[str, Any], container: dict[str, Any], tmp_path: Path) -> Settings:

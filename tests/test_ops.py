@@ -121,8 +121,9 @@ def write_leads(directory: Path) -> Path:
     return leads
 
 
-def parse_reauto(args: list[str]) -> str:
-    """Parse a reauto command line with reauto's own CLI (unknown commands or options raise)."""
+def parse_command(args: list[str]) -> tuple[str, Any]:
+    """Parse a reauto command line with reauto's own CLI: (the command's path, its parameters).
+    An unknown command or option, or a bad value, raises."""
     command: Any = get_command(app)
     path, rest = ["reauto"], list(args)
     while hasattr(command, "list_commands") and rest and not rest[0].startswith("-"):
@@ -130,8 +131,13 @@ def parse_reauto(args: list[str]) -> str:
         sub = command.get_command(command.context_class(command), name)
         assert sub is not None, f"reauto {' '.join(path[1:] + [name])}: no such command"
         command, path = sub, path + [name]
-    command.make_context(" ".join(path), rest)
-    return " ".join(path)
+    ctx = command.make_context(" ".join(path), rest)
+    return " ".join(path), ctx.params
+
+
+def parse_reauto(args: list[str]) -> str:
+    """Parse a reauto command line with reauto's own CLI (unknown commands or options raise)."""
+    return parse_command(args)[0]
 
 
 def accepted_settings(env: dict[str, str], tmp_path: Path) -> Settings:
