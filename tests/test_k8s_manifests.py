@@ -26,11 +26,9 @@ import kubernetes_validate
 import pytest
 import yaml
 from prometheus_client import Gauge
-from typer.main import get_command
 
 import reauto.metrics as reauto_metrics
 from reauto.campaign import load_campaign
-from reauto.cli.main import app
 from reauto.config import Settings, TwilioSettings, load_settings
 from reauto.dialer.second_listen import DRAIN_S
 
