@@ -196,8 +196,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.getLogger().removeHandler(LEAKS)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports its leaks
+        workeroutput["phone_leaks"] = list(LEAKS.leaks)
+        return
     if LEAKS.leaks:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker's leaks join the controller's, which fails the run on any."""
+    LEAKS.leaks.extend(getattr(node, "workeroutput", {}).get("phone_leaks", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
