@@ -1,7 +1,8 @@
 """The one settings object: ``reauto.toml`` first, then ``REAUTO_*`` environment variables.
 
-Nothing else in reauto reads the environment. Settings are resolved once by
-:func:`load_settings` and passed down explicitly.
+Nothing else in reauto reads the environment (but for prometheus-client's own
+``PROMETHEUS_MULTIPROC_DIR``, which :mod:`reauto.metrics` reads as the library does). Settings are
+resolved once by :func:`load_settings` and passed down explicitly.
 
 Environment variables map onto the settings tree by name: ``REAUTO_DEFAULT_REGION`` sets
 ``default_region`` and ``REAUTO_DATABASE_URL`` (or ``REAUTO_DATABASE__URL``) sets
@@ -480,15 +481,6 @@ class Settings(_Section):
 
     #: Where the values came from, for error messages and ``reauto config`` output.
     source_file: Path | None = Field(None, exclude=True, description="(set by the loader)")
-
-
-#: prometheus-client's own switch for multi-process metrics (it reads it when it is imported).
-PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def prometheus_multiproc_dir(env: Mapping[str, str] | None = None) -> str | None:
-    """The directory several processes share their metrics in, when multi-process mode is on."""
-    return (os.environ if env is None else env).get(PROMETHEUS_MULTIPROC_ENV) or None
 
 
 def load_settings(

@@ -143,7 +143,8 @@ variables, never committed in `reauto.toml`; see [security](security.md).
 
 def configuration_reference() -> str:
     """``docs/configuration.md``: every section and key of the settings, from the model."""
-    from reauto.config import CONFIG_ENV, PROMETHEUS_MULTIPROC_ENV, Settings
+    from reauto.config import CONFIG_ENV, Settings
+    from reauto.metrics import PROMETHEUS_MULTIPROC_ENV
 
     out = [_SETTINGS_INTRO.format(
         note=GENERATED_NOTE, config_env=CONFIG_ENV, prom_env=PROMETHEUS_MULTIPROC_ENV,
