@@ -23,9 +23,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from reauto import resilience
 from reauto.errors import ConfigError
-from reauto.modelfiles.store import DEFAULT_DIR as DEFAULT_MODELS_DIR
-from reauto.modelfiles.store import configure as configure_models
+from reauto.leadfields import FIELDS
+from reauto.modelstore import DEFAULT_DIR as DEFAULT_MODELS_DIR
+from reauto.modelstore import configure as configure_models
 
 ENV_PREFIX = "REAUTO_"
 CONFIG_ENV = "REAUTO_CONFIG"
@@ -346,8 +348,6 @@ class FormSettings(_Section):
     @field_validator("fields")
     @classmethod
     def _lead_fields(cls, fields: dict[str, str]) -> dict[str, str]:
-        from reauto.leads.mapping import FIELDS
-
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
             raise ValueError(f"unknown lead fields {', '.join(unknown)} (known: {', '.join(FIELDS)})")
@@ -510,9 +510,10 @@ def load_settings(
     except ValidationError as exc:
         raise _explain(exc, file, text, overrides) from None
     settings.source_file = file
-    from reauto.resilience import configure
-
-    configure(settings.resilience)  # the process's one retry policy and breaker defaults
+    r = settings.resilience  # the process's one retry policy and breaker defaults
+    resilience.configure(resilience.RetryPolicy(initial_s=r.backoff_initial_s, max_s=r.backoff_max_s,
+                                                jitter_s=r.jitter_s, max_retry_after_s=r.max_retry_after_s),
+                         breaker_threshold=r.breaker_threshold, breaker_reset_s=r.breaker_reset_s)
     configure_models(settings.models.dir)  # where providers find pulled models by name
     return settings
 
