@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from reauto import metrics
 from reauto.agent.inbound import CallerFacts
+from reauto.audio.codec import SAMPLE_RATE, write_wav
 from reauto.costs.budget import BudgetGuard, Hold
 from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
@@ -41,7 +42,6 @@ from reauto.stt.base import STTProvider
 from reauto.telephony.base import CallHandle, Telephony
 from reauto.tts.base import TTSProvider
 from reauto.usage import current_meter
-from reauto.voice.audio import SAMPLE_RATE, write_wav
 from reauto.voice.conversation import Brain, TurnRecord
 from reauto.voice.pipeline import CallOutcome, CallSession
 

@@ -24,13 +24,13 @@ from typing import Any
 
 import aiohttp
 
+from reauto.audio.codec import ulaw_decode
 from reauto.config import TtsSettings
 from reauto.errors import ReautoError
 from reauto.metrics import TTS_CHARACTERS
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
 from reauto.usage import current_meter
-from reauto.voice.audio import ulaw_decode
 
 #: Output formats this provider can turn into PCM16, and their rates.
 OUTPUT_FORMATS = {
