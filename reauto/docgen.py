@@ -54,7 +54,7 @@ def env_var(path: Sequence[str]) -> str | None:
     The name is built the way :mod:`reauto.config` documents it and then checked against the
     loader's own mapping, so a key the environment cannot reach gets ``None``.
     """
-    from reauto.config import ENV_PREFIX, _env_overrides
+    from reauto.config.loader import ENV_PREFIX, _env_overrides
     from reauto.errors import ConfigError
 
     name = ENV_PREFIX + "_".join(path).upper()
@@ -109,7 +109,7 @@ _SETTINGS_INTRO = """\
 
 {note}
 
-reauto reads one settings object (`reauto/config.py`), resolved once per command:
+reauto reads one settings object (`reauto/config/`), resolved once per command:
 
 1. the settings file: `--config FILE` (`reauto --config prod.toml …`), else the file named by
    `${config_env}`, else `./reauto.toml` when it exists, else nothing (every default);
@@ -143,7 +143,8 @@ variables, never committed in `reauto.toml`; see [security](security.md).
 
 def configuration_reference() -> str:
     """``docs/configuration.md``: every section and key of the settings, from the model."""
-    from reauto.config import CONFIG_ENV, PROMETHEUS_MULTIPROC_ENV, Settings
+    from reauto.config import CONFIG_ENV, Settings
+    from reauto.metrics import PROMETHEUS_MULTIPROC_ENV
 
     out = [_SETTINGS_INTRO.format(
         note=GENERATED_NOTE, config_env=CONFIG_ENV, prom_env=PROMETHEUS_MULTIPROC_ENV,

@@ -3,7 +3,8 @@
 A timeout per request; retries with exponential backoff and jitter on transient failures —
 timeouts, connection errors, 408, 429 (honouring ``Retry-After`` up to a cap) and 5xx; any other
 4xx is permanent at once; a breaker per API that refuses calls while the API keeps failing. The
-error classes are the caller's (an export target raises its own, the intake its own).
+error classes are the caller's (an export target raises its own, the intake its own); without
+them, :class:`TransientError` and :class:`PermanentError`.
 """
 
 from __future__ import annotations
@@ -39,11 +40,7 @@ class HttpApi:
                  headers: Mapping[str, str] | None = None, auth: Any = None, breaker_threshold: int | None = None,
                  breaker_reset_s: float | None = None, max_retry_after_s: float | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 transient: type[Exception] | None = None, permanent: type[Exception] | None = None) -> None:
-        if transient is None or permanent is None:  # the export targets' errors by default
-            from reauto.export.targets.base import PermanentExportError, TransientExportError
-
-            transient, permanent = transient or TransientExportError, permanent or PermanentExportError
+                 transient: type[Exception] = TransientError, permanent: type[Exception] = PermanentError) -> None:
         self.transient, self.permanent = transient, permanent
         self.name = name
         self.timeout_s = timeout_s

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -38,9 +38,6 @@ from tenacity import (
 )
 
 from reauto.breaker import Breaker
-
-if TYPE_CHECKING:
-    from reauto.config import ResilienceSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,12 +91,14 @@ _defaults = RetryPolicy()
 _breaker_defaults: tuple[int, float] = (5, 30.0)
 
 
-def configure(settings: ResilienceSettings) -> None:
-    """Make ``[resilience]`` the process's backoff and breaker defaults (done by ``load_settings``)."""
+def configure(defaults: RetryPolicy, *, breaker_threshold: int, breaker_reset_s: float) -> None:
+    """Make ``[resilience]`` the process's backoff and breaker defaults (``load_settings`` passes them in).
+
+    ``defaults.retries`` is not used: each service's number of retries stays in its own section.
+    """
     global _defaults, _breaker_defaults  # noqa: PLW0603 - one process-wide policy, set from the settings
-    _defaults = RetryPolicy(initial_s=settings.backoff_initial_s, max_s=settings.backoff_max_s,
-                            jitter_s=settings.jitter_s, max_retry_after_s=settings.max_retry_after_s)
-    _breaker_defaults = (settings.breaker_threshold, settings.breaker_reset_s)
+    _defaults = defaults
+    _breaker_defaults = (breaker_threshold, breaker_reset_s)
 
 
 def policy(retries: int, *, max_retry_after_s: float | None = None) -> RetryPolicy:

@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # this checkout's reauto (the labels follow its agent) and the generator's helpers, scripts/evalset
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "scripts")) if p not in sys.path]
 
-from reauto.voice.audio import (  # noqa: E402
+from reauto.audio.codec import (  # noqa: E402
     SAMPLE_RATE, phone_round_trip, read_wav, to_internal, write_ulaw_wav, write_wav)
 
 if TYPE_CHECKING:

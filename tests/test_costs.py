@@ -15,7 +15,7 @@ from aiohttp import web
 from reauto.config import BudgetSettings, PricingSettings
 from reauto.costs.alerts import Alerter
 from reauto.costs.budget import GLOBAL, BudgetGuard, Window, campaign_scope, period_bounds, to_micros
-from reauto.costs.meter import CostMeter, MeteredTTS, current_meter, elevenlabs_usage, usage
+from reauto.costs.meter import CostMeter
 from reauto.costs.pricing import Catalogue
 from reauto.costs.reservations import Counter, MemoryReservations, RedisReservations
 from reauto.errors import ConfigError
@@ -23,6 +23,9 @@ from reauto.store.engine import session_factory
 from reauto.store.models import Budget, BudgetPeriod, Call, Campaign, CostEntry, Lead
 from reauto.tts.base import TTSProvider
 from reauto.tts.cache import AudioCache, CachedTTS
+from reauto.tts.elevenlabs import elevenlabs_usage
+from reauto.tts.metered import MeteredTTS
+from reauto.usage import current_meter, usage
 
 CAT = Catalogue(PricingSettings())
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from reauto.audio.codec import write_wav
 from reauto.cli.context import AppState
 from reauto.cli.main import app
 from reauto.config import Settings, SttSettings
@@ -23,7 +24,6 @@ from reauto.eval.recordings import load_call, load_set
 from reauto.eval.scoring import slot_matches
 from reauto.eval.segment import align, speech_spans
 from reauto.stt import wer
-from reauto.voice.audio import write_wav
 
 from .conftest import SHARED
 

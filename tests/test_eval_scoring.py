@@ -180,7 +180,7 @@ async def test_the_agent_judges_relative_answers_from_the_day_of_the_call(tmp_pa
 
     from reauto.cli.eval_cmd import scripted_brain
     from reauto.eval.recordings import load_call
-    from reauto.voice.audio import write_wav
+    from reauto.audio.codec import write_wav
 
     doc = {"campaign": "demo", "lead": {"name": "Jane Doe"},
            "turns": [{"speaker": "lead", "text": "hello", "start": 0.1, "end": 0.5}]}

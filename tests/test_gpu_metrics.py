@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 import reauto.metrics as reauto_metrics
-from reauto.monitoring.gpu import GpuCollector
+from reauto.metrics.gpu import GpuCollector
 
 ALERTS = Path(__file__).resolve().parents[1] / "scripts" / "observability" / "alerts.yml"
 GPU_NAMES = ("reauto_gpu_utilisation_ratio", "reauto_gpu_memory_utilisation_ratio", "reauto_gpu_memory_used_bytes",
@@ -132,7 +132,7 @@ def test_a_device_that_fails_a_query_is_left_out_of_that_scrape(monkeypatch: pyt
     devices[0]["fail"] = {"memory"}
     monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(devices))
     collector = new_collector()
-    with caplog.at_level(logging.WARNING, logger="reauto.monitoring.gpu"):
+    with caplog.at_level(logging.WARNING, logger="reauto.metrics.gpu"):
         assert {gpu for _, gpu in samples(collector)} == {"1"}
         assert len(samples(collector)) == 5  # GPU 1: all five families
     assert [r.getMessage() for r in caplog.records] == ["GPU metrics: GPU 0 left out while it fails (memory failed)"]
@@ -159,7 +159,7 @@ def test_without_pynvml_the_families_have_no_samples(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
     registry = CollectorRegistry()
     new_collector().register(registry)
-    with caplog.at_level(logging.INFO, logger="reauto.monitoring.gpu"):
+    with caplog.at_level(logging.INFO, logger="reauto.metrics.gpu"):
         text = generate_latest(registry).decode()
         generate_latest(registry)
     assert sample_lines(text) == []
@@ -176,7 +176,7 @@ def test_when_nvml_does_not_start_the_families_have_no_samples(monkeypatch: pyte
     nvml = fake_pynvml(two_gpus(), init_error=FakeNVMLError("Driver Not Loaded"))
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
     collector = new_collector()
-    with caplog.at_level(logging.INFO, logger="reauto.monitoring.gpu"):
+    with caplog.at_level(logging.INFO, logger="reauto.metrics.gpu"):
         for _ in range(3):
             assert samples(collector) == {}
     assert nvml.inits == 1  # tried once

@@ -19,8 +19,9 @@ from pathlib import Path
 from reauto.campaign import load_campaign
 from reauto.config import DatabaseSettings, IntakeSettings, Settings, TwilioSettings
 from reauto.dialer.run import DialOptions, DialRun
-from reauto.intake.auth import Forbidden, Unauthorized, authenticate, sign
+from reauto.intake.auth import Forbidden, Unauthorized, authenticate
 from reauto.serve.app import ServeContext, create_app
+from reauto.signature import sign
 from reauto.serve.server import WebServer
 from reauto.store import migrate
 from reauto.store.engine import session_factory

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from reauto.cli.main import app
 from reauto.config import ModelsSettings, Settings, SttSettings, TtsSettings, load_settings
-from reauto.modelfiles import catalog, store
+from reauto import modelstore
+from reauto.modelfiles import catalog
 from reauto.modelfiles.actions import Models
 from reauto.providers import ProviderUnavailable
 from reauto.stt.whisper import FasterWhisperSTT
@@ -94,7 +95,7 @@ async def test_pull_fetches_checks_and_records_each_file_then_verify_reads_them_
     assert [r["state"] for r in rows] == ["pulled", "bundled", "pulled"]
     folder = tmp_path / "models" / "faster-whisper" / "small.en"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt", store.MANIFEST])  # not README.md
+        ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt", modelstore.MANIFEST])  # not README.md
     assert (folder / "model.bin").read_bytes() == WHISPER["model.bin"]
     voice = tmp_path / "models" / "piper" / "en_US-amy-medium.onnx"
     assert voice.read_bytes() == default_voice().read_bytes()
@@ -189,7 +190,7 @@ async def test_progress_counts_every_byte_once_even_after_a_resume(tmp_path, hub
             self.done[task] = (completed if completed is not None else self.done.get(task, 0)) + advance
 
     hub.cut_once["model.bin"] = 123_456
-    store.configure(tmp_path / "m")
+    modelstore.configure(tmp_path / "m")
     try:
         meter = Counting()
         need = catalog.Need("stt", "faster-whisper", "small.en", "x", "whisper")
@@ -197,11 +198,11 @@ async def test_progress_counts_every_byte_once_even_after_a_resume(tmp_path, hub
         assert status.state == "pulled"
         assert meter.done == meter.totals  # each file's bar ends at its size
     finally:
-        store.configure(store.DEFAULT_DIR)
+        modelstore.configure(modelstore.DEFAULT_DIR)
 
 
 def test_providers_load_a_pulled_model_by_its_name(tmp_path):
-    store.configure(tmp_path)
+    modelstore.configure(tmp_path)
     try:
         with pytest.raises(ProviderUnavailable, match="reauto models pull"):
             PiperTTS.from_settings(TtsSettings(piper_voice="en_US-amy-medium"))
@@ -219,15 +220,15 @@ def test_providers_load_a_pulled_model_by_its_name(tmp_path):
         stt._ensure_loaded()
         assert built == [str(folder)]
     finally:
-        store.configure(store.DEFAULT_DIR)
+        modelstore.configure(modelstore.DEFAULT_DIR)
 
 
 def test_the_models_dir_setting_reaches_the_providers(tmp_path):
     load_settings(env={"REAUTO_MODELS_DIR": str(tmp_path / "here")})
     try:
-        assert store.root() == tmp_path / "here"
+        assert modelstore.root() == tmp_path / "here"
     finally:
-        store.configure(store.DEFAULT_DIR)
+        modelstore.configure(modelstore.DEFAULT_DIR)
 
 
 def test_models_at_a_path_or_on_the_system_are_looked_for_where_the_settings_say(tmp_path):

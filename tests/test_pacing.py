@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reauto.voice.pacing import LEAD_S, PHONE_CHUNK_10MS, PlayoutPacer
+from reauto.audio.pacing import LEAD_S, PHONE_CHUNK_10MS, PlayoutPacer
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import pytest
 
 from reauto import resilience
 from reauto.breaker import Breaker
-from reauto.config import ResilienceSettings, load_settings
+from reauto.config import load_settings
 from reauto.resilience import (
     AttemptFailed,
     BreakerOpen,
@@ -150,4 +150,4 @@ def test_the_settings_are_the_process_policy(tmp_path):
         assert (made.threshold, made.reset_s, made.name) == (9, 12.0, "crm")
         assert resilience.breaker("x", threshold=2, reset_s=1.0).threshold == 2
     finally:
-        resilience.configure(ResilienceSettings())
+        resilience.configure(RetryPolicy(), breaker_threshold=5, breaker_reset_s=30.0)

@@ -21,7 +21,7 @@ from reauto.stt.base import Transcript
 from reauto.store.engine import session_factory
 from reauto.store.models import (Call, CallEvent, CallStatus, Campaign, DncEntry, DncSource, Lead, LeadStatus,
                                  Outcome)
-from reauto.voice.audio import read_wav, resample, write_wav
+from reauto.audio.codec import read_wav, resample, write_wav
 
 NOW = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
 RATE = 8_000  # what a phone call's recording holds

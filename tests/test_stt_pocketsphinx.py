@@ -1,7 +1,7 @@
 """PocketSphinx on real and generated speech: words, vocabulary bias, silence, concurrency.
 
 ``tests/data/stt/*.wav`` are flite voices (slt, rms, kal16, awb) resampled to 16 kHz and passed
-through the 8 kHz μ-law phone round trip (``reauto.voice.audio.phone_round_trip``); their texts
+through the 8 kHz μ-law phone round trip (``reauto.audio.codec.phone_round_trip``); their texts
 are in ``transcripts.tsv``. ``scripts/bench/stt_wer.py`` measures the same thing at scale.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reauto.audio.codec import read_wav
 from reauto.providers import ProviderUnavailable
 from reauto.stt.base import Transcript
 from reauto.stt.pocketsphinx import PocketSphinxSTT
 from reauto.stt.wer import word_errors
-from reauto.voice.audio import read_wav
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from reauto.audio.codec import read_wav
 from reauto.config import SttSettings
 from reauto.providers import ProviderUnavailable
 from reauto.stt.pool import ProcessPoolSTT
-from reauto.voice.audio import read_wav
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

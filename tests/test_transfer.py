@@ -13,13 +13,13 @@ import yaml
 from reauto.agent.handover import HOLD_LINE, TransferPlan
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.agent.wording import whisper
+from reauto.audio.line import PhoneLine
 from reauto.campaign import Shift, load_campaign
 from reauto.dialer import assembly
 from reauto.errors import ConfigError
 from reauto.store.models import Call, CallEvent, CostEntry, Lead, LeadStatus, Turn
 from reauto.telephony.base import CallHandle
 from reauto.telephony.sim import HumanAgent, SimTelephony
-from reauto.voice.line import PhoneLine
 
 from .test_dial import AT, ROOT, cli, rows
 

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from reauto.audio.codec import rms_dbfs
 from reauto.config import TtsSettings
 from reauto.providers import ProviderUnavailable
 from reauto.tts.elevenlabs import ElevenLabsError, ElevenLabsTTS, error_from_response
 from reauto.tts.fallback import FallbackTTS
 from reauto.tts.flite import FliteTTS
-from reauto.voice.audio import rms_dbfs
 from tests.fakes.elevenlabs import FakeElevenLabs
 
 pytestmark = pytest.mark.integration

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reauto.audio.codec import SAMPLE_WIDTH, rms_dbfs
 from reauto.config import TtsSettings
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
@@ -22,7 +23,6 @@ from reauto.tts.coqui import CoquiTTS, import_coqui
 from reauto.tts.espeak import EspeakTTS, parse_wav_stream_header
 from reauto.tts.flite import FliteTTS, SynthesisError, run_engine
 from reauto.tts.piper import PiperTTS, default_voice
-from reauto.voice.audio import SAMPLE_WIDTH, rms_dbfs
 
 SENTENCE = "Hi, this is Joe from Sunrise Realty. Is now a good time to talk?"
 MULTI = (

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from reauto.audio import codec
+from reauto.audio.line import LineClock, PhoneLine, StreamCodec, ULAW_SILENCE
 from reauto.errors import UsageError
-from reauto.voice import audio
-from reauto.voice.line import LineClock, PhoneLine, StreamCodec, ULAW_SILENCE
 
 pytestmark = pytest.mark.unit
 
@@ -15,43 +15,43 @@ def tone(seconds=1.0, hz=440.0, rate=16_000, amp=8000):
 
 def test_phone_round_trip_keeps_level_and_length():
     pcm = tone()
-    back = audio.phone_round_trip(pcm)
+    back = codec.phone_round_trip(pcm)
     assert len(back) == len(pcm)
-    assert abs(audio.rms_dbfs(back) - audio.rms_dbfs(pcm)) < 0.5
+    assert abs(codec.rms_dbfs(back) - codec.rms_dbfs(pcm)) < 0.5
     # μ-law of the tone correlates with the original (no inversion, no shift)
     a, b = np.frombuffer(pcm, np.int16).astype(float), np.frombuffer(back, np.int16).astype(float)
     assert np.corrcoef(a[200:-200], b[200:-200])[0, 1] > 0.95
 
 
 def test_ulaw_codec_matches_g711_reference_points():
-    assert audio.ulaw_encode(np.array([0], np.int16)) == b"\xff"
-    assert audio.ulaw_decode(b"\xff").tolist() == [0]
-    assert audio.ulaw_decode(b"\x00")[0] == -32124 and audio.ulaw_decode(b"\x80")[0] == 32124
+    assert codec.ulaw_encode(np.array([0], np.int16)) == b"\xff"
+    assert codec.ulaw_decode(b"\xff").tolist() == [0]
+    assert codec.ulaw_decode(b"\x00")[0] == -32124 and codec.ulaw_decode(b"\x80")[0] == 32124
 
 
 def test_stream_codec_is_continuous():
-    codec = StreamCodec()
+    stream = StreamCodec()
     pcm = tone(0.5)
-    chunks = [pcm[i:i + audio.FRAME_BYTES] for i in range(0, len(pcm), audio.FRAME_BYTES)]
-    ulaw = b"".join(codec.encode(c) for c in chunks)
+    chunks = [pcm[i:i + codec.FRAME_BYTES] for i in range(0, len(pcm), codec.FRAME_BYTES)]
+    ulaw = b"".join(stream.encode(c) for c in chunks)
     assert 0 <= len(pcm) // 4 - len(ulaw) <= 8 * 70  # 8 kHz, 1 byte a sample; < 70 ms held back
-    up = b"".join(codec.decode(ulaw[i:i + 160]) for i in range(0, len(ulaw), 160))
-    assert audio.rms_dbfs(up) > audio.rms_dbfs(pcm) - 3
+    up = b"".join(stream.decode(ulaw[i:i + 160]) for i in range(0, len(ulaw), 160))
+    assert codec.rms_dbfs(up) > codec.rms_dbfs(pcm) - 3
 
 
 def test_read_wav_formats(tmp_path):
     pcm8 = tone(0.2, rate=8000)
-    path = audio.write_wav(tmp_path / "a.wav", pcm8, rate=8000)
-    got = audio.read_wav(path)
+    path = codec.write_wav(tmp_path / "a.wav", pcm8, rate=8000)
+    got = codec.read_wav(path)
     assert got.rate == 8000 and got.pcm == pcm8 and got.seconds == pytest.approx(0.2)
     # μ-law WAV (format tag 7) at 8 kHz
-    ulaw = audio.ulaw_encode(np.frombuffer(pcm8, np.int16))
+    ulaw = codec.ulaw_encode(np.frombuffer(pcm8, np.int16))
     header = (b"RIFF" + (36 + len(ulaw)).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
               + (7).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
               + (8000).to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
               + b"data" + len(ulaw).to_bytes(4, "little"))
     (tmp_path / "u.wav").write_bytes(header + ulaw)
-    u = audio.read_wav(tmp_path / "u.wav")
+    u = codec.read_wav(tmp_path / "u.wav")
     assert u.rate == 8000 and len(u.pcm) == 2 * len(ulaw)
 
 
@@ -64,32 +64,32 @@ def test_read_wav_formats(tmp_path):
 def test_malformed_wavs_are_rejected_with_the_file_name(shared_dir, name, reason):
     path = shared_dir / "data" / "speech" / "malformed" / name
     with pytest.raises(UsageError, match=reason) as err:
-        audio.read_wav(path)
+        codec.read_wav(path)
     assert str(path) in str(err.value)
 
 
 def test_read_wav_refuses_stereo_8bit_missing_and_non_wav(tmp_path):
-    audio.write_wav(tmp_path / "s.wav", tone(0.1) * 2, channels=2)
+    codec.write_wav(tmp_path / "s.wav", tone(0.1) * 2, channels=2)
     with pytest.raises(UsageError, match="2 channels"):
-        audio.read_wav(tmp_path / "s.wav")
+        codec.read_wav(tmp_path / "s.wav")
     with pytest.raises(UsageError, match="cannot read audio"):
-        audio.read_wav(tmp_path / "missing.wav")
+        codec.read_wav(tmp_path / "missing.wav")
     (tmp_path / "x.wav").write_bytes(b"not a wav at all")
     with pytest.raises(UsageError, match="not a WAV"):
-        audio.read_wav(tmp_path / "x.wav")
+        codec.read_wav(tmp_path / "x.wav")
     import wave
     with wave.open(str(tmp_path / "b8.wav"), "wb") as w:
         w.setnchannels(1); w.setsampwidth(1); w.setframerate(8000); w.writeframes(b"\x80" * 800)
     with pytest.raises(UsageError, match="8-bit"):
-        audio.read_wav(tmp_path / "b8.wav")
+        codec.read_wav(tmp_path / "b8.wav")
 
 
 def test_frames_pad_and_silence_level():
-    parts = audio.frames(b"\x01\x00" * 500)
-    assert len(parts) == 2 and all(len(p) == audio.FRAME_BYTES for p in parts)
-    assert audio.rms_dbfs(b"\x00\x00" * 10) == float("-inf")
-    assert audio.rms_dbfs(b"") == float("-inf")
-    assert audio.to_internal(tone(0.1, rate=8000), 8000).__len__() == 3200
+    parts = codec.frames(b"\x01\x00" * 500)
+    assert len(parts) == 2 and all(len(p) == codec.FRAME_BYTES for p in parts)
+    assert codec.rms_dbfs(b"\x00\x00" * 10) == float("-inf")
+    assert codec.rms_dbfs(b"") == float("-inf")
+    assert codec.to_internal(tone(0.1, rate=8000), 8000).__len__() == 3200
 
 
 async def test_line_plays_clears_and_counts():
@@ -121,13 +121,13 @@ async def test_line_clock_paces_and_resyncs():
 
 
 def test_phone_encoder_matches_pcm_to_phone_chunk_by_chunk():
-    encoder = audio.PhoneEncoder()
+    encoder = codec.PhoneEncoder()
     rng = np.random.default_rng(3)
     for n in (640, 640, 320, 1, 17, 5000, 640):
         pcm = (rng.standard_normal(n) * 5000).astype(np.int16).tobytes()
-        assert encoder.encode(pcm) == audio.pcm_to_phone(pcm)
+        assert encoder.encode(pcm) == codec.pcm_to_phone(pcm)
     chunk = tone(0.04, rate=24_000)  # another rate: a resampler of its own
-    assert encoder.encode(chunk, 24_000) == audio.pcm_to_phone(chunk, 24_000)
+    assert encoder.encode(chunk, 24_000) == codec.pcm_to_phone(chunk, 24_000)
     assert encoder.encode(b"") == b""
     narrow = tone(0.02, rate=8000)
-    assert encoder.encode(narrow, 8000) == audio.pcm_to_phone(narrow, 8000)
+    assert encoder.encode(narrow, 8000) == codec.pcm_to_phone(narrow, 8000)

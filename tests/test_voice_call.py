@@ -5,13 +5,13 @@ import asyncio
 import numpy as np
 import pytest
 
+from reauto.audio.codec import rms_dbfs
+from reauto.audio.line import PhoneLine
 from reauto.config import SttSettings
 from reauto.sim.lead import LeadScript, SimulatedLead, asked_slot
 from reauto.stt.pool import ProcessPoolSTT
 from reauto.tts.piper import PiperTTS
-from reauto.voice.audio import rms_dbfs
 from reauto.voice.conversation import Reply
-from reauto.voice.line import PhoneLine
 from reauto.voice.pipeline import CallSession, quiet_pipecat
 from reauto.voice.transport_sim import SimTransport
 

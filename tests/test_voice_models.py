@@ -15,9 +15,9 @@ from pipecat.audio.utils import calculate_audio_volume
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
+from reauto.audio.line import ULAW_SILENCE, StreamCodec
 from reauto.sim.lead import flite_packets
 from reauto.voice import models, vad
-from reauto.voice.line import ULAW_SILENCE, StreamCodec
 from reauto.voice.pipeline import TurnTaking
 from reauto.voice.smart_turn import SharedSmartTurnAnalyzer, whisper_features
 

@@ -8,8 +8,8 @@ from pipecat.frames.frames import InputAudioRawFrame
 from pipecat.tests.utils import run_test
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
+from reauto.audio.line import PhoneLine
 from reauto.sim import lead as sim_lead
-from reauto.voice.line import PhoneLine
 from reauto.voice.pipeline import LeadTurnProcessor
 from reauto.voice.transport_sim import SimInputTransport, sim_params
 

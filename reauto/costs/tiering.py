@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reauto.costs.meter import current_meter
 from reauto.tts.base import TTSProvider
 from reauto.tts.factory import TtsTiers
 from reauto.tts.tier import TierDecision, TierInputs, TieredTTS, TierPolicy
+from reauto.usage import current_meter
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from reauto import metrics
+from reauto.agent.inbound import CallerFacts
+from reauto.audio.codec import SAMPLE_RATE, write_wav
 from reauto.costs.budget import BudgetGuard, Hold
-from reauto.costs.meter import CostMeter, LedgerLine, current_meter
+from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
 from reauto.dialer.admission import Admission
-from reauto.agent.inbound import CallerFacts
 from reauto.dialer.caller_ids import CallerIdPool, NoCallerId
 from reauto.dialer.handover import DETAILS_KEY, extra_leg_s, hand_over, price_leg
 from reauto.dialer.inbound import Answering
@@ -40,7 +41,7 @@ from reauto.store.models import CallStatus, Lead
 from reauto.stt.base import STTProvider
 from reauto.telephony.base import CallHandle, Telephony
 from reauto.tts.base import TTSProvider
-from reauto.voice.audio import SAMPLE_RATE, write_wav
+from reauto.usage import current_meter
 from reauto.voice.conversation import Brain, TurnRecord
 from reauto.voice.pipeline import CallOutcome, CallSession
 

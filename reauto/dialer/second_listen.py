@@ -101,7 +101,7 @@ def lead_side(path: Path) -> bytes:
         UsageError: the recording is missing or malformed.
     """
     from reauto.eval.export import split_channels
-    from reauto.voice.audio import to_internal
+    from reauto.audio.codec import to_internal
 
     lead, _agent, rate = split_channels(path)
     return to_internal(lead, rate)
@@ -313,7 +313,7 @@ def hear_file(path: str, settings: dict[str, Any], vocabulary: tuple[str, ...]) 
     """In the worker process: the lead side of ``path`` cut into utterances and decoded again;
     returns (utterances, the one that opts out or None, where it starts in seconds)."""
     from reauto.eval.segment import speech_spans
-    from reauto.voice.audio import SAMPLE_RATE, SAMPLE_WIDTH
+    from reauto.audio.codec import SAMPLE_RATE, SAMPLE_WIDTH
 
     loop = _WORKER.get("loop") or _WORKER.setdefault("loop", asyncio.new_event_loop())
     key = (repr(sorted(settings.items())), vocabulary)

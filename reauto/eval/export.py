@@ -18,11 +18,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from reauto.audio.codec import read_wav, write_wav
 from reauto.errors import UsageError
 from reauto.eval.recordings import AGENT_WAV, CALL_FILE, LEAD_WAV, OUTCOMES
 from reauto.store.engine import session_factory
 from reauto.store.models import Call, CallStatus, Campaign, Lead, QualificationSnapshot, Turn
-from reauto.voice.audio import read_wav, write_wav
 
 HEADER = ("# Exported by `reauto calls export-recordings` from call {call_id} ({when}).\n"
           "# The reference is what the call's recogniser heard and the agent concluded:\n"

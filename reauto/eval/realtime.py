@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 
+from reauto.audio.codec import PHONE_FRAME_BYTES, pcm_to_phone
+from reauto.audio.line import ULAW_SILENCE, LineClock, PhoneLine
 from reauto.eval.recordings import RecordedCall
 from reauto.stt.base import STTProvider
 from reauto.tts.base import TTSProvider
-from reauto.voice.audio import PHONE_FRAME_BYTES, pcm_to_phone
 from reauto.voice.conversation import Brain
 from reauto.voice.latency import TurnLatency
-from reauto.voice.line import ULAW_SILENCE, LineClock, PhoneLine
 from reauto.voice.pipeline import CallSession, TurnTaking
 from reauto.voice.transport_sim import SimTransport
 

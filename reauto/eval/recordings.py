@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from reauto.audio.codec import SAMPLE_RATE, SAMPLE_WIDTH, read_wav, to_internal
 from reauto.errors import UsageError
-from reauto.voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, read_wav, to_internal
 from reauto.yamlcheck import validate_yaml
 
 CALL_FILE = "call.yaml"

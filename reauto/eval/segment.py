@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reauto.audio.codec import SAMPLE_RATE, SAMPLE_WIDTH
 from reauto.errors import UsageError
-from reauto.voice.audio import SAMPLE_RATE, SAMPLE_WIDTH
 from reauto.voice.vad import GatedSileroVADAnalyzer
 
 WINDOW = 512  # samples Silero scores at 16 kHz

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reauto.audio.codec import phone_round_trip, rms_dbfs, to_internal
 from reauto.eval.scoring import WordErrors, word_errors
 from reauto.stt.base import STTProvider
 from reauto.tts.base import TTSProvider
-from reauto.voice.audio import phone_round_trip, rms_dbfs, to_internal
 
 #: A sample this close to full scale counts as clipped.
 CLIP_LEVEL = 32_700

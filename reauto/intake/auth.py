@@ -11,12 +11,11 @@ shell::
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from collections.abc import Mapping, Sequence
 
-SIGNATURE_HEADER = "x-reauto-signature"
+from reauto.signature import SIGNATURE_HEADER, sign
 
 
 class Unauthorized(Exception):
@@ -25,13 +24,6 @@ class Unauthorized(Exception):
 
 class Forbidden(Exception):
     """Wrong credentials (403)."""
-
-
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    """The ``X-Reauto-Signature`` value for ``body`` (what a sender computes)."""
-    t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
 
 
 def authenticate(headers: Mapping[str, str], body: bytes, *, api_keys: Sequence[str], hmac_secret: str,

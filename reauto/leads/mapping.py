@@ -18,15 +18,10 @@ from typing import Any
 import yaml
 
 from reauto.errors import UsageError
+from reauto.leadfields import FIELDS
 from reauto.leads.values import BadValue, clean_json, clean_text, kind_of, scalar, scalars
 from reauto.yamlcheck import duplicate_keys
 
-#: Lead fields a column can map to. ``phone`` and ``consent_evidence`` take several columns.
-FIELDS: tuple[str, ...] = (
-    "external_id", "first_name", "last_name", "full_name", "phone", "email", "address", "city",
-    "state", "zip", "source", "notes", "consent", "consent_at", "consent_text", "consent_method",
-    "consent_evidence", "ignore",
-)
 MULTI_FIELDS = frozenset({"phone", "consent_evidence", "ignore"})
 #: Fields that may be given as JSON true/false.
 FLAG_FIELDS = frozenset({"consent"})

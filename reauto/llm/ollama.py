@@ -18,12 +18,12 @@ from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from reauto.costs.meter import usage
 from reauto.metrics import LLM_TOKENS
 from reauto.breaker import Breaker
 from reauto.config import LlmSettings
 from reauto.errors import ReautoError
 from reauto.providers import ProviderUnavailable
+from reauto.usage import usage
 
 
 class LLMUnavailable(ReautoError):

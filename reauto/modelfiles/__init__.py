@@ -2,5 +2,5 @@
 
 ``reauto models list|pull|verify`` (:mod:`reauto.cli.models`) is built on
 :mod:`~reauto.modelfiles.actions`; the providers find a pulled model by name through
-:mod:`~reauto.modelfiles.store`.
+:mod:`reauto.modelstore` (below the providers and the settings).
 """

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from reauto.modelfiles import catalog, store
+from reauto import modelstore
+from reauto.modelfiles import catalog
 from reauto.modelfiles.catalog import Need
 from reauto.modelfiles.hub import HubClient, ModelSourceError, Snapshot
 from reauto.modelfiles.ollama import OllamaModels, tagged
@@ -111,13 +112,13 @@ class Models:
         hub = HubClient(cfg.hub_url, timeout_s=cfg.timeout_s, retries=cfg.retries, transport=self._transport)
         try:
             if need.source == "whisper":
-                folder = store.whisper_folder(need.model)
+                folder = modelstore.whisper_folder(need.model)
                 snap = await hub.snapshot(catalog.whisper_repo(need.model), "main", catalog.WHISPER_FILES)
-                await _fetch_all(hub, snap, folder, folder / store.MANIFEST, meter)
+                await _fetch_all(hub, snap, folder, folder / modelstore.MANIFEST, meter)
                 return str(folder)
             path = catalog.piper_repo_path(need.model)
             snap = await hub.snapshot(catalog.PIPER_REPO, cfg.piper_revision, [f"{path}.onnx", f"{path}.onnx.json"])
-            target = store.piper_file(need.model)
+            target = modelstore.piper_file(need.model)
             await _fetch_all(hub, snap, target.parent, target.with_name(f"{need.model}.manifest.json"), meter,
                              flat=True)
             return str(target)
@@ -155,7 +156,7 @@ class Models:
             return Status(need, "missing", found.where, hint)
         if checksums and found.manifest is not None and found.manifest.is_file():
             try:
-                problems = store.Manifest.read(found.manifest).problems()
+                problems = modelstore.Manifest.read(found.manifest).problems()
             except ValueError as exc:
                 problems = [str(exc)]
             if problems:
@@ -179,4 +180,4 @@ async def _fetch_all(hub: HubClient, snap: Snapshot, folder: Path, manifest: Pat
         task = meter.start(name, remote.size)
         sha = await hub.download(snap, remote, folder / name, lambda n, t=task: meter.update(t, advance=n))
         files[name] = (sha, (folder / name).stat().st_size)
-    store.Manifest(manifest, f"{hub.hub_url}/{snap.repo}", snap.commit, files).write()
+    modelstore.Manifest(manifest, f"{hub.hub_url}/{snap.repo}", snap.commit, files).write()

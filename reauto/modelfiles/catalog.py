@@ -10,28 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from reauto.modelfiles import store
+from reauto import modelstore
+from reauto.modelstore import WHISPER_REPOS, hf_cached
 
 if TYPE_CHECKING:
     from reauto.config import Settings
 
 Source = Literal["whisper", "piper", "ollama", "bundled", "path", "cloud"]
 
-#: faster-whisper's size names and the repositories its ``download_model`` reads them from.
-WHISPER_REPOS: dict[str, str] = {
-    "tiny.en": "Systran/faster-whisper-tiny.en", "tiny": "Systran/faster-whisper-tiny",
-    "base.en": "Systran/faster-whisper-base.en", "base": "Systran/faster-whisper-base",
-    "small.en": "Systran/faster-whisper-small.en", "small": "Systran/faster-whisper-small",
-    "medium.en": "Systran/faster-whisper-medium.en", "medium": "Systran/faster-whisper-medium",
-    "large-v1": "Systran/faster-whisper-large-v1", "large-v2": "Systran/faster-whisper-large-v2",
-    "large-v3": "Systran/faster-whisper-large-v3", "large": "Systran/faster-whisper-large-v3",
-    "distil-small.en": "Systran/faster-distil-whisper-small.en",
-    "distil-medium.en": "Systran/faster-distil-whisper-medium.en",
-    "distil-large-v2": "Systran/faster-distil-whisper-large-v2",
-    "distil-large-v3": "Systran/faster-distil-whisper-large-v3",
-    "large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
-    "turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
-}
 #: The files of a CTranslate2 Whisper model that faster-whisper loads.
 WHISPER_FILES = ("config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*")
 PIPER_REPO = "rhasspy/piper-voices"
@@ -84,7 +70,7 @@ def needs(cfg: Settings) -> list[Need]:
     if tts.local == "piper":
         voice = tts.piper_voice.strip()
         out.append(Need("tts", "piper", voice or "en_US-joe-medium", "tts.piper_voice",
-                        "bundled" if not voice else "piper" if store.is_voice_name(voice) else "path"))
+                        "bundled" if not voice else "piper" if modelstore.is_voice_name(voice) else "path"))
     elif tts.local == "coqui":
         out.append(Need("tts", "coqui", tts.coqui_model.strip(), "tts.coqui_model", "path"))
     else:
@@ -138,14 +124,14 @@ def piper_repo_path(voice: str) -> str:
 def locate(need: Need) -> Located:
     """Look for ``need`` on this machine (an Ollama model or a cloud voice: not looked for here)."""
     if need.source == "whisper":
-        pulled = store.whisper_dir(need.model)
+        pulled = modelstore.whisper_dir(need.model)
         if pulled is not None:
-            return Located(str(pulled), True, pulled / store.MANIFEST)
+            return Located(str(pulled), True, pulled / modelstore.MANIFEST)
         cached = hf_cached(WHISPER_REPOS.get(need.model, need.model))
-        return Located(str(cached or store.whisper_folder(need.model)), cached is not None)
+        return Located(str(cached or modelstore.whisper_folder(need.model)), cached is not None)
     if need.source == "piper":
-        path = store.piper_file(need.model)
-        return Located(str(path), store.piper_voice(need.model) is not None,
+        path = modelstore.piper_file(need.model)
+        return Located(str(path), modelstore.piper_voice(need.model) is not None,
                        path.with_name(f"{need.model}.manifest.json"))
     if need.source == "path":
         if not need.model:
@@ -180,14 +166,3 @@ def _bundled(need: Need) -> Located:
     binary = "flite" if need.provider == "flite" else "espeak-ng"
     found = shutil.which(binary)
     return Located(f"{binary} on PATH" if found else f"{binary} (not on PATH)", found is not None)
-
-
-def hf_cached(repo: str) -> Path | None:
-    """A snapshot of ``repo`` in the Hugging Face cache faster-whisper reads, if one holds a model."""
-    try:
-        from huggingface_hub import constants  # there whenever faster-whisper is
-    except ImportError:
-        return None
-    snapshots = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "snapshots"
-    found = sorted(snapshots.glob("*/model.bin")) if snapshots.is_dir() else []
-    return found[-1].parent if found else None

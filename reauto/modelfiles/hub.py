@@ -35,7 +35,7 @@ import httpx
 from reauto import resilience
 from reauto.breaker import Breaker
 from reauto.errors import ReautoError
-from reauto.modelfiles.store import git_blob_sha1
+from reauto.modelstore import git_blob_sha1
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
 
 Progress = Callable[[int], None]

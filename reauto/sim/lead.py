@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from reauto.audio.codec import PHONE_FRAME_BYTES, PHONE_RATE, pcm_to_phone, read_wav
+from reauto.audio.line import ULAW_SILENCE, LineClock, PhoneLine
 from reauto.errors import UsageError
-from reauto.voice.audio import PHONE_FRAME_BYTES, PHONE_RATE, pcm_to_phone, read_wav
-from reauto.voice.line import ULAW_SILENCE, LineClock, PhoneLine
 
 #: Words in the agent's question → the slot it asks about (first match wins).
 SLOT_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -81,12 +81,12 @@ from typing import TYPE_CHECKING
 
 import pocketsphinx
 
+from reauto.audio.codec import rms_dbfs
 from reauto.providers import ProviderUnavailable
 from reauto.stt.base import STTProvider, Transcript, Utterance
 from reauto.stt.sphinx_domain import DomainModel, DomainModels
 from reauto.stt.sphinx_live import MIN_BYTES, SILENCE_DBFS, Decoders, LiveUtterance, start_utterance
 from reauto.stt.vocabulary import Vocabulary
-from reauto.voice.audio import rms_dbfs
 
 if TYPE_CHECKING:
     from reauto.config import SttSettings

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from reauto.modelfiles import store
+from reauto import modelstore
+from reauto.modelstore import WHISPER_REPOS, hf_cached
 from reauto.providers import ProviderUnavailable
 from reauto.stt.base import STTProvider, Transcript
 from reauto.stt.vocabulary import normalise
@@ -202,11 +203,9 @@ class FasterWhisperSTT(STTProvider):
 
     def _directory(self) -> Path:
         """The model's directory: pulled, given as a path, or in the Hugging Face cache."""
-        from reauto.modelfiles.catalog import WHISPER_REPOS, hf_cached
-
         if not self._model_name:
             raise ProviderUnavailable(f"faster-whisper has no model: set {SETTING} to a CTranslate2 model directory")
-        pulled = store.whisper_dir(self._model_name)
+        pulled = modelstore.whisper_dir(self._model_name)
         path = pulled or Path(self._model_name).expanduser()
         if not path.is_dir():
             cached = hf_cached(WHISPER_REPOS.get(self._model_name, self._model_name))
@@ -227,7 +226,7 @@ class FasterWhisperSTT(STTProvider):
             raise ProviderUnavailable(
                 f"faster-whisper has no model: set {SETTING} to a CTranslate2 model directory"
             )
-        pulled = store.whisper_dir(self._model_name)  # `reauto models pull` put it in [models] dir
+        pulled = modelstore.whisper_dir(self._model_name)  # `reauto models pull` put it in [models] dir
         path = pulled or Path(self._model_name).expanduser()
         looks_like_path = path.is_absolute() or "/" in self._model_name or path.exists()
         if looks_like_path and not path.is_dir():

@@ -4,7 +4,7 @@ Pipecat's WebSocket output sends each audio chunk one chunk's length after the p
 (its "twice real time" interval is computed from bytes, not samples, so for 16-bit audio it is
 real time): Twilio then holds a single chunk, and any moment the event loop is busy with other
 calls is a gap the lead hears. Here the output sends 80 ms chunks with a lead at the start of each
-utterance and twice real time after it (:mod:`reauto.voice.pacing`), as the simulated line does.
+utterance and twice real time after it (:mod:`reauto.audio.pacing`), as the simulated line does.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pipecat.transports.websocket.fastapi import (
     FastAPIWebsocketTransport,
 )
 
-from reauto.voice.audio import SAMPLE_RATE
-from reauto.voice.pacing import PHONE_CHUNK_10MS, PlayoutPacer
+from reauto.audio.codec import SAMPLE_RATE
+from reauto.audio.pacing import PHONE_CHUNK_10MS, PlayoutPacer
 
 
 def media_params(serializer: Any) -> FastAPIWebsocketParams:

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from reauto.audio.line import PhoneLine
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead
 from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Pickup, Telephony, TransferResult
-from reauto.voice.line import PhoneLine
 from reauto.voice.transport_sim import SimTransport
 
 

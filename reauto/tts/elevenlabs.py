@@ -24,12 +24,13 @@ from typing import Any
 
 import aiohttp
 
+from reauto.audio.codec import ulaw_decode
 from reauto.config import TtsSettings
-from reauto.costs.meter import elevenlabs_usage
 from reauto.errors import ReautoError
+from reauto.metrics import TTS_CHARACTERS
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
-from reauto.voice.audio import ulaw_decode
+from reauto.usage import current_meter
 
 #: Output formats this provider can turn into PCM16, and their rates.
 OUTPUT_FORMATS = {
@@ -97,6 +98,16 @@ def error_from_response(status: int, body: bytes) -> ElevenLabsError:
         category=category,
         retryable=retryable,
     )
+
+
+def elevenlabs_usage(model: str, characters: int, billed: int | None) -> None:
+    """ElevenLabs credits for one request: its ``character-cost`` header, else the model's rate."""
+    TTS_CHARACTERS.labels(tier="premium", provider="elevenlabs").inc(characters)
+    meter = current_meter.get()
+    if meter is None:
+        return
+    credits = billed if billed is not None else meter.elevenlabs_credits(model, characters)
+    meter.record("tts", f"elevenlabs:{model}", credits, "credit")
 
 
 class ElevenLabsTTS(TTSProvider):

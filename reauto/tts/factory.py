@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reauto.config import TtsSettings
-from reauto.costs.meter import metered
 from reauto.providers import ProviderUnavailable
 from reauto.tts import REGISTRY
 from reauto.tts.base import TTSProvider
 from reauto.tts.cache import AudioCache, CachedTTS
 from reauto.tts.fallback import FallbackTTS, TtsOutcome
+from reauto.tts.metered import metered
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from reauto.audio.codec import Audio, read_wav, resample
 from reauto.config import TtsSettings
 from reauto.errors import ReautoError, UsageError
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
-from reauto.voice.audio import Audio, read_wav, resample
 
 #: flite's built-in voices and their native rates.
 VOICE_RATES = {"kal": 8_000, "kal16": 16_000, "awb": 16_000, "rms": 16_000, "slt": 16_000}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reauto.config import TtsSettings
-from reauto.modelfiles import store
+from reauto import modelstore
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
 
@@ -73,11 +73,11 @@ class PiperTTS(TTSProvider):
             ProviderUnavailable: a named voice that is not pulled, or a file that is missing.
         """
         voice = settings.piper_voice.strip()
-        if store.is_voice_name(voice):
-            pulled = store.piper_voice(voice)
+        if modelstore.is_voice_name(voice):
+            pulled = modelstore.piper_voice(voice)
             if pulled is None:
                 raise ProviderUnavailable(
-                    f"Piper voice {voice} (tts.piper_voice) is not in {store.root() / 'piper'}: "
+                    f"Piper voice {voice} (tts.piper_voice) is not in {modelstore.root() / 'piper'}: "
                     "run `reauto models pull`")
             return cls(pulled)
         return cls(voice or None)

@@ -33,9 +33,9 @@ from pipecat.turns.user_turn_processor import UserTurnProcessor
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
+from reauto.audio.codec import SAMPLE_RATE
 from reauto.stt.base import STTProvider
 from reauto.tts.base import TTSProvider
-from reauto.voice.audio import SAMPLE_RATE
 from reauto.voice.conversation import Brain, ConversationProcessor, SwitchBrainFrame, TransferResultFrame, TurnRecord
 from reauto.voice.endpoint import AnswerAwareStopStrategy
 from reauto.voice.latency import CallLatency, LatencyObserver

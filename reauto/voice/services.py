@@ -37,10 +37,9 @@ from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
 
-from reauto.costs.meter import usage
 from reauto.stt.base import SpeechStream, STTProvider, Transcript
 from reauto.tts.base import TTSProvider
-
+from reauto.usage import usage
 
 log = logging.getLogger(__name__)
 

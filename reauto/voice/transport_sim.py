@@ -3,7 +3,7 @@
 Input: 8 kHz μ-law packets from the line → 16 kHz PCM ``InputAudioRawFrame``s.
 Output: the pipeline's 16 kHz PCM → 8 kHz μ-law (each chunk resampled on its own, so nothing is
 held back at the end of an utterance) into the line's play-out buffer in 80 ms chunks, paced as a
-Twilio call's are (:mod:`reauto.voice.pacing`: a lead at the start of each utterance, then twice
+Twilio call's are (:mod:`reauto.audio.pacing`: a lead at the start of each utterance, then twice
 real time; the far end buffers), and a ``clear`` of that buffer on every interruption, as
 Twilio's ``clear`` message does.
 """
@@ -30,9 +30,9 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
-from reauto.voice.audio import SAMPLE_RATE, PhoneEncoder
-from reauto.voice.line import PhoneLine, StreamCodec
-from reauto.voice.pacing import PHONE_CHUNK_10MS, PlayoutPacer
+from reauto.audio.codec import SAMPLE_RATE, PhoneEncoder
+from reauto.audio.line import PhoneLine, StreamCodec
+from reauto.audio.pacing import PHONE_CHUNK_10MS, PlayoutPacer
 
 
 def sim_params() -> TransportParams:

@@ -42,13 +42,13 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain  # noqa: E402
+from reauto.audio.line import PhoneLine  # noqa: E402
 from reauto.config import SttSettings  # noqa: E402
+from reauto.runtime import settled_gc  # noqa: E402
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead  # noqa: E402
 from reauto.stt.base import STTProvider, Transcript  # noqa: E402
 from reauto.tts.base import TTSProvider  # noqa: E402
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain  # noqa: E402
-from reauto.runtime import settled_gc  # noqa: E402
-from reauto.voice.line import PhoneLine  # noqa: E402
 from reauto.voice.pipeline import CallOutcome, CallSession, TurnTaking, quiet_pipecat  # noqa: E402
 from reauto.voice.transport_sim import SimTransport  # noqa: E402
 

@@ -42,13 +42,13 @@ from evalset.line import degrade, pick_conditions, voice_effects  # noqa: E402
 from evalset.voices import pick_voice, speak  # noqa: E402
 
 from reauto.agent.intents import intents_of  # noqa: E402
+from reauto.audio.codec import SAMPLE_RATE, phone_round_trip, write_wav  # noqa: E402
 from reauto.campaign import load_campaign  # noqa: E402
 from reauto.config import SttSettings  # noqa: E402
 from reauto.corpus import entries  # noqa: E402
 from reauto.dialer.assembly import vocabulary  # noqa: E402
 from reauto.dialer.second_listen import hear_file, says_opt_out  # noqa: E402
 from reauto.stt.pocketsphinx import PocketSphinxSTT  # noqa: E402
-from reauto.voice.audio import SAMPLE_RATE, phone_round_trip, write_wav  # noqa: E402
 
 
 def answers(split: str, seed: int) -> list[tuple[str, str, bool]]:

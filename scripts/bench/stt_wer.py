@@ -41,9 +41,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from reauto.audio.codec import phone_round_trip, read_wav, to_internal  # noqa: E402
 from reauto.stt.pocketsphinx import PocketSphinxSTT  # noqa: E402
 from reauto.stt.wer import scoring_words, word_errors  # noqa: E402
-from reauto.voice.audio import phone_round_trip, read_wav, to_internal  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech"
 VOICES = ("rms", "awb", "kal16", "slt")

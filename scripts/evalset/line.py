@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reauto.voice.audio import SAMPLE_RATE, read_wav, to_internal
+from reauto.audio.codec import SAMPLE_RATE, read_wav, to_internal
 
 NOISE_COLOURS = ("white", "pink", "brown")
 FORMAT_SHARES = {"ulaw8k": 0.7, "pcm8k": 0.15, "pcm16k": 0.15}

@@ -17,8 +17,8 @@ import yaml
 from evalset.dialogue import Dialogue
 from evalset.line import Conditions, degrade, voice_effects
 from evalset.voices import Voice, speak
+from reauto.audio.codec import SAMPLE_RATE, phone_round_trip, write_ulaw_wav, write_wav
 from reauto.eval.recordings import CallSpec
-from reauto.voice.audio import SAMPLE_RATE, phone_round_trip, write_ulaw_wav, write_wav
 
 #: The corpus's reference day: relative timelines ("next spring") are counted from it.
 CALL_DATE = "2026-06-15"

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from reauto.voice.audio import SAMPLE_RATE, read_wav, to_internal
+from reauto.audio.codec import SAMPLE_RATE, read_wav, to_internal
 
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 ESPEAK_VOICES = ("en-us", "en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc",

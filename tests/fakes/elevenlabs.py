@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from reauto.voice.audio import read_wav, resample, ulaw_encode
+from reauto.audio.codec import read_wav, resample, ulaw_encode
 
 RATES = {"pcm_8000": 8_000, "pcm_16000": 16_000, "pcm_22050": 22_050, "pcm_24000": 24_000,
          "pcm_44100": 44_100, "ulaw_8000": 8_000}

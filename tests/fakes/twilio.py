@@ -55,10 +55,10 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 from yarl import URL
 
+from reauto.audio.codec import ulaw_decode
+from reauto.audio.line import LineStats, PhoneLine
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead
 from reauto.telephony.sim import WHISPER_WORDS_PER_S, HumanAgent
-from reauto.voice.audio import ulaw_decode
-from reauto.voice.line import LineStats, PhoneLine
 
 API_VERSION = "2010-04-01"
 #: Final statuses of a call (the resource's ``status`` and the last status callback).

@@ -39,7 +39,8 @@ class FollowUpBossTarget(ExportTarget):
         self.api = HttpApi(settings.base_url, name="export:followupboss", timeout_s=settings.timeout_s,
                            retries=settings.retries, auth=(settings.api_key, ""), transport=transport,
                            headers={"X-System": settings.system, "X-System-Key": settings.system_key},
-                           breaker_threshold=settings.breaker_threshold, breaker_reset_s=settings.breaker_reset_s)
+                           breaker_threshold=settings.breaker_threshold, breaker_reset_s=settings.breaker_reset_s,
+                           transient=TransientExportError, permanent=PermanentExportError)
 
     async def close(self) -> None:
         await self.api.close()

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError
+from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError, TransientExportError
 
 NOTE_TO_CONTACT = 202
 MEETING_TO_CONTACT = 200
@@ -53,7 +53,8 @@ class HubSpotTarget(ExportTarget):
     def __init__(self, token: str, *, base_url: str = "https://api.hubapi.com", timeout_s: float = 5.0,
                  retries: int = 2, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._api = HttpApi(base_url, name="export:hubspot", timeout_s=timeout_s, retries=retries,
-                            headers={"Authorization": f"Bearer {token}"}, transport=transport)
+                            headers={"Authorization": f"Bearer {token}"}, transport=transport,
+                            transient=TransientExportError, permanent=PermanentExportError)
 
     async def close(self) -> None:
         await self._api.close()

@@ -68,7 +68,7 @@ class SalesforceTarget(ExportTarget):
         self._client = (client_id, client_secret) if client_id and client_secret else None
         self.token_fetches = 0
         self._api = HttpApi(instance_url, name="export:salesforce", timeout_s=timeout_s, retries=retries,
-                            transport=transport)
+                            transport=transport, transient=TransientExportError, permanent=PermanentExportError)
 
     async def close(self) -> None:
         await self._api.close()

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError
-from reauto.intake.auth import sign
+from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError, TransientExportError
+from reauto.signature import sign
 
 
 class SignedEndpoint:
@@ -32,7 +32,8 @@ class SignedEndpoint:
         self.secret = secret
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.api = HttpApi(f"{parts.scheme}://{parts.netloc}", name=name, timeout_s=timeout_s,
-                           retries=retries, transport=transport)
+                           retries=retries, transport=transport, transient=TransientExportError,
+                           permanent=PermanentExportError)
 
     async def post(self, payload: Mapping[str, Any], key: str) -> None:
         """POST ``payload`` as JSON with ``key`` as its ``Idempotency-Key`` (raises as :class:`HttpApi`)."""

@@ -9,13 +9,16 @@ aggregated across processes by prometheus-client's multiprocess mode.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
-from reauto.config import prometheus_multiproc_dir
-from reauto.monitoring.gpu import DEVICE_LABELS, GpuCollector
+from reauto.metrics.gpu import DEVICE_LABELS, GpuCollector
+
+#: prometheus-client's own switch for multi-process metrics (it reads it when it is imported).
+PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 #: Latency buckets in seconds: voice stages live between 10 ms and a few seconds.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
@@ -104,6 +107,14 @@ GPU_COLLECTOR = GpuCollector(utilisation=GPU_UTILISATION, memory_utilisation=GPU
 GPU_COLLECTOR.register(REGISTRY)
 
 BREAKER_CODES = {"closed": 0, "half-open": 1, "open": 2}
+
+
+def prometheus_multiproc_dir(env: Mapping[str, str] | None = None) -> str | None:
+    """The directory several processes share their metrics in, when multi-process mode is on.
+
+    Read from the environment as prometheus-client itself reads it, not from the settings.
+    """
+    return (os.environ if env is None else env).get(PROMETHEUS_MULTIPROC_ENV) or None
 
 
 def metric_names() -> list[str]:

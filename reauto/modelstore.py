@@ -27,6 +27,21 @@ from typing import Any
 
 DEFAULT_DIR = Path("~/.cache/reauto/models")
 MANIFEST = "reauto-manifest.json"
+#: faster-whisper's size names and the repositories its ``download_model`` reads them from.
+WHISPER_REPOS: dict[str, str] = {
+    "tiny.en": "Systran/faster-whisper-tiny.en", "tiny": "Systran/faster-whisper-tiny",
+    "base.en": "Systran/faster-whisper-base.en", "base": "Systran/faster-whisper-base",
+    "small.en": "Systran/faster-whisper-small.en", "small": "Systran/faster-whisper-small",
+    "medium.en": "Systran/faster-whisper-medium.en", "medium": "Systran/faster-whisper-medium",
+    "large-v1": "Systran/faster-whisper-large-v1", "large-v2": "Systran/faster-whisper-large-v2",
+    "large-v3": "Systran/faster-whisper-large-v3", "large": "Systran/faster-whisper-large-v3",
+    "distil-small.en": "Systran/faster-distil-whisper-small.en",
+    "distil-medium.en": "Systran/faster-distil-whisper-medium.en",
+    "distil-large-v2": "Systran/faster-distil-whisper-large-v2",
+    "distil-large-v3": "Systran/faster-distil-whisper-large-v3",
+    "large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+    "turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+}
 _root: Path = DEFAULT_DIR
 
 
@@ -129,3 +144,14 @@ class Manifest:
             elif sha256_of(path) != sha:
                 out.append(f"{path}: SHA-256 differs from the one checked when it was pulled")
         return out
+
+
+def hf_cached(repo: str) -> Path | None:
+    """A snapshot of ``repo`` in the Hugging Face cache faster-whisper reads, if one holds a model."""
+    try:
+        from huggingface_hub import constants  # there whenever faster-whisper is
+    except ImportError:
+        return None
+    snapshots = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "snapshots"
+    found = sorted(snapshots.glob("*/model.bin")) if snapshots.is_dir() else []
+    return found[-1].parent if found else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import soxr
 
-from reauto.voice.audio import PHONE_FRAME_BYTES, PHONE_RATE, SAMPLE_RATE, ulaw_decode, ulaw_encode
+from reauto.audio.codec import PHONE_FRAME_BYTES, PHONE_RATE, SAMPLE_RATE, ulaw_decode, ulaw_encode
 
 ULAW_SILENCE = b"\xff" * PHONE_FRAME_BYTES
 
