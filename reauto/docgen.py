@@ -224,7 +224,7 @@ _CAMPAIGN_INTRO = """\
 
 {note}
 
-A campaign is a YAML file (`campaigns/*.yaml`) validated by `reauto/campaign.py`. Check one with
+A campaign is a YAML file (`campaigns/*.yaml`) validated by `reauto/campaign/`. Check one with
 `reauto campaign validate FILE` and see the resolved values with `reauto campaign show FILE`:
 every problem is reported at once as `file:line:column: field: message` (exit status 2), and
 unknown keys are errors. [`campaigns/demo.yaml`](../campaigns/demo.yaml) runs offline on
