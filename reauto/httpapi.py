@@ -16,17 +16,22 @@ from typing import Any
 import httpx
 
 from reauto import resilience
+from reauto.errors import ProviderError
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
 
 log = logging.getLogger(__name__)
 
 
-class TransientError(RuntimeError):
+class TransientError(ProviderError):
     """May succeed if tried again later."""
 
+    retryable = True
 
-class PermanentError(RuntimeError):
+
+class PermanentError(ProviderError):
     """Will not succeed as it is."""
+
+    retryable = False
 
 
 transient_status = resilience.transient_status  # the policy lives in reauto.resilience
@@ -78,5 +83,5 @@ class HttpApi:
         try:
             return await resilience.call(attempt, policy=self.policy, breaker=self.breaker, name=self.name)
         except AttemptFailed as exc:
-            error = self.permanent if not exc.retry and not isinstance(exc, resilience.BreakerOpen) else self.transient
+            error = self.permanent if not exc.retryable and not isinstance(exc, resilience.BreakerOpen) else self.transient
             raise error(str(exc)) from None

@@ -4,8 +4,10 @@ Every client that calls out — Twilio's REST API, the CRMs and webhooks (:mod:`
 the budget alert webhook — runs its requests through :func:`call`:
 
 * an attempt either returns, or raises :class:`AttemptFailed` saying whether trying again may
-  help (``retry``), whether the failure counts against the dependency's breaker (``count``) and
-  how long the service asked to wait (``Retry-After``);
+  help (``retryable``), whether the failure counts against the dependency's breaker (``count``)
+  and how long the service asked to wait (``Retry-After``). It is a
+  :class:`~reauto.errors.ProviderError`, the family of every provider's errors: an attempt may
+  also raise a provider's own error, which is retried and counted when it is ``retryable``;
 * :func:`classify_status` and :func:`classify_exception` are the policy: timeouts, connection
   errors, 408, 429 and 5xx are transient, any other 4xx is permanent (the service answered; the
   request is wrong, so it neither retries nor counts against the breaker);
@@ -38,6 +40,7 @@ from tenacity import (
 )
 
 from reauto.breaker import Breaker
+from reauto.errors import ProviderError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,19 +49,19 @@ T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({408, 429})
 
 
-class AttemptFailed(Exception):
+class AttemptFailed(ProviderError):
     """One attempt at an external call failed.
 
     Args:
         message: what failed, for the log and the caller's error.
-        retry: trying again may succeed (a transient failure).
+        retryable: trying again may succeed (a transient failure).
         count: the failure counts against the dependency's breaker.
         retry_after_s: the service asked to wait this long (``Retry-After``).
     """
 
-    def __init__(self, message: str, *, retry: bool, count: bool = True, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry = retry
+    def __init__(self, message: str, *, retryable: bool, count: bool = True,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message, retryable=retryable)
         self.count = count
         self.retry_after_s = retry_after_s
         self.attempts = 1
@@ -133,8 +136,8 @@ def parse_retry_after(value: str | None) -> float | None:
 def classify_status(message: str, status: int, retry_after: str | None = None) -> AttemptFailed:
     """The failure an HTTP error status means under the policy."""
     if transient_status(status):
-        return AttemptFailed(message, retry=True, retry_after_s=parse_retry_after(retry_after))
-    return AttemptFailed(message, retry=False, count=False)  # the service answers; the request is wrong
+        return AttemptFailed(message, retryable=True, retry_after_s=parse_retry_after(retry_after))
+    return AttemptFailed(message, retryable=False, count=False)  # the service answers; the request is wrong
 
 
 def classify_exception(message: str, exc: BaseException, *, retry_timeouts: bool = True) -> AttemptFailed:
@@ -144,7 +147,7 @@ def classify_exception(message: str, exc: BaseException, *, retry_timeouts: bool
     (placing a call, sending a text): they count against the breaker but are not sent again.
     """
     timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc).lower() or "timeout" in type(exc).__name__.lower()
-    return AttemptFailed(message, retry=retry_timeouts or not timed_out)
+    return AttemptFailed(message, retryable=retry_timeouts or not timed_out)
 
 
 async def call(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, breaker: Breaker | None = None,
@@ -152,12 +155,13 @@ async def call(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, brea
     """Run ``attempt`` under the retry policy and the breaker.
 
     Raises:
-        AttemptFailed: the last failure — permanent, transient after the last retry, or the
-            breaker open (``retry`` is then false); ``attempts`` says how many were made.
+        ProviderError: the last failure (an :class:`AttemptFailed`, or the provider's own error) —
+            permanent, transient after the last retry, or the breaker open (``retryable`` is then
+            false); ``attempts`` says how many were made.
     """
     def guarded() -> Awaitable[T]:
         if breaker is not None and not breaker.allow():
-            raise BreakerOpen(f"{name or 'dependency'}: breaker open (it failed repeatedly)", retry=False,
+            raise BreakerOpen(f"{name or 'dependency'}: breaker open (it failed repeatedly)", retryable=False,
                               count=False)
         return attempt()
 
@@ -169,7 +173,7 @@ async def call(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, brea
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.retries + 1), wait=policy.wait, reraise=True, before_sleep=before_sleep,
-        retry=retry_if_exception(lambda exc: isinstance(exc, AttemptFailed) and exc.retry),
+        retry=retry_if_exception(lambda exc: isinstance(exc, ProviderError) and exc.retryable),
     )
     tries = 0
     try:
@@ -178,17 +182,17 @@ async def call(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, brea
                 tries += 1
                 try:
                     result = await guarded()
-                except AttemptFailed as exc:
+                except ProviderError as exc:  # AttemptFailed, or a provider's own error raised as is
                     if breaker is not None:
-                        if exc.count:
+                        if getattr(exc, "count", exc.retryable):
                             breaker.failure()
-                        elif not exc.retry and not isinstance(exc, BreakerOpen):
+                        elif not exc.retryable and not isinstance(exc, BreakerOpen):
                             breaker.success()  # a permanent refusal: the dependency itself is healthy
                     raise
                 if breaker is not None:
                     breaker.success()
                 return result
-    except AttemptFailed as exc:
-        exc.attempts = tries
+    except ProviderError as exc:
+        exc.attempts = tries  # type: ignore[attr-defined]
         raise
     raise AssertionError("unreachable")  # pragma: no cover - AsyncRetrying either returns or raises

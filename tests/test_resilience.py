@@ -9,6 +9,7 @@ import pytest
 from reauto import resilience
 from reauto.breaker import Breaker
 from reauto.config import load_settings
+from reauto.errors import ProviderError
 from reauto.resilience import (
     AttemptFailed,
     BreakerOpen,
@@ -43,16 +44,16 @@ class Script:
 ])
 def test_4xx_is_permanent_except_408_and_429_and_5xx_is_transient(status, retry):
     failure = classify_status("x", status)
-    assert failure.retry is retry
+    assert failure.retryable is retry
     assert failure.count is retry  # a permanent refusal means the service is up: not a breaker failure
 
 
 def test_timeouts_and_connection_errors_are_transient_unless_the_request_may_have_been_acted_on():
-    assert classify_exception("x", ConnectionRefusedError()).retry
-    assert classify_exception("x", TimeoutError()).retry
+    assert classify_exception("x", ConnectionRefusedError()).retryable
+    assert classify_exception("x", TimeoutError()).retryable
     not_again = classify_exception("x", TimeoutError(), retry_timeouts=False)
-    assert not not_again.retry and not_again.count  # not sent twice, but the dependency is failing
-    assert classify_exception("x", ConnectionRefusedError(), retry_timeouts=False).retry
+    assert not not_again.retryable and not_again.count  # not sent twice, but the dependency is failing
+    assert classify_exception("x", ConnectionRefusedError(), retry_timeouts=False).retryable
 
 
 @pytest.mark.parametrize(("header", "seconds"), [("3", 3.0), (" 1.5 ", 1.5), ("-1", None), ("soon", None),
@@ -71,7 +72,7 @@ async def test_a_permanent_failure_is_raised_at_once():
     attempt = Script(classify_status("422", 422))
     with pytest.raises(AttemptFailed) as failed:
         await resilience.call(attempt, policy=FAST)
-    assert attempt.calls == 1 and failed.value.attempts == 1 and not failed.value.retry
+    assert attempt.calls == 1 and failed.value.attempts == 1 and not failed.value.retryable
 
 
 async def test_retries_stop_after_the_policys_count_with_the_last_failure():
@@ -151,3 +152,38 @@ def test_the_settings_are_the_process_policy(tmp_path):
         assert resilience.breaker("x", threshold=2, reset_s=1.0).threshold == 2
     finally:
         resilience.configure(RetryPolicy(), breaker_threshold=5, breaker_reset_s=30.0)
+
+
+class Refused(ProviderError):
+    """A provider's own error, raised inside an attempt instead of an AttemptFailed."""
+
+
+async def test_a_providers_own_error_is_retried_and_counted_by_its_retryable_flag():
+    breaker = Breaker(5, 60.0, name="own")
+    attempt = Script(Refused("busy", retryable=True), Refused("busy", retryable=True))
+    assert await resilience.call(attempt, policy=FAST, breaker=breaker) == "ok"
+    assert attempt.calls == 3
+    permanent = Script(Refused("no such account"))
+    with pytest.raises(Refused) as failed:
+        await resilience.call(permanent, policy=FAST, breaker=breaker)
+    assert permanent.calls == 1 and failed.value.attempts == 1 and breaker.allow()
+
+
+def test_every_providers_error_is_a_provider_error_that_says_whether_to_retry():
+    from reauto.export.targets.base import PermanentExportError, TransientExportError
+    from reauto.httpapi import PermanentError, TransientError
+    from reauto.intake.followupboss import FollowUpBossError
+    from reauto.llm.ollama import LLMUnavailable
+    from reauto.modelfiles.hub import ModelSourceError
+    from reauto.scheduling.availability import CalendarError
+    from reauto.telephony.twilio import TwilioError
+    from reauto.tts.elevenlabs import ElevenLabsError, error_from_response
+    from reauto.tts.flite import SynthesisError
+
+    for kind in (FollowUpBossError, ModelSourceError, CalendarError, TwilioError, SynthesisError, ElevenLabsError,
+                 LLMUnavailable, TransientError, PermanentError, TransientExportError, PermanentExportError):
+        assert issubclass(kind, ProviderError), kind
+    assert TransientExportError("x").retryable and TransientError("x").retryable and LLMUnavailable("x").retryable
+    assert not PermanentExportError("x").retryable and not TwilioError("x").retryable
+    assert TwilioError("x", retryable=True).retryable
+    assert error_from_response(503, b"{}").retryable and not error_from_response(401, b"{}").retryable

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from reauto.config import FollowUpBossSettings
+from reauto.errors import ProviderError
 from reauto.httpapi import HttpApi
 from reauto.intake.auth import Forbidden, Unauthorized
 from reauto.intake.leads import IntakeResult
@@ -102,7 +103,7 @@ def parse_event(payload: Any) -> Event:
     return Event(str(event_id)[:200], event[:100], tuple(dict.fromkeys(person_ids)))
 
 
-class FollowUpBossError(RuntimeError):
+class FollowUpBossError(ProviderError):
     """The Follow Up Boss API did not answer usefully (after retries, or with an open breaker)."""
 
 

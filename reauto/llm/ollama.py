@@ -21,15 +21,16 @@ from typing import Any
 from reauto.metrics import LLM_TOKENS
 from reauto.breaker import Breaker
 from reauto.config import LlmSettings
-from reauto.errors import ReautoError
+from reauto.errors import ProviderError
 from reauto.providers import ProviderUnavailable
 from reauto.usage import usage
 
 
-class LLMUnavailable(ReautoError):
+class LLMUnavailable(ProviderError):
     """No reply from the LLM in time (every host failed, breakers open, or the queue is full)."""
 
     exit_code = 4
+    retryable = True  # the next turn may find a host
 
 
 @dataclass

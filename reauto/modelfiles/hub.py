@@ -34,14 +34,14 @@ import httpx
 
 from reauto import resilience
 from reauto.breaker import Breaker
-from reauto.errors import ReautoError
+from reauto.errors import ProviderError
 from reauto.modelstore import git_blob_sha1
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
 
 Progress = Callable[[int], None]
 
 
-class ModelSourceError(ReautoError):
+class ModelSourceError(ProviderError):
     """A model could not be fetched: the source refused, failed or could not be reached."""
 
     exit_code = 1
@@ -85,8 +85,8 @@ async def guarded(attempt: Callable[[], Any], policy: resilience.RetryPolicy, br
     except AttemptFailed as exc:
         cause = exc.__cause__
         if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout)):
-            raise ModelSourceError(offline_hint(url, cause, remedy)) from None
-        raise ModelSourceError(f"{url}: {exc} (after {exc.attempts} attempts)") from None
+            raise ModelSourceError(offline_hint(url, cause, remedy), retryable=True) from None
+        raise ModelSourceError(f"{url}: {exc} (after {exc.attempts} attempts)", retryable=exc.retryable) from None
 
 
 class HubClient:
@@ -205,5 +205,5 @@ def _checked(part: Path, file: RemoteFile) -> str:
         ok = ok and git_blob_sha1(bytes(small)) == file.blob_id
     if not ok:
         part.unlink(missing_ok=True)
-        raise AttemptFailed(f"{file.name}: checksum or size differs from the Hub's ({size} bytes)", retry=True)
+        raise AttemptFailed(f"{file.name}: checksum or size differs from the Hub's ({size} bytes)", retryable=True)
     return sha

@@ -90,7 +90,7 @@ class OllamaModels:
                             return
             except httpx.HTTPError as exc:
                 raise classify_exception(f"POST /api/pull: {type(exc).__name__}: {exc}", exc) from exc
-            raise AttemptFailed("POST /api/pull: the stream ended before success", retry=True)
+            raise AttemptFailed("POST /api/pull: the stream ended before success", retryable=True)
 
         await self._call(attempt)
 
@@ -104,7 +104,7 @@ def _progress(event: dict[str, object], layers: dict[str, tuple[int, int]], prog
         AttemptFailed: the line is an error (permanent: Ollama has already retried what it can).
     """
     if "error" in event:
-        raise AttemptFailed(f"pull refused: {event['error']}", retry=False, count=False)
+        raise AttemptFailed(f"pull refused: {event['error']}", retryable=False, count=False)
     digest = event.get("digest")
     if isinstance(digest, str) and isinstance(event.get("total"), int):
         layers[digest] = (int(event.get("completed") or 0), int(event["total"]))  # type: ignore[call-overload]

@@ -27,6 +27,7 @@ import icalendar
 import recurring_ical_events
 
 from reauto.campaign import Booking
+from reauto.errors import ProviderError
 from reauto.httpapi import HttpApi
 
 __all__ = ["CalendarError", "Interval", "Slot", "busy_from_ics", "free_slots", "load_busy_calendar",
@@ -45,7 +46,7 @@ OFFER_GAP = timedelta(hours=3)
 ZONE_MARGIN = timedelta(days=1)
 
 
-class CalendarError(ValueError):
+class CalendarError(ProviderError, ValueError):
     """A busy calendar cannot be used: unreachable, unreadable, or not valid iCalendar."""
 
 

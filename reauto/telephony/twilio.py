@@ -34,7 +34,7 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 from reauto import resilience
 from reauto.breaker import Breaker
 from reauto.config import TwilioSettings
-from reauto.errors import UsageError
+from reauto.errors import ProviderError, UsageError
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
 from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Telephony, TransferResult
 
@@ -220,8 +220,8 @@ class CallRegistry:
         return pending
 
 
-class TwilioError(RuntimeError):
-    """A Twilio REST request failed (after its retries, or permanently)."""
+class TwilioError(ProviderError):
+    """A Twilio REST request failed (after its retries, or permanently; ``retryable`` says which)."""
 
 
 class TwilioTelephony(Telephony):
@@ -301,9 +301,9 @@ class TwilioTelephony(Telephony):
             return await resilience.call(attempt, policy=resilience.policy(self.settings.retries),
                                          breaker=self.breaker, name="twilio")
         except resilience.BreakerOpen as exc:
-            raise TwilioError(f"{what}: Twilio's breaker is open (REST failing); not sent") from exc
+            raise TwilioError(f"{what}: Twilio's breaker is open (REST failing); not sent", retryable=True) from exc
         except AttemptFailed as exc:
-            raise TwilioError(str(exc)) from exc.__cause__
+            raise TwilioError(str(exc), retryable=exc.retryable) from exc.__cause__
 
     async def send_sms(self, *, to: str, from_: str, body: str) -> str:
         """A text through the Messages resource (not retried on a timeout: it may have been sent)."""

@@ -26,7 +26,7 @@ import aiohttp
 
 from reauto.audio.codec import ulaw_decode
 from reauto.config import TtsSettings
-from reauto.errors import ReautoError
+from reauto.errors import ProviderError
 from reauto.metrics import TTS_CHARACTERS
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
@@ -43,7 +43,7 @@ OUTPUT_FORMATS = {
 }
 
 
-class ElevenLabsError(ReautoError):
+class ElevenLabsError(ProviderError):
     """An ElevenLabs request failed.
 
     Attributes:
@@ -57,11 +57,10 @@ class ElevenLabsError(ReautoError):
     def __init__(
         self, message: str, *, status: int | None, code: str, category: str, retryable: bool
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, retryable=retryable)
         self.status = status
         self.code = code
         self.category = category
-        self.retryable = retryable
 
 
 def error_from_response(status: int, body: bytes) -> ElevenLabsError:

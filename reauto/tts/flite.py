@@ -19,7 +19,7 @@ import numpy as np
 
 from reauto.audio.codec import Audio, read_wav, resample
 from reauto.config import TtsSettings
-from reauto.errors import ReautoError, UsageError
+from reauto.errors import ProviderError, UsageError
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
 
@@ -27,7 +27,7 @@ from reauto.tts.base import TTSProvider
 VOICE_RATES = {"kal": 8_000, "kal16": 16_000, "awb": 16_000, "rms": 16_000, "slt": 16_000}
 
 
-class SynthesisError(ReautoError):
+class SynthesisError(ProviderError):
     """A speech engine subprocess failed, timed out or wrote unusable audio."""
 
 

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from reauto.errors import ProviderError
 from reauto.httpapi import HttpApi, PermanentError, TransientError, transient_status
 
 __all__ = ["ExportError", "ExportTarget", "HttpApi", "PermanentExportError", "TransientExportError",
@@ -21,7 +22,7 @@ __all__ = ["ExportError", "ExportTarget", "HttpApi", "PermanentExportError", "Tr
 
 
 
-class ExportError(RuntimeError):
+class ExportError(ProviderError):
     """A record could not be exported."""
 
 
