@@ -383,3 +383,28 @@ async def test_small_batches_and_campaign_runs_never_hide_records(pg_engine, tmp
         sent += (await run_export(pg_engine, JsonlTarget(tmp_path), limit=2)).exported
     assert sorted(sent) == sorted(["call:1", "call:2", "call:3"] + [f"text:{i}" for i in range(1, 6)])
     assert len(sent) == len(set(sent))
+
+
+@pytest.mark.unit
+async def test_every_export_target_is_built_from_the_settings_by_its_registry_line(tmp_path):
+    from reauto.config import ExportSettings, Settings
+    from reauto.errors import UsageError
+    from reauto.export.targets import REGISTRY, TARGETS, create_target
+
+    cfg = Settings(export=ExportSettings(
+        out_dir=str(tmp_path), webhook_url="http://127.0.0.1:9/hook", webhook_secret="s",
+        events_urls=["http://127.0.0.1:9/events"], events_secret="s", hubspot_token="pat",
+        salesforce_instance_url="http://127.0.0.1:9", salesforce_token="tok"), followupboss=FollowUpBossSettings(api_key="k"))
+    assert set(TARGETS) == {"followupboss", "hubspot", "salesforce", "webhook", "events", "csv", "jsonl"}
+    for name in TARGETS:
+        target = create_target(name, cfg)
+        try:
+            assert type(target) is REGISTRY.load(name) and target.name == name
+        finally:
+            await target.close()
+    bare = Settings(export=ExportSettings(out_dir=str(tmp_path)))
+    for name in ("webhook", "events", "hubspot", "salesforce", "followupboss"):
+        with pytest.raises(UsageError, match=f"the {name} target needs"):
+            create_target(name, bare)
+    with pytest.raises(UsageError, match="unknown target"):
+        create_target("pipedrive", cfg)

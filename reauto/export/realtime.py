@@ -23,11 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reauto import events
 from reauto.export.runner import ExportLocked, run_export
-from reauto.export.targets import create_target
+from reauto.export.targets import REGISTRY, create_target
 
 log = logging.getLogger(__name__)
-
-FILE_TARGETS = frozenset({"csv", "jsonl"})
 
 
 class RealtimeExport:
@@ -37,7 +35,8 @@ class RealtimeExport:
                  events_every_s: float = 2.0) -> None:
         self.engine, self.cfg, self.campaign = engine, cfg, campaign
         self.events_every_s = events_every_s
-        self.targets = [t for t in targets if t not in FILE_TARGETS]
+        # file targets are batch outputs, durable only once a run finishes: `reauto export` writes them
+        self.targets = [t for t in targets if REGISTRY.load(t).durable_on_send]
         self.runs = 0
         self._wake = asyncio.Event()
         self._ended = False  # a call ended since the last push: every target, not only events

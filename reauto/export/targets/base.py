@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reauto.errors import ProviderError
 from reauto.httpapi import HttpApi, PermanentError, TransientError, transient_status
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
 
 __all__ = ["ExportError", "ExportTarget", "HttpApi", "PermanentExportError", "TransientExportError",
            "transient_status"]
@@ -42,6 +45,15 @@ class ExportTarget(ABC):
     durable_on_send: ClassVar[bool] = True
     #: The file a run wrote (file targets, once finished); None for the others.
     output_file: Any = None
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> ExportTarget:
+        """This target configured from the settings (``[export]``, or the section of its service).
+
+        Raises:
+            PermanentExportError: a setting the target needs is missing (the message names it).
+        """
+        raise NotImplementedError(f"the {cls.name} target cannot be built from the settings")
 
     async def start(self) -> None:
         """Open clients, files, tokens."""

@@ -10,11 +10,14 @@ set) are recorded as delivered without a request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from reauto.export.targets.base import ExportTarget, PermanentExportError
 from reauto.export.targets.webhook import SignedEndpoint
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
 
 
 class EventsTarget(ExportTarget):
@@ -31,6 +34,11 @@ class EventsTarget(ExportTarget):
         self.types = frozenset(types)
         self.endpoints = [SignedEndpoint(url, secret, name=f"export:events:{urlsplit(url).netloc}",
                                          timeout_s=timeout_s, retries=retries, transport=transport) for url in urls]
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> EventsTarget:
+        e = cfg.export
+        return cls(e.events_urls, e.events_secret, types=e.events_types, timeout_s=e.timeout_s, retries=e.retries)
 
     async def send(self, record: Mapping[str, Any], key: str) -> str:
         event = record["event"]

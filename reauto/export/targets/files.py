@@ -23,10 +23,13 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from reauto.export.records import CSV_COLUMNS, flat
 from reauto.export.targets.base import ExportTarget, PermanentExportError
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
 
 
 class _FileTarget(ExportTarget):
@@ -39,6 +42,10 @@ class _FileTarget(ExportTarget):
         self._part: Path | None = None
         self._fh: IO[str] | None = None
         self.count = 0
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> _FileTarget:
+        return cls(cfg.export.out_dir)
 
     async def start(self) -> None:
         try:

@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from reauto.config import FollowUpBossSettings
+from reauto.config import FollowUpBossSettings, Settings
 from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError, TransientExportError
 
 #: reauto's disposition → Follow Up Boss's call outcome.
@@ -41,6 +41,10 @@ class FollowUpBossTarget(ExportTarget):
                            headers={"X-System": settings.system, "X-System-Key": settings.system_key},
                            breaker_threshold=settings.breaker_threshold, breaker_reset_s=settings.breaker_reset_s,
                            transient=TransientExportError, permanent=PermanentExportError)
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> FollowUpBossTarget:
+        return cls(cfg.followupboss)
 
     async def close(self) -> None:
         await self.api.close()

@@ -31,11 +31,14 @@ import html
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError, TransientExportError
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
 
 NOTE_TO_CONTACT = 202
 MEETING_TO_CONTACT = 200
@@ -55,6 +58,13 @@ class HubSpotTarget(ExportTarget):
         self._api = HttpApi(base_url, name="export:hubspot", timeout_s=timeout_s, retries=retries,
                             headers={"Authorization": f"Bearer {token}"}, transport=transport,
                             transient=TransientExportError, permanent=PermanentExportError)
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> HubSpotTarget:
+        e = cfg.export
+        if not e.hubspot_token:
+            raise PermanentExportError("the hubspot target needs [export] hubspot_token")
+        return cls(e.hubspot_token, base_url=e.hubspot_base_url, timeout_s=e.timeout_s, retries=e.retries)
 
     async def close(self) -> None:
         await self._api.close()

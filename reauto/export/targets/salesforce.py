@@ -38,12 +38,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
 
 from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError, TransientExportError
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
 
 TOKEN_SETTING = "[export] salesforce_token"
 DESCRIPTION_MAX = 32_000
@@ -69,6 +72,18 @@ class SalesforceTarget(ExportTarget):
         self.token_fetches = 0
         self._api = HttpApi(instance_url, name="export:salesforce", timeout_s=timeout_s, retries=retries,
                             transport=transport, transient=TransientExportError, permanent=PermanentExportError)
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> SalesforceTarget:
+        e = cfg.export
+        if not e.salesforce_instance_url or not (
+                e.salesforce_token or (e.salesforce_client_id and e.salesforce_client_secret)):
+            raise PermanentExportError(
+                "the salesforce target needs [export] salesforce_instance_url and salesforce_client_id with "
+                "salesforce_client_secret (tokens renewed) or salesforce_token")
+        return cls(e.salesforce_instance_url, e.salesforce_token, api_version=e.salesforce_api_version,
+                   external_id_field=e.salesforce_external_id_field, timeout_s=e.timeout_s, retries=e.retries,
+                   client_id=e.salesforce_client_id, client_secret=e.salesforce_client_secret)
 
     async def close(self) -> None:
         await self._api.close()

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportError, TransientExportError
 from reauto.signature import sign
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
 
 
 class SignedEndpoint:
@@ -56,6 +59,11 @@ class WebhookTarget(ExportTarget):
             raise PermanentExportError("the webhook target needs [export] webhook_secret (receivers verify it)")
         self.endpoint = SignedEndpoint(url, secret, name="export:webhook", timeout_s=timeout_s, retries=retries,
                                        transport=transport)
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> WebhookTarget:
+        e = cfg.export
+        return cls(e.webhook_url, e.webhook_secret, timeout_s=e.timeout_s, retries=e.retries)
 
     async def send(self, record: Mapping[str, Any], key: str) -> str:
         await self.endpoint.post(record, key)
