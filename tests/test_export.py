@@ -408,3 +408,28 @@ async def test_every_export_target_is_built_from_the_settings_by_its_registry_li
             create_target(name, bare)
     with pytest.raises(UsageError, match="unknown target"):
         create_target("pipedrive", cfg)
+
+
+async def test_real_time_export_keeps_one_client_per_target_so_its_breaker_remembers(pg_engine):
+    from reauto import resilience
+    from reauto.config import ExportSettings, Settings
+    from reauto.export.realtime import RealtimeExport
+
+    await seed(pg_engine, calls=1, texts=0)
+    saved = resilience._defaults, resilience._breaker_defaults
+    resilience.configure(saved[0], breaker_threshold=2, breaker_reset_s=600)
+    try:
+        async with Receiver("s3cret", statuses=[503] * 10) as hook:
+            cfg = Settings(export=ExportSettings(webhook_url=hook.url, webhook_secret="s3cret", retries=0))
+            push = RealtimeExport(pg_engine, cfg, "austin", ["webhook", "csv"])
+            assert push.targets == ["webhook"]  # files are written by `reauto export`
+            for _ in range(4):
+                await push.push()
+            # the receiver failed the first two pushes, which opened the webhook's breaker: the next
+            # two asked nothing of it (a client per push would have a new breaker, and ask again)
+            assert len(hook.statuses) == 8 and push.runs == 4
+            target = push._live["webhook"]
+            await push.close()
+            assert push._live == {} and target.endpoint.api._http.is_closed
+    finally:
+        resilience._defaults, resilience._breaker_defaults = saved

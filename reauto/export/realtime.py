@@ -17,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reauto import events
 from reauto.export.runner import ExportLocked, run_export
 from reauto.export.targets import REGISTRY, create_target
+
+if TYPE_CHECKING:
+    from reauto.export.targets.base import ExportTarget
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class RealtimeExport:
         # file targets are batch outputs, durable only once a run finishes: `reauto export` writes them
         self.targets = [t for t in targets if REGISTRY.load(t).durable_on_send]
         self.runs = 0
+        self._live: dict[str, ExportTarget] = {}  # one per target for the dialer's life: its breaker remembers
         self._wake = asyncio.Event()
         self._ended = False  # a call ended since the last push: every target, not only events
         self._task: asyncio.Task[None] | None = None
@@ -74,9 +78,11 @@ class RealtimeExport:
         self.runs += 1
         for name in self.targets if only is None else [only]:
             try:
-                target = create_target(name, self.cfg)
+                target = self._live.get(name)
+                if target is None:
+                    target = self._live[name] = create_target(name, self.cfg)
                 report = await run_export(self.engine, target, campaign=self.campaign,
-                                          limit=self.cfg.export.batch_size)
+                                          limit=self.cfg.export.batch_size, keep_open=True)
             except ExportLocked:
                 continue  # a cron export is running: it sends these records
             except Exception as exc:  # noqa: BLE001 - the dialer goes on; cron or the next call retries
@@ -86,12 +92,20 @@ class RealtimeExport:
                 log.warning("real-time export to %s: %d records to the dead-letter list", name, len(report.failed))
 
     async def close(self, timeout_s: float = 30.0) -> None:
-        """Stop, after a last push of what ended since the previous one."""
-        if self._task is None:
-            return
+        """Stop, after a last push of what ended since the previous one, and close the targets' clients."""
+        try:
+            if self._task is not None:
+                await self._stop(timeout_s)
+        finally:
+            live, self._live = list(self._live.values()), {}
+            for target in live:
+                await target.close()
+
+    async def _stop(self, timeout_s: float) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        assert self._task is not None
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None

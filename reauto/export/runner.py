@@ -104,8 +104,13 @@ async def _open_dead_letters(s: AsyncSession, target: str) -> set[str]:
 
 
 async def run_export(engine: AsyncEngine, target: ExportTarget, *, campaign: str | None = None,
-                     since: datetime | None = None, dry_run: bool = False, limit: int = 500) -> ExportReport:
-    """Send what ``target`` has not received yet (see the module's notes); returns what happened."""
+                     since: datetime | None = None, dry_run: bool = False, limit: int = 500,
+                     keep_open: bool = False) -> ExportReport:
+    """Send what ``target`` has not received yet (see the module's notes); returns what happened.
+
+    ``keep_open``: the target outlives the run (its client, connections and breaker serve the next
+    run too); its owner closes it. Otherwise the run closes it.
+    """
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     report = ExportReport(target=target.name, dry_run=dry_run)
     async with export_lock(engine, target.name):
@@ -120,12 +125,12 @@ async def run_export(engine: AsyncEngine, target: ExportTarget, *, campaign: str
                                     "summary": i.record["summary"]} for i in items]
             return report
         await _start_run(sessions, report)
-        await _deliver(sessions, target, items, report)
+        await _deliver(sessions, target, items, report, keep_open=keep_open)
     return report
 
 
 async def _deliver(sessions: async_sessionmaker[AsyncSession], target: ExportTarget, items: list[Item],
-                   report: ExportReport) -> None:
+                   report: ExportReport, *, keep_open: bool = False) -> None:
     held: list[tuple[Item, str]] = []  # sent to a target that stores them only at finish (files)
     newest: datetime | None = None
     status = "failed"
@@ -165,7 +170,8 @@ async def _deliver(sessions: async_sessionmaker[AsyncSession], target: ExportTar
         await target.abort()
         raise
     finally:
-        await target.close()
+        if not keep_open:
+            await target.close()
         await _end_run(sessions, report, status, newest if status != "failed" else None)
 
 
