@@ -52,3 +52,24 @@ def test_no_function_is_over_80_lines() -> None:
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+@pytest.mark.parametrize(("family", "base"), [("reauto.stt", "reauto.stt.base:STTProvider"),
+                                            ("reauto.tts", "reauto.tts.base:TTSProvider"),
+                                            ("reauto.export.targets", "reauto.export.targets.base:ExportTarget")])
+def test_every_provider_is_built_one_way_by_its_registry(family, base):
+    """Each name of a family's registry is a class with a ``from_settings`` of its own (what
+    ``Registry.create`` calls), so adding a provider is its module and its registry line."""
+    import importlib
+
+    from reauto.providers import ProviderUnavailable
+
+    module, _, name = base.partition(":")
+    declared = getattr(importlib.import_module(module), name).from_settings.__func__
+    registry = importlib.import_module(family).REGISTRY
+    for provider_name in registry.names:
+        try:
+            provider = registry.load(provider_name)
+        except ProviderUnavailable:  # an optional extra not installed here
+            continue
+        assert provider.from_settings.__func__ is not declared, f"{provider_name} has no from_settings of its own"

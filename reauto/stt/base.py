@@ -6,7 +6,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from reauto.config import SttSettings
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,15 @@ class STTProvider(ABC):
 
     name: ClassVar[str]
     sample_rate: ClassVar[int] = 16_000
+
+    @classmethod
+    def from_settings(cls, settings: SttSettings) -> STTProvider:
+        """The provider configured from ``[stt]``; how :data:`reauto.stt.REGISTRY` builds each one.
+
+        Raises:
+            ProviderUnavailable: its model or engine is missing (the message says what to install).
+        """
+        raise NotImplementedError(f"the {cls.name} recogniser cannot be built from the settings")
 
     async def start(self) -> None:
         """Load models and warm up (called while the phone rings)."""

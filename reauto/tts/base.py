@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from reauto.config import TtsSettings
 
 
 class TTSProvider(ABC):
@@ -19,6 +22,15 @@ class TTSProvider(ABC):
     name: ClassVar[str]
     tier: ClassVar[str] = "local"  # local | premium
     sample_rate: int = 16_000
+
+    @classmethod
+    def from_settings(cls, settings: TtsSettings) -> TTSProvider:
+        """The voice configured from ``[tts]``; how :data:`reauto.tts.REGISTRY` builds each one.
+
+        Raises:
+            ProviderUnavailable: its voice, model, key or engine is missing (the message says which).
+        """
+        raise NotImplementedError(f"the {cls.name} voice cannot be built from the settings")
 
     async def start(self) -> None:
         """Load the voice and warm up (called while the phone rings)."""
