@@ -1,7 +1,7 @@
 """faster-whisper provider with a stand-in model: loader errors, confidence, segment handling.
 
 faster-whisper is an extra and no model may be downloaded in tests, so ``FakeWhisperModel``
-speaks the library's interface (``WhisperModel(path, device=, compute_type=,
+speaks the library's interface (``WhisperModel(path, device=, compute_type=, device_index=,
 local_files_only=)``, ``transcribe(audio, **options) -> (segments, info)``).
 """
 
@@ -73,7 +73,7 @@ async def test_transcribes_with_the_injected_model(tmp_path: Path) -> None:
     result = await stt.transcribe(pcm + b"\x00")
     model = FakeWhisperModel.instances[-1]
     assert model.path == str(tmp_path)
-    assert model.options == {"device": "cpu", "compute_type": "float32", "local_files_only": True}
+    assert model.options == {"device": "cpu", "device_index": 0, "compute_type": "float32", "local_files_only": True}
     audio, options = model.calls[0]
     assert audio.dtype == np.float32 and audio.shape == (16_000,) and audio[0] == 0.5
     assert options["vad_filter"] is False and options["beam_size"] == 3
@@ -140,8 +140,8 @@ async def test_uses_faster_whisper_when_installed(
 
 
 def test_from_settings_reads_the_whisper_settings() -> None:
-    settings = SttSettings(whisper_model="/models/small", whisper_device="cuda",
+    settings = SttSettings(whisper_model="/models/small", whisper_device="cuda", whisper_device_index=1,
                            whisper_compute_type="float16", whisper_beam_size=5)
     stt = FasterWhisperSTT.from_settings(settings)
-    assert (stt._model_name, stt._device, stt._compute_type, stt._beam_size) == (
-        "/models/small", "cuda", "float16", 5)
+    assert (stt._model_name, stt._device, stt._device_index, stt._compute_type, stt._beam_size) == (
+        "/models/small", "cuda", 1, "float16", 5)

@@ -270,10 +270,15 @@ def test_coqui_model_dir_is_checked(tmp_path: Path) -> None:
 class _FakeCoqui:
     """Stands in for ``TTS.api.TTS`` (the real one cannot import on this machine)."""
 
-    def __init__(self, model_path: str, config_path: str, progress_bar: bool, gpu: bool) -> None:
+    def __init__(self, model_path: str, config_path: str, progress_bar: bool) -> None:
         if Path(model_path).read_bytes() == b"corrupt":
             raise RuntimeError("bad checkpoint")
         self.synthesizer = types.SimpleNamespace(output_sample_rate=24_000)
+        self.device = "cpu"
+
+    def to(self, device: str) -> _FakeCoqui:  # a torch module's .to: moved whole, returns itself
+        self.device = device
+        return self
 
     def tts(self, text: str) -> list[float]:
         return list(0.5 * np.sin(np.arange(2_400 * len(text.split())) / 5.0))
@@ -292,3 +297,17 @@ async def test_coqui_speaks_through_its_api(tmp_path: Path, monkeypatch: pytest.
     (tmp_path / "model.pth").write_bytes(b"corrupt")
     with pytest.raises(ProviderUnavailable, match="cannot load"):
         await tts.start()
+
+
+@pytest.mark.unit
+async def test_coqui_runs_on_the_gpu_its_settings_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "TTS", types.ModuleType("TTS"))
+    monkeypatch.setitem(sys.modules, "TTS.api", types.SimpleNamespace(TTS=_FakeCoqui))
+    on_cpu = CoquiTTS.from_settings(TtsSettings(coqui_model=str(_model_dir(tmp_path))))
+    await on_cpu.start()
+    assert on_cpu._tts.device == "cpu"
+    on_gpu = CoquiTTS.from_settings(TtsSettings(coqui_model=str(_model_dir(tmp_path)), coqui_device="cuda:1"))
+    await on_gpu.start()
+    assert on_gpu._tts.device == "cuda:1"
+    with pytest.raises(ValueError, match="coqui_device"):
+        TtsSettings(coqui_device="gpu1")

@@ -35,6 +35,8 @@ class SttSettings(Section):
         "", description="faster-whisper model directory (CTranslate2) or size name already cached."
     )
     whisper_device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="cpu, cuda or auto.")
+    whisper_device_index: int = Field(
+        0, ge=0, description="faster-whisper on cuda: which GPU (place STT, TTS and the LLM on different cards).")
     whisper_compute_type: str = Field("int8", description="int8, int8_float16, float16, float32 …")
     whisper_beam_size: int = Field(1, ge=1, le=10, description="Beam size (1 = greedy, fastest).")
     whisper_batch: int = Field(
@@ -77,6 +79,9 @@ class TtsSettings(Section):
     flite_voice: str = Field("slt", description="flite voice: kal, kal16, awb, rms, slt or a .flitevox.")
     espeak_voice: str = Field("en-us", description="espeak-ng voice name.")
     coqui_model: str = Field("", description="Coqui TTS model directory (extra: reauto[coqui]).")
+    coqui_device: str = Field(
+        "cpu", pattern=r"^(cpu|cuda(:\d+)?)$",
+        description="Where Coqui runs: cpu, cuda (the first GPU) or cuda:N (GPU N).")
     elevenlabs_voice_id: str = Field("", description="ElevenLabs voice id.")
     elevenlabs_model: str = Field("eleven_flash_v2_5", description="ElevenLabs model id.")
     elevenlabs_api_key: str = Field("", description="ElevenLabs key; prefer REAUTO_TTS_ELEVENLABS_API_KEY.")

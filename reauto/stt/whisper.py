@@ -8,7 +8,7 @@ Whisper's own VAD is off: reauto's turn detection already cut the utterance.
 The model object is used through the part of faster-whisper's interface reauto needs, so a
 test (or another backend) can stand in for it:
 
-* ``WhisperModel(model_size_or_path, device=..., compute_type=..., local_files_only=...)``;
+* ``WhisperModel(model_size_or_path, device=..., compute_type=..., device_index=..., local_files_only=...)``;
 * ``model.transcribe(audio, language=, beam_size=, vad_filter=, hotwords=,
   condition_on_previous_text=)`` → ``(segments, info)``, where ``audio`` is float32 16 kHz
   mono in −1..1 and each segment has ``text``, ``avg_logprob`` and ``no_speech_prob``.
@@ -94,6 +94,7 @@ class FasterWhisperSTT(STTProvider):
     Args:
         model: CTranslate2 model directory, or a size name ("small.en") already cached.
         device: "cpu", "cuda" or "auto".
+        device_index: on "cuda", which GPU.
         compute_type: CTranslate2 compute type ("int8", "float16" …).
         beam_size: 1 is greedy decoding (fastest).
         language: spoken language code; fixed so Whisper never guesses.
@@ -113,6 +114,7 @@ class FasterWhisperSTT(STTProvider):
         model: str,
         *,
         device: str = "cpu",
+        device_index: int = 0,
         compute_type: str = "int8",
         beam_size: int = 1,
         language: str = "en",
@@ -122,6 +124,7 @@ class FasterWhisperSTT(STTProvider):
     ) -> None:
         self._model_name = model.strip()
         self._device = device
+        self._device_index = device_index
         self._compute_type = compute_type
         self._beam_size = beam_size
         self._language = language
@@ -139,6 +142,7 @@ class FasterWhisperSTT(STTProvider):
         return cls(
             settings.whisper_model,
             device=settings.whisper_device,
+            device_index=settings.whisper_device_index,
             compute_type=settings.whisper_compute_type,
             beam_size=settings.whisper_beam_size,
             batch=settings.whisper_batch,
@@ -193,6 +197,7 @@ class FasterWhisperSTT(STTProvider):
             from reauto.stt.whisper_batch import WhisperBatchDecoder
 
             decoder = await asyncio.to_thread(WhisperBatchDecoder, directory, device=self._device,
+                                              device_index=self._device_index,
                                               compute_type=self._compute_type, trim=self._trim)
         except ImportError as exc:
             raise ProviderUnavailable(f"batched faster-whisper needs the faster-whisper package ({exc}): "
@@ -239,6 +244,7 @@ class FasterWhisperSTT(STTProvider):
                 str(path) if looks_like_path else self._model_name,
                 device=self._device,
                 compute_type=self._compute_type,
+                device_index=self._device_index,
                 local_files_only=True,
             )
         except (OSError, RuntimeError, ValueError) as exc:

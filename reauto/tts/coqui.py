@@ -55,7 +55,7 @@ class CoquiTTS(TTSProvider):
 
     Args:
         model_dir: directory with the checkpoint and ``config.json``.
-        use_gpu: run on CUDA.
+        device: where the model runs: ``cpu``, ``cuda`` or ``cuda:N`` (torch's device names).
 
     Raises:
         ProviderUnavailable: no model directory, or it lacks a checkpoint or ``config.json``.
@@ -63,7 +63,7 @@ class CoquiTTS(TTSProvider):
 
     name = "coqui"
 
-    def __init__(self, model_dir: Path | str, *, use_gpu: bool = False) -> None:
+    def __init__(self, model_dir: Path | str, *, device: str = "cpu") -> None:
         if not str(model_dir):
             raise ProviderUnavailable(
                 "Coqui TTS needs a model: set tts.coqui_model to its directory"
@@ -78,14 +78,14 @@ class CoquiTTS(TTSProvider):
             )
         self.model_path = checkpoints[0]
         self.voice = self.model_dir.name
-        self.use_gpu = use_gpu
+        self.device = device
         self._tts: Any = None
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: TtsSettings) -> CoquiTTS:
-        """Build from ``[tts] coqui_model``."""
-        return cls(settings.coqui_model)
+        """Build from ``[tts] coqui_model`` and ``coqui_device``."""
+        return cls(settings.coqui_model, device=settings.coqui_device)
 
     async def start(self) -> None:
         """Import Coqui and load the model off the event loop.
@@ -104,8 +104,9 @@ class CoquiTTS(TTSProvider):
                         model_path=str(self.model_path),
                         config_path=str(self.config_path),
                         progress_bar=False,
-                        gpu=self.use_gpu,
                     )
+                    if self.device != "cpu":
+                        tts = tts.to(self.device)  # Coqui's TTS is a torch module: moved whole
                 except Exception as exc:  # Coqui raises bare exceptions for bad checkpoints
                     raise ProviderUnavailable(
                         f"Coqui cannot load {self.model_dir} ({exc}): check tts.coqui_model"
