@@ -191,6 +191,31 @@ async def test_llm_words_the_planned_line_and_the_script_keeps_the_state(fake):
     await b.chat.close()
 
 
+async def test_a_campaigns_llm_section_sets_its_model_options_and_keep_alive(fake):
+    from reauto.campaign import LlmOptions
+
+    fake.reply = "Lovely to meet you, Jane! Are you thinking of buying, or selling?"
+    own = LlmOptions(model="qwen2.5:7b", num_ctx=8192, num_gpu=0, main_gpu=1, keep_alive="1h")
+    config = ScriptConfig(agent_name="Ava", business="Acme Realty", lead_first_name="Jane",
+                          questions=[Question("intent", "Are you looking to buy or to sell?")], today=date(2026, 11, 24))
+    b = LLMBrain(ScriptedBrain(config), OllamaChat(settings(fake.url, seed=None)), PromptTemplate.load(PROMPT),
+                 campaign_llm=own)
+    b.opening()
+    await b.respond("yes this is jane", 0.9)
+    body = fake.requests[-1]
+    assert body["model"] == "qwen2.5:7b" and body["keep_alive"] == "1h"
+    assert body["options"] == {"temperature": 0.3, "num_ctx": 8192, "num_predict": 96, "num_gpu": 0, "main_gpu": 1}
+    await b.chat.close()
+    plain = brain(OllamaChat(settings(fake.url, seed=None)))  # no campaign section: [llm]'s own
+    plain.opening()
+    await plain.respond("yes this is jane", 0.9)
+    body = fake.requests[-1]
+    assert body["model"] == "llama3.2:3b" and body["keep_alive"] == "10m" and "num_gpu" not in body["options"]
+    await plain.chat.close()
+    with pytest.raises(ValueError, match="keep_alive"):
+        LlmOptions(keep_alive="an hour")
+
+
 async def test_the_call_goes_on_with_the_script_when_ollama_fails_mid_call(fake):
     fake.reply = "Hi Jane! Are you buying or selling?"
     b = brain(OllamaChat(settings(fake.url, retries=0, breaker_threshold=1)))

@@ -43,6 +43,7 @@ from reauto.agent.prompts import PromptTemplate, load_agent_prompts
 from reauto.agent.scripted import MoreFacts, ScriptedBrain
 from reauto.agent.sentences import SentenceSplitter, sentences
 from reauto.agent.understand import Facts, SlotExtractor, slot_specs
+from reauto.campaign import LlmOptions
 from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys, reply_cache_for
 from reauto.llm.context import Window, counter_for, fit
 from reauto.llm.ollama import ChatStats, LLMUnavailable, OllamaChat
@@ -123,6 +124,8 @@ class LLMRequest:
     window: Window
     keys: CacheKeys
     prompt: PromptTemplate
+    options: dict[str, Any] = field(default_factory=dict)  # the campaign's Ollama options
+    keep_alive: str | None = None
 
 
 class LLMBrain:
@@ -136,6 +139,8 @@ class LLMBrain:
         extractor: the LLM's slot extraction for the campaign; ``None``: the rules only.
         agent_prompts: prompts of their own for some agents (the plan's agent picks); the
             others use ``prompt``.
+        campaign_llm: the campaign's ``llm`` section: its model (an agent's own model in
+            ``[llm] models`` still wins), Ollama options and keep-alive for every reply.
 
     Attributes:
         worded: replies the LLM (or the cache) worded, the plan kept.
@@ -151,8 +156,10 @@ class LLMBrain:
 
     def __init__(self, scripted: ScriptedBrain, chat: OllamaChat, prompt: PromptTemplate,
                  cache: ReplyCache | None = None, extractor: SlotExtractor | None = None,
-                 agent_prompts: Mapping[str, PromptTemplate] | None = None) -> None:
+                 agent_prompts: Mapping[str, PromptTemplate] | None = None,
+                 campaign_llm: LlmOptions | None = None) -> None:
         self.scripted = scripted
+        self.campaign_llm = campaign_llm or LlmOptions()
         self.chat = chat
         self.prompt = prompt
         self.agent_prompts = dict(agent_prompts or {})
@@ -181,7 +188,8 @@ class LLMBrain:
             return self._said(cached, plan)
         stats = ChatStats()
         try:
-            worded = await self.chat.complete(request.messages, model=request.model, stats=stats)
+            worded = await self.chat.complete(request.messages, model=request.model, stats=stats,
+                                              options=request.options, keep_alive=request.keep_alive)
         except LLMUnavailable as exc:
             return self._fallback(str(exc), plan)
         counter_for(request.model).calibrate(request.messages, stats.prompt_eval_count)
@@ -387,7 +395,8 @@ class LLMBrain:
         :attr:`MAX_CHARS` comes as one over-long sentence)."""
         splitter = SentenceSplitter()
         stream = self.chat.stream(request.messages, model=request.model, stats=stats,
-                                  stall_s=self.chat.settings.first_token_timeout_s)
+                                  stall_s=self.chat.settings.first_token_timeout_s, options=request.options,
+                                  keep_alive=request.keep_alive)
         async with aclosing(stream) as pieces:
             async for piece in pieces:
                 for sentence in splitter.feed(piece):
@@ -407,11 +416,11 @@ class LLMBrain:
             agent_name=c.agent_name, business=c.business, lead_name=c.lead_first_name or "the lead",
             known=known, next_line=plan.text,
         )
-        model = s.models.get(plan.agent, s.model)
+        model = s.models.get(plan.agent) or self.campaign_llm.model or s.model
         window = fit(self.scripted.history[:-2], s.context_tokens, counter_for(model))
         messages = [{"role": "system", "content": system}, *window.messages(), {"role": "user", "content": said}]
         request = LLMRequest(messages, model, window, cache_keys(model, prompt.digest, messages, c.lead_first_name),
-                             prompt)
+                             prompt, self.campaign_llm.options(), self.campaign_llm.keep_alive)
         self.last_request = request
         return request
 

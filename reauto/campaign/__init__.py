@@ -8,9 +8,19 @@ caller IDs, inbound, transfer), the whole file in :mod:`reauto.campaign.model`.
 
 from __future__ import annotations
 
-from reauto.campaign.model import Campaign, validate_campaign, load_campaign, numbers_of
-from reauto.campaign.outreach import SMS_FIELDS, ANSWER_FIELDS, INBOUND_FIELDS, CadenceStep, Sms, Recording, e164, Shift, Transfer, CallerIds, Inbound, Variant
-from reauto.campaign.sections import PROTECTED, SLOT_TYPES, CallingWindow, Retry, Persona, Question, Slot, Booking, SimPersona
+from reauto.campaign.model import Campaign, load_campaign, numbers_of, validate_campaign
+from reauto.campaign.outreach import (
+    ANSWER_FIELDS, INBOUND_FIELDS, SMS_FIELDS, CadenceStep, CallerIds, Inbound, Recording, Shift, Sms, Transfer, Variant,
+    e164,
+)
+from reauto.campaign.sections import (
+    PROTECTED, SLOT_TYPES, Booking, CallingWindow, LlmOptions, Persona, Question, Retry, Section, SimPersona, Slot,
+)
 from reauto.yamlcheck import Problem
 
-__all__ = ['ANSWER_FIELDS', 'Booking', 'CadenceStep', 'CallerIds', 'CallingWindow', 'Campaign', 'INBOUND_FIELDS', 'Inbound', 'PROTECTED', 'Persona', 'Problem', 'Question', 'Recording', 'Retry', 'SLOT_TYPES', 'SMS_FIELDS', 'Shift', 'SimPersona', 'Slot', 'Sms', 'Transfer', 'Variant', 'e164', 'load_campaign', 'numbers_of', 'validate_campaign']
+__all__ = [
+    "ANSWER_FIELDS", "INBOUND_FIELDS", "PROTECTED", "SLOT_TYPES", "SMS_FIELDS", "Booking", "CadenceStep", "CallerIds",
+    "CallingWindow", "Campaign", "Inbound", "LlmOptions", "Persona", "Problem", "Question", "Recording", "Retry",
+    "Section", "Shift", "SimPersona", "Slot", "Sms", "Transfer", "Variant", "e164", "load_campaign", "numbers_of",
+    "validate_campaign",
+]

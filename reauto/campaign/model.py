@@ -13,7 +13,7 @@ from reauto.campaign.outreach import (
     ANSWER_FIELDS, INBOUND_FIELDS, SMS_FIELDS, CadenceStep, CallerIds, Inbound, Recording, Sms, Transfer, Variant, e164,
 )
 from reauto.campaign.sections import (
-    PROTECTED, Booking, CallingWindow, Persona, Question, Retry, Section, SimPersona, Slot,
+    PROTECTED, Booking, CallingWindow, LlmOptions, Persona, Question, Retry, Section, SimPersona, Slot,
 )
 from reauto.errors import ConfigError
 from reauto.yamlcheck import Problem, validate_yaml
@@ -48,6 +48,7 @@ class Campaign(Section):
     voicemail: Literal["message", "hang_up"] = "message"  # at a machine: leave the message, or hang up
     pricing: dict[str, Any] = Field(default_factory=dict)  # overrides of [pricing] keys for this campaign
     prompt_variants: list[Variant] = Field(default_factory=list)
+    llm: LlmOptions = Field(default_factory=LlmOptions)  # type: ignore[arg-type]
     sim_personas: list[SimPersona] = Field(default_factory=list)
     lead_countries: list[str] = Field(
         default_factory=list, max_length=50,

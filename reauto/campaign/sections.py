@@ -117,6 +117,24 @@ class Booking(Section):
         return zone
 
 
+class LlmOptions(Section):
+    """How this campaign's replies run on Ollama (``llm.brain = ollama``); unset keys keep ``[llm]``'s."""
+
+    model: str | None = Field(None, min_length=1, description="Ollama model for this campaign's replies.")
+    num_ctx: int | None = Field(None, ge=256, description="Context window in tokens.")
+    num_gpu: int | None = Field(
+        None, ge=0, description="Model layers Ollama puts on the GPU (0: the CPU only; unset: as many as fit).")
+    main_gpu: int | None = Field(None, ge=0, description="The GPU that holds the model when it fits on one.")
+    keep_alive: str | None = Field(
+        None, pattern=r"^(-1|0|\d+(\.\d+)?(ms|s|m|h))$",
+        description="How long Ollama keeps the model loaded after a reply (e.g. 10m, 1h; -1: always).")
+
+    def options(self) -> dict[str, int]:
+        """The Ollama ``options`` this campaign sets (those left unset are not sent)."""
+        return {k: v for k, v in {"num_ctx": self.num_ctx, "num_gpu": self.num_gpu,
+                                   "main_gpu": self.main_gpu}.items() if v is not None}
+
+
 class SimPersona(Section):
     """A simulated lead for offline runs."""
 

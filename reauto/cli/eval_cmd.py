@@ -123,7 +123,8 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
 
         if campaign.name not in extractors:
             extractors[campaign.name] = llm.extractor(campaign)
-        return LLMBrain(scripted, llm.chat, llm.prompt, llm.cache, extractors[campaign.name], llm.agent_prompts)
+        return LLMBrain(scripted, llm.chat, llm.prompt, llm.cache, extractors[campaign.name], llm.agent_prompts,
+                        campaign.llm)
 
     bar = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.description}"), console=err_console, transient=True, disable=not progress)

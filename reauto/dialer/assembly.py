@@ -252,7 +252,7 @@ def brain_factory(campaign: Campaign, gate: CampaignGate, *,
         prompt = prompts.get(variant or "", llm.prompt)
         # a variant with a prompt file of its own words every agent's lines with it
         agent_prompts = llm.agent_prompts if prompt is llm.prompt else {}
-        return LLMBrain(scripted, llm.chat, prompt, llm.cache, extractor, agent_prompts)
+        return LLMBrain(scripted, llm.chat, prompt, llm.cache, extractor, agent_prompts, campaign.llm)
 
     return build
 

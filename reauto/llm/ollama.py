@@ -58,6 +58,7 @@ class _Request:
     stall_s: float | None
     format: Mapping[str, Any] | str | None
     options: Mapping[str, Any]
+    keep_alive: str
 
 
 @dataclass
@@ -109,7 +110,8 @@ class OllamaChat:
     async def stream(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None,
                      stats: ChatStats | None = None, stall_s: float | None = None,
                      format: Mapping[str, Any] | str | None = None,  # noqa: A002 (Ollama's name)
-                     options: Mapping[str, Any] | None = None) -> AsyncIterator[str]:
+                     options: Mapping[str, Any] | None = None,
+                     keep_alive: str | None = None) -> AsyncIterator[str]:
         """The reply's text pieces as they are generated.
 
         Args:
@@ -121,6 +123,7 @@ class OllamaChat:
                 generation); ``None``: only the whole reply's ``timeout_s`` applies.
             format: a JSON schema the reply must follow (Ollama's structured outputs), or ``"json"``.
             options: Ollama ``options`` that replace the settings' ones for this request.
+            keep_alive: how long Ollama keeps the model loaded after it (else the settings').
 
         Raises:
             LLMUnavailable: no host gave a first token in time, or one failed mid-reply.
@@ -133,7 +136,7 @@ class OllamaChat:
                 break
             tried.add(host.url)
             request = _Request(messages, model or self.settings.model, stall_s, format,
-                               {**self.options(), **(options or {})})
+                               {**self.options(), **(options or {})}, keep_alive or self.settings.keep_alive)
             async with aclosing(self._stream_from(host, request, stats)) as pieces:
                 try:
                     first = await pieces.__anext__()
@@ -154,9 +157,10 @@ class OllamaChat:
     async def complete(self, messages: Sequence[Mapping[str, str]], *, model: str | None = None,
                        stats: ChatStats | None = None,
                        format: Mapping[str, Any] | str | None = None,  # noqa: A002 (Ollama's name)
-                       options: Mapping[str, Any] | None = None) -> str:
+                       options: Mapping[str, Any] | None = None, keep_alive: str | None = None) -> str:
         """The whole reply (the arguments as for :meth:`stream`)."""
-        pieces = self.stream(messages, model=model, stats=stats, format=format, options=options)
+        pieces = self.stream(messages, model=model, stats=stats, format=format, options=options,
+                             keep_alive=keep_alive)
         return "".join([piece async for piece in pieces])
 
     async def warm(self, model: str | None = None) -> None:
@@ -221,7 +225,7 @@ class OllamaChat:
             async with asyncio.timeout(s.first_token_timeout_s):
                 parts = await host.client.chat(model=model, messages=list(request.messages), stream=True,
                                                format=dict(request.format) if isinstance(request.format, Mapping) else request.format,
-                                               options=dict(request.options), keep_alive=s.keep_alive)
+                                               options=dict(request.options), keep_alive=request.keep_alive)
             iterator = parts.__aiter__()
             stack.push_async_callback(_close, iterator)
             first_deadline = started + s.first_token_timeout_s
