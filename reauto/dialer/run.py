@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reauto.agent.llm import LLMParts
-from reauto.analytics.postcall import LLMAnalyst
 from reauto.campaign import Campaign
 from reauto.config import Settings
 from reauto.costs.alerts import Alerter
@@ -43,6 +42,7 @@ from reauto.dialer import assembly
 from reauto.dialer.control import is_paused
 from reauto.dialer.engine import Dialer, DialerConfig
 from reauto.dialer.inbound import spoken
+from reauto.dialer.postcall import LLMAnalyst
 from reauto.dialer.results import CallSummary, LiveCall
 from reauto.dialer.second_listen import Follower, SecondListen
 from reauto.dialer.texting import Texter

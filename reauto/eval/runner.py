@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reauto.analytics.postcall import Analysis, analyse
 from reauto.campaign import Campaign
 from reauto.config import Settings, SttSettings
 from reauto.dialer.assembly import vocabulary
+from reauto.dialer.postcall import Analysis, analyse
 from reauto.dialer.results import percentile
 from reauto.errors import ReautoError, UsageError
 from reauto.eval import realtime
