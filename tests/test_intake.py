@@ -21,7 +21,8 @@ from reauto.config import DatabaseSettings, IntakeSettings, Settings, TwilioSett
 from reauto.dialer.building import DialOptions
 from reauto.dialer.run import DialRun
 from reauto.intake.auth import Forbidden, Unauthorized, authenticate, sign
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
 from reauto.serve.embed import start_server
 from reauto.serve.server import WebServer
 from reauto.store import migrate

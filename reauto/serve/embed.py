@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reauto.config import Settings
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
 from reauto.serve.server import WebServer
 from reauto.telephony.twilio import CallRegistry
 
