@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from reauto.dialer.texting import Texter
 from reauto.errors import UsageError
 from reauto.export.realtime import RealtimeExport
 from reauto.intake.wake import WakeBus, wake_bus_for
-from reauto.monitoring.server import MonitoringServer, live_rows
+from reauto.monitoring.server import live_rows
 from reauto.scheduling.booking import BusyFeed, Scheduler
 from reauto.sessions import SessionStore, sessions_for
 from reauto.store import repositories
@@ -162,9 +161,6 @@ class DialBuild:
         self._follower: Follower | None = None
         self._analyst: LLMAnalyst | None = None
         self._schedulers: list[Scheduler] = []  # this run's calls that may still be sending a booking confirmation
-        self._watcher: asyncio.Task[None] | None = None
-        self._server: MonitoringServer | None = None
-        self._signals: list[signal.Signals] = []
 
     async def _open_store(self, engine: AsyncEngine) -> None:
         """Check the store answers and is migrated, store the campaign (and a simulated one's

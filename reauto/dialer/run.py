@@ -92,6 +92,10 @@ class DialRun(DialBuild):
                  web: StartWeb | None = None) -> None:
         super().__init__(settings, campaign, options, on_message=on_message, web=web)
         self._view = view
+        # what runs beside the calls: _close() closes each that was started
+        self._watcher: asyncio.Task[None] | None = None
+        self._server: MonitoringServer | None = None
+        self._signals: list[signal.Signals] = []
 
     async def run(self) -> DialResult:
         """Build the run, dial until the dialer stops, and close everything that was opened.
@@ -103,7 +107,8 @@ class DialRun(DialBuild):
             What the run did.
 
         Raises:
-            UsageError: the database schema is not up to date (``reauto db upgrade``).
+            UsageError: the database schema is not up to date (``reauto db upgrade``), or the
+                run needs a web server (Twilio, or ``options.forever``) and was given no ``web``.
             RuntimeError: this ``DialRun`` has run already.
         """
         if self._engine is not None:
