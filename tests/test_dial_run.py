@@ -131,3 +131,13 @@ async def test_a_store_whose_schema_is_not_up_to_date_stops_the_run_before_anyth
         await DialRun(cfg, campaign(tmp_path), DialOptions(clock_start=AT)).run()
     assert closed == ["store"]
     assert left_open(before) == []
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_a_serving_run_without_a_web_server_is_refused_and_closes_what_it_opened(fresh_db_cfg, tmp_path, closed):
+    before = asyncio.all_tasks()
+    with pytest.raises(UsageError, match="needs a web server"):
+        await DialRun(fresh_db_cfg, campaign(tmp_path), DialOptions(clock_start=AT, forever=True)).run()
+    assert closed == ["reservations", "telephony", "wake bus", "conversations", "stt", "tts", "store"]
+    assert left_open(before) == []
