@@ -281,7 +281,8 @@ def campaign_reference() -> str:
 def openapi_document() -> str:
     """``docs/openapi.json``: the OpenAPI document of ``reauto serve`` (sorted keys, 2-space indent)."""
     from reauto.config import IntakeSettings, TwilioSettings
-    from reauto.serve.app import ServeContext, create_app
+    from reauto.serve.app import create_app
+    from reauto.serve.context import ServeContext
     from reauto.telephony.twilio import CallRegistry
 
     app = create_app(ServeContext(TwilioSettings(), CallRegistry(""), intake=IntakeSettings()))

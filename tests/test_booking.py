@@ -157,7 +157,8 @@ async def test_a_dialed_lead_books_a_real_slot_linked_to_the_call(tmp_path):
     import uuid
 
     from reauto.config import DatabaseSettings, Settings
-    from reauto.dialer.run import DialOptions, DialRun
+    from reauto.dialer.building import DialOptions
+    from reauto.dialer.run import DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database

@@ -15,7 +15,8 @@ from reauto.compliance import ComplianceRules
 from reauto.config import DatabaseSettings, Settings
 from reauto.dialer import assembly
 from reauto.dialer.records import CallRecorder, RetryPolicy, advance_cadence
-from reauto.dialer.run import DialOptions, DialRun
+from reauto.dialer.building import DialOptions
+from reauto.dialer.run import DialRun
 from reauto.dialer.texting import QUIET, Texter, spoken_time
 from reauto.errors import ConfigError
 from reauto.store import migrate

@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from reauto.config import IntakeSettings, TwilioSettings
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
 from reauto.serve.server import WebServer
 from reauto.store.models import Call, Campaign, Lead, LeadStatus
 from reauto.telephony.twilio import CallRegistry

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reauto.campaign import Campaign, load_campaign
 from reauto.config import DatabaseSettings, Settings
+from reauto.dialer import building
 from reauto.dialer import run as run_module
-from reauto.dialer.run import DialOptions, DialResult, DialRun
+from reauto.dialer.building import DialOptions
+from reauto.dialer.run import DialResult, DialRun
 from reauto.dialer.second_listen import Follower
 from reauto.errors import UsageError
 
@@ -44,18 +46,18 @@ def closed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         monkeypatch.setattr(cls, method, closing)
 
     def made_by(factory: str, name: str) -> None:  # the class the run's factory picks (memory, Redis, …)
-        make: Callable[..., Any] = getattr(run_module, factory)
+        make: Callable[..., Any] = getattr(building, factory)
 
         def making(*args: Any, **kwargs: Any) -> Any:
             made = make(*args, **kwargs)
             spy(type(made), "close", name)
             return made
-        monkeypatch.setattr(run_module, factory, making)
+        monkeypatch.setattr(building, factory, making)
 
     spy(AsyncEngine, "dispose", "store")
-    spy(run_module.ProcessPoolSTT, "close", "stt")
-    spy(run_module.SimTelephony, "close", "telephony")
-    spy(run_module.RealtimeExport, "close", "export")
+    spy(building.ProcessPoolSTT, "close", "stt")
+    spy(building.SimTelephony, "close", "telephony")
+    spy(building.RealtimeExport, "close", "export")
     spy(run_module.MonitoringServer, "close", "metrics")
     spy(Follower, "finish", "second listen")
     for factory, name in (("tiered_tts", "tts"), ("reservations_for", "reservations"),
@@ -128,4 +130,14 @@ async def test_a_store_whose_schema_is_not_up_to_date_stops_the_run_before_anyth
     with pytest.raises(UsageError, match="reauto db upgrade"):
         await DialRun(cfg, campaign(tmp_path), DialOptions(clock_start=AT)).run()
     assert closed == ["store"]
+    assert left_open(before) == []
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_a_serving_run_without_a_web_server_is_refused_and_closes_what_it_opened(fresh_db_cfg, tmp_path, closed):
+    before = asyncio.all_tasks()
+    with pytest.raises(UsageError, match="needs a web server"):
+        await DialRun(fresh_db_cfg, campaign(tmp_path), DialOptions(clock_start=AT, forever=True)).run()
+    assert closed == ["reservations", "telephony", "wake bus", "conversations", "stt", "tts", "store"]
     assert left_open(before) == []

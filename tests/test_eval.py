@@ -22,8 +22,9 @@ from reauto.config import Settings, SttSettings
 from reauto.errors import UsageError
 from reauto.eval.recordings import load_call, load_set
 from reauto.eval.scoring import slot_matches
-from reauto.eval.segment import align, speech_spans
+from reauto.eval.segment import align
 from reauto.stt import wer
+from reauto.voice.utterances import speech_spans
 
 from .conftest import SHARED
 

@@ -122,7 +122,7 @@ def test_slots_text():
 
 
 def test_the_post_call_analysis_is_scored_against_its_labels():
-    from reauto.analytics.postcall import analyse
+    from reauto.dialer.postcall import analyse
     from reauto.eval.recordings import LABELLED_SLOTS, Labels
     from reauto.eval.runner import analysis_scores
 

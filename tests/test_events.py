@@ -190,7 +190,7 @@ async def test_a_commit_that_stored_events_wakes_the_real_time_push_and_a_rollba
 
 @pytest.mark.integration
 async def test_an_llm_analysis_that_breaks_the_schema_is_refused_and_the_rules_stand(pg_engine):
-    from reauto.analytics.postcall import LLMAnalyst, analyse, store_analysis
+    from reauto.dialer.postcall import LLMAnalyst, analyse, store_analysis
     from reauto.store.engine import session_factory
     from reauto.store.models import CallEvent, Campaign, Lead, Turn
     from reauto.store.types import utcnow

@@ -347,7 +347,8 @@ async def test_a_dialing_campaign_pushes_each_call_to_its_targets_when_it_ends(t
 
     from reauto.campaign import load_campaign
     from reauto.config import DatabaseSettings, ExportSettings, Settings
-    from reauto.dialer.run import DialOptions, DialRun
+    from reauto.dialer.building import DialOptions
+    from reauto.dialer.run import DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database

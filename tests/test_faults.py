@@ -304,7 +304,9 @@ async def test_a_dead_dialers_spool_is_replayed_once_and_a_refused_line_is_kept(
 async def test_sigterm_lets_live_calls_go_on_for_the_grace_then_ends_them_to_be_resumed(tmp_path, redis_settings):
     from reauto.campaign import load_campaign
     from reauto.config import DatabaseSettings, ResilienceSettings, Settings
-    from reauto.dialer.run import DialOptions, DialRun
+    from reauto.dialer.building import DialOptions
+    from reauto.dialer.run import DialRun
+    from reauto.serve.embed import start_server
     from reauto.dialer.recovery import RECOVERY_KEY
     from reauto.store import migrate
 
@@ -315,7 +317,7 @@ async def test_sigterm_lets_live_calls_go_on_for_the_grace_then_ends_them_to_be_
         migrate.upgrade(cfg)
         campaign = load_campaign(jane_clones(tmp_path, "sigterm", count=1, concurrency=1))
         serving = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
-            concurrency=1, clock_start=datetime.fromisoformat(AT), speed=1.5, forever=True)).run())
+            concurrency=1, clock_start=datetime.fromisoformat(AT), speed=1.5, forever=True), web=start_server).run())
         await wait_until(lambda: rows(cfg, Call, Call.status == CallStatus.IN_PROGRESS) or serving.done(), 120,
                          "the call to be answered")
         # the greeting, a first answer and the next question are said (turns are stored as they are said)

@@ -215,7 +215,8 @@ def test_serve_metrics_reads_the_gpus_live_in_multiprocess_mode(monkeypatch: pyt
     from fastapi.testclient import TestClient
 
     from reauto.config import TwilioSettings
-    from reauto.serve.app import ServeContext, create_app
+    from reauto.serve.app import create_app
+    from reauto.serve.context import ServeContext
     from reauto.telephony.twilio import CallRegistry
 
     _served_with_fake_gpus(monkeypatch, tmp_path)

@@ -19,9 +19,11 @@ from reauto.agent.inbound import CallerFacts, InboundLines, follow_up_close
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.campaign import Campaign, load_campaign
 from reauto.dialer import assembly
+from reauto.dialer.building import DialOptions
 from reauto.dialer.inbound import identify
-from reauto.dialer.run import DialOptions, DialRun
+from reauto.dialer.run import DialRun
 from reauto.errors import ConfigError
+from reauto.serve.embed import start_server
 from reauto.sim.lead import LeadScript
 from reauto.store.engine import make_engine, session_factory
 from reauto.store.models import (
@@ -231,7 +233,7 @@ async def serving(cfg: Any, campaign: Any, **kw: Any) -> tuple[Any, asyncio.Task
     started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     run = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
         concurrency=2, clock_start=AT, speed=1.5, seed=False, forever=True, on_start=started.set_result,
-        **kw)).run())
+        **kw), web=start_server).run())
     done, _ = await asyncio.wait([started, run], timeout=120, return_when=asyncio.FIRST_COMPLETED)
     assert started in done, run.result() if run.done() else "the dialer did not start"
     dialer = started.result()

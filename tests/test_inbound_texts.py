@@ -17,7 +17,7 @@ from reauto.errors import ConfigError
 from reauto.export.records import pending
 from reauto.intake.replies import read_reply, sentences
 from reauto.intake.texts import TEXT_OPT_OUT, callback_time
-from reauto.serve.app import ServeContext
+from reauto.serve.context import ServeContext
 from reauto.serve.sms_routes import twiml_message
 from reauto.store.engine import session_factory
 from reauto.store.models import Campaign, ConsentRecord, DncEntry, DncSource, Lead, LeadStatus, Touch

@@ -18,9 +18,12 @@ from pathlib import Path
 
 from reauto.campaign import load_campaign
 from reauto.config import DatabaseSettings, IntakeSettings, Settings, TwilioSettings
-from reauto.dialer.run import DialOptions, DialRun
+from reauto.dialer.building import DialOptions
+from reauto.dialer.run import DialRun
 from reauto.intake.auth import Forbidden, Unauthorized, authenticate
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
+from reauto.serve.embed import start_server
 from reauto.signature import sign
 from reauto.serve.server import WebServer
 from reauto.store import migrate
@@ -177,7 +180,7 @@ async def serve_and_post_to(cfg, campaign, at: str, port: int, **lead):
     await engine.dispose()
     task = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
         concurrency=2, clock_start=datetime.fromisoformat(at), speed=1.5, seed=False, forever=True,
-        poll_s=60.0)).run())
+        poll_s=60.0), web=start_server).run())
     url = f"http://127.0.0.1:{port}/v1/leads"
     own = f"http://127.0.0.1:{cfg.twilio.listen_port}/healthz"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:

@@ -15,7 +15,8 @@ from reauto.errors import ConfigError
 from reauto.intake import followupboss as fub
 from reauto.intake.auth import Forbidden, Unauthorized
 from reauto.intake.forms import form_record
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
 from reauto.serve.server import WebServer
 from reauto.store.engine import session_factory
 from reauto.store.models import Campaign, ConsentRecord, Lead

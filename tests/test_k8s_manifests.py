@@ -204,12 +204,14 @@ def mounted_file(pod_spec: dict[str, Any], container: dict[str, Any], path: str)
 
 
 def app_routes() -> dict[str, set[str]]:
-    """The routes of ``reauto serve`` (and of every dial worker's server): path -> methods."""
-    from reauto.serve.app import ServeContext, create_app
+    """The HTTP routes of ``reauto serve`` (and of every dial worker's server), as its OpenAPI
+    document lists them (its routers are included lazily): path -> methods."""
+    from reauto.serve.app import create_app
+    from reauto.serve.context import ServeContext
     from reauto.telephony.twilio import CallRegistry
 
     served = create_app(ServeContext(settings=TwilioSettings(), registry=CallRegistry()))
-    return {route.path: set(getattr(route, "methods", None) or ()) for route in served.routes}
+    return {path: {method.upper() for method in operations} for path, operations in served.openapi()["paths"].items()}
 
 
 def ids(item: tuple[str, dict[str, Any]]) -> str:

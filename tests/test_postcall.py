@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reauto.analytics.postcall import analyse, described
+from reauto.dialer.postcall import analyse, described
 
 pytestmark = pytest.mark.unit
 

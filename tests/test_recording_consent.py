@@ -124,9 +124,9 @@ def test_an_objection_mid_call_stops_the_recording_and_its_audio_goes_or_ends_th
     from sqlalchemy.orm import Session
 
     from reauto.config import DatabaseSettings, Settings
-    from reauto.eval.segment import speech_spans
     from reauto.export.records import call_record
     from reauto.audio.codec import to_internal
+    from reauto.voice.utterances import speech_spans
     from reauto.store import migrate
     from reauto.store.models import Call, Lead, Turn
     from reauto.store.repositories import recording_state

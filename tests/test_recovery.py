@@ -93,7 +93,8 @@ async def test_a_resumed_conversation_says_we_got_cut_off_and_asks_where_it_stop
 async def test_sigkill_with_ten_live_calls_then_restart_loses_nothing_and_dials_no_one_twice(tmp_path, redis_settings):
     from reauto.campaign import load_campaign
     from reauto.config import DatabaseSettings, Settings
-    from reauto.dialer.run import DialOptions, DialRun
+    from reauto.dialer.building import DialOptions
+    from reauto.dialer.run import DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database

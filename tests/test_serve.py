@@ -12,7 +12,8 @@ from twilio.request_validator import RequestValidator
 
 from reauto.breaker import Breaker
 from reauto.config import TwilioSettings
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
 from reauto.serve.security import ReplayGuard, signed_url, valid_signature
 from reauto.serve.server import WebServer
 from reauto.store.engine import ping, session_factory

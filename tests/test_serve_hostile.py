@@ -16,7 +16,8 @@ from twilio.request_validator import RequestValidator
 from reauto.config import FollowUpBossSettings, FormSettings, IntakeSettings, TwilioSettings
 from reauto.intake import followupboss as fub
 from reauto.logfilter import RedactingFilter
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
 from reauto.serve.guard import call_number, parse_json, BadBody
 from reauto.serve.server import WebServer
 from reauto.store.engine import session_factory

@@ -104,7 +104,8 @@ async def test_a_dialed_call_is_checkpointed_every_turn_and_its_session_removed_
 
     from reauto.campaign import load_campaign
     from reauto.config import DatabaseSettings, Settings
-    from reauto.dialer.run import DialOptions, DialRun
+    from reauto.dialer.building import DialOptions
+    from reauto.dialer.run import DialRun
     from reauto.store import migrate
 
     from .conftest import create_database, drop_database

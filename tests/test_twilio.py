@@ -15,8 +15,10 @@ import yaml
 from reauto.campaign import load_campaign
 from reauto.config import DatabaseSettings, Settings, TwilioSettings, SttSettings
 from reauto.dialer import assembly
-from reauto.dialer.run import DialOptions, DialRun
+from reauto.dialer.building import DialOptions
+from reauto.dialer.run import DialRun
 from reauto.errors import UsageError
+from reauto.serve.embed import start_server
 from reauto.store import migrate
 from reauto.store.engine import make_engine, session_factory
 from reauto.store.models import Call, CallEvent, CallStatus, DncEntry
@@ -77,7 +79,8 @@ async def run(cfg, campaign, **kw):
         sessions = session_factory(engine)
         await assembly.seed_sim_leads(sessions, await assembly.upsert_campaign(sessions, campaign), campaign)
         await engine.dispose()
-    result = await DialRun(cfg, campaign, DialOptions(concurrency=4, clock_start=AT, speed=SPEED, **kw)).run()
+    result = await DialRun(cfg, campaign, DialOptions(concurrency=4, clock_start=AT, speed=SPEED, **kw),
+                          web=start_server).run()
     return {s.lead_name: s for s in result.summaries}
 
 

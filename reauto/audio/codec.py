@@ -172,6 +172,29 @@ def _read_ulaw_wav(path: Path, raw: bytes) -> Audio:
     return Audio(ulaw_decode(data).tobytes(), PHONE_RATE)
 
 
+def split_channels(path: Path) -> tuple[bytes, bytes, int]:
+    """A dual-channel recording → (lead PCM, agent PCM, rate).
+
+    Raises:
+        UsageError: the file is missing, malformed or not two-channel 16-bit PCM.
+    """
+    try:
+        with wave.open(str(path)) as w:
+            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+            data = w.readframes(w.getnframes())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: recording file is missing") from None
+    except (wave.Error, EOFError) as exc:
+        raise UsageError(f"{path}: malformed recording: {exc}") from None
+    if channels == 1:
+        audio = read_wav(path)
+        return audio.pcm, b"", audio.rate
+    if channels != 2 or width != 2:
+        raise UsageError(f"{path}: expected a 2-channel 16-bit recording (lead left, agent right)")
+    samples = np.frombuffer(data[: len(data) - len(data) % 4], dtype=np.int16).reshape(-1, 2)
+    return samples[:, 0].tobytes(), samples[:, 1].tobytes(), rate
+
+
 def write_wav(path: Path | str, pcm: bytes, rate: int = SAMPLE_RATE, channels: int = 1) -> Path:
     """Write PCM16 (interleaved when ``channels`` > 1) as a WAV file."""
     path = Path(path)

@@ -65,7 +65,8 @@ def dial(
     Example: reauto dial campaigns/demo.yaml --at 2026-11-24T15:00:00-06:00
     """
     from reauto.campaign import load_campaign
-    from reauto.dialer.run import DialOptions, DialRun
+    from reauto.dialer.building import DialOptions
+    from reauto.dialer.run import DialRun
 
     cfg = settings(ctx)
     campaign = load_campaign(campaign_file)
@@ -77,7 +78,10 @@ def dial(
                           clock_start=_parse_at(at), speed=speed, recordings=recordings or cfg.recording.dir,
                           seed=seed_personas,
                           metrics=(metrics_host, metrics_port) if metrics_port is not None else None)
-    run = DialRun(cfg, campaign, options, on_message=say, view=None if as_json else _LiveView())
+    web = None
+    if campaign.telephony == "twilio":  # Twilio's webhooks and media streams reach this process
+        from reauto.serve.embed import start_server as web
+    run = DialRun(cfg, campaign, options, on_message=say, view=None if as_json else _LiveView(), web=web)
     result = asyncio.run(run.run())
     data = {"campaign": campaign.name, "calls": result.summaries,
             "denied": [{"lead_id": i, "reason": r} for i, r in result.denied], **result.extra}

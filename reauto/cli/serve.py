@@ -44,13 +44,15 @@ def serve(
         return
     from reauto.campaign import load_campaign
     from reauto.cli.dial import say
-    from reauto.dialer.run import DialOptions, DialRun
+    from reauto.dialer.building import DialOptions
+    from reauto.dialer.run import DialRun
+    from reauto.serve.embed import start_server
 
     campaign = load_campaign(campaign_file)
     if campaign.telephony == "twilio" and not cfg.twilio.public_url:
         raise UsageError("telephony twilio needs [twilio] public_url (the https URL Twilio reaches reauto at)")
     options = DialOptions(concurrency=concurrency, recordings=cfg.recording.dir, seed=False, forever=True)
-    result = asyncio.run(DialRun(cfg, campaign, options, on_message=say).run())
+    result = asyncio.run(DialRun(cfg, campaign, options, on_message=say, web=start_server).run())
     emit({"campaign": campaign.name, "calls": len(result.summaries), "denied": len(result.denied)}, False,
          lambda d: err_console.print(f"stopped: {d['calls']} calls placed, {d['denied']} leads not dialed",
                                      highlight=False))

@@ -2,7 +2,8 @@
 
 Leads are claimed from the store with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
 several dialer workers can share a campaign. A lead the gate refuses is released with the gate's
-next allowed time (or closed for good); an allowed lead becomes a call (:mod:`reauto.dialer.calling`).
+next allowed time (or closed for good); an allowed lead's expected cost is held
+(:mod:`reauto.dialer.funding`) and it becomes a call (:mod:`reauto.dialer.calling`).
 Every ``recover_every_s`` the dialer takes back what dialers that died left: their leads and
 calls (:mod:`reauto.dialer.recovery`) and the money they held (:mod:`reauto.dialer.holds`).
 
@@ -30,15 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto import metrics
 from reauto.compliance import ABANDON_AFTER_S
-from reauto.costs.budget import BudgetGuard, CountersUnavailable, Hold
-from reauto.costs.holds import HoldRef
+from reauto.costs.budget import BudgetGuard
 from reauto.costs.meter import CostMeter, LedgerLine
 from reauto.costs.pricing import Catalogue
-from reauto.costs.reservations import COUNTER_ERRORS
 from reauto.dialer.admission import Admission
 from reauto.dialer.caller_ids import CallerIdPool
 from reauto.dialer.calling import CallRunner, posted_at
-from reauto.dialer.holds import settle_dead_holds
+from reauto.dialer.funding import Funding
 from reauto.dialer.reception import Reception
 from reauto.dialer.queue import DialQueue
 from reauto.dialer.records import CallRecorder, RetryPolicy
@@ -115,7 +114,7 @@ class DialerConfig:
     region: str = "US"  # how a caller's number is read when it comes without a country code
 
 
-class Dialer(CallRunner, Reception):
+class Dialer(CallRunner, Reception, Funding):
     """Runs one campaign's calls on one worker."""
 
     def __init__(
@@ -270,19 +269,6 @@ class Dialer(CallRunner, Reception):
             self.recovered.calls += found.calls
         await self._settle_dead_holds()
 
-    async def _settle_dead_holds(self) -> int:
-        """Settle the money dialers that died still hold; how many holds were settled."""
-        if self.guard is None:
-            return 0
-        try:
-            settled = await settle_dead_holds(self.sessions, self.guard.reservations, worker=self.config.worker,
-                                              now=self.store_clock())
-        except Exception as exc:  # noqa: BLE001 - the next sweep tries again
-            log.warning("could not settle the holds of stopped dialers: %s: %s", type(exc).__name__, exc)
-            return 0
-        self.recovered.holds += [h.ref for h in settled]
-        return len(settled)
-
     def _bill(self, call: Call, seconds: float) -> list[LedgerLine]:
         """What telephony bills for ``seconds`` of an interrupted call (its minutes and answering-machine check)."""
         assert self.catalogue is not None
@@ -412,66 +398,6 @@ class Dialer(CallRunner, Reception):
             wait_s = max(self.config.poll_s, (next_at - self.store_clock()).total_seconds())
             self._resume_at = asyncio.get_running_loop().time() + wait_s
         log.error("%s", self.stopped.line())
-
-    async def _hold(self, lead: Lead) -> Hold | None | bool:
-        """Hold the call's expected cost before dialing; False (lead released) when refused."""
-        if self.guard is None or self.catalogue is None:
-            return None
-        estimate = self.catalogue.call_estimate(self.telephony.name, self.config.call_estimate_min,
-                                                amd=self.config.amd)
-        try:
-            ref = str(HoldRef(lead.id, self.config.worker, self.store_clock()))
-            hold = await self.guard.hold(ref, estimate)
-            if hold is None and await self._settle_dead_holds():
-                hold = await self.guard.hold(ref, estimate)  # a dead dialer's money came back
-            if hold is None and await self._wait_for_money(estimate):
-                await self._release(lead)
-                return False
-        except (CountersUnavailable, *COUNTER_ERRORS):
-            # fail closed until the counters answer: no call can prove its money is there
-            self.counters_down = True
-            metrics.BREAKER_STATE.labels(dependency="redis").set(metrics.BREAKER_CODES["open"])
-            await self._release(lead)
-            return False
-        if self.counters_down:
-            metrics.BREAKER_STATE.labels(dependency="redis").set(metrics.BREAKER_CODES["closed"])
-        self.counters_down = False
-        if hold is not None:
-            self._money_wait = (0.0, 0.0)
-            return hold
-        metrics.LEADS_REFUSED.labels(campaign=self.config.campaign_name, reason="budget").inc()
-        await self.guard.breaker_alert("dialing_stopped")
-        reason = f"budget: cannot cover a new call (${estimate:.4f} held per call); dialing stops"
-        self.denied.append((lead.id, reason))
-        log.warning("lead %s not dialed: %s", lead.id, reason)
-        await self._release(lead)
-        try:
-            full = await self.guard.full_windows(estimate)
-        except COUNTER_ERRORS:
-            full = []
-        # calls may go again when the last full budget's period ends
-        self.stopped = RunStop("budget", f"cannot cover a new call (${estimate:.4f} held per call)"
-                               + "".join(f"; {w.scope} {w.period.value} budget ${w.amount:,.2f} is used up"
-                                         for w in full),
-                               max((w.end for w in full), default=None))
-        return False
-
-    async def _wait_for_money(self, estimate: Decimal) -> bool:
-        """A refused hold that would fit without other dialers' holds: wait a while for them (their calls
-        end, or a sweep settles them once their dialer is known to have died); False when waiting cannot help."""
-        assert self.guard is not None
-        if not await self.guard.fits_without_others(estimate):
-            return False
-        loop = asyncio.get_running_loop()
-        since = self._money_wait[0] or loop.time()
-        # a dead dialer's lease runs out, and a sweep settles its holds, within this long
-        limit = 1.5 * self.config.lease.total_seconds() + self.config.recover_every_s
-        if loop.time() - since > limit:
-            return False
-        if not self._money_wait[0]:
-            log.warning("the budget is held by other dialers' calls; waiting for them to end or be settled")
-        self._money_wait = (since, loop.time() + min(5.0, self.config.recover_every_s))
-        return True
 
     async def _release(self, lead: Lead, due: datetime | None = None) -> None:
         """Give a claimed lead back untouched: its status from before the claim (due again, from ``due`` if given)."""

@@ -20,9 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto import events
-from reauto.analytics.postcall import analyse, store_analysis
 from reauto.costs.meter import LedgerLine
 from reauto.dialer.caller_ids import CallerIdPool
+from reauto.dialer.postcall import analyse, store_analysis
 from reauto.store.models import (
     Appointment,
     Call,

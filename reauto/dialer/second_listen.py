@@ -4,7 +4,7 @@ A live call hears each answer once, within a few hundred milliseconds, with a se
 for speed (:data:`reauto.stt.pocketsphinx.SEARCH`); an opt-out misheard there would be lost, and
 the FCC makes an opt-out by any reasonable means binding. After the call, off the live path, the
 lead's channel of the recording is cut into utterances (Silero VAD,
-:func:`reauto.eval.segment.speech_spans`) and each is decoded again with the thorough search
+:func:`reauto.voice.utterances.speech_spans`) and each is decoded again with the thorough search
 (:data:`reauto.stt.pocketsphinx.THOROUGH`: wider beams and the second pass) and the campaign's
 models, and read for an opt-out as the agent reads a live answer: the best reading, or two of
 its other readings, say so (:func:`reauto.agent.intents.intents_of`).
@@ -100,8 +100,7 @@ def lead_side(path: Path) -> bytes:
     Raises:
         UsageError: the recording is missing or malformed.
     """
-    from reauto.eval.export import split_channels
-    from reauto.audio.codec import to_internal
+    from reauto.audio.codec import split_channels, to_internal
 
     lead, _agent, rate = split_channels(path)
     return to_internal(lead, rate)
@@ -312,8 +311,8 @@ def _low_priority() -> None:
 def hear_file(path: str, settings: dict[str, Any], vocabulary: tuple[str, ...]) -> tuple[int, str | None, float | None]:
     """In the worker process: the lead side of ``path`` cut into utterances and decoded again;
     returns (utterances, the one that opts out or None, where it starts in seconds)."""
-    from reauto.eval.segment import speech_spans
     from reauto.audio.codec import SAMPLE_RATE, SAMPLE_WIDTH
+    from reauto.voice.utterances import speech_spans
 
     loop = _WORKER.get("loop") or _WORKER.setdefault("loop", asyncio.new_event_loop())
     key = (repr(sorted(settings.items())), vocabulary)

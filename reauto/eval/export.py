@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +22,7 @@ from reauto.errors import UsageError
 from reauto.eval.recordings import AGENT_WAV, CALL_FILE, LEAD_WAV, OUTCOMES
 from reauto.store.engine import session_factory
 from reauto.store.models import Call, CallStatus, Campaign, Lead, QualificationSnapshot, Turn
+from reauto.audio.codec import split_channels, write_wav
 
 HEADER = ("# Exported by `reauto calls export-recordings` from call {call_id} ({when}).\n"
           "# The reference is what the call's recogniser heard and the agent concluded:\n"
@@ -35,31 +35,6 @@ class ExportReport:
 
     written: list[str] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
-
-
-def split_channels(path: Path) -> tuple[bytes, bytes, int]:
-    """A dual-channel recording → (lead PCM, agent PCM, rate).
-
-    Raises:
-        UsageError: the file is missing, malformed or not two-channel 16-bit PCM.
-    """
-    import wave
-
-    try:
-        with wave.open(str(path)) as w:
-            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
-            data = w.readframes(w.getnframes())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: recording file is missing") from None
-    except (wave.Error, EOFError) as exc:
-        raise UsageError(f"{path}: malformed recording: {exc}") from None
-    if channels == 1:
-        audio = read_wav(path)
-        return audio.pcm, b"", audio.rate
-    if channels != 2 or width != 2:
-        raise UsageError(f"{path}: expected a 2-channel 16-bit recording (lead left, agent right)")
-    samples = np.frombuffer(data[: len(data) - len(data) % 4], dtype=np.int16).reshape(-1, 2)
-    return samples[:, 0].tobytes(), samples[:, 1].tobytes(), rate
 
 
 def _labels(outcome: str | None, slots: dict[str, Any]) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class Labels(_Model):
     budget_usd: float | None = Field(None, gt=0)
     preapproved: StrictBool | None = None
     outcome: Literal[OUTCOMES] | None = None  # type: ignore[valid-type]
-    #: the post-call analysis (reauto.analytics.postcall): the lead's sentiment, what they objected to
+    #: the post-call analysis (reauto.dialer.postcall): the lead's sentiment, what they objected to
     sentiment: Literal["positive", "neutral", "negative"] | None = None
     objections: list[str] | None = None
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reauto.analytics.postcall import Analysis, analyse
 from reauto.campaign import Campaign
 from reauto.config import Settings, SttSettings
 from reauto.dialer.assembly import vocabulary
+from reauto.dialer.postcall import Analysis, analyse
 from reauto.dialer.results import percentile
 from reauto.errors import ReautoError, UsageError
 from reauto.eval import realtime
@@ -36,13 +36,14 @@ from reauto.eval.scoring import (
     total,
     word_errors,
 )
-from reauto.eval.segment import align, group_turns, speech_spans
+from reauto.eval.segment import align, group_turns
 from reauto.eval.ttscheck import VoiceCheck, check_voice
 from reauto.stt.base import STTProvider
 from reauto.stt.pool import ProcessPoolSTT
 from reauto.tts.base import TTSProvider
 from reauto.voice.conversation import Brain
 from reauto.voice.pipeline import TurnTaking
+from reauto.voice.utterances import speech_spans
 
 __all__ = ["UNCONCLUDED", "AgentReplay", "CallResult", "EvalOptions", "EvalReport", "Evaluator", "TurnResult",
            "replay_agent"]

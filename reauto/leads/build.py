@@ -164,6 +164,17 @@ def build_lead(
     except _Rejected as rejected:
         return None, [*issues, rejected.issue]
 
+    row = _row(mapped, phone, alternates, external_id, warn, file=file, line=line)
+    consent = _consent(mapped, file, line, policy, now, warn)
+    if consent is not None:
+        row["has_written_consent"] = consent["kind"] == "prior_express_written"
+    return LeadDraft(line=line, row=row, consent=consent), issues
+
+
+def _row(mapped: MappedRow, phone: PhoneInfo, alternates: list[str], external_id: str | None, warn: Any, *,
+         file: str, line: int) -> dict[str, Any]:
+    """The lead row of a record whose numbers are read: names, address, time zone, email and provenance
+    (cut to their columns, with a warning for each cut), without consent."""
     f = mapped.fields
     first, last = f.get("first_name"), f.get("last_name")
     if first is None and last is None and "full_name" in f:
@@ -182,7 +193,7 @@ def build_lead(
         meta["extension"] = phone.extension
     custom = dict(mapped.custom)
     custom[META_KEY] = meta
-    row: dict[str, Any] = {
+    return {
         "external_id": external_id,
         "first_name": _cut("first_name", first, warn),
         "last_name": _cut("last_name", last, warn),
@@ -200,10 +211,6 @@ def build_lead(
         "custom": custom,
         "has_written_consent": False,
     }
-    consent = _consent(mapped, file, line, policy, now, warn)
-    if consent is not None:
-        row["has_written_consent"] = consent["kind"] == "prior_express_written"
-    return LeadDraft(line=line, row=row, consent=consent), issues
 
 
 def _phones(

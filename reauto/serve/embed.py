@@ -1,7 +1,8 @@
-"""The Twilio side of a process that dials: provider, call registry and webhook server together.
+"""The web server of a process that dials or serves: webhooks, media streams, lead intake, health.
 
-``reauto dial`` (with ``telephony: twilio``) and ``reauto serve --campaign`` both run this, so
-Twilio's media streams reach the process whose dialer placed the call.
+``reauto serve`` starts it alone; ``reauto dial`` (with ``telephony: twilio``) and ``reauto serve
+--campaign`` give :func:`start_server` to their dial run (:class:`reauto.dialer.run.DialRun`), which
+starts it beside its telephony, so Twilio's media streams reach the process whose dialer placed the call.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reauto.config import Settings
-from reauto.serve.app import ServeContext, create_app
+from reauto.serve.app import create_app
+from reauto.serve.context import ServeContext
 from reauto.serve.server import WebServer
-from reauto.telephony.twilio import CallRegistry, TwilioTelephony
+from reauto.telephony.twilio import CallRegistry
 
 
 def readiness_checks(cfg: Settings, engine: Any) -> dict[str, Callable[[], Awaitable[Any]]]:
@@ -60,17 +62,3 @@ async def start_server(cfg: Settings, *, registry: CallRegistry, sessions: Any, 
             await fub.close()
         raise
     return server
-
-
-async def twilio_stack(cfg: Settings, *, sessions: Any, engine: Any, amd: bool,
-                       live: Callable[[], list[dict[str, Any]]] | None,
-                       on_agent_text: Callable[[str, str], None] | None = None,
-                       on_intake: Callable[[int], Any] | None = None,
-                       ) -> tuple[TwilioTelephony, WebServer]:
-    """Twilio telephony plus its listening server (the caller closes both)."""
-    registry = CallRegistry(cfg.twilio.public_url)
-    telephony = TwilioTelephony(cfg.twilio, registry, amd=amd, on_agent_text=on_agent_text)
-    await telephony.start()
-    server = await start_server(cfg, registry=registry, sessions=sessions, engine=engine,
-                                breakers=[telephony.breaker], live=live, on_intake=on_intake)
-    return telephony, server

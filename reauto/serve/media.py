@@ -14,10 +14,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import WebSocket
+from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from reauto.leads.values import MAX_DEPTH, json_depth
+from reauto.serve.context import Context
 from reauto.serve.guard import shown
 from reauto.telephony.twilio import CallRegistry, MediaChannel
 
@@ -44,6 +45,15 @@ class Start:
     call_sid: str
     token: str
     parameters: dict[str, str] = field(default_factory=dict)
+
+
+router = APIRouter()
+
+
+@router.websocket("/media/{call_id}")
+async def media(websocket: WebSocket, call_id: str, ctx: Context) -> None:
+    await serve_media(websocket, call_id, ctx.registry, start_timeout_s=ctx.media_start_timeout_s,
+                      call_limit_s=ctx.settings.time_limit_s + 120)
 
 
 async def serve_media(websocket: WebSocket, call_id: str, registry: CallRegistry, *, start_timeout_s: float,

@@ -11,22 +11,19 @@ plain-language opt-out ("don't text me") is answered only here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from reauto.intake.texts import InboundText, receive_text
+from reauto.serve.context import Context
 from reauto.serve.openapi import form_example
-
-if TYPE_CHECKING:
-    from reauto.serve.app import ServeContext
+from reauto.serve.webhooks import TWIML, verified_form
 
 log = logging.getLogger(__name__)
 
-TWIML = "application/xml"
+router = APIRouter()
 
 
 def twiml_message(text: str | None) -> str:
@@ -36,21 +33,17 @@ def twiml_message(text: str | None) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
 
 
-def add_sms_routes(app: FastAPI, ctx: ServeContext,
-                   verified_form: Callable[[Request], Awaitable[dict[str, str]]]) -> None:
-    """Register ``POST /twilio/sms`` on ``app``."""
-
-    @app.post("/twilio/sms", response_class=Response, tags=["twilio"],
-              summary="A lead's text: opt-out (STOP or plain words), HELP, START, or a reply stored on the lead",
-              responses={200: {"description": "TwiML: the confirmation or help text, or an empty <Response/>"},
-                         403: {"description": "no valid X-Twilio-Signature"},
-                         404: {"description": "the server has no store"}},
-              openapi_extra=form_example(MessageSid="SM0123456789abcdef0123456789abcdef",
-                                         AccountSid="AC0123456789abcdef0123456789abcdef", From="+15125550123",
-                                         To="+15125550100", Body="Stop texting me please", NumMedia="0"))
-    async def inbound_text(request: Request) -> Response:
-        form = await verified_form(request)
-        if ctx.engine is None:
-            return JSONResponse({"detail": "texts cannot be received: this server has no store"}, status_code=404)
-        handled = await receive_text(ctx.engine, InboundText.from_form(form), region=ctx.region)
-        return Response(twiml_message(handled.answer), media_type=TWIML)
+@router.post("/twilio/sms", response_class=Response, tags=["twilio"],
+             summary="A lead's text: opt-out (STOP or plain words), HELP, START, or a reply stored on the lead",
+             responses={200: {"description": "TwiML: the confirmation or help text, or an empty <Response/>"},
+                        403: {"description": "no valid X-Twilio-Signature"},
+                        404: {"description": "the server has no store"}},
+             openapi_extra=form_example(MessageSid="SM0123456789abcdef0123456789abcdef",
+                                        AccountSid="AC0123456789abcdef0123456789abcdef", From="+15125550123",
+                                        To="+15125550100", Body="Stop texting me please", NumMedia="0"))
+async def inbound_text(request: Request, ctx: Context) -> Response:
+    form = await verified_form(request, ctx)
+    if ctx.engine is None:
+        return JSONResponse({"detail": "texts cannot be received: this server has no store"}, status_code=404)
+    handled = await receive_text(ctx.engine, InboundText.from_form(form), region=ctx.region)
+    return Response(twiml_message(handled.answer), media_type=TWIML)

@@ -16,23 +16,21 @@ hand-over to a person, :mod:`reauto.telephony.conference`): a person joining let
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from reauto.dialer.inbound import unattended
+from reauto.serve.context import Context
 from reauto.serve.openapi import form_example
+from reauto.serve.webhooks import TWIML, verified_form
 from reauto.store.types import utcnow
 from reauto.telephony.base import IncomingCall
 
-if TYPE_CHECKING:
-    from reauto.serve.app import ServeContext
-
 log = logging.getLogger(__name__)
 
-TWIML = "application/xml"
+router = APIRouter()
 #: What a caller hears when the server has neither a dialer nor a store to ask.
 NOBODY = "Sorry, we can't take your call right now. Please try again later. Goodbye."
 
@@ -42,44 +40,39 @@ def twiml_say(text: str) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><Response><Say>{escape(text)}</Say><Hangup/></Response>'
 
 
-def add_voice_routes(app: FastAPI, ctx: ServeContext,
-                     verified_form: Callable[[Request], Awaitable[dict[str, str]]]) -> None:
-    """Register ``POST /twilio/voice`` and ``POST /twilio/conference/{call_id}`` on ``app``."""
+@router.post("/twilio/conference/{call_id}", status_code=204, tags=["twilio"],
+             summary="Conference status callback of a call handed to a person (participant-join lets the lead in)",
+             responses={403: {"description": "no valid X-Twilio-Signature"}},
+             openapi_extra=form_example(ConferenceSid="CF0123456789abcdef0123456789abcdef",
+                                        FriendlyName="reauto-call-7", StatusCallbackEvent="participant-join",
+                                        CallSid="CA0123456789abcdef0123456789abcdef", SequenceNumber="2",
+                                        Timestamp="Wed, 25 Nov 2026 16:00:00 +0000"))
+async def conference(call_id: str, request: Request, ctx: Context) -> Response:
+    form = await verified_form(request, ctx)
+    event = form.get("StatusCallbackEvent", "")[:40]
+    ctx.registry.conference(call_id, event, form.get("CallSid", "")[:64] or None)
+    log.info("conference of call %s: %s", call_id[:20], event or "(no event)")
+    return Response(status_code=204)
 
-    @app.post("/twilio/conference/{call_id}", status_code=204, tags=["twilio"],
-              summary="Conference status callback of a call handed to a person (participant-join lets the lead in)",
-              responses={403: {"description": "no valid X-Twilio-Signature"}},
-              openapi_extra=form_example(ConferenceSid="CF0123456789abcdef0123456789abcdef",
-                                         FriendlyName="reauto-call-7", StatusCallbackEvent="participant-join",
-                                         CallSid="CA0123456789abcdef0123456789abcdef", SequenceNumber="2",
-                                         Timestamp="Wed, 25 Nov 2026 16:00:00 +0000"))
-    async def conference(call_id: str, request: Request) -> Response:
-        form = await verified_form(request)
-        event = form.get("StatusCallbackEvent", "")[:40]
-        ctx.registry.conference(call_id, event, form.get("CallSid", "")[:64] or None)
-        log.info("conference of call %s: %s", call_id[:20], event or "(no event)")
-        return Response(status_code=204)
 
-    @app.post("/twilio/voice", response_class=Response, tags=["twilio"],
-              summary="A lead calls a campaign number: the agent answers, or the caller hears the unavailable line",
-              responses={200: {"description": "TwiML: <Connect><Stream> to the agent, or <Say> then <Hangup/>"},
-                         403: {"description": "no valid X-Twilio-Signature"}},
-              openapi_extra=form_example(CallSid="CA0123456789abcdef0123456789abcdef", CallStatus="ringing",
-                                         AccountSid="AC0123456789abcdef0123456789abcdef", From="+15125550123",
-                                         To="+15125550100", Direction="inbound"))
-    async def incoming_call(request: Request) -> Response:
-        form = await verified_form(request)
-        call = IncomingCall(form.get("CallSid", "")[:64], form.get("From", ""), form.get("To", ""))
-        answerer = ctx.registry.answerer
-        if answerer is not None:
-            pickup = await answerer(call)
-            if pickup.call_ref is not None:
-                ctx.registry.expect(pickup.call_ref, call.sid)
-                return Response(ctx.registry.twiml(pickup.call_ref), media_type=TWIML)
-            return Response(twiml_say(pickup.say or NOBODY), media_type=TWIML)
-        if ctx.sessions is None:
-            return Response(twiml_say(NOBODY), media_type=TWIML)
-        from reauto.dialer.inbound import unattended
-
-        return Response(twiml_say(await unattended(ctx.sessions, call, region=ctx.region, now=utcnow())),
-                        media_type=TWIML)
+@router.post("/twilio/voice", response_class=Response, tags=["twilio"],
+             summary="A lead calls a campaign number: the agent answers, or the caller hears the unavailable line",
+             responses={200: {"description": "TwiML: <Connect><Stream> to the agent, or <Say> then <Hangup/>"},
+                        403: {"description": "no valid X-Twilio-Signature"}},
+             openapi_extra=form_example(CallSid="CA0123456789abcdef0123456789abcdef", CallStatus="ringing",
+                                        AccountSid="AC0123456789abcdef0123456789abcdef", From="+15125550123",
+                                        To="+15125550100", Direction="inbound"))
+async def incoming_call(request: Request, ctx: Context) -> Response:
+    form = await verified_form(request, ctx)
+    call = IncomingCall(form.get("CallSid", "")[:64], form.get("From", ""), form.get("To", ""))
+    answerer = ctx.registry.answerer
+    if answerer is not None:
+        pickup = await answerer(call)
+        if pickup.call_ref is not None:
+            ctx.registry.expect(pickup.call_ref, call.sid)
+            return Response(ctx.registry.twiml(pickup.call_ref), media_type=TWIML)
+        return Response(twiml_say(pickup.say or NOBODY), media_type=TWIML)
+    if ctx.sessions is None:
+        return Response(twiml_say(NOBODY), media_type=TWIML)
+    return Response(twiml_say(await unattended(ctx.sessions, call, region=ctx.region, now=utcnow())),
+                    media_type=TWIML)

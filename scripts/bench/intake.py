@@ -41,7 +41,9 @@ sys.path.insert(0, str(ROOT))
 from reauto.campaign import load_campaign  # noqa: E402
 from reauto.config import DatabaseSettings, IntakeSettings, Settings, TwilioSettings  # noqa: E402
 from reauto.dialer import assembly  # noqa: E402
-from reauto.dialer.run import DialOptions, DialRun  # noqa: E402
+from reauto.dialer.building import DialOptions  # noqa: E402
+from reauto.dialer.run import DialRun  # noqa: E402
+from reauto.serve.embed import start_server  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.engine import make_engine, session_factory  # noqa: E402
 from reauto.store.models import Lead  # noqa: E402
@@ -89,7 +91,7 @@ async def one_run(queue: str, posts: int, workdir: Path, lane: int = 0) -> dict[
             await s.execute(update(Lead).values(next_attempt_at=utcnow() + timedelta(days=1)))
     await engine.dispose()
     serving = asyncio.create_task(DialRun(cfg, campaign, DialOptions(
-        clock_start=AT, seed=False, forever=True, poll_s=30.0, admission=False)).run())
+        clock_start=AT, seed=False, forever=True, poll_s=30.0, admission=False), web=start_server).run())
     url = f"http://127.0.0.1:{cfg.twilio.listen_port}/v1/leads"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
         for _ in range(300):

@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from reauto.campaign import load_campaign  # noqa: E402
 from reauto.config import DatabaseSettings, Settings, TwilioSettings  # noqa: E402
-from reauto.serve.app import ServeContext, create_app  # noqa: E402
+from reauto.serve.app import create_app  # noqa: E402
+from reauto.serve.context import ServeContext  # noqa: E402
 from reauto.serve.server import WebServer  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.engine import make_engine, session_factory  # noqa: E402

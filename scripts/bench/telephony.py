@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 from reauto.campaign import load_campaign  # noqa: E402
 from reauto.config import DatabaseSettings, Settings, TwilioSettings  # noqa: E402
 from reauto.dialer import assembly  # noqa: E402
-from reauto.dialer.run import DialOptions, DialRun  # noqa: E402
+from reauto.dialer.building import DialOptions  # noqa: E402
+from reauto.dialer.run import DialRun  # noqa: E402
+from reauto.serve.embed import start_server  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.engine import make_engine, session_factory  # noqa: E402
 from tests.fakes.twilio import DoubleProcess  # noqa: E402
@@ -87,7 +89,7 @@ async def one_run(telephony: str, n: int, workdir: Path) -> dict[str, Any]:
                 account_sid=double.account_sid, auth_token=double.auth_token, api_base_url=double.base_url,
                 public_url=f"http://127.0.0.1:{port}", listen_port=port)})
             options = DialOptions(concurrency=n, clock_start=AT, agent_text_tap=double.agent_text)
-            summaries = (await DialRun(cfg, campaign, options).run()).summaries
+            summaries = (await DialRun(cfg, campaign, options, web=start_server).run()).summaries
             reports = list((await double.reports()).values())
         far = [r.get("hello_to_first_audio_ms") for r in reports]
         underruns = sum(r.get("underruns", 0) for r in reports)

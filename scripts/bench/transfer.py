@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from reauto.campaign import load_campaign  # noqa: E402
 from reauto.config import DatabaseSettings, Settings  # noqa: E402
-from reauto.dialer.run import DialOptions, DialRun  # noqa: E402
+from reauto.dialer.building import DialOptions  # noqa: E402
+from reauto.dialer.run import DialRun  # noqa: E402
 from reauto.store import migrate  # noqa: E402
 from reauto.store.models import CallEvent  # noqa: E402
 
