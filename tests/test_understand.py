@@ -11,7 +11,7 @@ import pytest
 from reauto.agent.extract import SlotValue
 from reauto.agent.llm import LLMBrain, LLMParts
 from reauto.agent.prompts import PromptTemplate
-from reauto.agent.numbers import MoneyRange
+from reauto.agent.numbers.money import MoneyRange
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
 from reauto.agent.understand import (
     CONFIDENCE, Facts, SlotExtractor, SlotSpec, extraction_schema, grounded, slot_specs,

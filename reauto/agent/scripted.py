@@ -19,7 +19,7 @@ from reauto.agent.extract import Extraction, SlotValue, extract, normalise
 from reauto.agent.intents import intents_of, not_available
 from reauto.agent.inbound import CallerFacts, InboundLines, booked_line, follow_up_close, greeting
 from reauto.agent.handover import HOLD_LINE, TransferPlan, connecting_line, offer_line, unavailable_line
-from reauto.agent.numbers import MoneyRange
+from reauto.agent.numbers.money import MoneyRange
 from reauto.agent.scoring import DEFAULT_WEIGHTS, score_slots
 from reauto.agent.wording import recap, whisper
 from reauto.voice.conversation import OPT_OUT_KEY, Reply

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
-from reauto.agent.numbers import MONTHS, spoken_digits
+from reauto.agent.numbers.dates import MONTHS
+from reauto.agent.numbers.words import spoken_digits
 
 Accept = Literal["first", "second", "either", "none"]
 Part = Literal["morning", "afternoon", "evening"]
