@@ -12,7 +12,7 @@ import pytest
 
 from reauto.agent.booking import FixedOffers, Negotiation, spoken_time
 from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
-from reauto.agent.when import TimePreference, matching
+from reauto.agent.when.preference import TimePreference, matching
 from reauto.corpus import entries
 
 pytestmark = pytest.mark.unit
