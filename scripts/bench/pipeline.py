@@ -46,7 +46,8 @@ from reauto.config import SttSettings  # noqa: E402
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead  # noqa: E402
 from reauto.stt.base import STTProvider, Transcript  # noqa: E402
 from reauto.tts.base import TTSProvider  # noqa: E402
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain  # noqa: E402
+from reauto.agent.scripted.brain import ScriptedBrain  # noqa: E402
+from reauto.agent.scripted.script import Question, ScriptConfig  # noqa: E402
 from reauto.runtime import settled_gc  # noqa: E402
 from reauto.voice.line import PhoneLine  # noqa: E402
 from reauto.voice.pipeline import CallOutcome, CallSession, TurnTaking, quiet_pipecat  # noqa: E402
