@@ -6,8 +6,12 @@ from datetime import date
 import pytest
 
 from reauto.agent.extract import extract, normalise
-from reauto.agent.numbers import MoneyRange, parse_duration_months, parse_money_usd, parse_number, words_to_number
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain, score_slots
+from reauto.agent.numbers.amounts import parse_number, words_to_number
+from reauto.agent.numbers.durations import parse_duration_months
+from reauto.agent.numbers.money import MoneyRange, parse_money_usd
+from reauto.agent.scoring import score_slots
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.campaign import load_campaign
 from reauto.compliance import ComplianceRules
 from reauto.config import SchedulingSettings

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from reauto.agent.booking import FixedOffers, Negotiation, spoken_time
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
-from reauto.agent.when import TimePreference, matching
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
+from reauto.agent.when.preference import TimePreference, matching
 from reauto.corpus import entries
 
 pytestmark = pytest.mark.unit

@@ -32,7 +32,8 @@ from pipecat.workers.runner import WorkerRunner
 
 from reauto.agent.llm import LLMBrain
 from reauto.agent.prompts import PromptTemplate
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.config import LlmSettings
 from reauto.llm.ollama import OllamaChat
 from reauto.voice.conversation import ConversationProcessor, Reply, SwitchBrainFrame

@@ -17,7 +17,8 @@ from pipecat.tests.utils import SleepFrame, run_test
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.voice.endpoint import AnswerAwareStopStrategy
 from reauto.voice.pipeline import LeadTurnProcessor, TurnTaking
 from reauto.voice.services import UNHEARD, NothingHeardFrame

@@ -5,7 +5,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reauto.agent.scripted import ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
 from reauto.campaign import load_campaign
 from reauto.dialer.assembly import script_config
 from reauto.eval.runner import UNCONCLUDED, replay_agent

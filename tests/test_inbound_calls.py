@@ -16,7 +16,8 @@ import yaml
 from sqlalchemy import select
 
 from reauto.agent.inbound import CallerFacts, InboundLines, follow_up_close
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.campaign import Campaign, load_campaign
 from reauto.dialer import assembly
 from reauto.dialer.building import DialOptions

@@ -8,7 +8,8 @@ import pytest
 
 from reauto.agent.llm import LLMBrain
 from reauto.agent.prompts import PromptTemplate
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.breaker import Breaker
 from reauto.config import LlmSettings
 from reauto.errors import ConfigError

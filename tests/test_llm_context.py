@@ -7,7 +7,8 @@ import pytest
 
 from reauto.agent.llm import LLMBrain
 from reauto.agent.prompts import PromptTemplate
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.config import LlmSettings
 from reauto.llm.context import MESSAGE_OVERHEAD, TokenCounter, Window, counter_for, fit, summarise
 from reauto.llm.ollama import OllamaChat

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import yaml
 
-from reauto.agent.scripted import ENDINGS, score_slots
+from reauto.agent.scoring import score_slots
+from reauto.agent.scripted.script import ENDINGS
 from reauto.campaign import load_campaign
 from reauto.eval.recordings import load_set
 

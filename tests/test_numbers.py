@@ -6,19 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reauto.agent.numbers import (
-    NUMBER_WORDS,
-    DurationRange,
-    MoneyRange,
-    house_money,
-    parse_duration,
-    parse_duration_months,
-    parse_money_usd,
-    parse_monthly_usd,
-    parse_number,
-    spoken_digits,
-    words_to_number,
-)
+from reauto.agent.numbers.amounts import parse_number, words_to_number
+from reauto.agent.numbers.durations import DurationRange, parse_duration, parse_duration_months
+from reauto.agent.numbers.money import MoneyRange, house_money, parse_money_usd, parse_monthly_usd
+from reauto.agent.numbers.words import NUMBER_WORDS, spoken_digits
 
 pytestmark = pytest.mark.unit
 

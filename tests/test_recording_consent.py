@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from reauto.agent.intents import intents_of
-from reauto.agent.scripted import (NOT_RECORDED, RECORDING_OFF, RECORDING_STOPPED, Question, ScriptConfig,
-                                   ScriptedBrain)
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import NOT_RECORDED, RECORDING_OFF, RECORDING_STOPPED, Question, ScriptConfig
 from reauto.corpus import entries
 
 QUESTIONS = [Question("intent", "Are you looking to buy or to sell?"),

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.dialer.recovery import RECOVERY_KEY, interrupted_call, recover_expired, renew_leases
 from reauto.store.engine import session_factory
 from reauto.store.models import Call, CallEvent, CallStatus, Campaign, Event, Lead, LeadStatus, Turn
@@ -275,7 +276,7 @@ async def test_an_interrupted_call_keeps_its_sessions_turns_slots_length_and_ans
 
 @pytest.mark.integration
 async def test_a_lead_who_opted_out_on_an_interrupted_call_is_never_called_back(pg_engine):
-    from reauto.agent.scripted import ENDINGS
+    from reauto.agent.scripted.script import ENDINGS
     from reauto.store.models import DncEntry, DncSource
 
     sessions = session_factory(pg_engine)

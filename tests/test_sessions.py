@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.config import RedisSettings
 from reauto.sessions import MemorySessions, RedisSessions, sessions_for
 

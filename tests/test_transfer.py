@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from reauto.agent.handover import HOLD_LINE, TransferPlan
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.agent.wording import whisper
 from reauto.audio.line import PhoneLine
 from reauto.campaign import Shift, load_campaign

@@ -11,8 +11,9 @@ import pytest
 from reauto.agent.extract import SlotValue
 from reauto.agent.llm import LLMBrain, LLMParts
 from reauto.agent.prompts import PromptTemplate
-from reauto.agent.numbers import MoneyRange
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.numbers.money import MoneyRange
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.agent.understand import (
     CONFIDENCE, Facts, SlotExtractor, SlotSpec, extraction_schema, grounded, slot_specs,
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pipecat.frames.frames import ErrorFrame, TranscriptionFrame
 
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.stt.base import STTProvider, Transcript
 from reauto.voice.services import UNHEARD, ProviderSTTService
 

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reauto.agent.when import TimePreference, matching, read_preference
+from reauto.agent.when.answer import read_preference
+from reauto.agent.when.preference import TimePreference, matching
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,6 @@
 """Booking as a negotiation: offer two times, read the answer, offer what fits, book only what was accepted.
 
-The agent offers two times. The lead's answer is read as data (:func:`reauto.agent.when.read_preference`):
+The agent offers two times. The lead's answer is read as data (:func:`reauto.agent.when.answer.read_preference`):
 
 * an offer accepted without a condition is booked and read back in the confirmation;
 * a time of their own ("thursday afternoon", "any time after five") is matched against the
@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from reauto.agent.when import TimePreference, matching, read_preference
+from reauto.agent.when.answer import read_preference
+from reauto.agent.when.preference import TimePreference, matching
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from reauto.agent.intents import intents_of
 from reauto.agent.lead_intent import read_lead_intent
-from reauto.agent.numbers import parse_duration_months, parse_money_usd
+from reauto.agent.numbers.durations import parse_duration_months
+from reauto.agent.numbers.money import parse_money_usd
 
 #: An intent the lead stated when asked outweighs one mentioned in passing; a correction ("actually
 #: we want to sell") outweighs both.

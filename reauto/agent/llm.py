@@ -40,7 +40,7 @@ from reauto.agent.asks import asks_about, offers_kept, questions
 from reauto.agent.extract import SlotValue
 from reauto.agent.inbound import CallerFacts
 from reauto.agent.prompts import PromptTemplate, load_agent_prompts
-from reauto.agent.scripted import MoreFacts, ScriptedBrain
+from reauto.agent.scripted.brain import MoreFacts, ScriptedBrain
 from reauto.agent.sentences import SentenceSplitter, sentences
 from reauto.agent.understand import Facts, SlotExtractor, slot_specs
 from reauto.campaign import LlmOptions

@@ -30,7 +30,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from reauto.agent.extract import SlotValue, normalise
-from reauto.agent.numbers import MoneyRange, house_money
+from reauto.agent.numbers.money import MoneyRange, house_money
 from reauto.llm.cache import cache_keys
 from reauto.llm.ollama import LLMUnavailable
 from reauto.metrics import LLM_EXTRACTIONS

@@ -18,7 +18,7 @@ from reauto.config import Settings, load_settings
 from reauto.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from reauto.agent.scripted import ScriptedBrain
+    from reauto.agent.scripted.brain import ScriptedBrain
     from reauto.campaign import Campaign
     from reauto.eval.recordings import RecordedCall
     from reauto.eval.runner import EvalOptions, EvalReport
@@ -144,7 +144,7 @@ async def _run(label: str, cfg: Settings, calls: list[RecordedCall], problems: l
 def scripted_brain(campaign: Campaign, call: RecordedCall) -> ScriptedBrain:
     """The scripted agent of one recorded call, on the day of the call where call.yaml gives it
     (relative answers such as "next spring" are judged from it), else today."""
-    from reauto.agent.scripted import ScriptedBrain
+    from reauto.agent.scripted.brain import ScriptedBrain
     from reauto.dialer.assembly import script_config
 
     first = (call.spec.lead.name or "").split(" ")[0] or None

@@ -18,7 +18,9 @@ from reauto.agent.handover import TransferPlan
 from reauto.agent.inbound import InboundLines
 from reauto.agent.llm import LLMBrain, LLMParts
 from reauto.agent.variants import assign, load_prompts
-from reauto.agent.scripted import DEFAULT_WEIGHTS, Question, ScriptConfig, ScriptedBrain
+from reauto.agent.scoring import DEFAULT_WEIGHTS
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.campaign import Campaign
 from reauto.compliance import ComplianceRules, Decision, Hours, LeadFacts, answering, check
 from reauto.dialer.caller_ids import CallerIdPool, Caps, RestRule

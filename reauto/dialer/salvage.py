@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reauto.compliance import ABANDON_AFTER_S
-from reauto.agent.scripted import ENDINGS
+from reauto.agent.scripted.script import ENDINGS
 from reauto.costs.meter import LedgerLine
 from reauto.dialer.records import TurnRow, store_slots, store_turns
 from reauto.store.models import Call, CallEvent, CallStatus, CostEntry, QualificationSnapshot, Turn

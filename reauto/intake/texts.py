@@ -37,7 +37,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from reauto import events, metrics
-from reauto.agent.when import PARTS, read_preference
+from reauto.agent.when.answer import read_preference
+from reauto.agent.when.preference import PARTS
 from reauto.campaign import numbers_of
 from reauto.intake.replies import MAX_CHARS, Reply, read_reply
 from reauto.leads.dnc import flag_leads

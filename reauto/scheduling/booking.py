@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reauto.agent.when import TimePreference, matching
+from reauto.agent.when.preference import TimePreference, matching
 from reauto.campaign import Campaign
 from reauto.config import SchedulingSettings
 from reauto.scheduling.availability import CalendarError, Slot, free_slots, load_busy_calendar, spoken_slot, two_offers

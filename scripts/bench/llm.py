@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 from reauto.agent.llm import LLMBrain  # noqa: E402
 from reauto.agent.prompts import PromptTemplate  # noqa: E402
 from reauto.agent.understand import SlotExtractor, slot_specs  # noqa: E402
-from reauto.agent.scripted import ScriptedBrain  # noqa: E402
+from reauto.agent.scripted.brain import ScriptedBrain  # noqa: E402
 from reauto.campaign import SimPersona, load_campaign  # noqa: E402
 from reauto.config import LlmSettings  # noqa: E402
 from reauto.dialer.assembly import script_config  # noqa: E402

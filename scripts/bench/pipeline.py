@@ -42,7 +42,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from reauto.agent.scripted import Question, ScriptConfig, ScriptedBrain  # noqa: E402
+from reauto.agent.scripted.brain import ScriptedBrain  # noqa: E402
+from reauto.agent.scripted.script import Question, ScriptConfig  # noqa: E402
 from reauto.audio.line import PhoneLine  # noqa: E402
 from reauto.config import SttSettings  # noqa: E402
 from reauto.runtime import settled_gc  # noqa: E402

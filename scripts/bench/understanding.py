@@ -3,7 +3,7 @@
 
 Every corpus entry (``reauto.corpus``) is read as the scripted agent reads a lead's answer to its
 question: :func:`reauto.agent.extract.extract` with the slot asked, and for booking answers
-:func:`reauto.agent.when.read_preference` against the two demo offers. The report gives, per
+:func:`reauto.agent.when.answer.read_preference` against the two demo offers. The report gives, per
 context and split: the share of entries whose asked slot was read right, spurious slots, the
 binding intents (opt-out, refusal, objection, questions) read exactly, and opt-out recall and
 false opt-outs over the whole corpus. Tune on ``train``; ``dev`` is worded by other people and
@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reauto.agent.extract import extract
-from reauto.agent.when import read_preference
+from reauto.agent.when.answer import read_preference
 from reauto.corpus import CONTEXTS, TODAY, Entry, entries
 from reauto.eval.scoring import slot_matches
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from reauto.agent.scripted import ENDINGS
+from reauto.agent.scripted.script import ENDINGS
 
 #: Intents that end the call, in the order the scripted agent checks them, then the side
 #: questions it answers before asking again.

@@ -1,6 +1,6 @@
 """One generated call's conversation, following the campaign's scripted flow, and its labels.
 
-The agent is modelled as reauto's scripted agent works (``reauto/agent/scripted.py``), with a
+The agent is modelled as reauto's scripted agent works (``reauto/agent/scripted/``), with a
 listener that understands every sentence as the corpus says it should:
 
 - the lead picks up ("hello"), the agent opens; the lead answers who they are;
@@ -32,7 +32,9 @@ import numpy as np
 
 from evalset.corpus import Line, Pools
 from reauto.agent.booking import CALLBACK
-from reauto.agent.scripted import ENDINGS, ScriptConfig, ScriptedBrain, score_slots
+from reauto.agent.scoring import score_slots
+from reauto.agent.scripted.brain import ScriptedBrain
+from reauto.agent.scripted.script import ENDINGS, ScriptConfig
 
 #: The campaign's slots a call.yaml can label (reauto.eval.recordings.Labels).
 LABELLED = ("intent", "timeline_months", "budget_usd", "preapproved")

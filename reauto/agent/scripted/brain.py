@@ -1,44 +1,29 @@
-"""The scripted brain: the campaign's qualification flow with rule-based understanding.
-
-Agents and transitions, one shared history: ``greeter`` (identification, AI disclosure, opt-out,
-recording notice) → ``qualifier`` (the campaign's questions) → ``objection`` (robot question,
-busy, human request) → ``scheduler`` (two concrete slots) → ``closer``; ``voicemail`` and
-``dnc`` paths end the call. It needs no LLM and is the fallback when one is down.
-"""
+"""The scripted brain (:class:`ScriptedBrain`): the campaign's qualification flow with rule-based
+understanding, from the opening to the close; booking and transfers are its steps in
+:mod:`reauto.agent.scripted.scheduler` and :mod:`reauto.agent.scripted.transfer`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date
+from dataclasses import replace
 from typing import Any
 
-from reauto.agent.booking import FixedOffers, Negotiation
+from reauto.agent.booking import Negotiation
 from reauto.agent.extract import Extraction, SlotValue, extract, normalise
+from reauto.agent.handover import offer_line
+from reauto.agent.inbound import CallerFacts, booked_line, follow_up_close, greeting
 from reauto.agent.intents import intents_of, not_available
-from reauto.agent.inbound import CallerFacts, InboundLines, booked_line, follow_up_close, greeting
-from reauto.agent.handover import HOLD_LINE, TransferPlan, connecting_line, offer_line, unavailable_line
-from reauto.agent.numbers import MoneyRange
-from reauto.agent.scoring import DEFAULT_WEIGHTS, score_slots
-from reauto.agent.wording import recap, whisper
+from reauto.agent.numbers.money import MoneyRange
+from reauto.agent.scoring import score_slots
+from reauto.agent.scripted.script import ENDINGS, NOT_RECORDED, RECORDING_OFF, RECORDING_STOPPED, ScriptConfig
+from reauto.agent.scripted.transfer import TransferSteps
+from reauto.agent.wording import recap
 from reauto.voice.conversation import OPT_OUT_KEY, Reply
 from reauto.voice.services import UNHEARD
 
 #: Another reader of a lead's answer: its slot values (``await more()``).
 MoreFacts = Callable[[], Awaitable[Mapping[str, SlotValue]]]
-
-#: Intents that end the call: what the agent says and the call's outcome (checked in this order).
-ENDINGS: Mapping[str, tuple[str, str]] = {
-    "dnc": ("Understood. I've taken your number off our list and you won't hear from us again. "
-            "Sorry to bother you. Goodbye.", "dnc"),
-    "wrong_number": ("I'm sorry for the mix-up. I'll remove this number. Goodbye.", "bad_number"),
-    "not_interested": ("No problem at all, thanks for your time. Goodbye.", "not_interested"),
-    "human_request": ("Of course. I'll have one of our licensed agents call you back shortly. Goodbye.",
-                      "callback"),
-    "callback_request": ("Of course. Someone will call you back at a better time. Goodbye.", "callback"),
-}
-
 
 #: How many of the recogniser's next best readings are read, and how much less a slot read there is trusted.
 ALTERNATIVES, ALTERNATIVE_TRUST = 6, 0.8
@@ -49,46 +34,6 @@ STRONG_REFUSAL = re.compile(r"\b(not interested|no thanks|no thank you|do not wa
                             r"minds?|never mind|forget it|stop)\b")
 
 
-@dataclass(frozen=True)
-class Question:
-    """One qualification question and the slot it fills."""
-
-    slot: str
-    text: str
-
-
-@dataclass(frozen=True)
-class ScriptConfig:
-    """What the scripted brain says (built from a campaign)."""
-
-    agent_name: str
-    business: str
-    questions: Sequence[Question]
-    disclosures: Sequence[str] = ()
-    lead_first_name: str | None = None
-    booking_slots: Sequence[str] = ()
-    book_threshold: float = 0.5
-    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    callback_number: str = ""
-    leave_voicemail: bool = True  # an answering machine gets the message; False: hang up
-    today: date = field(default_factory=date.today)
-    # real calendar slots instead of booking_slots: ``await offers() -> [spoken slot, …]`` and
-    # ``await book(spoken slot) -> bool`` (False: someone took it meanwhile)
-    scheduler: Any = None
-    # an answer heard with less recogniser confidence than this, in which the expected slot is
-    # not found, is asked again once as a bad line ([stt] min_confidence; 0: never)
-    min_confidence: float = 0.0
-    recorded: bool = True  # the call may be recorded (the gate's decision): what an objection is told
-    transfer: TransferPlan | None = None  # a person may take the call now (on shift): when and who
-    inbound: InboundLines = field(default_factory=InboundLines)  # the words to a lead who called us
-
-
-#: The acknowledgement of an objection to recording (the recording has stopped when it is heard).
-RECORDING_STOPPED = "Understood, I've stopped the recording. "
-RECORDING_OFF = "The recording is off. "
-NOT_RECORDED = "Understood, this call isn't being recorded. "
-
-
 def stored(value: Any) -> Any:
     """A slot's value as :attr:`ScriptedBrain.slots` stores it, back in the brain's own form (a
     budget's ``{low, high}`` is a :class:`MoneyRange`)."""
@@ -97,7 +42,7 @@ def stored(value: Any) -> Any:
     return value
 
 
-class ScriptedBrain:
+class ScriptedBrain(TransferSteps):
     """A :class:`~reauto.voice.conversation.Brain` that follows the campaign script."""
 
     def __init__(self, config: ScriptConfig, *, answered_by: str = "human") -> None:
@@ -449,39 +394,6 @@ class ScriptedBrain:
         return self._say(prefix + "Thank you, that's everything I need. One of our agents will follow up "
                          "with you soon. Goodbye.", "closer", end_call=True, outcome="callback")
 
-    async def _load_offers(self) -> bool:
-        """The slots to offer: the calendar's free ones now (with a scheduler), else the fixed ones."""
-        self._negotiation = Negotiation(self._calendar())
-        opened = await self._negotiation.open()
-        self._offers = list(self._negotiation.offered)
-        return opened
-
-    def _calendar(self) -> Any:
-        """The human agent's calendar, or the campaign's fixed offers."""
-        return self.config.scheduler or FixedOffers(self.config.booking_slots, self.config.today)
-
-    def _offer(self) -> str:
-        if self._negotiation is None:
-            return f"I can set up a call with one of our agents. Would {' or '.join(self._offers[:2])} work for you?"
-        return self._negotiation.offer_line()
-
-    async def _book(self, text: str) -> Reply:
-        """The lead's answer to the offered times: book what they accepted, offer what fits (see
-        :mod:`reauto.agent.booking`)."""
-        if self._negotiation is None and self._offers:  # a restored conversation: the times it offered
-            self._negotiation = Negotiation(self._calendar(), offered=list(self._offers), shown=list(self._offers))
-        if self._negotiation is None and not await self._load_offers():
-            return self._say("An agent will reach out to find a time. Goodbye.", "closer", end_call=True,
-                             outcome="callback")
-        assert self._negotiation is not None
-        step = await self._negotiation.answer(text)
-        self._offers = list(self._negotiation.offered)
-        if step.outcome == "booked" and step.booked is not None:
-            self.values["appointment"] = SlotValue(step.booked, 0.9)
-        if step.outcome is not None:
-            return self._say(step.say, "closer", end_call=True, outcome=step.outcome)
-        return self._say(step.say, "scheduler")
-
     @staticmethod
     def _acknowledge(slot: str | None) -> str:
         return {"timeline_months": "Got it. ", "budget_usd": "Thanks. ", "preapproved": "Good to know. "}.get(
@@ -492,50 +404,8 @@ class ScriptedBrain:
             self.transitions.append((self.agent, agent, reason))
             self.agent = agent
 
-    # --- handing over to a person (reauto.agent.handover) ------------------------------
-    async def _handover(self, found: Extraction) -> Reply | None:
-        """A transfer started, held or declined by this turn (None: the turn is not about one)."""
-        plan = self.config.transfer
-        if self.agent == "transferring":
-            return self._say(HOLD_LINE, "transferring")  # the person's phone is ringing
-        if plan is not None and plan.on_asked and found.has("human_request") and self.transfer_reason is None:
-            return self._start_transfer("asked")
-        if self.agent == "transfer_offer" and plan is not None:
-            if found.has("affirm") or found.has("human_request"):
-                return self._start_transfer("hot")
-            return await self._meet_instead("No problem. ")
-        return None
-
-    def _start_transfer(self, reason: str) -> Reply:
-        assert self.config.transfer is not None
-        self.transfer_reason = reason
-        reply = self._say(connecting_line(self.config.transfer), "transferring")
-        return Reply(reply.text, agent=reply.agent, transfer=True)
-
-    async def transfer_failed(self, why: str) -> Reply:
-        """The person did not take the call (``why``): offer the lead a time to meet instead."""
-        plan = self.config.transfer or TransferPlan()
-        self.transitions.append((self.agent, self.agent, f"transfer failed: {why}"))
-        return await self._meet_instead(unavailable_line(plan))
-
-    def transferred(self) -> None:
-        """The lead is with the person now: the agent's part of the call is over."""
-        self._move("transferred", "bridged")
-
-    def whisper(self) -> str:
-        """What the person hears before the lead is put through."""
-        return whisper(self.config.lead_first_name, self.slots, reason=self.transfer_reason or "asked")
-
-    async def _meet_instead(self, prefix: str) -> Reply:
-        if await self._load_offers():
-            self._move("scheduler", "no transfer")
-            return self._say(f"{prefix}Let's find a time for you to talk instead. {self._offer()}", "scheduler")
-        return self._say(f"{prefix}One of our agents will call you back shortly. Goodbye.", "closer",
-                         end_call=True, outcome="callback")
-
     def _say(self, text: str, agent: str, *, end_call: bool = False, outcome: str | None = None) -> Reply:
         self._move(agent, "reply")
         self._last = text
         self.history.append(("agent", text))
         return Reply(text, end_call=end_call, outcome=outcome, agent=agent)
-

@@ -1,0 +1,135 @@
+"""What an amount is: step 3 of reading a sentence (see :mod:`reauto.agent.numbers`).
+
+Amounts are joined into ranges ("three to four hundred thousand") and classed by the words beside
+them: a duration, a monthly or other periodic amount, a year, a count of something else, or a price.
+A correction ("no wait", "actually") says which amounts still count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reauto.agent.numbers.amounts import Amount, Reading
+from reauto.agent.numbers.dates import MONTHS
+
+TIME_UNITS = {"day": 1 / 30, "days": 1 / 30, "week": 0.25, "weeks": 0.25, "wk": 0.25, "wks": 0.25,
+              "month": 1.0, "months": 1.0, "mo": 1.0, "mos": 1.0, "year": 12.0, "years": 12.0,
+              "yr": 12.0, "yrs": 12.0}
+#: Words after a number that make it a count of something other than money or time.
+_OTHER_AFTER = {
+    "bedroom", "bedrooms", "bed", "beds", "br", "bath", "baths", "bathroom", "bathrooms", "room", "rooms",
+    "kid", "kids", "children", "child", "people", "person", "dogs", "dog", "cats", "cat", "percent", "%",
+    "acre", "acres", "square", "sq", "sqft", "feet", "foot", "ft", "miles", "mile", "minutes", "minute",
+    "min", "mins", "hours", "hour", "hrs", "o'clock", "oclock", "am", "pm", "times", "story", "stories",
+    "floor", "floors", "car", "cars", "garage", "unit", "units", "plex", "credit", "score", "st", "street",
+    "ave", "avenue", "road", "lane", "drive", "dr", "way", "blvd", "court", "ct", "down", "of", "th", "nd",
+    "zip", "something", "saved", "savings", "deposit", "set", "put",
+}
+#: Words just before a number that make it something other than a budget.
+_OTHER_BEFORE = {"score", "zip", "number", "route", "highway", "interstate", "suite", "apartment", "apt",
+                 "unit", "address", "age", "aged", "ages", "percent", "saved", "savings", "save", "deposit",
+                 "income", "salary", "make", "makes", "earn", "earns", "owe", "owes", "debt", "credit"}
+_MONTHLY_AFTER = re.compile(r"^(a|per|each|every|/) ?(month|mo)\b|^monthly\b|^(in|for|on) rent\b|^rent\b|"
+                            r"^(a|per) (month|mo) (in|for) rent\b")
+_PERIODIC_AFTER = re.compile(r"^(a|per|each|every|an) (year|yr|week|wk|day|hour|hr)\b|^(annually|yearly|weekly|"
+                             r"hourly|daily|a night|per night)\b")
+_MONTHLY_BEFORE = re.compile(r"\b(rent|rent's|rents|payment|payments|lease)\b")
+#: "we pay eighteen hundred": paid now, in the hundreds to thousands, is a monthly amount
+_PAY_BEFORE = re.compile(r"\b(pay|paying|pays)\b")
+_DOWN_BEFORE = re.compile(r"\b(down payment( of| is| was)?|put down|putting down|down)$")
+_YEAR_BEFORE = {"in", "by", "since", "until", "till", "before", "after", "of", "early", "late", "mid", "spring",
+                "summer", "fall", "autumn", "winter", "year", "end", *MONTHS}
+_RANGE_WORDS = {"to", "or", "through", "thru", "till", "until", "and", "maybe", "possibly", "perhaps", "dash"}
+_RANGE_GLUE = _RANGE_WORDS | {"probably", "even", "like", "a", "somewhere", "up", "say", "anywhere"}
+_CORRECTION = re.compile(r"\b(no wait|wait|actually|i mean|i meant|sorry|scratch that|make that|or rather|rather|"
+                         r"correction|no no|let me rephrase|let me correct that)\b")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One amount or a range of two ("three to four hundred thousand")."""
+
+    first: Amount
+    last: Amount
+
+    @property
+    def start(self) -> int:
+        return self.first.start
+
+    @property
+    def end(self) -> int:
+        return self.last.end
+
+
+def chains_of(tokens: Sequence[str], found: Sequence[Amount]) -> list[Chain]:
+    """The amounts in order, each alone or joined to the next one as a range."""
+    out: list[Chain] = []
+    i = 0
+    while i < len(found):
+        a = found[i]
+        if i + 1 < len(found):
+            b = found[i + 1]
+            gap = list(tokens[a.end:b.start])
+            joined = set(gap) & _RANGE_WORDS - ({"and"} if not {"between", "from"} & set(
+                tokens[max(0, a.start - 3):a.start]) else set())
+            if len(gap) <= 3 and set(gap) <= _RANGE_GLUE and (joined or (not gap and a.literal and b.literal)):
+                if a.band is None and b.band is None:
+                    out.append(Chain(a, b))
+                    i += 2
+                    continue
+        out.append(Chain(a, a))
+        i += 1
+    return out
+
+
+def kind_of(tokens: Sequence[str], chain: Chain) -> str:
+    """duration, monthly, periodic, year, other or price: what the words around an amount make it."""
+    first, last = chain.first, chain.last
+    after = " ".join(tokens[last.end:last.end + 4])
+    nxt = tokens[last.end] if last.end < len(tokens) else ""
+    prev = tokens[first.start - 1] if first.start > 0 else ""
+    before = " ".join(tokens[max(0, first.start - 5):first.start])
+    if last.band is not None or first.band is not None:
+        return "price"
+    if nxt in TIME_UNITS:
+        return "duration"
+    if _MONTHLY_AFTER.search(after):
+        return "monthly"
+    if _PERIODIC_AFTER.search(after):
+        return "periodic"
+    if nxt in _OTHER_AFTER or set(tokens[max(0, first.start - 3):first.start]) & _OTHER_BEFORE:
+        return "other"
+    value = first.value
+    if first.grouped and 1900 <= value <= 2099 and (int(value) // 100 in {19, 20}) and \
+            (prev in _YEAR_BEFORE or not before):
+        return "year"
+    if not first.grouped and 1900 <= value <= 2100 and value == int(value) and prev in _YEAR_BEFORE \
+            and not first.literal:
+        return "year"
+    if prev in {"at"} and value <= 12 and not first.literal:
+        return "other"  # "at two": a time of day
+    if _DOWN_BEFORE.search(before):
+        return "other"
+    if _MONTHLY_BEFORE.search(before) and (not first.literal or not re.search(
+            r"\b(house|home|place|price|budget|afford|approved|qualified)\b", before)):
+        return "monthly"
+    if _PAY_BEFORE.search(before) and not first.literal and 1000 <= value < 10_000:
+        return "monthly"
+    return "price"
+
+
+def after_correction(reading: Reading) -> tuple[int, list[Amount], list[Amount]]:
+    """Where the last correction that is followed by an amount ends, the amounts before and after it.
+
+    "three hundred no wait four hundred" is four hundred; a correction with nothing after it
+    changes nothing.
+    """
+    joined = " ".join(reading.tokens)
+    cut = 0
+    for m in _CORRECTION.finditer(joined):
+        index = joined[:m.end()].count(" ") + 1
+        if any(a.start >= index for a in reading.amounts):
+            cut = index
+    return cut, [a for a in reading.amounts if a.start < cut], [a for a in reading.amounts if a.start >= cut]
