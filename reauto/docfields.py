@@ -145,7 +145,9 @@ def allowed_values(annotation: Any) -> list[Any]:
 def constraints(info: FieldInfo) -> list[str]:
     """Limits pydantic enforces on a field (``≥ 1``, ``≤ 20``, ``at least 1 item`` …)."""
     out: list[str] = []
-    is_text = info.annotation is str
+    optional_of = set(get_args(info.annotation)) - {type(None)}
+    is_text = info.annotation is str or (  # an optional string is text too
+        get_origin(info.annotation) in (Union, types.UnionType) and optional_of == {str})
     for meta in info.metadata:
         for attr, template in (("gt", "> {}"), ("ge", "≥ {}"), ("lt", "< {}"), ("le", "≤ {}"),
                                ("multiple_of", "a multiple of {}")):
