@@ -73,3 +73,16 @@ def test_every_provider_is_built_one_way_by_its_registry(family, base):
         except ProviderUnavailable:  # an optional extra not installed here
             continue
         assert provider.from_settings.__func__ is not declared, f"{provider_name} has no from_settings of its own"
+
+
+def test_a_provider_that_needs_no_settings_is_built_by_the_base_from_settings():
+    from reauto.config import Settings
+    from reauto.export.targets.base import ExportTarget
+
+    class Null(ExportTarget):
+        name = "null"
+
+        async def send(self, record, key):
+            return key
+
+    assert isinstance(Null.from_settings(Settings()), Null)
