@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from reauto import modelstore, resilience
 from reauto.config import DatabaseSettings, RedisSettings, Settings
 from reauto.store import migrate
 from reauto.store.engine import make_engine
@@ -53,6 +54,17 @@ def drop_database(name: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _process_settings_restored() -> Iterator[None]:
+    """Undo what ``load_settings`` sets for the whole process (the model folder, the retry and
+    breaker defaults), so a test that loads a settings file leaves nothing to the next test that
+    runs in the same worker."""
+    models, retry, breaker = modelstore._root, resilience._defaults, resilience._breaker_defaults
+    yield
+    modelstore.configure(models)
+    resilience.configure(retry, breaker_threshold=breaker[0], breaker_reset_s=breaker[1])
 
 
 @pytest.fixture(scope="session")
