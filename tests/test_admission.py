@@ -90,3 +90,47 @@ def test_budgets_are_settings():
     gate, _, _ = admission(ceiling=2, budgets=Budgets(greeting_s=3.0))
     gate.greeting(2.0)
     assert gate.free(0) == 2 and gate.over_budget() is None
+
+
+def test_a_recogniser_falling_behind_refuses_new_calls_before_its_answers_come_back_late():
+    waiting: list[float | None] = [0.5]
+    gate, clock, _ = admission(ceiling=6, start=6, backlog=lambda: waiting[0])
+    assert gate.free(2) == 4 and gate.over_budget() is None  # half an answer per decoder waiting: fine
+    waiting[0] = 2.5  # every decoder has more than a round of other calls' answers queued
+    assert gate.free(2) == 1 and gate.limit == 3 and "recogniser backlog 2.5" in gate.reason
+    waiting[0] = None  # a recogniser without a queue of its own says nothing
+    clock.now += 10
+    assert gate.over_budget() is None
+
+
+def test_the_process_pools_backlog_is_the_answers_queued_behind_each_workers_decoding():
+    from types import SimpleNamespace
+
+    from reauto.config import SttSettings
+    from reauto.stt.pool import ProcessPoolSTT
+
+    pool = ProcessPoolSTT(SttSettings(), workers=2)
+    assert pool.backlog() is None  # not started: nothing to say
+    pool._workers = [SimpleNamespace(waiting=4, dead=None), SimpleNamespace(waiting=1, dead=None),
+                     SimpleNamespace(waiting=9, dead="the recogniser process stopped")]
+    assert pool.backlog() == 1.5  # (4 - 1 decoding + 0) / 2 live workers
+
+
+def test_a_dialer_admits_by_its_recognisers_backlog():
+    from reauto.dialer.engine import Dialer, DialerConfig
+    from reauto.stt.base import STTProvider, Transcript
+    from reauto.telephony.sim import SimTelephony
+
+    class Behind(STTProvider):
+        name = "behind"
+
+        async def transcribe(self, pcm: bytes, *, context: str | None = None) -> Transcript:
+            raise AssertionError("not asked")
+
+        def backlog(self) -> float | None:
+            return 3.0
+
+    config = DialerConfig(campaign_id=1, caller_id="+15125550100", concurrency=4, admission_start=4)
+    dialer = Dialer(None, SimTelephony(), stt=Behind(), tts=None, brain_factory=None, gate=None,  # type: ignore[arg-type]
+                    config=config)
+    assert "recogniser backlog 3.0" in dialer.admission.over_budget()

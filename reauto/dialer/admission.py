@@ -8,6 +8,8 @@ depends on what else runs on it (other processes, a backup, a second dialer), wh
 
 * the hello → first audio of each answered call (what the rule is about);
 * how long the recogniser takes for an answer beyond the audio itself (its queue and its decoding);
+* how many answers wait for the recogniser right now, per decoder (its back-pressure: it rises
+  before the answers come back late, so a new call is refused before the live ones feel it);
 * how late the event loop runs a 100 ms timer (every call's audio is paced by it);
 * how busy the machine is (load average per core).
 
@@ -42,6 +44,7 @@ class Budgets:
 
     greeting_s: float = 1.0  # hello → first audio: half the legal 2 s
     recognition_s: float = 0.8  # an answer's recognition beyond its audio
+    recognition_backlog: float = 1.0  # answers waiting for the recogniser, per decoder
     loop_lag_s: float = 0.15  # the event loop's lateness
     load_per_core: float = 2.5  # the machine's 1-minute load average per core
     cooling_s: float = 5.0  # at most one step down per this many seconds
@@ -72,10 +75,13 @@ class Admission:
         campaign: for the metrics' labels.
         load: the machine's load per core (a function, for tests).
         clock: monotonic seconds (a function, for tests).
+        backlog: the recogniser's answers waiting per decoder now
+            (:meth:`reauto.stt.base.STTProvider.backlog`; None: it has no queue).
     """
 
     def __init__(self, ceiling: int, *, start: int = 2, budgets: Budgets = Budgets(), campaign: str = "",
-                 load: Callable[[], float] = load_per_core, clock: Callable[[], float] | None = None) -> None:
+                 load: Callable[[], float] = load_per_core, clock: Callable[[], float] | None = None,
+                 backlog: Callable[[], float | None] | None = None) -> None:
         import time
 
         self.ceiling = max(1, ceiling)
@@ -83,6 +89,7 @@ class Admission:
         self.budgets = budgets
         self.campaign = campaign
         self._load = load
+        self._backlog = backlog
         self._clock = clock or time.monotonic
         self._greetings: deque[float] = deque(maxlen=8)
         self._recognitions: deque[float] = deque(maxlen=20)
@@ -121,6 +128,10 @@ class Admission:
             return f"greetings p90 {'never' if g == float('inf') else f'{g:.1f} s'} (budget {b.greeting_s:.1f} s)"
         if (r := _p90(self._recognitions)) is not None and r > b.recognition_s:
             return f"recognition p90 {r:.1f} s after the answer (budget {b.recognition_s:.1f} s)"
+        if (waiting := self._backlog() if self._backlog is not None else None) is not None:
+            metrics.STT_BACKLOG.labels(campaign=self.campaign).set(waiting)
+            if waiting > b.recognition_backlog:
+                return f"recogniser backlog {waiting:.1f} answers per decoder (budget {b.recognition_backlog:.1f})"
         if (lag := _p90(self._lags)) is not None and lag > b.loop_lag_s:
             return f"event loop p90 {lag * 1000:.0f} ms late (budget {b.loop_lag_s * 1000:.0f} ms)"
         if (load := self._load()) > b.load_per_core:

@@ -171,7 +171,8 @@ class Dialer(CallRunner, Reception, Funding):
         self._variants: dict[int, str | None] = {}  # call id → its variant, for the call's metrics
         self._calling: dict[int, int] = {}  # call id → lead id, for the lease heartbeat
         self.recovered = Recovered()  # what this dialer re-queued for dialers that stopped
-        self.admission = (Admission(config.concurrency, start=config.admission_start, campaign=config.campaign_name)
+        self.admission = (Admission(config.concurrency, start=config.admission_start, campaign=config.campaign_name,
+                                    backlog=stt.backlog if stt is not None else None)
                           if config.admission else None)
         self.shedder = (LoadShedder(config.max_loop_lag_s, campaign=config.campaign_name,
                                     listener=self.admission.loop_lag if self.admission is not None else None)

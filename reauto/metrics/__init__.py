@@ -81,6 +81,9 @@ CALLER_IDS_RESTED = Counter("reauto_caller_ids_rested", "Numbers of a caller-ID 
                             "rate fell well under their pool's.", ["campaign"])
 ADMISSION_LIMIT = Gauge("reauto_dialer_admission_limit", "Calls at once a dialer admits now (learned from what its "
                         "calls get, up to --concurrency).", ["campaign"], multiprocess_mode="livemax")
+STT_BACKLOG = Gauge("reauto_stt_backlog", "Answers waiting for a dialer's recogniser, per decoder (read by "
+                    "admission control before each new call; above 1 a lead who stops speaking waits for more than "
+                    "one round of other calls' decodings).", ["campaign"], multiprocess_mode="livemax")
 ADMISSION_REFUSED = Counter("reauto_dialer_admission_refused", "Times due leads waited because the dialer had no "
                             "headroom for another call, by reason: limit, paused.", ["campaign", "reason"])
 SECOND_LISTEN = Counter("reauto_second_listen", "Calls answered by a person heard again from their recording after "
@@ -125,7 +128,7 @@ def metric_names() -> list[str]:
                    TTS_CHARACTERS, COST,
                    BUDGET_UTILISATION, BREAKER_STATE, DB_QUERY, DB_POOL, QUEUE_DEPTH, LOOP_LAG, SPEED_TO_LEAD,
                    LEADS_RECEIVED, TEXTS, EXPORTS, SHEDDING, RECORDS_SPOOLED, ADMISSION_LIMIT, ADMISSION_REFUSED,
-                   SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED, INBOUND_CALLS,
+                   STT_BACKLOG, SECOND_LISTEN, TRANSFERS, TRANSFER_SECONDS, TEXTS_RECEIVED, INBOUND_CALLS,
                    CALLER_IDS_RESTED, GPU_UTILISATION, GPU_MEMORY_UTILISATION, GPU_MEMORY_USED, GPU_MEMORY_TOTAL,
                    GPU_TEMPERATURE):
         name = metric._name  # noqa: SLF001 (prometheus-client keeps the family name here)

@@ -136,5 +136,12 @@ class STTProvider(ABC):
         as in :meth:`begin`); None (the default) where the provider only transcribes whole segments."""
         return None
 
+    def backlog(self) -> float | None:
+        """How far the recogniser is behind: utterances waiting for a decoder, per decoder that
+        serves them (0: none waiting; above 1: a lead who stops now waits for more than one round
+        of other calls' decodings). None (the default) where the provider has no queue of its own.
+        A dialer's admission control reads it before it lets a new call in."""
+        return None
+
     async def close(self) -> None:
         """Release models and threads."""

@@ -57,6 +57,10 @@ class FallbackSTT(STTProvider):
             await self._switch(exc)
             return await self.fallback.transcribe(pcm, context=context)
 
+    def backlog(self) -> float | None:
+        """The active provider's backlog."""
+        return self.active.backlog()
+
     async def close(self) -> None:
         """Close both providers."""
         await self.primary.close()

@@ -206,6 +206,12 @@ class _Worker:
     def load(self) -> int:
         return len(self.pending) + self.streams
 
+    @property
+    def waiting(self) -> int:
+        """Transcripts asked of this worker and not yet answered (its start-up excluded)."""
+        with self._lock:
+            return sum(1 for rid in self.pending if rid != 0)
+
     def send(self, op: str, key: int, data: Any = None) -> None:
         if self.dead is None:
             self.inbox.put((op, key, data))
@@ -363,6 +369,16 @@ class ProcessPoolSTT(STTProvider):
             return None
         worker = self._pick(lambda w: (w.streams, w.load))
         return _PoolStream(self, worker, next(self._ids), line_state, context)
+
+    def backlog(self) -> float | None:
+        """Requests waiting behind the one each worker decodes, per worker (the batched
+        recogniser's own backlog when it runs in this process)."""
+        if self.local is not None:
+            return self.local.backlog()
+        workers = [w for w in self._workers if w.dead is None]
+        if not workers:
+            return None
+        return sum(max(0, w.waiting - 1) for w in workers) / len(workers)
 
     async def close(self) -> None:
         if self.local is not None:
