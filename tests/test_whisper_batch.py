@@ -135,3 +135,55 @@ async def test_a_batched_whisper_serves_every_call_of_the_process_with_one_model
         assert sum(batches) == 6 and max(batches) > 1
     finally:
         await pool.close()
+
+
+async def test_the_batchers_backlog_is_what_waits_for_a_batch_per_batch(tiny_model):
+    from reauto.stt.whisper import FasterWhisperSTT
+
+    stt = FasterWhisperSTT(str(tiny_model), batch=4)
+    assert stt.backlog() is None  # not started
+    await stt.start()
+    gate = Gate()
+    stt._batcher._decode = gate
+    try:
+        first = asyncio.create_task(stt._batcher.transcribe(b"a"))
+        await asyncio.to_thread(gate.entered.wait, 30)
+        rest = [asyncio.create_task(stt._batcher.transcribe(b"b")) for _ in range(6)]
+        while stt._batcher.depth() < 6:
+            await asyncio.sleep(0.01)
+        assert stt.backlog() == 1.5  # six answers waiting for batches of four
+        gate.release.set()
+        await asyncio.gather(first, *rest)
+        assert stt.backlog() == 0
+    finally:
+        await stt.close()
+
+
+def test_the_campaigns_hotwords_go_before_every_answers_prompt_as_faster_whisper_puts_them(tiny_model):
+    from reauto.stt.whisper_batch import MAX_CONTEXT, WhisperBatchDecoder
+
+    plain = WhisperBatchDecoder(tiny_model, max_new_tokens=6, threads=1)
+    biased = WhisperBatchDecoder(tiny_model, max_new_tokens=6, threads=1, hotwords="pre-approved, escrow")
+    tokenizer = biased.tokenizer
+    assert plain.prompt[0] != tokenizer.sot_prev
+    assert biased.prompt == [tokenizer.sot_prev, *tokenizer.encode(" pre-approved, escrow"), *plain.prompt]
+    assert biased.max_length - len(biased.prompt) == plain.max_length - len(plain.prompt)  # as many new tokens
+    pcm = (np.random.default_rng(5).standard_normal(16_000) * 2000).astype(np.int16).tobytes()
+    assert len(biased.decode([pcm, pcm])) == 2
+    long = WhisperBatchDecoder(tiny_model, threads=1, hotwords=" ".join(["escrow"] * 400))
+    assert len(long.prompt) - len(plain.prompt) == MAX_CONTEXT // 2  # <|startofprev|> and half the context
+
+
+async def test_a_batched_faster_whisper_decodes_toward_the_campaigns_phrases(tiny_model):
+    from reauto.stt.whisper import FasterWhisperSTT
+
+    stt = FasterWhisperSTT(str(tiny_model), batch=4)
+    stt.set_vocabulary(["pre-approved", "escrow"])
+    await stt.start()
+    try:
+        decoder = stt._batcher._decode.__self__
+        assert decoder.prompt[0] == decoder.tokenizer.sot_prev
+        assert decoder.prompt[1:decoder.prompt.index(decoder.tokenizer.sot)] \
+            == decoder.tokenizer.encode(" pre-approved, escrow")
+    finally:
+        await stt.close()

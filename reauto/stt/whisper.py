@@ -102,7 +102,7 @@ class FasterWhisperSTT(STTProvider):
             module doc for the interface it must offer).
         batch: above 1, utterances go through one shared batch
             (:class:`~reauto.stt.whisper_batch.WhisperBatchDecoder` behind an
-            :class:`~reauto.stt.batcher.UtteranceBatcher`, greedy, no hotwords) of at most this
+            :class:`~reauto.stt.batcher.UtteranceBatcher`, greedy, with the hotwords) of at most this
             many: every call of the process that holds this provider shares the model.
         trim: with ``batch``, encode the utterances' own length (see the decoder).
     """
@@ -176,6 +176,12 @@ class FasterWhisperSTT(STTProvider):
             return Transcript(heard.text, heard.confidence, len(pcm) / 2 / self.sample_rate)
         return await asyncio.to_thread(self._transcribe, pcm)
 
+    def backlog(self) -> float | None:
+        """Batched: utterances waiting for the next batch, per batch (see :meth:`UtteranceBatcher.depth`)."""
+        if self._batcher is None:
+            return None
+        return self._batcher.depth() / self._batcher.max_batch
+
     async def close(self) -> None:
         """Drop the model (and the shared batch's)."""
         if self._batcher is not None:
@@ -198,7 +204,8 @@ class FasterWhisperSTT(STTProvider):
 
             decoder = await asyncio.to_thread(WhisperBatchDecoder, directory, device=self._device,
                                               device_index=self._device_index,
-                                              compute_type=self._compute_type, trim=self._trim)
+                                              compute_type=self._compute_type, trim=self._trim,
+                                              hotwords=self._hotwords)
         except ImportError as exc:
             raise ProviderUnavailable(f"batched faster-whisper needs the faster-whisper package ({exc}): "
                                       f"{INSTALL_HINT}") from exc

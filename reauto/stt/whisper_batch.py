@@ -8,7 +8,7 @@ encoder and greedy decoder on all of them in one call, which is where a GPU (and
 earns its throughput: the weights are read once per step for the whole batch.
 
 It is built from faster-whisper's own parts (``FeatureExtractor``, ``Tokenizer``, the prompt of
-``WhisperModel.get_prompt`` without timestamps) and CTranslate2's ``models.Whisper.generate``.
+``WhisperModel.get_prompt`` without timestamps, with the campaign's hotwords as it puts them) and CTranslate2's ``models.Whisper.generate``.
 :class:`~reauto.stt.batcher.UtteranceBatcher` feeds it from the calls of a process.
 
 Needs the ``whisper`` extra.
@@ -30,6 +30,7 @@ from reauto.stt.vocabulary import normalise
 
 SAMPLE_RATE = 16_000
 FRAMES = 3000  # Whisper's input window: 30 s of 10 ms frames
+MAX_CONTEXT = 448  # Whisper's text context in tokens; hotwords take at most half, as faster-whisper lets them
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class WhisperBatchDecoder:
         fixed_tokens: generate exactly this many tokens (end-of-text suppressed): only for capacity
             measurements on a model with random weights, whose transcripts would otherwise end at
             random.
+        hotwords: the campaign's words, put before the prompt as faster-whisper's ``hotwords`` puts
+            them (after ``<|startofprev|>``), so that every utterance of the batch is decoded
+            toward them.
         trim: run the encoder on the batch's longest utterance (whole seconds) instead of
             Whisper's 30 s window. The encoder's cost falls with the window (measured in
             BENCHMARKS.md), but Whisper was trained on 30 s windows: check the accuracy on your
@@ -62,7 +66,7 @@ class WhisperBatchDecoder:
 
     def __init__(self, model_dir: Path | str, *, device: str = "cpu", device_index: int = 0,
                  compute_type: str = "int8", threads: int = 0, max_new_tokens: int = 96,
-                 fixed_tokens: int | None = None, trim: bool = False) -> None:
+                 fixed_tokens: int | None = None, trim: bool = False, hotwords: str | None = None) -> None:
         import ctranslate2
         import tokenizers
         from faster_whisper.feature_extractor import FeatureExtractor
@@ -77,7 +81,7 @@ class WhisperBatchDecoder:
         self.tokenizer = Tokenizer(tokenizers.Tokenizer.from_file(str(path / "tokenizer.json")), multilingual,
                                    task="transcribe" if multilingual else None,
                                    language="en" if multilingual else None)
-        self.prompt = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
+        self.prompt = [*self._hotwords(hotwords), *self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
         self.fixed_tokens = fixed_tokens
         self.trim = trim
         new = fixed_tokens if fixed_tokens is not None else max_new_tokens
@@ -103,6 +107,13 @@ class WhisperBatchDecoder:
                 suppress_blank=self.fixed_tokens is None, suppress_tokens=self.suppress,
                 return_scores=True, return_no_speech_prob=True)
         return [self._heard(result) for result in results]
+
+    def _hotwords(self, hotwords: str | None) -> list[int]:
+        """``<|startofprev|>`` and the hotwords' tokens (at most half of Whisper's context), or nothing."""
+        if not hotwords or not hotwords.strip():
+            return []
+        tokens = self.tokenizer.encode(" " + hotwords.strip())
+        return [self.tokenizer.sot_prev, *tokens[: MAX_CONTEXT // 2 - 1]]
 
     def _features(self, pcm: bytes) -> np.ndarray:
         samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype=np.int16).astype(np.float32) / 32768.0
