@@ -251,3 +251,34 @@ def test_models_at_a_path_or_on_the_system_are_looked_for_where_the_settings_say
     Path(f"{voice}.json").write_text("{}")
     [need] = [n for n in catalog.needs(Settings(tts=TtsSettings(piper_voice=str(voice)))) if n.provider == "piper"]
     assert catalog.locate(need).present and need.source == "path" and not need.pullable
+
+
+async def test_a_campaigns_own_ollama_model_is_listed_pulled_and_verified_with_the_configured_ones(tmp_path, hub):
+    import yaml
+
+    host = FakeOllama(models=("llama3.2:3b",), library={"qwen2.5:7b": (3000, 200)})
+    url = await host.start()
+    demo = yaml.safe_load(Path("campaigns/demo.yaml").read_text())
+    closer = tmp_path / "closer.yaml"
+    closer.write_text(yaml.safe_dump({**demo, "name": "closer", "llm": {"model": "qwen2.5:7b", "num_ctx": 4096}}))
+    same = tmp_path / "same.yaml"  # keeps [llm]'s model: nothing more to fetch
+    same.write_text(yaml.safe_dump({**demo, "name": "same"}))
+    try:
+        env = _env(tmp_path, hub.url, REAUTO_STT_PROVIDER="pocketsphinx", REAUTO_TTS_PIPER_VOICE=None,
+                   REAUTO_LLM_BRAIN="ollama", REAUTO_LLM_HOSTS=json.dumps([url]))
+        args = ["--campaign", str(closer), "--campaign", str(same), "--json"]
+        listed = json.loads((await _cli(["models", "list", *args], env)).output)
+        assert [(r["model"], r["state"], r["setting"]) for r in listed if r["provider"] == "ollama"] == [
+            ("llama3.2:3b", "present", "llm.model"), ("qwen2.5:7b", "missing", "campaign closer: llm.model")]
+        assert (await _cli(["models", "verify", *args], env)).exit_code == 1
+        assert (await _cli(["models", "verify", "--json"], env)).exit_code == 0  # without it: only [llm]'s
+        pulled = await _cli(["models", "pull", *args], env)
+        assert pulled.exit_code == 0, pulled.output
+        assert host.pulls == ["qwen2.5:7b"]
+        assert (await _cli(["models", "verify", *args], env)).exit_code == 0
+        broken = tmp_path / "broken.yaml"
+        broken.write_text("name: [unclosed\n")
+        refused = await _cli(["models", "list", "--campaign", str(broken)], env)
+        assert refused.exit_code != 0 and "broken.yaml" in str(refused.exception or refused.output)
+    finally:
+        await host.close()

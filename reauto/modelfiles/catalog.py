@@ -6,6 +6,7 @@ Ollama server is looked up by :mod:`reauto.modelfiles.actions`, which talks to t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -83,6 +84,22 @@ def needs(cfg: Settings) -> list[Need]:
         models = dict.fromkeys([llm.model, *llm.models.values()])
         out += [Need("llm", "ollama", m, "llm.model" if m == llm.model else "llm.models", "ollama", host)
                 for m in models for host in llm.hosts]
+    return out
+
+
+def campaign_needs(cfg: Settings, models: Mapping[str, str | None], known: Sequence[Need] = ()) -> list[Need]:
+    """The Ollama models campaigns ask for in their ``llm: model`` (campaign name → model; None:
+    the campaign keeps ``[llm]``'s), on each of ``[llm] hosts``; none where the brain is not Ollama.
+    A model ``known`` already lists on a host is not listed again."""
+    if cfg.llm.brain != "ollama":
+        return []
+    seen = {(n.model, n.host) for n in known if n.source == "ollama"}
+    out: list[Need] = []
+    for name, model in models.items():
+        for host in cfg.llm.hosts if model else ():
+            if (model, host) not in seen:
+                seen.add((model, host))
+                out.append(Need("llm", "ollama", model, f"campaign {name}: llm.model", "ollama", host))
     return out
 
 
