@@ -57,8 +57,6 @@ def house_money(value: float) -> float:
     return value
 
 
-_NO_AMOUNT = re.compile(r"\b(no budget|not sure|don'?t know|dont know|no idea|haven'?t (decided|thought)|"
-                        r"depends)\b")
 _BUDGET_CUE = re.compile(r"\b(budget|price|priced|afford|spend|spending|approved|qualified|range|max|maximum)\b")
 _HIGH_BEFORE = re.compile(r"\b(up to|under|below|less than|no more than|not more than|max|maximum|max of|"
                           r"maximum of|at most|at the most|not over|no higher than|not above|capped at|cap at|"
