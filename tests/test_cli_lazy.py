@@ -86,6 +86,20 @@ def test_reading_the_store_without_redis_imports_no_redis_client_and_no_phone_pa
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("args", [["version"], ["leads", "nonesuch"]])
+def test_the_entry_point_leaves_the_collector_nothing_to_scan_at_shutdown(args: list[str]) -> None:
+    probe = ("import gc, sys\n"
+             f"sys.argv = ['reauto', *{args!r}]\n"
+             "from reauto.cli.main import run\n"
+             "try:\n    run()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+             "print('FROZEN', gc.get_freeze_count() > 0, 'TRACKED', len(gc.get_objects()))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "FROZEN True" in out.stdout, out.stdout[-500:]
+    assert int(out.stdout.split("TRACKED")[1]) < 1000  # (before: every object of the loaded modules)
+
+
+@pytest.mark.unit
 def test_counter_errors_name_the_redis_clients_once_it_is_imported() -> None:
     from redis.exceptions import RedisError
 
