@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.main import get_command
 
 from reauto.cli.lazy import COMMANDS, load
 from reauto.cli.main import app
+from reauto.config import Settings
+from reauto.store import migrate
 
 
 @pytest.mark.unit
@@ -60,6 +64,48 @@ def test_commands_that_read_the_store_do_not_import_what_they_do_not_use(args: l
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "EXTRA []" in out.stdout, out.stdout[-500:]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("args", [["leads", "list"], ["budget", "status"]])
+def test_reading_the_store_without_redis_imports_no_redis_client_and_no_phone_parser(
+        args: list[str], sqlite_settings: Settings, tmp_path: Path) -> None:
+    migrate.upgrade(sqlite_settings)
+    probe = ("import sys\n"
+             f"sys.argv = ['reauto', *{args!r}]\n"
+             "from reauto.cli.main import run\n"
+             "try:\n    run()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+             "extra = sorted(m for m in ('redis', 'phonenumbers', 'reauto.leads.normalize') if m in sys.modules)\n"
+             "print('EXTRA', extra)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REAUTO_")}
+    env["REAUTO_DATABASE_URL"] = sqlite_settings.database.url  # no [redis] url: in-process counters
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env,
+                         cwd=tmp_path)  # no reauto.toml there
+    assert out.returncode == 0, out.stderr
+    assert "EXTRA []" in out.stdout, out.stdout[-500:]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("args", [["version"], ["leads", "nonesuch"]])
+def test_the_entry_point_leaves_the_collector_nothing_to_scan_at_shutdown(args: list[str]) -> None:
+    probe = ("import gc, sys\n"
+             f"sys.argv = ['reauto', *{args!r}]\n"
+             "from reauto.cli.main import run\n"
+             "try:\n    run()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+             "print('FROZEN', gc.get_freeze_count() > 0, 'TRACKED', len(gc.get_objects()))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "FROZEN True" in out.stdout, out.stdout[-500:]
+    assert int(out.stdout.split("TRACKED")[1]) < 1000  # (before: every object of the loaded modules)
+
+
+@pytest.mark.unit
+def test_counter_errors_name_the_redis_clients_once_it_is_imported() -> None:
+    from redis.exceptions import RedisError
+
+    from reauto.costs.reservations import counter_errors
+
+    assert counter_errors() == (OSError, TimeoutError, RedisError)
 
 
 @pytest.mark.unit

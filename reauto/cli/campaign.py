@@ -125,7 +125,7 @@ async def _status(cfg: Any, engine: Any, name: str) -> dict[str, Any]:
     from reauto.compliance import ComplianceRules
     from reauto.costs.budget import GLOBAL, campaign_scope, ledger_spent, windows_for
     from reauto.costs.pricing import Catalogue
-    from reauto.costs.reservations import COUNTER_ERRORS, reservations_for
+    from reauto.costs.reservations import counter_errors, reservations_for
     from reauto.dialer.stops import abandon_standing
     from reauto.errors import UsageError
     from reauto.store import repositories
@@ -150,7 +150,7 @@ async def _status(cfg: Any, engine: Any, name: str) -> dict[str, Any]:
             for w in windows:
                 try:
                     snap = await counters.snapshot(w.counter)
-                except COUNTER_ERRORS:
+                except counter_errors():
                     snap = None  # unreachable: held unknown
                 spent = await ledger_spent(s, w.scope, w.start, w.end)
                 held = Decimal(snap[1]) / 1_000_000 if snap is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import platform
 import sys
 from pathlib import Path
@@ -63,7 +64,13 @@ def version(as_json: JsonOpt = False) -> None:
 
 
 def run() -> None:
-    """Console-script entry point: one clear line, not a traceback, for reauto's own errors."""
+    """Console-script entry point: one clear line, not a traceback, for reauto's own errors.
+
+    The process ends when the command returns, so what it leaves is frozen out of the cyclic
+    garbage collector: its last full pass at shutdown would visit every object of SQLAlchemy,
+    pydantic and the rest only to free them with the process (about 0.1 s of CPU after
+    ``reauto leads list``). Module teardown, ``atexit`` and the flushing of output still run.
+    """
     LOGGING["console"] = True  # log lines at [log_level] on stderr
     try:
         app()
@@ -72,6 +79,8 @@ def run() -> None:
 
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reauto.config import BudgetSettings
 from reauto.costs.alerts import Alerter
-from reauto.costs.reservations import COUNTER_ERRORS, Counter, Reservations
+from reauto.costs.reservations import Counter, Reservations, counter_errors
 from reauto.metrics import BUDGET_UTILISATION
 from reauto.store.models import Budget, BudgetPeriod, Campaign, CostEntry
 from reauto.store.types import utcnow
@@ -135,7 +135,7 @@ class BudgetGuard:
     async def _utilisation_changed(self, windows: Sequence[Window]) -> None:
         try:
             self.last_utilisation = await self.utilisation(windows)
-        except COUNTER_ERRORS as exc:
+        except counter_errors() as exc:
             log.error("budget counters unreachable (%s); utilisation not updated", exc)
             return
         if not self.premium_off and self.last_utilisation >= self.settings.premium_off_at and windows:
@@ -183,7 +183,7 @@ class BudgetGuard:
         try:
             await self.reservations.settle([w.counter for w in hold.windows], hold.call_ref, to_micros(spent))
             await self._utilisation_changed(hold.windows)
-        except COUNTER_ERRORS as exc:
+        except counter_errors() as exc:
             # the ledger has the call's cost; lost counters are rebuilt from it when reachable again
             log.error("budget counters unreachable while settling %s (%s)", hold.call_ref, exc)
             return
@@ -197,7 +197,7 @@ class BudgetGuard:
         for _ in range(3):
             try:
                 ok = await self.reservations.reserve(counters, hold.call_ref, to_micros(amount))
-            except COUNTER_ERRORS as exc:
+            except counter_errors() as exc:
                 # fail closed: without the shared counters no dialer can prove the money is there
                 log.error("budget counters unreachable (%s: %s): not spending", type(exc).__name__, exc)
                 if raise_unreachable:
@@ -233,7 +233,7 @@ class BudgetGuard:
                 if snap is None:
                     await self.restore([w])
                     snap = await self.reservations.snapshot(w.counter) or (0, 0)
-            except COUNTER_ERRORS as exc:
+            except counter_errors() as exc:
                 log.error("budget counters unreachable (%s); utilisation from the last reading", exc)
                 return self.last_utilisation
             if w.amount > 0:

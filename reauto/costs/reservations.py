@@ -13,6 +13,7 @@ in the store and asks again.
 from __future__ import annotations
 
 import asyncio
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,12 +21,20 @@ from dataclasses import dataclass
 from reauto.config import RedisSettings
 from reauto.costs.holds import HeldMoney
 
-try:  # the errors a counter store raises when it is unreachable or times out
-    from redis.exceptions import RedisError
 
-    COUNTER_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, RedisError)
-except ImportError:  # pragma: no cover (the redis extra is not installed: in-process counters only)
-    COUNTER_ERRORS = (OSError, TimeoutError)
+def counter_errors() -> tuple[type[BaseException], ...]:
+    """The errors a counter store raises when it is unreachable or times out.
+
+    ``RedisError`` joins ``OSError`` and ``TimeoutError`` once the Redis client is imported
+    (:class:`RedisReservations` imports it): before that no counter can raise one, and commands
+    without ``[redis] url`` (``reauto budget status``) do not pay the client's import. Meant for
+    ``except counter_errors():``, which Python evaluates only when an exception is on its way.
+    """
+    client_errors = sys.modules.get("redis.exceptions")
+    if client_errors is None:
+        return (OSError, TimeoutError)
+    return (OSError, TimeoutError, client_errors.RedisError)
+
 
 #: Counters live this long after their window ends (for ``budget status`` of a past period).
 KEEP_AFTER_S = 8 * 24 * 3600

@@ -24,7 +24,7 @@ from reauto import metrics
 from reauto.costs.budget import BudgetGuard, CountersUnavailable, Hold
 from reauto.costs.holds import HoldRef
 from reauto.costs.pricing import Catalogue
-from reauto.costs.reservations import COUNTER_ERRORS
+from reauto.costs.reservations import counter_errors
 from reauto.dialer.holds import settle_dead_holds
 from reauto.dialer.recovery import Recovered
 from reauto.dialer.stops import RunStop
@@ -71,7 +71,7 @@ class Funding(ABC):
             if hold is None and await self._wait_for_money(estimate):
                 await self._release(lead)
                 return False
-        except (CountersUnavailable, *COUNTER_ERRORS):
+        except (CountersUnavailable, *counter_errors()):
             # fail closed until the counters answer: no call can prove its money is there
             self.counters_down = True
             metrics.BREAKER_STATE.labels(dependency="redis").set(metrics.BREAKER_CODES["open"])
@@ -91,7 +91,7 @@ class Funding(ABC):
         await self._release(lead)
         try:
             full = await self.guard.full_windows(estimate)
-        except COUNTER_ERRORS:
+        except counter_errors():
             full = []
         # calls may go again when the last full budget's period ends
         self.stopped = RunStop("budget", f"cannot cover a new call (${estimate:.4f} held per call)"

@@ -18,7 +18,7 @@ from reauto import metrics
 from reauto.costs.budget import BudgetGuard, CountersUnavailable, Hold
 from reauto.costs.holds import HoldRef
 from reauto.costs.pricing import Catalogue
-from reauto.costs.reservations import COUNTER_ERRORS
+from reauto.costs.reservations import counter_errors
 from reauto.dialer.inbound import Answering, identify, missed, number_or_none
 from reauto.dialer.records import CallRecorder
 from reauto.store.models import Lead
@@ -119,6 +119,6 @@ class Reception(ABC):
         estimate = self.catalogue.call_estimate(self.telephony.name, self.config.call_estimate_min, amd=False)
         try:
             hold = await self.guard.hold(str(HoldRef(lead.id, self.config.worker, self.store_clock())), estimate)
-        except (CountersUnavailable, *COUNTER_ERRORS):
+        except (CountersUnavailable, *counter_errors()):
             return False
         return hold if hold is not None else False

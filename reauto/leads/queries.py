@@ -9,7 +9,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reauto.errors import UsageError
-from reauto.leads.normalize import InvalidPhone, parse_phone
 from reauto.store.models import Campaign, ConsentRecord, DncEntry, Lead, LeadStatus, Touch
 
 
@@ -106,6 +105,8 @@ async def show_lead(engine: AsyncEngine, ref: str, *, region: str = "US") -> lis
     Raises:
         UsageError: ``ref`` is neither an id nor a valid number, or nothing matches.
     """
+    from reauto.leads.normalize import InvalidPhone, parse_phone  # phonenumbers: only `leads show` needs it
+
     text = ref.strip()
     if text.isdigit() and len(text) < 10:
         where = Lead.id == int(text)
