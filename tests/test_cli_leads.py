@@ -11,6 +11,7 @@ from rich.console import Console
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from reauto.cli import budget as budget_cli
 from reauto.cli import dnc as dnc_cli
 from reauto.cli import leads as leads_cli
 from reauto.cli.context import AppState
@@ -25,6 +26,7 @@ runner = CliRunner()
 root = typer.Typer()
 root.add_typer(leads_cli.app, name="leads")
 root.add_typer(dnc_cli.app, name="dnc")
+root.add_typer(budget_cli.app, name="budget")
 
 
 @pytest.fixture
@@ -178,6 +180,22 @@ def test_unreachable_database_is_one_clear_error():
     result = cli(cfg, "leads", "stats")
     assert isinstance(result.exception, DatabaseUnavailable)
     assert "cannot reach PostgreSQL at 127.0.0.1:1" in str(result.exception)
+
+
+@pytest.mark.integration
+def test_unreachable_budget_counters_are_one_clear_error_with_the_password_hidden(sqlite_cfg):
+    from reauto.config import RedisSettings
+    from reauto.errors import ReautoError
+
+    made = cli(sqlite_cfg, "budget", "set", "--daily", "50")
+    assert made.exit_code == 0, (made.output, made.exception)
+    cfg = sqlite_cfg.model_copy(update={"redis": RedisSettings(url="redis://u:secret@127.0.0.1:1/0",
+                                                               socket_timeout_s=1)})
+    result = cli(cfg, "budget", "status")
+    assert isinstance(result.exception, ReautoError) and result.exception.exit_code == 3
+    message = str(result.exception)
+    assert "budget counters at redis://u:***@127.0.0.1:1/0 cannot be reached" in message
+    assert "secret" not in message and "[redis] url" in message
 
 
 @pytest.mark.integration

@@ -87,10 +87,12 @@ def status(
     Example: reauto budget status --campaign demo
     """
     from reauto.costs.budget import GLOBAL, campaign_scope, ledger_spent, windows_for
-    from reauto.costs.reservations import reservations_for
+    from reauto.costs.reservations import counter_errors, reservations_for
+    from reauto.errors import ReautoError
     from reauto.store.engine import session_factory
     from reauto.store.models import Budget
     from reauto.store.types import utcnow
+    from reauto.store.urls import redact
 
     cfg = settings(ctx)
 
@@ -109,7 +111,13 @@ def status(
             try:
                 for w in windows:
                     spent = await ledger_spent(s, w.scope, w.start, w.end)
-                    snap = await counters.snapshot(w.counter)
+                    try:
+                        snap = await counters.snapshot(w.counter)
+                    except counter_errors() as exc:
+                        raise ReautoError(
+                            f"the budget counters at {redact(cfg.redis.url)} cannot be reached ({type(exc).__name__}): "
+                            "what running dialers hold is kept there; start Redis or correct [redis] url",
+                            exit_code=3) from None
                     held = Decimal(snap[1]) / 1_000_000 if snap else Decimal(0)
                     since = max(w.start, now - timedelta(hours=24))
                     recent = await ledger_spent(s, w.scope, since, now + timedelta(seconds=1))
