@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from reauto.config.base import Section
+from reauto.config.base import Section, SttName, TtsLocal, TtsPremium
 from reauto.modelstore import DEFAULT_DIR as DEFAULT_MODELS_DIR
 
 
 class SttSettings(Section):
     """Speech to text: which provider and how it loads its model."""
 
-    provider: Literal["pocketsphinx", "faster-whisper"] = Field(
+    provider: SttName = Field(
         "pocketsphinx", description="pocketsphinx (embedded, ships its model) or faster-whisper."
     )
     fallback: Literal["pocketsphinx", "none"] = Field(
@@ -67,10 +67,10 @@ class SttSettings(Section):
 class TtsSettings(Section):
     """Text to speech: the local tier, the premium tier and their voices."""
 
-    local: Literal["piper", "flite", "espeak-ng", "coqui"] = Field(
+    local: TtsLocal = Field(
         "piper", description="Local-tier provider (embedded default: Piper with the joe voice)."
     )
-    premium: Literal["elevenlabs", "none"] = Field(
+    premium: TtsPremium = Field(
         "none", description="Premium-tier provider; none keeps every utterance local."
     )
     piper_voice: str = Field(
