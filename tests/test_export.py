@@ -388,14 +388,15 @@ async def test_small_batches_and_campaign_runs_never_hide_records(pg_engine, tmp
 
 @pytest.mark.unit
 async def test_every_export_target_is_built_from_the_settings_by_its_registry_line(tmp_path):
-    from reauto.config import ExportSettings, Settings
+    from reauto.config import ExportSettings, HubSpotSettings, SalesforceSettings, Settings
     from reauto.errors import UsageError
     from reauto.export.targets import REGISTRY, TARGETS, create_target
 
     cfg = Settings(export=ExportSettings(
         out_dir=str(tmp_path), webhook_url="http://127.0.0.1:9/hook", webhook_secret="s",
-        events_urls=["http://127.0.0.1:9/events"], events_secret="s", hubspot_token="pat",
-        salesforce_instance_url="http://127.0.0.1:9", salesforce_token="tok"), followupboss=FollowUpBossSettings(api_key="k"))
+        events_urls=["http://127.0.0.1:9/events"], events_secret="s", hubspot=HubSpotSettings(token="pat"),
+        salesforce=SalesforceSettings(instance_url="http://127.0.0.1:9", token="tok")),
+        followupboss=FollowUpBossSettings(api_key="k"))
     assert set(TARGETS) == {"followupboss", "hubspot", "salesforce", "webhook", "events", "csv", "jsonl"}
     for name in TARGETS:
         target = create_target(name, cfg)
