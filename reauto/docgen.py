@@ -80,7 +80,7 @@ def _ancestor_env(path: Sequence[str]) -> str:
 
 
 def _setting_row(fd: FieldDoc) -> str:
-    secret = is_secret(fd.name)
+    secret = is_secret(".".join(fd.path))
     required, default = default_of(fd.info, secret=secret)
     shown = "required" if required else ("unset" if default is None else f"`{toml_value(default)}`")
     limits = [", ".join(f"`{v}`" for v in allowed_values(fd.info.annotation))] if allowed_values(
@@ -139,7 +139,7 @@ configured provider has what it needs to start (a model path, a key), naming the
 * Not settings: `${config_env}` names the settings file, and `{prom_env}` (read by
   prometheus-client) turns on multi-process metrics.
 
-Every variable is listed in the tables below. Secrets (keys ending in {secret_suffixes}) are best
+Every variable is listed in the tables below. Secrets (keys whose dotted path ends in {secret_suffixes}) are best
 given through the environment or a secret file your service manager turns into environment
 variables, never committed in `reauto.toml`; see [security](security.md).
 """

@@ -102,11 +102,13 @@ def test_config_show_and_check(tmp_path):
 def test_config_show_hides_the_secrets_of_provider_sections_and_warns_about_flat_names(tmp_path):
     cfg = tmp_path / "r.toml"
     cfg.write_text('[export]\nhubspot_token = "pat-secret-1"\n\n[export.salesforce]\ntoken = "sf-secret-2"\n'
-                   'client_secret = "sf-secret-3"\nclient_id = "app-id"\n')
+                   'client_secret = "sf-secret-3"\nclient_id = "app-id"\n\n[export.webhook]\n'
+                   'url = "https://hooks.example.com/t/hook-secret-5"\n')
     shown = runner.invoke(app, ["--config", str(cfg), "config", "show", "--json"],
                           env={"REAUTO_TTS__ELEVENLABS__API_KEY": "sk_live_4"})
     assert shown.exit_code == 0, shown.output
-    assert not any(v in shown.output for v in ("pat-secret-1", "sf-secret-2", "sf-secret-3", "sk_live_4"))
+    assert not any(v in shown.output for v in ("pat-secret-1", "sf-secret-2", "sf-secret-3", "sk_live_4",
+                                               "hook-secret-5"))
     assert "warning: " in shown.stderr and "export.hubspot_token is deprecated" in shown.stderr
     assert "(export.hubspot.token)" in shown.stderr
     data = json.loads(shown.stdout)

@@ -218,6 +218,15 @@ def test_a_flat_environment_variable_still_works_and_warns_naming_the_new_one(tm
     ]
 
 
+def test_the_webhook_and_events_targets_flat_keys_move_to_their_sections(tmp_path):
+    path = write(tmp_path, '[export]\nwebhook_url = "https://hooks.example.com/a"\nevents_types = ["call.ended"]\n')
+    with pytest.warns(SettingsDeprecationWarning, match=r"set url in \[export\.webhook\]"):
+        s = load_settings(path, env={"REAUTO_EXPORT_EVENTS_URLS": '["https://hooks.example.com/e"]',
+                                     "REAUTO_EXPORT__WEBHOOK__SECRET": "s"})
+    assert s.export.webhook.url == "https://hooks.example.com/a" and s.export.webhook.secret == "s"
+    assert s.export.events.urls == ["https://hooks.example.com/e"] and s.export.events.types == ["call.ended"]
+
+
 def test_a_flat_and_a_nested_key_for_the_same_setting_are_an_error(tmp_path):
     path = write(tmp_path, '[tts]\nelevenlabs_api_key = "a"\n\n[tts.elevenlabs]\napi_key = "b"\n')
     with pytest.raises(ConfigError, match=rf"{re.escape(str(path))}:2: tts.elevenlabs_api_key and "

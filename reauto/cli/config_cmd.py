@@ -28,15 +28,16 @@ def _public(ctx: typer.Context) -> dict:
     return data
 
 
-#: Setting names whose values are secrets (at any depth: forms' tokens too).
-SECRET_SUFFIXES = ("api_key", "api_keys", "token", "secret", "system_key", "webhook", "webhook_url")
+#: Endings of the settings whose values are secrets, matched on the dotted path (at any depth: forms'
+#: tokens too; ``webhook.url`` is ``[export.webhook] url``).
+SECRET_SUFFIXES = ("api_key", "api_keys", "token", "secret", "system_key", "webhook", "webhook.url")
 
 
-def _mask(node: dict) -> None:
+def _mask(node: dict, path: str = "") -> None:
     for key, value in node.items():
         if isinstance(value, dict):
-            _mask(value)
-        elif value and key.endswith(SECRET_SUFFIXES):
+            _mask(value, f"{path}{key}.")
+        elif value and f"{path}{key}".endswith(SECRET_SUFFIXES):
             node[key] = "***"
 
 

@@ -27,6 +27,7 @@ from reauto.config.loader import (
 )
 from reauto.config.money import BudgetSettings, PricingSettings
 from reauto.config.services import (
+    EventsSettings,
     ExportSettings,
     HubSpotSettings,
     SalesforceSettings,
@@ -35,6 +36,7 @@ from reauto.config.services import (
     IntakeSettings,
     SchedulingSettings,
     TwilioSettings,
+    WebhookSettings,
 )
 from reauto.config.settings import Settings
 from reauto.config.speech import (
@@ -48,8 +50,8 @@ from reauto.config.speech import (
 
 __all__ = [
     "CONFIG_ENV", "DEFAULT_CONFIG_FILE", "ENV_PREFIX", "BudgetSettings", "CoquiSettings", "DatabaseSettings",
-    "ElevenLabsSettings", "ExportSettings", "FollowUpBossSettings", "FormSettings", "HubSpotSettings",
+    "ElevenLabsSettings", "EventsSettings", "ExportSettings", "FollowUpBossSettings", "FormSettings", "HubSpotSettings",
     "IntakeSettings", "LlmSettings", "ModelsSettings", "PricingSettings", "RecordingSettings", "RedisSettings",
     "ResilienceSettings", "SalesforceSettings", "SchedulingSettings", "SettingsDeprecationWarning", "Settings",
-    "SttSettings", "TtsSettings", "TwilioSettings", "env_name", "load_settings", "locate_key",
+    "SttSettings", "TtsSettings", "TwilioSettings", "WebhookSettings", "env_name", "load_settings", "locate_key",
 ]
