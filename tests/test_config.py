@@ -220,11 +220,25 @@ def test_a_flat_environment_variable_still_works_and_warns_naming_the_new_one(tm
 
 def test_the_webhook_and_events_targets_flat_keys_move_to_their_sections(tmp_path):
     path = write(tmp_path, '[export]\nwebhook_url = "https://hooks.example.com/a"\nevents_types = ["call.ended"]\n')
-    with pytest.warns(SettingsDeprecationWarning, match=r"set url in \[export\.webhook\]"):
+    with pytest.warns(SettingsDeprecationWarning) as caught:
         s = load_settings(path, env={"REAUTO_EXPORT_EVENTS_URLS": '["https://hooks.example.com/e"]',
                                      "REAUTO_EXPORT__WEBHOOK__SECRET": "s"})
+    messages = "\n".join(str(w.message) for w in caught)
+    assert "set url in [export.webhook]" in messages and "set types in [export.events]" in messages
+    assert "use REAUTO_EXPORT__EVENTS__URLS" in messages
     assert s.export.webhook.url == "https://hooks.example.com/a" and s.export.webhook.secret == "s"
     assert s.export.events.urls == ["https://hooks.example.com/e"] and s.export.events.types == ["call.ended"]
+
+
+def test_an_invalid_value_names_the_variable_that_set_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"^environment variable REAUTO_TTS_COQUI_DEVICE: tts\.coqui\.device: "):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SettingsDeprecationWarning)
+            load_settings(write(tmp_path, ""), env={"REAUTO_TTS_COQUI_DEVICE": "gpu1"})
+    with pytest.raises(ConfigError, match=r"^environment variable REAUTO_TTS__COQUI__DEVICE: tts\.coqui\.device: "):
+        load_settings(write(tmp_path, ""), env={"REAUTO_TTS__COQUI__DEVICE": "gpu1"})
+    with pytest.raises(ConfigError, match=r"^environment variable REAUTO_DATABASE__POOL_SIZE: database\.pool_size: "):
+        load_settings(write(tmp_path, ""), env={"REAUTO_DATABASE__POOL_SIZE": "x"})
 
 
 def test_a_flat_and_a_nested_key_for_the_same_setting_are_an_error(tmp_path):

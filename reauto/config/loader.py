@@ -75,7 +75,7 @@ def load_settings(
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        raise _explain(exc, file, text, overrides) from None
+        raise _explain(exc, file, text, overrides, environ) from None
     settings.source_file = file
     r = settings.resilience  # the process's one retry policy and breaker defaults
     resilience.configure(resilience.RetryPolicy(initial_s=r.backoff_initial_s, max_s=r.backoff_max_s,
@@ -122,11 +122,7 @@ def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """Map ``REAUTO_*`` variables onto the settings tree; unknown names are errors."""
-    sections = {
-        name: field.annotation
-        for name, field in Settings.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-    }
+    sections = tables_of(Settings)
     out: dict[str, Any] = {}
     for var, value in sorted(environ.items()):
         if not var.startswith(ENV_PREFIX) or var in _LOADER_VARS or var.startswith(_TOOLING_PREFIX):
@@ -257,7 +253,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _explain(
-    exc: ValidationError, file: Path | None, text: str, overrides: Mapping[str, Any]
+    exc: ValidationError, file: Path | None, text: str, overrides: Mapping[str, Any], environ: Mapping[str, str]
 ) -> ConfigError:
     lines = []
     for err in exc.errors():
@@ -268,7 +264,7 @@ def _explain(
         else:
             reason = err["msg"]
         if _from_env(loc, overrides):
-            lines.append(f"environment variable {env_name(loc)}: {key}: {reason}")
+            lines.append(f"environment variable {_variable_of(loc, environ)}: {key}: {reason}")
         elif file is not None:
             line = locate_key(text, loc)
             where = f"{file}:{line}" if line else str(file)
@@ -290,6 +286,17 @@ def _closest(loc: tuple[str, ...]) -> str:
         return ""
     close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=2, cutoff=0.7)
     return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def _variable_of(loc: tuple[str, ...], environ: Mapping[str, str]) -> str:
+    """The variable that set the value at ``loc`` (the one given, deprecated names too)."""
+    sections = tables_of(Settings)
+    for var in sorted(environ):
+        if var.startswith(ENV_PREFIX) and var not in _LOADER_VARS and not var.startswith(_TOOLING_PREFIX):
+            target = _env_target(var[len(ENV_PREFIX) :].lower(), sections)
+            if target and loc[: len(target)] == target:
+                return var
+    return env_name(loc)
 
 
 def _from_env(loc: tuple[str, ...], overrides: Mapping[str, Any]) -> bool:
