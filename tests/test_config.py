@@ -274,3 +274,11 @@ def test_an_unknown_provider_name_lists_the_catalog_names(tmp_path, text, env, e
     family = "stt" if "STT" in expected else "tts"
     role = "local" if "local" in expected else "premium" if "premium" in expected else None
     assert all(name in str(err.value) for name in providercatalog.names(family, role))
+
+
+def test_the_flat_names_read_are_those_the_provider_sections_replaced():
+    from reauto.config.loader import FLAT_NAMES_REPLACED, tables_of
+
+    sections = tables_of(Settings)
+    for head, table in FLAT_NAMES_REPLACED:
+        assert table in tables_of(sections[head]), f"[{head}.{table}] is gone: drop its flat names"

@@ -33,6 +33,10 @@ DEFAULT_CONFIG_FILE = "reauto.toml"
 _LOADER_VARS = frozenset({CONFIG_ENV, "REAUTO_VENV"})
 #: Prefix of the test suite's own variables (the database and Redis servers it uses).
 _TOOLING_PREFIX = "REAUTO_TEST_"
+#: The provider sections whose keys were flat keys of their parent before (``[tts] elevenlabs_api_key``):
+#: those names are still read, with a warning. A new provider's section has no flat names.
+FLAT_NAMES_REPLACED = frozenset({("tts", "coqui"), ("tts", "elevenlabs"), ("export", "webhook"),
+                                 ("export", "events"), ("export", "hubspot"), ("export", "salesforce")})
 
 
 class SettingsDeprecationWarning(FutureWarning):
@@ -168,7 +172,7 @@ def _section_key(head: str, section: type[BaseModel], key: str) -> tuple[str, ..
     """Where ``key`` of section ``head`` goes: itself, or the provider's section its flat name names."""
     if key in section.model_fields:
         return (head, key)
-    flat = _flat_key(section, key)
+    flat = _flat_key(head, section, key)
     return (head, *flat) if flat else None
 
 
@@ -181,14 +185,14 @@ def tables_of(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
     }
 
 
-def _flat_key(section: type[BaseModel], key: str) -> tuple[str, str] | None:
-    """A key's old flat name (``elevenlabs_api_key``) → its provider's section and key (``elevenlabs``,
-    ``api_key``); ``None`` for any other key."""
+def _flat_key(head: str, section: type[BaseModel], key: str) -> tuple[str, str] | None:
+    """A key's old flat name in section ``head`` (``elevenlabs_api_key``) → its provider's section and
+    key (``elevenlabs``, ``api_key``); ``None`` for any other key."""
     if key in section.model_fields:
         return None
     for table, model in tables_of(section).items():
         sub = key[len(table) + 1 :]
-        if key.startswith(table + "_") and sub in model.model_fields:
+        if (head, table) in FLAT_NAMES_REPLACED and key.startswith(table + "_") and sub in model.model_fields:
             return table, sub
     return None
 
@@ -200,7 +204,7 @@ def _unflatten(data: dict[str, Any], file: Path, text: str) -> None:
         if not isinstance(node, dict):
             continue
         for key in list(node):
-            found = _flat_key(section, key)
+            found = _flat_key(head, section, key)
             if found is None or not isinstance(node.get(found[0], {}), dict):
                 continue
             table, sub = found
