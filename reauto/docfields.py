@@ -173,15 +173,15 @@ def _number(value: Any) -> str:
 
 
 def secret_suffixes() -> tuple[str, ...]:
-    """Endings of the setting names ``reauto config show`` masks (its own rule, read from it)."""
+    """Endings of the settings' dotted paths ``reauto config show`` masks (its own rule, read from it)."""
     from reauto.cli.config_cmd import SECRET_SUFFIXES
 
     return tuple(SECRET_SUFFIXES)
 
 
-def is_secret(name: str) -> bool:
-    """Whether a setting holds a credential (``reauto config show`` prints it as ``***``)."""
-    return name.endswith(secret_suffixes())
+def is_secret(path: str) -> bool:
+    """Whether the setting at a dotted ``path`` holds a credential (``reauto config show`` prints it as ``***``)."""
+    return path.endswith(secret_suffixes())
 
 
 def _stable(value: Any) -> Any:

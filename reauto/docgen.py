@@ -54,10 +54,10 @@ def env_var(path: Sequence[str]) -> str | None:
     The name is built the way :mod:`reauto.config` documents it and then checked against the
     loader's own mapping, so a key the environment cannot reach gets ``None``.
     """
-    from reauto.config.loader import ENV_PREFIX, _env_overrides
+    from reauto.config.loader import _env_overrides, env_name
     from reauto.errors import ConfigError
 
-    name = ENV_PREFIX + "_".join(path).upper()
+    name = env_name(tuple(path))
     try:
         tree: Any = _env_overrides({name: "x"})
     except ConfigError:
@@ -80,7 +80,7 @@ def _ancestor_env(path: Sequence[str]) -> str:
 
 
 def _setting_row(fd: FieldDoc) -> str:
-    secret = is_secret(fd.name)
+    secret = is_secret(".".join(fd.path))
     required, default = default_of(fd.info, secret=secret)
     shown = "required" if required else ("unset" if default is None else f"`{toml_value(default)}`")
     limits = [", ".join(f"`{v}`" for v in allowed_values(fd.info.annotation))] if allowed_values(
@@ -125,6 +125,10 @@ configured provider has what it needs to start (a model path, a key), naming the
 * A top-level key is `REAUTO_<KEY>`: `{top_example}`.
 * A key in a section is `REAUTO_<SECTION>_<KEY>` or `REAUTO_<SECTION>__<KEY>`:
   `{section_example}` and `{double_example}` both set `[database] url`.
+* A key in a provider's own section is `REAUTO_<SECTION>__<PROVIDER>__<KEY>`:
+  `{nested_example}` sets `[tts.elevenlabs] api_key`. The flat names these keys had before
+  (`[tts] elevenlabs_api_key`, `REAUTO_TTS_ELEVENLABS_API_KEY`, `[export] hubspot_token`) still
+  work, with a deprecation warning that names the new key.
 * Lists and tables are JSON: `REAUTO_LLM_HOSTS='["http://10.0.0.5:11434","http://10.0.0.6:11434"]'`,
   `REAUTO_PRICING_TELEPHONY_PER_MIN='{{"twilio": 0.014}}'`. Booleans are `true`/`false` (also
   `1`/`0`, `yes`/`no`); numbers are plain text.
@@ -135,7 +139,7 @@ configured provider has what it needs to start (a model path, a key), naming the
 * Not settings: `${config_env}` names the settings file, and `{prom_env}` (read by
   prometheus-client) turns on multi-process metrics.
 
-Every variable is listed in the tables below. Secrets (keys ending in {secret_suffixes}) are best
+Every variable is listed in the tables below. Secrets (keys whose dotted path ends in {secret_suffixes}) are best
 given through the environment or a secret file your service manager turns into environment
 variables, never committed in `reauto.toml`; see [security](security.md).
 """
@@ -151,6 +155,7 @@ def configuration_reference() -> str:
         top_example=f"{env_var(('default_region',))}=CA",
         section_example=f"{env_var(('database', 'url'))}=postgresql+psycopg://reauto@db:5432/reauto",
         double_example="REAUTO_DATABASE__URL=…",
+        nested_example=f"{env_var(('tts', 'elevenlabs', 'api_key'))}=…",
         secret_suffixes=_or_list([f"`{x}`" for x in secret_suffixes()]),
     )]
     all_sections = sections(Settings, list_tables=False)

@@ -29,10 +29,11 @@ class ProviderSpec:
     target: str  # "package.module:Class"
     extra: str | None = None  # pip extra of reauto, e.g. "whisper"
     system: str | None = None  # Debian package, e.g. "flite"
+    role: str | None = None  # the setting that may name it, where a family has several ("local", "premium")
 
 
 class Registry(Generic[T]):
-    """Names → provider classes, imported only when asked for."""
+    """Names → provider classes, imported only when asked for (the lines come from :mod:`reauto.providercatalog`)."""
 
     def __init__(self, kind: str, specs: dict[str, ProviderSpec]) -> None:
         self.kind = kind

@@ -86,3 +86,65 @@ def test_a_provider_that_needs_no_settings_is_built_by_the_base_from_settings():
             return key
 
     assert isinstance(Null.from_settings(Settings()), Null)
+
+
+FAMILIES = [("stt", "reauto.stt"), ("tts", "reauto.tts"), ("telephony", "reauto.telephony"),
+            ("export", "reauto.export.targets")]
+
+
+@pytest.mark.parametrize(("family", "package"), FAMILIES)
+def test_every_catalog_name_has_a_registry_entry_and_every_registry_entry_a_catalog_name(family, package):
+    """Names are listed once, in :mod:`reauto.providercatalog`: a family's registry knows exactly its names,
+    so adding a provider is its module, its catalog line and (when it has settings) its section."""
+    import importlib
+
+    from reauto import providercatalog
+
+    registry = importlib.import_module(package).REGISTRY
+    assert set(registry.names) == set(providercatalog.FAMILIES[family]), family
+    assert registry.kind == providercatalog.KINDS[family]
+    assert set(providercatalog.FAMILIES) == {f for f, _ in FAMILIES}
+
+
+def test_settings_that_name_a_provider_allow_the_catalog_names():
+    from typing import get_args
+
+    from reauto import providercatalog
+    from reauto.campaign.model import Campaign
+    from reauto.config import SttSettings, TtsSettings
+
+    def allowed(model, field):
+        return set(get_args(model.model_fields[field].annotation))
+
+    assert allowed(SttSettings, "provider") == set(providercatalog.names("stt"))
+    assert allowed(TtsSettings, "local") == set(providercatalog.names("tts", "local"))
+    assert allowed(TtsSettings, "premium") == {*providercatalog.names("tts", "premium"), "none"}
+    assert allowed(Campaign, "telephony") == set(providercatalog.names("telephony"))
+    assert set(providercatalog.names("tts")) == set(providercatalog.names("tts", "local")) | set(
+        providercatalog.names("tts", "premium")), "every TTS provider fills a tier"
+
+
+def test_a_provider_section_is_named_after_a_provider_of_its_family():
+    """``[tts.<name>]`` and ``[export.<name>]`` hold one provider's own settings: ``<name>`` is in the catalog."""
+    from pydantic import BaseModel
+
+    from reauto import providercatalog
+    from reauto.config import ExportSettings, SttSettings, TtsSettings
+
+    for family, section in (("stt", SttSettings), ("tts", TtsSettings), ("export", ExportSettings)):
+        tables = [n for n, f in section.model_fields.items()
+                  if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)]
+        for name in tables:
+            assert name in providercatalog.FAMILIES[family] or name.replace("_", "-") in providercatalog.FAMILIES[
+                family], f"[{family}.{name}] names no {family} provider"
+
+
+def test_the_catalog_imports_no_provider():
+    """The settings import the catalog: it must stay data (no provider module, no optional extra)."""
+    code = ("import sys, reauto.providercatalog, reauto.config\n"
+            "loaded = [m for m in sys.modules if m.startswith(('reauto.tts', 'reauto.stt', 'reauto.export',"
+            " 'reauto.telephony'))]\n"
+            "assert not loaded, loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr

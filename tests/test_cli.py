@@ -79,7 +79,7 @@ def test_run_turns_reauto_errors_into_one_line(tmp_path, monkeypatch, capsys):
 def test_config_show_and_check(tmp_path):
     cfg = tmp_path / "r.toml"
     cfg.write_text('[database]\nurl = "postgresql+psycopg://bob:hunter2pw@db:5432/x"\n[redis]\nurl = "redis://:pw@r:6379/0"\n'
-                   '[tts]\nelevenlabs_api_key = "sk_live_123"\n'
+                   '[tts.elevenlabs]\napi_key = "sk_live_123"\n'
                    '[intake]\napi_keys = ["intake-k-123"]\nhmac_secret = "hm-456"\n[twilio]\nauth_token = "tw-789"\n'
                    '[intake.forms.web]\ncampaign = "demo"\ntoken = "form-token-0123456789"\n'
                    '[followupboss]\napi_key = "fub-k-1"\nsystem_key = "fub-sys-2"\n')
@@ -99,18 +99,40 @@ def test_config_show_and_check(tmp_path):
 
 
 @pytest.mark.unit
+def test_config_show_hides_the_secrets_of_provider_sections_and_warns_about_flat_names(tmp_path):
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[export]\nhubspot_token = "pat-secret-1"\n\n[export.salesforce]\ntoken = "sf-secret-2"\n'
+                   'client_secret = "sf-secret-3"\nclient_id = "app-id"\n\n[export.webhook]\n'
+                   'url = "https://hooks.example.com/t/hook-secret-5"\n')
+    shown = runner.invoke(app, ["--config", str(cfg), "config", "show", "--json"],
+                          env={"REAUTO_TTS__ELEVENLABS__API_KEY": "sk_live_4"})
+    assert shown.exit_code == 0, shown.output
+    assert not any(v in shown.output for v in ("pat-secret-1", "sf-secret-2", "sf-secret-3", "sk_live_4",
+                                               "hook-secret-5"))
+    assert "warning: " in shown.stderr and "export.hubspot_token is deprecated" in shown.stderr
+    assert "(export.hubspot.token)" in shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["export"]["hubspot"]["token"] == "***" and data["export"]["salesforce"]["client_id"] == "app-id"
+    assert data["tts"]["elevenlabs"]["api_key"] == "***"
+    plain = runner.invoke(app, ["--config", str(cfg), "config", "show"])
+    assert "export.salesforce.token = '***'" in plain.stdout
+    assert "export.salesforce.client_id = 'app-id'" in plain.stdout
+    assert "tts.coqui.device = 'cpu'" in plain.stdout and "llm.models = {}" in plain.stdout
+
+
+@pytest.mark.unit
 def test_config_check_fails_for_a_provider_that_cannot_start_naming_the_setting(tmp_path):
     cfg = tmp_path / "providers.toml"
-    cfg.write_text('[stt]\nprovider = "faster-whisper"\n\n[tts]\nlocal = "coqui"\ncoqui_model = "/nope/model"\n'
-                   'premium = "elevenlabs"\nelevenlabs_voice_id = "v1"\n')
+    cfg.write_text('[stt]\nprovider = "faster-whisper"\n\n[tts]\nlocal = "coqui"\npremium = "elevenlabs"\n'
+                   '[tts.coqui]\nmodel = "/nope/model"\n[tts.elevenlabs]\nvoice_id = "v1"\n')
     checked = runner.invoke(app, ["--config", str(cfg), "config", "check"])
     assert isinstance(checked.exception, ConfigError) and checked.exception.exit_code == 2  # as `reauto` exits
     problems = str(checked.exception).splitlines()
-    assert [p.split(" ")[0] for p in problems] == ["stt.whisper_model", "tts.coqui_model", "tts.elevenlabs_api_key"]
-    assert "nothing at /nope/model" in problems[1]
+    assert [p.split(" ")[0] for p in problems] == ["stt.whisper_model", "tts.coqui.model", "tts.elevenlabs.api_key"]
+    assert "nothing at /nope/model" in problems[1] and "(REAUTO_TTS__COQUI__MODEL)" in problems[1]
     ready = tmp_path / "ready.toml"
     ready.write_text(f'[stt]\nprovider = "faster-whisper"\nwhisper_model = "small.en"\n\n[tts]\nlocal = "coqui"\n'
-                     f'coqui_model = "{tmp_path}"\n\n[models]\ndir = "{tmp_path / "models"}"\n')
+                     f'\n[tts.coqui]\nmodel = "{tmp_path}"\n\n[models]\ndir = "{tmp_path / "models"}"\n')
     unpulled = runner.invoke(app, ["--config", str(ready), "config", "check"])
     assert "'small.en' is not pulled" in str(unpulled.exception) and "reauto models pull" in str(unpulled.exception)
     (tmp_path / "models" / "faster-whisper" / "small.en").mkdir(parents=True)

@@ -1,9 +1,11 @@
 import re
+import warnings
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from reauto.config import Settings, load_settings, locate_key
+from reauto.config import Settings, SettingsDeprecationWarning, load_settings, locate_key
 from reauto.errors import ConfigError
 
 pytestmark = pytest.mark.unit
@@ -130,18 +132,153 @@ def test_locate_key_handles_tables_and_quotes():
     assert locate_key(text, ("z",)) is None
 
 
-def test_shipped_reauto_toml_documents_every_setting():
-    text = (ROOT / "reauto.toml").read_text()
-    uncommented = "\n".join(ln.lstrip("# ") for ln in text.splitlines())
-    for name, field in Settings.model_fields.items():
+def _keys_in(text: str) -> set[tuple[str, ...]]:
+    """Every key the file shows (commented out or not), with the table it sits in."""
+    table: tuple[str, ...] = ()
+    found = set()
+    for line in text.splitlines():
+        header = re.match(r"^\[([\w.]+)\]", line)
+        if header:
+            table = tuple(header.group(1).split("."))
+            continue
+        key = re.match(r"^(\w+) = ", line.lstrip("# "))
+        if key:
+            found.add((*table, key.group(1)))
+    return found
+
+
+def _setting_keys(model, path=()):
+    for name, field in model.model_fields.items():
         if name == "source_file":
             continue
-        sub = getattr(field.annotation, "model_fields", None)
-        if sub:
-            assert f"[{name}]" in text
-            for key in sub:
-                assert re.search(rf"^{key} = ", uncommented, re.M), f"{name}.{key} missing"
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            yield from _setting_keys(field.annotation, (*path, name))
         else:
-            assert re.search(rf"^{name} = ", uncommented, re.M), f"{name} missing"
+            yield (*path, name)
+
+
+def test_shipped_reauto_toml_documents_every_setting():
+    text = (ROOT / "reauto.toml").read_text()
+    shown = _keys_in(text)
+    for key in _setting_keys(Settings):
+        assert key in shown, f"{'.'.join(key)} missing (or not in its [table])"
+    assert (ROOT / "reauto" / "starter" / "reauto.toml").read_text() == text
     # and it parses into the defaults once uncommented
     assert load_settings(ROOT / "reauto.toml", env={}) == Settings(source_file=ROOT / "reauto.toml")
+
+
+# --- a provider's own section ([tts.elevenlabs], [export.hubspot]) and the flat names it replaced ---------
+
+def test_a_provider_section_loads_from_the_file_and_the_environment(tmp_path):
+    path = write(tmp_path, '[tts]\npremium = "elevenlabs"\n\n[tts.elevenlabs]\nvoice_id = "v1"\napi_key = "sk_file"\n'
+                           '\n[export.salesforce]\ninstance_url = "https://acme.my.salesforce.com"\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SettingsDeprecationWarning)  # the new names warn about nothing
+        s = load_settings(path, env={"REAUTO_TTS__ELEVENLABS__API_KEY": "sk_env",
+                                     "REAUTO_EXPORT__HUBSPOT__TOKEN": "pat", "REAUTO_TTS__COQUI__DEVICE": "cuda:1"})
+    assert s.tts.elevenlabs.voice_id == "v1" and s.tts.elevenlabs.api_key == "sk_env"  # the environment wins
+    assert s.tts.elevenlabs.model == "eleven_flash_v2_5" and s.tts.coqui.device == "cuda:1"
+    assert s.export.hubspot.token == "pat" and s.export.salesforce.instance_url == "https://acme.my.salesforce.com"
+
+
+def test_a_flat_key_in_the_file_still_works_and_warns_naming_the_new_key(tmp_path):
+    path = write(tmp_path, '[tts]\nlocal = "coqui"\ncoqui_model = "/srv/voice"\n\n[export]\nhubspot_token = "pat"\n'
+                           'salesforce_external_id_field = "Ext__c"\n')
+    with pytest.warns(SettingsDeprecationWarning) as caught:
+        s = load_settings(path, env={})
+    messages = [str(w.message) for w in caught]
+    assert messages == [
+        f"{path}:3: tts.coqui_model is deprecated: set model in [tts.coqui] (tts.coqui.model)",
+        f"{path}:6: export.hubspot_token is deprecated: set token in [export.hubspot] (export.hubspot.token)",
+        f"{path}:7: export.salesforce_external_id_field is deprecated: set external_id_field in "
+        "[export.salesforce] (export.salesforce.external_id_field)",
+    ]
+    assert s.tts.coqui.model == "/srv/voice" and s.export.hubspot.token == "pat"
+    assert s.export.salesforce.external_id_field == "Ext__c"
+    assert s == load_settings(write(tmp_path, '[tts]\nlocal = "coqui"\n[tts.coqui]\nmodel = "/srv/voice"\n'
+                                              '[export.hubspot]\ntoken = "pat"\n[export.salesforce]\n'
+                                              'external_id_field = "Ext__c"\n'), env={}).model_copy(
+        update={"source_file": path})
+
+
+def test_a_flat_environment_variable_still_works_and_warns_naming_the_new_one(tmp_path):
+    with pytest.warns(SettingsDeprecationWarning) as caught:
+        s = load_settings(write(tmp_path, ""), env={"REAUTO_TTS_ELEVENLABS_API_KEY": "sk_1",
+                                                    "REAUTO_EXPORT_HUBSPOT_TOKEN": "pat",
+                                                    "REAUTO_EXPORT__SALESFORCE_TOKEN": "tok"})
+    assert s.tts.elevenlabs.api_key == "sk_1" and s.export.hubspot.token == "pat" and s.export.salesforce.token == "tok"
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        "environment variable REAUTO_EXPORT_HUBSPOT_TOKEN is deprecated: use REAUTO_EXPORT__HUBSPOT__TOKEN "
+        "(export.hubspot.token, [export.hubspot] token)",
+        "environment variable REAUTO_EXPORT__SALESFORCE_TOKEN is deprecated: use REAUTO_EXPORT__SALESFORCE__TOKEN "
+        "(export.salesforce.token, [export.salesforce] token)",
+        "environment variable REAUTO_TTS_ELEVENLABS_API_KEY is deprecated: use REAUTO_TTS__ELEVENLABS__API_KEY "
+        "(tts.elevenlabs.api_key, [tts.elevenlabs] api_key)",
+    ]
+
+
+def test_the_webhook_and_events_targets_flat_keys_move_to_their_sections(tmp_path):
+    path = write(tmp_path, '[export]\nwebhook_url = "https://hooks.example.com/a"\nevents_types = ["call.ended"]\n')
+    with pytest.warns(SettingsDeprecationWarning) as caught:
+        s = load_settings(path, env={"REAUTO_EXPORT_EVENTS_URLS": '["https://hooks.example.com/e"]',
+                                     "REAUTO_EXPORT__WEBHOOK__SECRET": "s"})
+    messages = "\n".join(str(w.message) for w in caught)
+    assert "set url in [export.webhook]" in messages and "set types in [export.events]" in messages
+    assert "use REAUTO_EXPORT__EVENTS__URLS" in messages
+    assert s.export.webhook.url == "https://hooks.example.com/a" and s.export.webhook.secret == "s"
+    assert s.export.events.urls == ["https://hooks.example.com/e"] and s.export.events.types == ["call.ended"]
+
+
+def test_an_invalid_value_names_the_variable_that_set_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"^environment variable REAUTO_TTS_COQUI_DEVICE: tts\.coqui\.device: "):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SettingsDeprecationWarning)
+            load_settings(write(tmp_path, ""), env={"REAUTO_TTS_COQUI_DEVICE": "gpu1"})
+    with pytest.raises(ConfigError, match=r"^environment variable REAUTO_TTS__COQUI__DEVICE: tts\.coqui\.device: "):
+        load_settings(write(tmp_path, ""), env={"REAUTO_TTS__COQUI__DEVICE": "gpu1"})
+    with pytest.raises(ConfigError, match=r"^environment variable REAUTO_DATABASE__POOL_SIZE: database\.pool_size: "):
+        load_settings(write(tmp_path, ""), env={"REAUTO_DATABASE__POOL_SIZE": "x"})
+
+
+def test_a_flat_and_a_nested_key_for_the_same_setting_are_an_error(tmp_path):
+    path = write(tmp_path, '[tts]\nelevenlabs_api_key = "a"\n\n[tts.elevenlabs]\napi_key = "b"\n')
+    with pytest.raises(ConfigError, match=rf"{re.escape(str(path))}:2: tts.elevenlabs_api_key and "
+                                          r"tts.elevenlabs.api_key are both set: keep tts.elevenlabs.api_key only"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SettingsDeprecationWarning)
+            load_settings(path, env={})
+
+
+def test_a_misspelt_key_of_a_provider_section_is_named_with_its_line(tmp_path):
+    path = write(tmp_path, '[tts.elevenlabs]\nvoice_id = "v"\napi_ky = "x"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert str(err.value) == f"{path}:3: tts.elevenlabs.api_ky: unknown key; did you mean api_key?"
+    with pytest.raises(ConfigError, match="REAUTO_TTS__ELEVENLABS__API_KEY"):
+        load_settings(write(tmp_path, ""), env={"REAUTO_TTS__ELEVENLABS__API_KY": "x"})
+
+
+@pytest.mark.parametrize(("text", "env", "expected"), [
+    ('[tts]\nlocal = "festival"\n', {}, "tts.local: Value error, unknown local TTS provider 'festival' "
+                                        "(known: piper, flite, espeak-ng, coqui)"),
+    ("", {"REAUTO_TTS_PREMIUM": "azure"}, "unknown premium TTS provider 'azure' (known: elevenlabs, none)"),
+    ('[stt]\nprovider = "vosk"\n', {}, "unknown STT provider 'vosk' (known: pocketsphinx, faster-whisper)"),
+])
+def test_an_unknown_provider_name_lists_the_catalog_names(tmp_path, text, env, expected):
+    from reauto import providercatalog
+
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, text), env=env)
+    assert expected in str(err.value)
+    family = "stt" if "STT" in expected else "tts"
+    role = "local" if "local" in expected else "premium" if "premium" in expected else None
+    assert all(name in str(err.value) for name in providercatalog.names(family, role))
+
+
+def test_the_flat_names_read_are_those_the_provider_sections_replaced():
+    from reauto.config.loader import FLAT_NAMES_REPLACED, tables_of
+
+    sections = tables_of(Settings)
+    for head, table in FLAT_NAMES_REPLACED:
+        assert table in tables_of(sections[head]), f"[{head}.{table}] is gone: drop its flat names"

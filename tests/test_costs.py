@@ -306,7 +306,7 @@ def test_window_counter_limit_applies_the_stop_dialing_level():
 
 # --- the voice tier rule on live calls ---------------------------------------------------------
 async def test_tier_rule_reads_score_budget_and_share_and_premium_bills_elevenlabs_credits(caplog):
-    from reauto.config import TtsSettings
+    from reauto.config import ElevenLabsSettings, TtsSettings
     from reauto.costs.tiering import TierStats, tiered_tts
     from reauto.tts.factory import create_tiers
     from reauto.tts.tier import TieredTTS
@@ -315,8 +315,8 @@ async def test_tier_rule_reads_score_budget_and_share_and_premium_bills_elevenla
 
     async with FakeElevenLabs() as fake:
         settings = TtsSettings(local="flite", flite_voice="kal16", premium="elevenlabs",
-                               elevenlabs_api_key=fake.api_key, elevenlabs_voice_id=fake.voice_id,
-                               elevenlabs_base_url=fake.url)
+                               elevenlabs=ElevenLabsSettings(api_key=fake.api_key, voice_id=fake.voice_id,
+                                                             base_url=fake.url))
         tiers = create_tiers(settings, cache=AudioCache(), meter=True)
         assert tiered_tts(tiers, mode="local", share_cap=0.3, premium_off_at=0.9, utilisation=lambda: 0.0) \
             is tiers.local

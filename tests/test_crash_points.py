@@ -397,8 +397,8 @@ async def test_killed_during_the_real_time_export_sends_every_call_once_as_it_en
     try:
         campaign = campaign_factory(
             [QUICK, TALKER], "0.13", export_targets=["webhook"],
-            extra_env={"REAUTO_EXPORT_WEBHOOK_URL": f"http://127.0.0.1:{port}/calls",
-                       "REAUTO_EXPORT_WEBHOOK_SECRET": "s3cret", "REAUTO_EXPORT_TIMEOUT_S": "60"})
+            extra_env={"REAUTO_EXPORT__WEBHOOK__URL": f"http://127.0.0.1:{port}/calls",
+                       "REAUTO_EXPORT__WEBHOOK__SECRET": "s3cret", "REAUTO_EXPORT_TIMEOUT_S": "60"})
         campaign.start()
         await wait_for(lambda: campaign.alive() and hang.is_set(), "the first call's real-time export")
         campaign.stop_now()

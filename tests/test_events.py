@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from reauto import events
+from reauto.config import EventsSettings
 from reauto.export.runner import dead_letters, retry_dead_letters, run_export
 from reauto.export.targets.base import PermanentExportError
 from reauto.export.targets.events import EventsTarget
@@ -39,9 +40,9 @@ def test_an_event_has_exactly_the_fields_of_its_schema():
         events.record(s, "call.exploded", campaign_id=1, at=WHEN)
     with pytest.raises(events.UnknownEvent, match="differ from the schema"):
         events.record(s, "lead.opted_out", campaign_id=1, at=WHEN, phone="+15125550123")
-    with pytest.raises(PermanentExportError, match="events_urls"):
+    with pytest.raises(PermanentExportError, match=r"\[export\.events\] urls"):
         EventsTarget([], SECRET)
-    with pytest.raises(PermanentExportError, match="events_secret"):
+    with pytest.raises(PermanentExportError, match=r"\[export\.events\] secret"):
         EventsTarget(["http://127.0.0.1:1/e"], "")
     assert "## `call.analyzed`" in events.reference() and "`follow_up_at`" in events.reference()
 
@@ -60,7 +61,7 @@ def event_campaign(tmp_path: Path) -> Path:
 async def test_a_dial_run_sends_each_calls_events_to_every_url_once_and_signed(fresh_db_cfg, tmp_path):
     async with Receiver(SECRET) as first, Receiver(SECRET) as second:
         cfg = fresh_db_cfg.model_copy(update={"export": fresh_db_cfg.export.model_copy(update={
-            "events_urls": [first.url, second.url], "events_secret": SECRET})})
+            "events": EventsSettings(urls=[first.url, second.url], secret=SECRET)})})
         result = await asyncio.to_thread(cli, cfg, "dial", str(event_campaign(tmp_path)), "--at", AT,
                                          "--speed", "1.5", "--json")
         assert result.exit_code == 0, result.output
@@ -171,7 +172,7 @@ async def test_a_commit_that_stored_events_wakes_the_real_time_push_and_a_rollba
     base = Settings()
     async with Receiver(SECRET) as hook:
         cfg = base.model_copy(update={"export": base.export.model_copy(update={
-            "events_urls": [hook.url], "events_secret": SECRET})})
+            "events": EventsSettings(urls=[hook.url], secret=SECRET)})})
         # a poll an hour apart: only the commit's wake can send the event within the test
         push = RealtimeExport(pg_engine, cfg, "events-wake", ["events"], events_every_s=3600)
         push.start()

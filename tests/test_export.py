@@ -346,7 +346,7 @@ async def test_a_dialing_campaign_pushes_each_call_to_its_targets_when_it_ends(t
     import yaml
 
     from reauto.campaign import load_campaign
-    from reauto.config import DatabaseSettings, ExportSettings, Settings
+    from reauto.config import DatabaseSettings, ExportSettings, Settings, WebhookSettings
     from reauto.dialer.building import DialOptions
     from reauto.dialer.run import DialRun
     from reauto.store import migrate
@@ -362,7 +362,7 @@ async def test_a_dialing_campaign_pushes_each_call_to_its_targets_when_it_ends(t
     name = f"reauto_exp_{uuid.uuid4().hex[:8]}"
     async with Receiver("s3cret") as hook:
         cfg = Settings(database=DatabaseSettings(url=create_database(name)),
-                       export=ExportSettings(webhook_url=hook.url, webhook_secret="s3cret", out_dir=tmp_path / "out"))
+                       export=ExportSettings(webhook=WebhookSettings(url=hook.url, secret="s3cret"), out_dir=tmp_path / "out"))
         try:
             migrate.upgrade(cfg)
             summaries = (await DialRun(cfg, load_campaign(path), DialOptions(
@@ -388,14 +388,22 @@ async def test_small_batches_and_campaign_runs_never_hide_records(pg_engine, tmp
 
 @pytest.mark.unit
 async def test_every_export_target_is_built_from_the_settings_by_its_registry_line(tmp_path):
-    from reauto.config import ExportSettings, Settings
+    from reauto.config import (
+        EventsSettings,
+        ExportSettings,
+        HubSpotSettings,
+        SalesforceSettings,
+        Settings,
+        WebhookSettings,
+    )
     from reauto.errors import UsageError
     from reauto.export.targets import REGISTRY, TARGETS, create_target
 
     cfg = Settings(export=ExportSettings(
-        out_dir=str(tmp_path), webhook_url="http://127.0.0.1:9/hook", webhook_secret="s",
-        events_urls=["http://127.0.0.1:9/events"], events_secret="s", hubspot_token="pat",
-        salesforce_instance_url="http://127.0.0.1:9", salesforce_token="tok"), followupboss=FollowUpBossSettings(api_key="k"))
+        out_dir=str(tmp_path), webhook=WebhookSettings(url="http://127.0.0.1:9/hook", secret="s"),
+        events=EventsSettings(urls=["http://127.0.0.1:9/events"], secret="s"), hubspot=HubSpotSettings(token="pat"),
+        salesforce=SalesforceSettings(instance_url="http://127.0.0.1:9", token="tok")),
+        followupboss=FollowUpBossSettings(api_key="k"))
     assert set(TARGETS) == {"followupboss", "hubspot", "salesforce", "webhook", "events", "csv", "jsonl"}
     for name in TARGETS:
         target = create_target(name, cfg)
@@ -413,7 +421,7 @@ async def test_every_export_target_is_built_from_the_settings_by_its_registry_li
 
 async def test_real_time_export_keeps_one_client_per_target_so_its_breaker_remembers(pg_engine):
     from reauto import resilience
-    from reauto.config import ExportSettings, Settings
+    from reauto.config import ExportSettings, Settings, WebhookSettings
     from reauto.export.realtime import RealtimeExport
 
     await seed(pg_engine, calls=1, texts=0)
@@ -421,7 +429,7 @@ async def test_real_time_export_keeps_one_client_per_target_so_its_breaker_remem
     resilience.configure(saved[0], breaker_threshold=2, breaker_reset_s=600)
     try:
         async with Receiver("s3cret", statuses=[503] * 10) as hook:
-            cfg = Settings(export=ExportSettings(webhook_url=hook.url, webhook_secret="s3cret", retries=0))
+            cfg = Settings(export=ExportSettings(webhook=WebhookSettings(url=hook.url, secret="s3cret"), retries=0))
             push = RealtimeExport(pg_engine, cfg, "austin", ["webhook", "csv"])
             assert push.targets == ["webhook"]  # files are written by `reauto export`
             for _ in range(4):

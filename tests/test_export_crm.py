@@ -200,7 +200,7 @@ async def test_hubspot_server_errors_on_every_attempt_are_transient(hubspot):
 async def test_hubspot_bad_token_is_permanent_and_names_the_setting(hubspot):
     target = hs_target(hubspot, token="pat-na1-wrong")
     try:
-        with pytest.raises(PermanentExportError, match=r"\[export\] hubspot_token") as failure:
+        with pytest.raises(PermanentExportError, match=r"\[export\.hubspot\] token") as failure:
             await target.send(BOOKED, "call:17")
     finally:
         await target.close()
@@ -296,7 +296,7 @@ async def test_salesforce_tokens_come_from_the_client_credentials_flow_and_are_r
     with pytest.raises(PermanentExportError, match="invalid_client"):
         await wrong.send(BOOKED, "call:17")
     await wrong.close()
-    with pytest.raises(PermanentExportError, match="salesforce_client_id"):
+    with pytest.raises(PermanentExportError, match="client_id"):
         SalesforceTarget(salesforce.url, "")
     fixed = sf_target(salesforce, token="a-fixed-expired-token")  # no credentials: a 401 stays permanent
     with pytest.raises(PermanentExportError, match="INVALID_SESSION_ID"):
@@ -382,7 +382,7 @@ async def test_salesforce_server_errors_on_every_attempt_are_transient(salesforc
 async def test_salesforce_bad_token_is_permanent_and_names_the_setting(salesforce):
     target = sf_target(salesforce, token="expired")
     try:
-        with pytest.raises(PermanentExportError, match=r"\[export\] salesforce_token") as failure:
+        with pytest.raises(PermanentExportError, match=r"\[export\.salesforce\] token") as failure:
             await target.send(BOOKED, "call:17")
     finally:
         await target.close()

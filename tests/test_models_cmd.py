@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reauto.cli.main import app
-from reauto.config import ModelsSettings, Settings, SttSettings, TtsSettings, load_settings
+from reauto.config import CoquiSettings, ModelsSettings, Settings, SttSettings, TtsSettings, load_settings
 from reauto import modelstore
 from reauto.modelfiles import catalog
 from reauto.modelfiles.actions import Models
@@ -240,7 +240,7 @@ def test_models_at_a_path_or_on_the_system_are_looked_for_where_the_settings_say
         (Settings(stt=SttSettings(provider="faster-whisper", whisper_model=str(tmp_path / "ct2"))), "faster-whisper", True),
         (Settings(stt=SttSettings(provider="faster-whisper", whisper_model=str(tmp_path))), "faster-whisper", False),
         (Settings(tts=TtsSettings(piper_voice=str(voice))), "piper", False),  # no .onnx.json beside it
-        (Settings(tts=TtsSettings(local="coqui", coqui_model=str(tmp_path))), "coqui", True),
+        (Settings(tts=TtsSettings(local="coqui", coqui=CoquiSettings(model=str(tmp_path)))), "coqui", True),
         (Settings(tts=TtsSettings(local="coqui")), "coqui", False),
         (Settings(tts=TtsSettings(local="flite")), "flite", shutil.which("flite") is not None),
         (Settings(tts=TtsSettings(local="espeak-ng")), "espeak-ng", shutil.which("espeak-ng") is not None),

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from reauto.audio.codec import rms_dbfs
-from reauto.config import TtsSettings
+from reauto.config import ElevenLabsSettings, TtsSettings
 from reauto.providers import ProviderUnavailable
 from reauto.tts.elevenlabs import ElevenLabsError, ElevenLabsTTS, error_from_response
 from reauto.tts.fallback import FallbackTTS
@@ -65,8 +65,8 @@ async def test_ulaw_for_telephony(fake: FakeElevenLabs) -> None:
 
 async def test_settings_and_key_hygiene(fake: FakeElevenLabs, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    settings = TtsSettings(premium="elevenlabs", elevenlabs_api_key="sk_wrong_secret",
-                           elevenlabs_voice_id=fake.voice_id, elevenlabs_base_url=fake.url + "/")
+    settings = TtsSettings(premium="elevenlabs", elevenlabs=ElevenLabsSettings(
+        api_key="sk_wrong_secret", voice_id=fake.voice_id, base_url=fake.url + "/"))
     tts = ElevenLabsTTS.from_settings(settings)
     assert tts.base_url == fake.url and "sk_wrong_secret" not in repr(tts)
     with pytest.raises(ElevenLabsError) as info:
@@ -167,7 +167,7 @@ def test_error_classification(status: int, body: bytes, category: str, retryable
 @pytest.mark.unit
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"api_key": ""}, "tts.elevenlabs_api_key"), ({"voice_id": ""}, "tts.elevenlabs_voice_id"),
+    [({"api_key": ""}, "tts.elevenlabs.api_key"), ({"voice_id": ""}, "tts.elevenlabs.voice_id"),
      ({"output_format": "mp3_44100_128"}, "output format")],
 )
 def test_configuration_errors(kwargs: dict[str, str], message: str) -> None:

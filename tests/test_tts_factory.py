@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from reauto.config import TtsSettings
+from reauto.config import ElevenLabsSettings, TtsSettings
 from reauto.providers import ProviderUnavailable
 from reauto.tts import REGISTRY
 from reauto.tts.cache import AudioCache, CachedTTS
@@ -28,8 +28,8 @@ def test_local_only_by_default() -> None:
 
 
 def test_premium_with_local_fallback() -> None:
-    settings = TtsSettings(local="flite", premium="elevenlabs", elevenlabs_api_key="sk_x",
-                           elevenlabs_voice_id="v1", first_byte_timeout_s=0.8)
+    settings = TtsSettings(local="flite", premium="elevenlabs", first_byte_timeout_s=0.8,
+                           elevenlabs=ElevenLabsSettings(api_key="sk_x", voice_id="v1"))
     tts = create_tts(settings)
     assert isinstance(tts, FallbackTTS)
     assert isinstance(tts.primary, ElevenLabsTTS) and isinstance(tts.fallback, FliteTTS)
@@ -44,7 +44,7 @@ def test_unconfigured_premium_keeps_the_local_voice(caplog: pytest.LogCaptureFix
     caplog.set_level(logging.WARNING)
     tts = create_tts(TtsSettings(local="flite", premium="elevenlabs"))
     assert isinstance(tts, FliteTTS)
-    assert "tts.elevenlabs_api_key" in caplog.text
+    assert "tts.elevenlabs.api_key" in caplog.text
 
 
 def test_unknown_or_broken_local_is_an_error() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from reauto.audio.codec import SAMPLE_WIDTH, rms_dbfs
-from reauto.config import TtsSettings
+from reauto.config import CoquiSettings, TtsSettings
 from reauto.providers import ProviderUnavailable
 from reauto.tts.base import TTSProvider
 from reauto.tts.coqui import CoquiTTS, import_coqui
@@ -252,7 +252,7 @@ async def test_coqui_import_failure_is_unavailable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, message: str
 ) -> None:
     _failing_import(monkeypatch, error)
-    tts = CoquiTTS.from_settings(TtsSettings(coqui_model=str(_model_dir(tmp_path))))
+    tts = CoquiTTS.from_settings(TtsSettings(coqui=CoquiSettings(model=str(_model_dir(tmp_path)))))
     with pytest.raises(ProviderUnavailable, match=message):
         await tts.start()
     with pytest.raises(ProviderUnavailable, match=message):
@@ -261,7 +261,7 @@ async def test_coqui_import_failure_is_unavailable(
 
 @pytest.mark.unit
 def test_coqui_model_dir_is_checked(tmp_path: Path) -> None:
-    with pytest.raises(ProviderUnavailable, match="set tts.coqui_model"):
+    with pytest.raises(ProviderUnavailable, match=r"set tts\.coqui\.model"):
         CoquiTTS.from_settings(TtsSettings())
     with pytest.raises(ProviderUnavailable, match="config.json"):
         CoquiTTS(tmp_path)
@@ -303,11 +303,11 @@ async def test_coqui_speaks_through_its_api(tmp_path: Path, monkeypatch: pytest.
 async def test_coqui_runs_on_the_gpu_its_settings_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "TTS", types.ModuleType("TTS"))
     monkeypatch.setitem(sys.modules, "TTS.api", types.SimpleNamespace(TTS=_FakeCoqui))
-    on_cpu = CoquiTTS.from_settings(TtsSettings(coqui_model=str(_model_dir(tmp_path))))
+    on_cpu = CoquiTTS.from_settings(TtsSettings(coqui=CoquiSettings(model=str(_model_dir(tmp_path)))))
     await on_cpu.start()
     assert on_cpu._tts.device == "cpu"
-    on_gpu = CoquiTTS.from_settings(TtsSettings(coqui_model=str(_model_dir(tmp_path)), coqui_device="cuda:1"))
+    on_gpu = CoquiTTS.from_settings(TtsSettings(coqui=CoquiSettings(model=str(_model_dir(tmp_path)), device="cuda:1")))
     await on_gpu.start()
     assert on_gpu._tts.device == "cuda:1"
-    with pytest.raises(ValueError, match="coqui_device"):
-        TtsSettings(coqui_device="gpu1")
+    with pytest.raises(ValueError, match="device"):
+        CoquiSettings(device="gpu1")

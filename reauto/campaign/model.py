@@ -15,6 +15,7 @@ from reauto.campaign.outreach import (
 from reauto.campaign.sections import (
     PROTECTED, Booking, CallingWindow, LlmOptions, Persona, Question, Retry, Section, SimPersona, Slot,
 )
+from reauto.config.base import TelephonyName
 from reauto.errors import ConfigError
 from reauto.yamlcheck import Problem, validate_yaml
 
@@ -24,7 +25,7 @@ class Campaign(Section):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     caller_id: str
-    telephony: Literal["sim", "twilio"] = "sim"
+    telephony: TelephonyName = "sim"
     calling_window: CallingWindow = Field(default_factory=CallingWindow)  # type: ignore[arg-type]
     retry: Retry = Field(default_factory=Retry)  # type: ignore[arg-type]
     concurrency: int = Field(4, ge=1, le=500)

@@ -28,15 +28,16 @@ def _public(ctx: typer.Context) -> dict:
     return data
 
 
-#: Setting names whose values are secrets (at any depth: forms' tokens too).
-SECRET_SUFFIXES = ("api_key", "api_keys", "token", "secret", "system_key", "webhook", "webhook_url")
+#: Endings of the settings whose values are secrets, matched on the dotted path (at any depth: forms'
+#: tokens too; ``webhook.url`` is ``[export.webhook] url``).
+SECRET_SUFFIXES = ("api_key", "api_keys", "token", "secret", "system_key", "webhook", "webhook.url")
 
 
-def _mask(node: dict) -> None:
+def _mask(node: dict, path: str = "") -> None:
     for key, value in node.items():
         if isinstance(value, dict):
-            _mask(value)
-        elif value and key.endswith(SECRET_SUFFIXES):
+            _mask(value, f"{path}{key}.")
+        elif value and f"{path}{key}".endswith(SECRET_SUFFIXES):
             node[key] = "***"
 
 
@@ -46,17 +47,25 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: reauto config show --json
     """
+    from reauto.config import Settings
 
     def render(d: dict) -> None:
         console.print(f"[bold]settings from[/] {d.pop('source_file') or 'defaults (no reauto.toml)'}")
         for key, value in d.items():
-            if isinstance(value, dict):
-                for sub, v in value.items():
-                    console.print(f"  {key}.{sub} = {v!r}", highlight=False)
-            else:
-                console.print(f"  {key} = {value!r}", highlight=False)
+            for path, v in _leaves(key, value, Settings):
+                console.print(f"  {path} = {v!r}", highlight=False)
 
     emit(_public(ctx), as_json, render)
+
+
+def _leaves(path: str, value: Any, parent: Any) -> list[tuple[str, Any]]:
+    """``tts.elevenlabs.api_key``-style paths to each value under a section (a provider's section too)."""
+    from reauto.config.loader import tables_of
+
+    model = tables_of(parent).get(path.rpartition(".")[2])
+    if model is None or not isinstance(value, dict):
+        return [(path, value)]
+    return [leaf for key, sub in value.items() for leaf in _leaves(f"{path}.{key}", sub, model)]
 
 
 @app.command()
@@ -83,13 +92,14 @@ def provider_problems(cfg: Any) -> list[str]:
     not pulled or not at its path (``reauto models list`` says where each is looked for), a key
     that is not set. Ollama's models are on its servers: ``reauto models verify`` asks them.
     """
+    from reauto.config import env_name
     from reauto.modelfiles import catalog
 
     out = []
     for need in catalog.needs(cfg):
         if need.source in ("ollama", "cloud") or (need.source == "bundled" and need.provider != "piper"):
             continue
-        env = "REAUTO_" + need.setting.upper().replace(".", "_")
+        env = env_name(need.setting.split("."))
         if not need.model:
             out.append(f"{need.setting} ({env}): {need.provider} needs a model; none is set")
             continue
@@ -105,9 +115,9 @@ def provider_problems(cfg: Any) -> list[str]:
         else:
             out.append(f"{need.setting} ({env}): nothing at {found.where}")
     tts = cfg.tts
-    if tts.premium == "elevenlabs" and not tts.elevenlabs_api_key:
-        out.append("tts.elevenlabs_api_key (REAUTO_TTS_ELEVENLABS_API_KEY): the premium tier is elevenlabs and "
+    if tts.premium == "elevenlabs" and not tts.elevenlabs.api_key:
+        out.append("tts.elevenlabs.api_key (REAUTO_TTS__ELEVENLABS__API_KEY): the premium tier is elevenlabs and "
                    "no key is set (set tts.premium = \"none\" to keep every utterance local)")
-    if tts.premium == "elevenlabs" and not tts.elevenlabs_voice_id:
-        out.append("tts.elevenlabs_voice_id (REAUTO_TTS_ELEVENLABS_VOICE_ID): the premium tier needs a voice id")
+    if tts.premium == "elevenlabs" and not tts.elevenlabs.voice_id:
+        out.append("tts.elevenlabs.voice_id (REAUTO_TTS__ELEVENLABS__VOICE_ID): the premium tier needs a voice id")
     return out

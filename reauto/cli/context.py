@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,12 +25,25 @@ class AppState:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            from reauto.config import load_settings
+            from reauto.config import SettingsDeprecationWarning, load_settings
 
-            self._settings = load_settings(self.config_path)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SettingsDeprecationWarning)
+                self._settings = load_settings(self.config_path)
+            _print_warnings(caught)
             if LOGGING["console"]:
                 configure_logging(self._settings.log_level)
         return self._settings
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Loading's warnings (a deprecated setting's name) as every command's ``warning:`` lines on stderr."""
+    from rich.markup import escape
+
+    from reauto.cli.output import err_console
+
+    for w in caught:
+        err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
 
 
 #: Set by the console script: its process logs to stderr (tests and embedding programs keep theirs).

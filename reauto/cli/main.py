@@ -75,7 +75,7 @@ def run() -> None:
     try:
         app()
     except ReautoError as exc:
-        from rich.markup import escape  # messages name settings like [export] webhook_url
+        from rich.markup import escape  # messages name settings like [export.webhook] url
 
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -1,7 +1,9 @@
 """Loading the settings: ``reauto.toml`` first, then ``REAUTO_*`` environment variables.
 
 Errors name the variable, or the file, line and key (:func:`locate_key`); a misspelt key gets
-the closest known ones.
+the closest known ones. A provider's key under the flat name it had before its section
+(``[tts] elevenlabs_api_key``, ``REAUTO_TTS_ELEVENLABS_API_KEY``) is moved to that section
+(``[tts.elevenlabs] api_key``) with a :class:`SettingsDeprecationWarning` naming the new key.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import os
 import re
 import tomllib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,24 @@ DEFAULT_CONFIG_FILE = "reauto.toml"
 _LOADER_VARS = frozenset({CONFIG_ENV, "REAUTO_VENV"})
 #: Prefix of the test suite's own variables (the database and Redis servers it uses).
 _TOOLING_PREFIX = "REAUTO_TEST_"
+#: The provider sections whose keys were flat keys of their parent before (``[tts] elevenlabs_api_key``):
+#: those names are still read, with a warning. A new provider's section has no flat names.
+FLAT_NAMES_REPLACED = frozenset({("tts", "coqui"), ("tts", "elevenlabs"), ("export", "webhook"),
+                                 ("export", "events"), ("export", "hubspot"), ("export", "salesforce")})
+
+
+class SettingsDeprecationWarning(FutureWarning):
+    """A setting given under a name that still works but will go; the message names the new key."""
+
+
+def env_name(path: tuple[str, ...] | list[str]) -> str:
+    """The ``REAUTO_*`` variable of the key at ``path``.
+
+    ``REAUTO_<KEY>`` at the top, ``REAUTO_<SECTION>_<KEY>`` in a section, and
+    ``REAUTO_<SECTION>__<PROVIDER>__<KEY>`` in a provider's own section (``[tts.elevenlabs]``).
+    """
+    joiner = "__" if len(path) > 2 else "_"
+    return ENV_PREFIX + joiner.join(path).upper()
 
 
 def load_settings(
@@ -52,12 +73,13 @@ def load_settings(
     text = ""
     if file is not None:
         text, data = _read_toml(file)
+        _unflatten(data, file, text)
     overrides = _env_overrides(environ)
     merged = _deep_merge(data, overrides)
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        raise _explain(exc, file, text, overrides) from None
+        raise _explain(exc, file, text, overrides, environ) from None
     settings.source_file = file
     r = settings.resilience  # the process's one retry policy and breaker defaults
     resilience.configure(resilience.RetryPolicy(initial_s=r.backoff_initial_s, max_s=r.backoff_max_s,
@@ -104,11 +126,7 @@ def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """Map ``REAUTO_*`` variables onto the settings tree; unknown names are errors."""
-    sections = {
-        name: field.annotation
-        for name, field in Settings.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-    }
+    sections = tables_of(Settings)
     out: dict[str, Any] = {}
     for var, value in sorted(environ.items()):
         if not var.startswith(ENV_PREFIX) or var in _LOADER_VARS or var.startswith(_TOOLING_PREFIX):
@@ -120,6 +138,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             close = difflib.get_close_matches(var, names, n=3, cutoff=0.75)
             hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(names)}"
             raise ConfigError(f"environment variable {var}: unknown setting ({hint})")
+        if len(target) > 2 and var != env_name(target):
+            _deprecated(f"environment variable {var} is deprecated: use {env_name(target)} "
+                        f"({'.'.join(target)}, [{'.'.join(target[:-1])}] {target[-1]})")
         node = out
         for part in target[:-1]:
             node = node.setdefault(part, {})
@@ -129,17 +150,76 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 
 def _env_target(name: str, sections: Mapping[str, Any]) -> tuple[str, ...] | None:
     if "__" in name:
-        head, _, tail = name.partition("__")
+        head, *rest = name.split("__")
         section = sections.get(head)
-        if section is not None and tail in section.model_fields:
-            return (head, tail)
-        return None
+        if section is None:
+            return None
+        if len(rest) == 1:
+            return _section_key(head, section, rest[0])
+        table = tables_of(section).get(rest[0]) if len(rest) == 2 else None
+        return (head, rest[0], rest[1]) if table is not None and rest[1] in table.model_fields else None
     if name in Settings.model_fields and name not in sections and name != "source_file":
         return (name,)
     for head, section in sections.items():
-        if name.startswith(head + "_") and name[len(head) + 1 :] in section.model_fields:
-            return (head, name[len(head) + 1 :])
+        if name.startswith(head + "_"):
+            found = _section_key(head, section, name[len(head) + 1 :])
+            if found:
+                return found
     return None
+
+
+def _section_key(head: str, section: type[BaseModel], key: str) -> tuple[str, ...] | None:
+    """Where ``key`` of section ``head`` goes: itself, or the provider's section its flat name names."""
+    if key in section.model_fields:
+        return (head, key)
+    flat = _flat_key(head, section, key)
+    return (head, *flat) if flat else None
+
+
+def tables_of(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """The keys of ``model`` that hold a section of their own (``[tts] elevenlabs``), with its model."""
+    return {
+        name: field.annotation
+        for name, field in model.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+
+
+def _flat_key(head: str, section: type[BaseModel], key: str) -> tuple[str, str] | None:
+    """A key's old flat name in section ``head`` (``elevenlabs_api_key``) → its provider's section and
+    key (``elevenlabs``, ``api_key``); ``None`` for any other key."""
+    if key in section.model_fields:
+        return None
+    for table, model in tables_of(section).items():
+        sub = key[len(table) + 1 :]
+        if (head, table) in FLAT_NAMES_REPLACED and key.startswith(table + "_") and sub in model.model_fields:
+            return table, sub
+    return None
+
+
+def _unflatten(data: dict[str, Any], file: Path, text: str) -> None:
+    """Move the file's flat provider keys (``[tts] elevenlabs_api_key``) into their sections, warning."""
+    for head, section in tables_of(Settings).items():
+        node = data.get(head)
+        if not isinstance(node, dict):
+            continue
+        for key in list(node):
+            found = _flat_key(head, section, key)
+            if found is None or not isinstance(node.get(found[0], {}), dict):
+                continue
+            table, sub = found
+            line = locate_key(text, (head, key))
+            where = f"{file}:{line}" if line else str(file)
+            new = f"{head}.{table}.{sub}"
+            target = node.setdefault(table, {})
+            if sub in target:
+                raise ConfigError(f"{where}: {head}.{key} and {new} are both set: keep {new} only")
+            target[sub] = node.pop(key)
+            _deprecated(f"{where}: {head}.{key} is deprecated: set {sub} in [{head}.{table}] ({new})")
+
+
+def _deprecated(message: str) -> None:
+    warnings.warn(message, SettingsDeprecationWarning, stacklevel=4)
 
 
 def _env_names(sections: Mapping[str, Any]) -> list[str]:
@@ -150,6 +230,7 @@ def _env_names(sections: Mapping[str, Any]) -> list[str]:
     ]
     for head, section in sections.items():
         names += [f"{ENV_PREFIX}{head.upper()}_{f.upper()}" for f in section.model_fields]
+        names += [env_name((head, table, f)) for table, model in tables_of(section).items() for f in model.model_fields]
     return names
 
 
@@ -176,7 +257,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _explain(
-    exc: ValidationError, file: Path | None, text: str, overrides: Mapping[str, Any]
+    exc: ValidationError, file: Path | None, text: str, overrides: Mapping[str, Any], environ: Mapping[str, str]
 ) -> ConfigError:
     lines = []
     for err in exc.errors():
@@ -187,7 +268,7 @@ def _explain(
         else:
             reason = err["msg"]
         if _from_env(loc, overrides):
-            lines.append(f"environment variable {_env_name(loc)}: {key}: {reason}")
+            lines.append(f"environment variable {_variable_of(loc, environ)}: {key}: {reason}")
         elif file is not None:
             line = locate_key(text, loc)
             where = f"{file}:{line}" if line else str(file)
@@ -211,6 +292,17 @@ def _closest(loc: tuple[str, ...]) -> str:
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
+def _variable_of(loc: tuple[str, ...], environ: Mapping[str, str]) -> str:
+    """The variable that set the value at ``loc`` (the one given, deprecated names too)."""
+    sections = tables_of(Settings)
+    for var in sorted(environ):
+        if var.startswith(ENV_PREFIX) and var not in _LOADER_VARS and not var.startswith(_TOOLING_PREFIX):
+            target = _env_target(var[len(ENV_PREFIX) :].lower(), sections)
+            if target and loc[: len(target)] == target:
+                return var
+    return env_name(loc)
+
+
 def _from_env(loc: tuple[str, ...], overrides: Mapping[str, Any]) -> bool:
     node: Any = overrides
     for part in loc:
@@ -218,10 +310,6 @@ def _from_env(loc: tuple[str, ...], overrides: Mapping[str, Any]) -> bool:
             return False
         node = node[part]
     return bool(loc)
-
-
-def _env_name(loc: tuple[str, ...]) -> str:
-    return ENV_PREFIX + "_".join(loc).upper()
 
 
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")

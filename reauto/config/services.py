@@ -1,5 +1,6 @@
 """The services reauto talks to: ``[twilio]``, ``[intake]`` (and its forms), ``[followupboss]``,
-``[export]`` and ``[scheduling]``."""
+``[export]`` (and its targets' ``[export.webhook]``, ``[export.events]``, ``[export.hubspot]``,
+``[export.salesforce]``) and ``[scheduling]``."""
 
 from __future__ import annotations
 
@@ -107,36 +108,76 @@ class FollowUpBossSettings(Section):
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open breaker lets a trial through.")
 
 
+class WebhookSettings(Section):
+    """``[export.webhook]``: the webhook target (``reauto export --to webhook``).
+
+    Formerly ``[export] webhook_url`` and ``webhook_secret`` (``REAUTO_EXPORT_WEBHOOK_SECRET`` …):
+    those names still work, with a warning.
+    """
+
+    url: str = Field("", description="The webhook target's URL (records POSTed as signed JSON).")
+    secret: str = Field(
+        "", description="HMAC key of the webhook's X-Reauto-Signature; prefer REAUTO_EXPORT__WEBHOOK__SECRET.")
+
+
+class EventsSettings(Section):
+    """``[export.events]``: the events target, reauto's call and lead events (see docs/events.md).
+
+    Formerly ``[export] events_urls``, ``events_secret`` and ``events_types``
+    (``REAUTO_EXPORT_EVENTS_SECRET`` …): those names still work, with a warning.
+    """
+
+    urls: list[str] = Field(
+        default_factory=list, description="URLs that receive reauto's call and lead events (each event POSTed "
+                                          "to each as signed JSON).")
+    secret: str = Field(
+        "", description="HMAC key of the events' X-Reauto-Signature; prefer REAUTO_EXPORT__EVENTS__SECRET.")
+    types: list[str] = Field(
+        default_factory=list, description="The event types sent (call.queued, call.answered, call.ended, "
+                                          "call.analyzed, lead.booked, lead.opted_out); empty: all.")
+
+
+class HubSpotSettings(Section):
+    """``[export.hubspot]``: the HubSpot target (``reauto export --to hubspot``).
+
+    Formerly ``[export] hubspot_token`` and ``hubspot_base_url`` (``REAUTO_EXPORT_HUBSPOT_TOKEN`` …):
+    those names still work, with a warning.
+    """
+
+    token: str = Field("", description="HubSpot private-app token; prefer REAUTO_EXPORT__HUBSPOT__TOKEN.")
+    base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
+
+
+class SalesforceSettings(Section):
+    """``[export.salesforce]``: the Salesforce target (``reauto export --to salesforce``).
+
+    Formerly ``[export] salesforce_*`` (``REAUTO_EXPORT_SALESFORCE_TOKEN`` …): those names still
+    work, with a warning.
+    """
+
+    instance_url: str = Field("", description="Salesforce instance, e.g. https://acme.my.salesforce.com.")
+    token: str = Field(
+        "", description="Salesforce OAuth access token; prefer REAUTO_EXPORT__SALESFORCE__TOKEN.")
+    client_id: str = Field(
+        "", description="Connected app consumer key: tokens are renewed by the client credentials flow.")
+    client_secret: str = Field(
+        "", description="Connected app consumer secret; prefer REAUTO_EXPORT__SALESFORCE__CLIENT_SECRET.")
+    api_version: str = Field("v60.0", description="Salesforce REST API version.")
+    external_id_field: str = Field(
+        "Reauto_Lead_Id__c", description="The Lead's external-id field reauto upserts on (create it in Salesforce).")
+
+
 class ExportSettings(Section):
     """``[export]``: where ``reauto export --to TARGET`` sends call results and texts."""
 
     out_dir: Path = Field(Path("exports"), description="Directory of the csv and jsonl files (one file per run).")
     batch_size: int = Field(500, ge=1, le=100_000, description="Most calls (and texts) one run sends.")
-    webhook_url: str = Field("", description="The webhook target's URL (records POSTed as signed JSON).")
-    webhook_secret: str = Field(
-        "", description="HMAC key of the webhook's X-Reauto-Signature; prefer REAUTO_EXPORT_WEBHOOK_SECRET.")
-    events_urls: list[str] = Field(
-        default_factory=list, description="URLs that receive reauto's call and lead events (the events target: "
-                                          "each event POSTed to each as signed JSON; see docs/events.md).")
-    events_secret: str = Field(
-        "", description="HMAC key of the events' X-Reauto-Signature; prefer REAUTO_EXPORT_EVENTS_SECRET.")
-    events_types: list[str] = Field(
-        default_factory=list, description="The event types sent (call.queued, call.answered, call.ended, "
-                                          "call.analyzed, lead.booked, lead.opted_out); empty: all.")
-    hubspot_token: str = Field("", description="HubSpot private-app token; prefer REAUTO_EXPORT_HUBSPOT_TOKEN.")
-    hubspot_base_url: str = Field("https://api.hubapi.com", description="HubSpot API base URL.")
-    salesforce_instance_url: str = Field("", description="Salesforce instance, e.g. https://acme.my.salesforce.com.")
-    salesforce_token: str = Field(
-        "", description="Salesforce OAuth access token; prefer REAUTO_EXPORT_SALESFORCE_TOKEN.")
-    salesforce_client_id: str = Field(
-        "", description="Connected app consumer key: tokens are renewed by the client credentials flow.")
-    salesforce_client_secret: str = Field(
-        "", description="Connected app consumer secret; prefer REAUTO_EXPORT_SALESFORCE_CLIENT_SECRET.")
-    salesforce_api_version: str = Field("v60.0", description="Salesforce REST API version.")
-    salesforce_external_id_field: str = Field(
-        "Reauto_Lead_Id__c", description="The Lead's external-id field reauto upserts on (create it in Salesforce).")
     timeout_s: float = Field(5.0, gt=0, description="Timeout of one request to a CRM or webhook.")
     retries: int = Field(2, ge=0, le=5, description="Retries of a request on a timeout, 408, 429 or 5xx.")
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)  # type: ignore[arg-type]
+    events: EventsSettings = Field(default_factory=EventsSettings)  # type: ignore[arg-type]
+    hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)  # type: ignore[arg-type]
+    salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)  # type: ignore[arg-type]
 
 
 class SchedulingSettings(Section):

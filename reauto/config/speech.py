@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from reauto.config.base import Section
+from reauto.config.base import Section, SttName, TtsLocal, TtsPremium
 from reauto.modelstore import DEFAULT_DIR as DEFAULT_MODELS_DIR
 
 
 class SttSettings(Section):
     """Speech to text: which provider and how it loads its model."""
 
-    provider: Literal["pocketsphinx", "faster-whisper"] = Field(
+    provider: SttName = Field(
         "pocketsphinx", description="pocketsphinx (embedded, ships its model) or faster-whisper."
     )
     fallback: Literal["pocketsphinx", "none"] = Field(
@@ -64,13 +64,38 @@ class SttSettings(Section):
     )
 
 
+class CoquiSettings(Section):
+    """``[tts.coqui]``: the Coqui TTS voice of the local tier (extra: reauto[coqui]).
+
+    Formerly ``[tts] coqui_model`` and ``coqui_device``: those names still work, with a warning.
+    """
+
+    model: str = Field("", description="Coqui TTS model directory (config.json and the checkpoint).")
+    device: str = Field(
+        "cpu", pattern=r"^(cpu|cuda(:\d+)?)$",
+        description="Where Coqui runs: cpu, cuda (the first GPU) or cuda:N (GPU N).")
+
+
+class ElevenLabsSettings(Section):
+    """``[tts.elevenlabs]``: the ElevenLabs voice of the premium tier.
+
+    Formerly ``[tts] elevenlabs_voice_id``, ``elevenlabs_model``, ``elevenlabs_api_key`` and
+    ``elevenlabs_base_url`` (``REAUTO_TTS_ELEVENLABS_API_KEY`` …): those names still work, with a warning.
+    """
+
+    voice_id: str = Field("", description="ElevenLabs voice id.")
+    model: str = Field("eleven_flash_v2_5", description="ElevenLabs model id.")
+    api_key: str = Field("", description="ElevenLabs key; prefer REAUTO_TTS__ELEVENLABS__API_KEY.")
+    base_url: str = Field("https://api.elevenlabs.io", description="ElevenLabs API base URL.")
+
+
 class TtsSettings(Section):
     """Text to speech: the local tier, the premium tier and their voices."""
 
-    local: Literal["piper", "flite", "espeak-ng", "coqui"] = Field(
+    local: TtsLocal = Field(
         "piper", description="Local-tier provider (embedded default: Piper with the joe voice)."
     )
-    premium: Literal["elevenlabs", "none"] = Field(
+    premium: TtsPremium = Field(
         "none", description="Premium-tier provider; none keeps every utterance local."
     )
     piper_voice: str = Field(
@@ -78,19 +103,11 @@ class TtsSettings(Section):
     )
     flite_voice: str = Field("slt", description="flite voice: kal, kal16, awb, rms, slt or a .flitevox.")
     espeak_voice: str = Field("en-us", description="espeak-ng voice name.")
-    coqui_model: str = Field("", description="Coqui TTS model directory (extra: reauto[coqui]).")
-    coqui_device: str = Field(
-        "cpu", pattern=r"^(cpu|cuda(:\d+)?)$",
-        description="Where Coqui runs: cpu, cuda (the first GPU) or cuda:N (GPU N).")
-    elevenlabs_voice_id: str = Field("", description="ElevenLabs voice id.")
-    elevenlabs_model: str = Field("eleven_flash_v2_5", description="ElevenLabs model id.")
-    elevenlabs_api_key: str = Field("", description="ElevenLabs key; prefer REAUTO_TTS_ELEVENLABS_API_KEY.")
-    elevenlabs_base_url: str = Field(
-        "https://api.elevenlabs.io", description="ElevenLabs API base URL."
-    )
     first_byte_timeout_s: float = Field(
         1.5, gt=0, description="Premium audio must start within this, else local speaks the turn."
     )
+    coqui: CoquiSettings = Field(default_factory=CoquiSettings)  # type: ignore[arg-type]
+    elevenlabs: ElevenLabsSettings = Field(default_factory=ElevenLabsSettings)  # type: ignore[arg-type]
 
 
 class LlmSettings(Section):

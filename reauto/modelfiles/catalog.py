@@ -73,12 +73,12 @@ def needs(cfg: Settings) -> list[Need]:
         out.append(Need("tts", "piper", voice or "en_US-joe-medium", "tts.piper_voice",
                         "bundled" if not voice else "piper" if modelstore.is_voice_name(voice) else "path"))
     elif tts.local == "coqui":
-        out.append(Need("tts", "coqui", tts.coqui_model.strip(), "tts.coqui_model", "path"))
+        out.append(Need("tts", "coqui", tts.coqui.model.strip(), "tts.coqui.model", "path"))
     else:
         voice = tts.flite_voice if tts.local == "flite" else tts.espeak_voice
         out.append(Need("tts", tts.local, voice, f"tts.{tts.local.replace('-ng', '')}_voice", "bundled"))
     if tts.premium == "elevenlabs":
-        out.append(Need("tts", "elevenlabs", tts.elevenlabs_voice_id or "(no voice id)", "tts.elevenlabs_voice_id",
+        out.append(Need("tts", "elevenlabs", tts.elevenlabs.voice_id or "(no voice id)", "tts.elevenlabs.voice_id",
                         "cloud"))
     if llm.brain == "ollama":
         models = dict.fromkeys([llm.model, *llm.models.values()])

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from reauto.providers import ProviderSpec, Registry
+from reauto import providercatalog
+from reauto.providers import Registry
 from reauto.stt.base import STTProvider, Transcript
 
-REGISTRY: Registry[STTProvider] = Registry(
-    "STT",
-    {
-        "pocketsphinx": ProviderSpec("reauto.stt.pocketsphinx:PocketSphinxSTT"),
-        "faster-whisper": ProviderSpec("reauto.stt.whisper:FasterWhisperSTT", extra="whisper"),
-    },
-)
+REGISTRY: Registry[STTProvider] = Registry(providercatalog.KINDS["stt"], providercatalog.STT)
 
 __all__ = ["REGISTRY", "STTProvider", "Transcript"]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from reauto.providers import ProviderSpec, Registry
+from reauto import providercatalog
+from reauto.providers import Registry
 from reauto.telephony.base import CallHandle, Telephony
 
-REGISTRY: Registry[Telephony] = Registry(
-    "telephony",
-    {"sim": ProviderSpec("reauto.telephony.sim:SimTelephony"),
-     "twilio": ProviderSpec("reauto.telephony.twilio:TwilioTelephony", extra="twilio")},
-)
+REGISTRY: Registry[Telephony] = Registry(providercatalog.KINDS["telephony"], providercatalog.TELEPHONY)
 
 __all__ = ["REGISTRY", "CallHandle", "Telephony"]

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from reauto.providers import ProviderSpec, Registry
+from reauto import providercatalog
+from reauto.providers import Registry
 from reauto.tts.base import TTSProvider
 
-REGISTRY: Registry[TTSProvider] = Registry(
-    "TTS",
-    {
-        "piper": ProviderSpec("reauto.tts.piper:PiperTTS", extra="piper"),
-        "flite": ProviderSpec("reauto.tts.flite:FliteTTS", system="flite"),
-        "espeak-ng": ProviderSpec("reauto.tts.espeak:EspeakTTS", system="espeak-ng"),
-        "coqui": ProviderSpec("reauto.tts.coqui:CoquiTTS", extra="coqui"),
-        "elevenlabs": ProviderSpec("reauto.tts.elevenlabs:ElevenLabsTTS", extra="elevenlabs"),
-    },
-)
+REGISTRY: Registry[TTSProvider] = Registry(providercatalog.KINDS["tts"], providercatalog.TTS)
 
 __all__ = ["REGISTRY", "TTSProvider"]

@@ -66,7 +66,7 @@ class CoquiTTS(TTSProvider):
     def __init__(self, model_dir: Path | str, *, device: str = "cpu") -> None:
         if not str(model_dir):
             raise ProviderUnavailable(
-                "Coqui TTS needs a model: set tts.coqui_model to its directory"
+                "Coqui TTS needs a model: set tts.coqui.model ([tts.coqui] model) to its directory"
             )
         self.model_dir = Path(model_dir)
         self.config_path = self.model_dir / "config.json"
@@ -74,7 +74,7 @@ class CoquiTTS(TTSProvider):
         if not self.config_path.is_file() or not checkpoints:
             raise ProviderUnavailable(
                 f"Coqui model directory {self.model_dir} needs config.json and one of "
-                f"{', '.join(_CHECKPOINTS)}: check tts.coqui_model"
+                f"{', '.join(_CHECKPOINTS)}: check tts.coqui.model"
             )
         self.model_path = checkpoints[0]
         self.voice = self.model_dir.name
@@ -84,8 +84,9 @@ class CoquiTTS(TTSProvider):
 
     @classmethod
     def from_settings(cls, settings: TtsSettings) -> CoquiTTS:
-        """Build from ``[tts] coqui_model`` and ``coqui_device``."""
-        return cls(settings.coqui_model, device=settings.coqui_device)
+        """Build from its own section, ``[tts.coqui]``."""
+        own = settings.coqui
+        return cls(own.model, device=own.device)
 
     async def start(self) -> None:
         """Import Coqui and load the model off the event loop.
@@ -109,7 +110,7 @@ class CoquiTTS(TTSProvider):
                         tts = tts.to(self.device)  # Coqui's TTS is a torch module: moved whole
                 except Exception as exc:  # Coqui raises bare exceptions for bad checkpoints
                     raise ProviderUnavailable(
-                        f"Coqui cannot load {self.model_dir} ({exc}): check tts.coqui_model"
+                        f"Coqui cannot load {self.model_dir} ({exc}): check tts.coqui.model"
                     ) from exc
                 self.sample_rate = int(tts.synthesizer.output_sample_rate)
                 self._tts = tts

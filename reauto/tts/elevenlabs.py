@@ -148,11 +148,11 @@ class ElevenLabsTTS(TTSProvider):
     ) -> None:
         if not api_key:
             raise ProviderUnavailable(
-                "ElevenLabs needs an API key: set tts.elevenlabs_api_key "
-                "(REAUTO_TTS_ELEVENLABS_API_KEY)"
+                "ElevenLabs needs an API key: set tts.elevenlabs.api_key "
+                "(REAUTO_TTS__ELEVENLABS__API_KEY)"
             )
         if not voice_id:
-            raise ProviderUnavailable("ElevenLabs needs a voice: set tts.elevenlabs_voice_id")
+            raise ProviderUnavailable("ElevenLabs needs a voice: set tts.elevenlabs.voice_id")
         if output_format not in OUTPUT_FORMATS:
             raise ProviderUnavailable(
                 f"ElevenLabs output format {output_format!r} is not one of "
@@ -183,12 +183,13 @@ class ElevenLabsTTS(TTSProvider):
 
     @classmethod
     def from_settings(cls, settings: TtsSettings) -> ElevenLabsTTS:
-        """Build from ``[tts] elevenlabs_*`` and ``first_byte_timeout_s``."""
+        """Build from its own section, ``[tts.elevenlabs]``, and ``[tts] first_byte_timeout_s``."""
+        own = settings.elevenlabs
         return cls(
-            settings.elevenlabs_api_key,
-            settings.elevenlabs_voice_id,
-            model_id=settings.elevenlabs_model,
-            base_url=settings.elevenlabs_base_url,
+            own.api_key,
+            own.voice_id,
+            model_id=own.model,
+            base_url=own.base_url,
             first_byte_timeout_s=settings.first_byte_timeout_s,
         )
 

@@ -2,32 +2,22 @@
 
 Built like every provider family (:mod:`reauto.providers`): a registry line names the class, which
 is imported only when chosen and built by its ``from_settings``. Adding a target is its module, its
-line here and its settings.
+line in :mod:`reauto.providercatalog` and its settings section (``[export.<name>]``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reauto import providercatalog
 from reauto.errors import UsageError
-from reauto.providers import ProviderSpec, ProviderUnavailable, Registry
+from reauto.providers import ProviderUnavailable, Registry
 
 if TYPE_CHECKING:
     from reauto.config import Settings
     from reauto.export.targets.base import ExportTarget
 
-REGISTRY: Registry[ExportTarget] = Registry(
-    "export target",
-    {
-        "followupboss": ProviderSpec("reauto.export.targets.followupboss:FollowUpBossTarget"),
-        "hubspot": ProviderSpec("reauto.export.targets.hubspot:HubSpotTarget"),
-        "salesforce": ProviderSpec("reauto.export.targets.salesforce:SalesforceTarget"),
-        "webhook": ProviderSpec("reauto.export.targets.webhook:WebhookTarget"),
-        "events": ProviderSpec("reauto.export.targets.events:EventsTarget"),
-        "csv": ProviderSpec("reauto.export.targets.files:CsvTarget"),
-        "jsonl": ProviderSpec("reauto.export.targets.files:JsonlTarget"),
-    },
-)
+REGISTRY: Registry[ExportTarget] = Registry(providercatalog.KINDS["export"], providercatalog.EXPORT)
 
 #: Every target ``reauto export --to`` and a campaign's ``export_targets`` know.
 TARGETS = tuple(REGISTRY.names)

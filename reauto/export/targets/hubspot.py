@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 NOTE_TO_CONTACT = 202
 MEETING_TO_CONTACT = 200
 NOTE_BODY_MAX = 65_536
-TOKEN_SETTING = "[export] hubspot_token"
+TOKEN_SETTING = "[export.hubspot] token"
 _PERMANENT_4XX = tuple(s for s in range(400, 500) if s not in (408, 429))
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 
@@ -61,10 +61,10 @@ class HubSpotTarget(ExportTarget):
 
     @classmethod
     def from_settings(cls, cfg: Settings) -> HubSpotTarget:
-        e = cfg.export
-        if not e.hubspot_token:
-            raise PermanentExportError("the hubspot target needs [export] hubspot_token")
-        return cls(e.hubspot_token, base_url=e.hubspot_base_url, timeout_s=e.timeout_s, retries=e.retries)
+        e, own = cfg.export, cfg.export.hubspot
+        if not own.token:
+            raise PermanentExportError(f"the hubspot target needs {TOKEN_SETTING}")
+        return cls(own.token, base_url=own.base_url, timeout_s=e.timeout_s, retries=e.retries)
 
     async def close(self) -> None:
         await self._api.close()

@@ -27,11 +27,11 @@ Errors arrive as ``[{"message", "errorCode", "fields"}]``; they go into the exce
 org's API allowance is spent for now), which is transient.
 
 Access tokens expire (the org's session timeout, 2 hours by default). With a connected app's
-client id and secret (``[export] salesforce_client_id`` / ``salesforce_client_secret``) reauto
+client id and secret (``[export.salesforce] client_id`` / ``client_secret``) reauto
 gets its token with the OAuth 2.0 client credentials flow (``POST
 {instance_url}/services/oauth2/token``, ``grant_type=client_credentials``) before the first
 request and again whenever a request answers 401: that request is sent once more with the new
-token. A fixed ``salesforce_token`` alone cannot be renewed: a 401 then stays permanent.
+token. A fixed ``token`` alone cannot be renewed: a 401 then stays permanent.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from reauto.export.targets.base import ExportTarget, HttpApi, PermanentExportErr
 if TYPE_CHECKING:
     from reauto.config import Settings
 
-TOKEN_SETTING = "[export] salesforce_token"
+TOKEN_SETTING = "[export.salesforce] token"
 DESCRIPTION_MAX = 32_000
 _PERMANENT_4XX = tuple(s for s in range(300, 500) if s not in (408, 429))
 
@@ -63,8 +63,8 @@ class SalesforceTarget(ExportTarget):
                  client_id: str = "", client_secret: str = "",
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not token and not (client_id and client_secret):
-            raise PermanentExportError(f"the salesforce target needs {TOKEN_SETTING}, or salesforce_client_id "
-                                       "and salesforce_client_secret")
+            raise PermanentExportError(f"the salesforce target needs {TOKEN_SETTING}, or client_id "
+                                       "and client_secret")
         self.external_id_field = external_id_field
         self._root = f"/services/data/{api_version}"
         self._token = token
@@ -75,15 +75,14 @@ class SalesforceTarget(ExportTarget):
 
     @classmethod
     def from_settings(cls, cfg: Settings) -> SalesforceTarget:
-        e = cfg.export
-        if not e.salesforce_instance_url or not (
-                e.salesforce_token or (e.salesforce_client_id and e.salesforce_client_secret)):
+        e, own = cfg.export, cfg.export.salesforce
+        if not own.instance_url or not (own.token or (own.client_id and own.client_secret)):
             raise PermanentExportError(
-                "the salesforce target needs [export] salesforce_instance_url and salesforce_client_id with "
-                "salesforce_client_secret (tokens renewed) or salesforce_token")
-        return cls(e.salesforce_instance_url, e.salesforce_token, api_version=e.salesforce_api_version,
-                   external_id_field=e.salesforce_external_id_field, timeout_s=e.timeout_s, retries=e.retries,
-                   client_id=e.salesforce_client_id, client_secret=e.salesforce_client_secret)
+                "the salesforce target needs [export.salesforce] instance_url and client_id with "
+                "client_secret (tokens renewed) or token")
+        return cls(own.instance_url, own.token, api_version=own.api_version,
+                   external_id_field=own.external_id_field, timeout_s=e.timeout_s, retries=e.retries,
+                   client_id=own.client_id, client_secret=own.client_secret)
 
     async def close(self) -> None:
         await self._api.close()
@@ -177,7 +176,7 @@ class SalesforceTarget(ExportTarget):
             raise PermanentExportError(
                 f"export:salesforce: no access token from the client credentials flow: HTTP {response.status_code} "
                 f"{body.get('error', '')} {body.get('error_description', '')}".strip()
-                + " (check salesforce_client_id, salesforce_client_secret and the connected app's run-as user)")
+                + " (check [export.salesforce] client_id, client_secret and the connected app's run-as user)")
         self._token = str(body["access_token"])
 
     async def _call(self, method: str, path: str, *, json: Any = None,

@@ -2,7 +2,7 @@
 
 Headers: ``Idempotency-Key`` (the same for every delivery of a record: deduplicate on it),
 ``X-Reauto-Signature: t=<unix seconds>,v1=<hex>`` where ``v1`` is HMAC-SHA256 keyed by
-``[export] webhook_secret`` over ``<t>.<raw body>``. To verify (Python)::
+``[export.webhook] secret`` over ``<t>.<raw body>``. To verify (Python)::
 
     t, v1 = dict(p.split("=", 1) for p in header.split(",")).values()
     expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
@@ -54,16 +54,16 @@ class WebhookTarget(ExportTarget):
 
     def __init__(self, url: str, secret: str, *, timeout_s: float = 5.0, retries: int = 2, transport: Any = None) -> None:
         if not url:
-            raise PermanentExportError("the webhook target needs [export] webhook_url")
+            raise PermanentExportError("the webhook target needs [export.webhook] url")
         if not secret:
-            raise PermanentExportError("the webhook target needs [export] webhook_secret (receivers verify it)")
+            raise PermanentExportError("the webhook target needs [export.webhook] secret (receivers verify it)")
         self.endpoint = SignedEndpoint(url, secret, name="export:webhook", timeout_s=timeout_s, retries=retries,
                                        transport=transport)
 
     @classmethod
     def from_settings(cls, cfg: Settings) -> WebhookTarget:
-        e = cfg.export
-        return cls(e.webhook_url, e.webhook_secret, timeout_s=e.timeout_s, retries=e.retries)
+        e, own = cfg.export, cfg.export.webhook
+        return cls(own.url, own.secret, timeout_s=e.timeout_s, retries=e.retries)
 
     async def send(self, record: Mapping[str, Any], key: str) -> str:
         await self.endpoint.post(record, key)
