@@ -30,6 +30,11 @@ TELEPHONY: Mapping[str, ProviderSpec] = {
     "twilio": ProviderSpec("reauto.telephony.twilio:TwilioTelephony", extra="twilio"),
 }
 
+#: The LLM clients the agent's replies may be worded by (``[llm] brain``; ``scripted`` needs none).
+LLM: Mapping[str, ProviderSpec] = {
+    "ollama": ProviderSpec("reauto.llm.ollama:OllamaChat", extra="ollama"),
+}
+
 EXPORT: Mapping[str, ProviderSpec] = {
     "followupboss": ProviderSpec("reauto.export.targets.followupboss:FollowUpBossTarget"),
     "hubspot": ProviderSpec("reauto.export.targets.hubspot:HubSpotTarget"),
@@ -42,9 +47,10 @@ EXPORT: Mapping[str, ProviderSpec] = {
 
 #: Each family's providers, and the word its messages use for one of them.
 FAMILIES: Mapping[str, Mapping[str, ProviderSpec]] = {
-    "stt": STT, "tts": TTS, "telephony": TELEPHONY, "export": EXPORT,
+    "stt": STT, "tts": TTS, "telephony": TELEPHONY, "llm": LLM, "export": EXPORT,
 }
-KINDS: Mapping[str, str] = {"stt": "STT", "tts": "TTS", "telephony": "telephony", "export": "export target"}
+KINDS: Mapping[str, str] = {"stt": "STT", "tts": "TTS", "telephony": "telephony", "llm": "LLM",
+                            "export": "export target"}
 
 
 def names(family: str, role: str | None = None) -> tuple[str, ...]:

@@ -64,11 +64,13 @@ class Registry(Generic[T]):
             ) from exc
         return getattr(module, attr)  # type: ignore[no-any-return]
 
-    def create(self, name: str, settings: Any) -> T:
-        """An instance of provider ``name``, built by its ``from_settings(settings)`` classmethod.
+    def create(self, name: str, settings: Any, *context: Any) -> T:
+        """An instance of provider ``name``, built by its ``from_settings(settings, *context)``
+        classmethod (``context``: what a family's providers take beside the settings, such as the
+        dial run's phone lines).
 
         Raises:
             ProviderUnavailable: unknown name, its dependencies are not installed, or its own
                 configuration (model, voice, key) is missing.
         """
-        return self.load(name).from_settings(settings)  # type: ignore[attr-defined,no-any-return]
+        return self.load(name).from_settings(settings, *context)  # type: ignore[attr-defined,no-any-return]

@@ -56,6 +56,7 @@ def test_no_function_is_over_80_lines() -> None:
 
 @pytest.mark.parametrize(("family", "base"), [("reauto.stt", "reauto.stt.base:STTProvider"),
                                             ("reauto.tts", "reauto.tts.base:TTSProvider"),
+                                            ("reauto.telephony", "reauto.telephony.base:Telephony"),
                                             ("reauto.export.targets", "reauto.export.targets.base:ExportTarget")])
 def test_every_provider_is_built_one_way_by_its_registry(family, base):
     """Each name of a family's registry is a class with a ``from_settings`` of its own (what
@@ -89,7 +90,7 @@ def test_a_provider_that_needs_no_settings_is_built_by_the_base_from_settings():
 
 
 FAMILIES = [("stt", "reauto.stt"), ("tts", "reauto.tts"), ("telephony", "reauto.telephony"),
-            ("export", "reauto.export.targets")]
+            ("llm", "reauto.llm"), ("export", "reauto.export.targets")]
 
 
 @pytest.mark.parametrize(("family", "package"), FAMILIES)
@@ -111,7 +112,7 @@ def test_settings_that_name_a_provider_allow_the_catalog_names():
 
     from reauto import providercatalog
     from reauto.campaign.model import Campaign
-    from reauto.config import SttSettings, TtsSettings
+    from reauto.config import LlmSettings, SttSettings, TtsSettings
 
     def allowed(model, field):
         return set(get_args(model.model_fields[field].annotation))
@@ -120,6 +121,7 @@ def test_settings_that_name_a_provider_allow_the_catalog_names():
     assert allowed(TtsSettings, "local") == set(providercatalog.names("tts", "local"))
     assert allowed(TtsSettings, "premium") == {*providercatalog.names("tts", "premium"), "none"}
     assert allowed(Campaign, "telephony") == set(providercatalog.names("telephony"))
+    assert allowed(LlmSettings, "brain") == {*providercatalog.names("llm"), "scripted"}
     assert set(providercatalog.names("tts")) == set(providercatalog.names("tts", "local")) | set(
         providercatalog.names("tts", "premium")), "every TTS provider fills a tier"
 
@@ -143,7 +145,7 @@ def test_the_catalog_imports_no_provider():
     """The settings import the catalog: it must stay data (no provider module, no optional extra)."""
     code = ("import sys, reauto.providercatalog, reauto.config\n"
             "loaded = [m for m in sys.modules if m.startswith(('reauto.tts', 'reauto.stt', 'reauto.export',"
-            " 'reauto.telephony'))]\n"
+            " 'reauto.telephony', 'reauto.llm'))]\n"
             "assert not loaded, loaded\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)

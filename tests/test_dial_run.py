@@ -23,6 +23,7 @@ from reauto.dialer.building import DialOptions
 from reauto.dialer.run import DialResult, DialRun
 from reauto.dialer.second_listen import Follower
 from reauto.errors import UsageError
+from reauto.telephony.sim import SimTelephony
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = datetime.fromisoformat("2026-11-24T14:00:00-06:00")  # a Tuesday afternoon in Texas: inside the window
@@ -56,7 +57,7 @@ def closed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     spy(AsyncEngine, "dispose", "store")
     spy(building.ProcessPoolSTT, "close", "stt")
-    spy(building.SimTelephony, "close", "telephony")
+    spy(SimTelephony, "close", "telephony")
     spy(building.RealtimeExport, "close", "export")
     spy(run_module.MonitoringServer, "close", "metrics")
     spy(Follower, "finish", "second listen")

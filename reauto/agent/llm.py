@@ -34,7 +34,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reauto.agent.asks import asks_about, offers_kept, questions
 from reauto.agent.extract import SlotValue
@@ -44,6 +44,7 @@ from reauto.agent.scripted.brain import MoreFacts, ScriptedBrain
 from reauto.agent.sentences import SentenceSplitter, sentences
 from reauto.agent.understand import Facts, SlotExtractor, slot_specs
 from reauto.campaign import LlmOptions
+from reauto.llm import REGISTRY as LLM_CLIENTS
 from reauto.llm.cache import CacheKeys, ReplyCache, cache_keys, reply_cache_for
 from reauto.llm.context import Window, counter_for, fit
 from reauto.llm.ollama import ChatStats, LLMUnavailable, OllamaChat
@@ -96,7 +97,7 @@ class LLMParts:
         """
         prompt = PromptTemplate.load(cfg.prompts_dir / "agent.txt")
         extract_prompt = PromptTemplate.load(cfg.prompts_dir / "extract.txt") if cfg.llm.extract != "off" else None
-        chat = OllamaChat(cfg.llm)
+        chat = cast(OllamaChat, LLM_CLIENTS.create(cfg.llm.brain, cfg.llm))
         try:
             models = sorted(set(cfg.llm.models.values()) - {cfg.llm.model})
             await asyncio.wait_for(asyncio.gather(chat.warm(), *(chat.warm(m) for m in models)),

@@ -33,8 +33,10 @@ if TYPE_CHECKING:  # checkers see a plain string; at run time the catalog's name
     TtsPremium = str
     SttName = str
     TelephonyName = str
+    LlmBrain = str
 else:
     TtsLocal = provider_name("tts", "local")
     TtsPremium = provider_name("tts", "premium", also=("none",))
     SttName = provider_name("stt")
     TelephonyName = provider_name("telephony")
+    LlmBrain = provider_name("llm", also=("scripted",))

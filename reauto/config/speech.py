@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from reauto.config.base import Section, SttName, TtsLocal, TtsPremium
+from reauto.config.base import LlmBrain, Section, SttName, TtsLocal, TtsPremium
 from reauto.modelstore import DEFAULT_DIR as DEFAULT_MODELS_DIR
 
 
@@ -56,6 +56,11 @@ class SttSettings(Section):
         True, description="After each recorded call answered by a person, hear the lead's side again with the "
                           "recogniser's most accurate settings (a low-priority process) and put a number that opted "
                           "out on the do-not-call list, correcting the call's outcome.")
+    max_hmms: int = Field(
+        2000, ge=200, le=100_000,
+        description="pocketsphinx: the most HMMs its live search keeps active per frame. Fewer costs less CPU per "
+                    "answer and keeps the turn fast with many calls on few cores; more hears a little better "
+                    "(BENCHMARKS.md). The after-call second listen searches without a cap.")
     live_streams: int = Field(
         2, ge=0, le=8,
         description="Answers each recogniser process decodes while the lead speaks them (pocketsphinx; "
@@ -113,7 +118,7 @@ class TtsSettings(Section):
 class LlmSettings(Section):
     """``[llm]``: the conversation agent's brain and the Ollama servers it may use."""
 
-    brain: Literal["scripted", "ollama"] = Field(
+    brain: LlmBrain = Field(
         "scripted", description="scripted (no LLM) or ollama (scripted flow, replies worded by the LLM)."
     )
     hosts: list[str] = Field(

@@ -48,9 +48,9 @@ from reauto.store.engine import ping, session_factory
 from reauto.store.migrate import current, history
 from reauto.store.models import Lead
 from reauto.stt.pool import ProcessPoolSTT
-from reauto.telephony.base import Telephony
-from reauto.telephony.sim import SimTelephony
-from reauto.telephony.twilio import CallRegistry, TwilioTelephony
+from reauto.telephony import REGISTRY as TELEPHONY
+from reauto.telephony.base import Lines, Telephony
+from reauto.telephony.twilio import CallRegistry
 from reauto.tts.base import TTSProvider
 from reauto.tts.cache import AudioCache
 from reauto.tts.factory import create_tiers
@@ -213,18 +213,14 @@ class DialBuild:
         self._conversations = sessions_for(cfg.redis)  # each live call's conversation state (shared through Redis)
         bus = self._bus = wake_bus_for(cfg, engine)  # posted here or to any other process's server
         bus.subscribe(self._wake)
-        if campaign.telephony == "twilio":
-            registry = CallRegistry(cfg.twilio.public_url)
-            telephony = TwilioTelephony(cfg.twilio, registry, amd=campaign.amd,
-                                        on_agent_text=self.options.agent_text_tap)
-            await telephony.start()
-            self._telephony = telephony
-            self._web = await self._serve(engine, registry, [telephony.breaker])
-        else:
-            self._telephony = SimTelephony(assembly.lead_scripts(campaign), speed=self.options.speed,
-                                           human_agents=assembly.human_agents(campaign))
-            if self.options.forever:  # a serving simulated campaign still takes posted leads
-                self._web = await self._serve(engine, CallRegistry(""), [])
+        calls = CallRegistry(cfg.twilio.public_url if campaign.telephony == "twilio" else "")
+        lines = Lines(amd=campaign.amd, on_agent_text=self.options.agent_text_tap, calls=calls,
+                      speed=self.options.speed, personas=assembly.lead_scripts(campaign),
+                      human_agents=assembly.human_agents(campaign))
+        telephony = self._telephony = TELEPHONY.create(campaign.telephony, cfg, lines)
+        await telephony.start()
+        if telephony.webhooks or self.options.forever:  # a serving simulated campaign still takes posted leads
+            self._web = await self._serve(engine, calls, [telephony.breaker] if telephony.breaker else [])
         await bus.start()
         web = self._web
         if web is not None:

@@ -99,6 +99,11 @@ class OllamaChat:
                                 name=f"ollama {url.rstrip('/')}"),
             ))
 
+    @classmethod
+    def from_settings(cls, settings: LlmSettings) -> OllamaChat:
+        """The client ``[llm]`` configures (how :data:`reauto.llm.REGISTRY` builds it)."""
+        return cls(settings)
+
     def options(self) -> dict[str, Any]:
         """Ollama ``options`` from the settings."""
         s = self.settings

@@ -95,8 +95,9 @@ log = logging.getLogger(__name__)
 
 #: Weight of the campaign model in the interpolation (chosen on the WER benchmark).
 DOMAIN_WEIGHT = 0.1
-#: Search settings (chosen on the WER benchmark: faster at the same WER on phone audio).
-SEARCH = {"fwdflat": False, "maxhmmpf": 3000}
+#: Search settings (chosen on the WER benchmark: faster at the same WER on phone audio); ``[stt]
+#: max_hmms`` sets the cap (2,000 by default: see :class:`reauto.config.SttSettings`).
+SEARCH = {"fwdflat": False, "maxhmmpf": 2000}
 #: The search for audio heard again after a call (no time pressure): the tree search with wider
 #: beams and no cap on active HMMs, then the second flat-lexicon pass (about 3× the time).
 THOROUGH = {"fwdflat": True, "maxhmmpf": -1, "beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "lpbeam": 1e-50}
@@ -169,7 +170,7 @@ class PocketSphinxSTT(STTProvider):
     def from_settings(cls, settings: SttSettings) -> PocketSphinxSTT:
         """The provider as ``[stt]`` settings configure it."""
         return cls(vocabulary_bias=settings.vocabulary_bias, domain_weight=settings.domain_weight,
-                   noise_removal=settings.noise_removal)
+                   noise_removal=settings.noise_removal, search={**SEARCH, "maxhmmpf": settings.max_hmms})
 
     async def start(self) -> None:
         """Load the acoustic model, dictionary and general language model (about a second)."""

@@ -4,11 +4,38 @@ call a lead places."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipecat.transports.base_transport import BaseTransport
+
+from reauto.breaker import Breaker
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
+
+
+@dataclass(frozen=True)
+class Lines:
+    """What a dial run gives the phone lines it opens beyond the settings: the campaign's choices
+    and the run's own. Each provider reads what concerns it.
+
+    Attributes:
+        amd: answering-machine detection (the campaign's ``amd``).
+        on_agent_text: where the agent's reply texts go besides the voice (a live view's tap).
+        calls: the run's registry of live calls that its web server shares (Twilio).
+        speed: how fast simulated time runs (sim).
+        personas: the simulated leads by phone number (sim: ``reauto.sim.lead.LeadScript``).
+        human_agents: the simulated people transfers reach, by number (sim).
+    """
+
+    amd: bool = True
+    on_agent_text: Callable[[str, str], None] | None = None
+    calls: Any = None
+    speed: float = 1.0
+    personas: Mapping[str, Any] = field(default_factory=dict)
+    human_agents: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,8 +122,22 @@ class Telephony(ABC):
     """Base class of telephony providers (``sim``, ``twilio``)."""
 
     name: ClassVar[str]
+    #: The provider reaches reauto through the run's web server (webhooks, media streams).
+    webhooks: ClassVar[bool] = False
+    #: The breaker of the provider's API, shown with the run's health (None: no remote API).
+    breaker: Breaker | None = None
     #: Who takes the calls leads place to the campaign's number (the dialer serving it sets this).
     answerer: Answerer | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, lines: Lines) -> Telephony:
+        """The provider as the settings and the dial run configure it; how
+        :data:`reauto.telephony.REGISTRY` builds each one.
+
+        This default builds a provider that needs neither; every registered provider reads its own
+        (``tests/test_architecture.py`` checks it).
+        """
+        return cls()
 
     async def start(self) -> None:
         """Open clients and connections."""

@@ -13,12 +13,15 @@ import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from reauto.audio.line import PhoneLine
 from reauto.sim.lead import LeadReport, LeadScript, SimulatedLead
-from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Pickup, Telephony, TransferResult
+from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Lines, Pickup, Telephony, TransferResult
 from reauto.voice.transport_sim import SimTransport
+
+if TYPE_CHECKING:
+    from reauto.config import Settings
 
 
 #: How fast a whisper is spoken to the person (words per second, as the agent voices).
@@ -53,6 +56,11 @@ class SimTelephony(Telephony):
     """
 
     name: ClassVar[str] = "sim"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, lines: Lines) -> SimTelephony:
+        """The simulated leads and people of the dial run, at its speed."""
+        return cls(lines.personas, speed=lines.speed, human_agents=lines.human_agents)
 
     def __init__(
         self,

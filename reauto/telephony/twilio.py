@@ -33,10 +33,10 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from reauto import resilience
 from reauto.breaker import Breaker
-from reauto.config import TwilioSettings
+from reauto.config import Settings, TwilioSettings
 from reauto.errors import ProviderError, UsageError
 from reauto.resilience import AttemptFailed, classify_exception, classify_status
-from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Telephony, TransferResult
+from reauto.telephony.base import Answerer, CallHandle, IncomingCall, Lines, Telephony, TransferResult
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +237,18 @@ class TwilioTelephony(Telephony):
     """
 
     name: ClassVar[str] = "twilio"
+    webhooks: ClassVar[bool] = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, lines: Lines) -> TwilioTelephony:
+        """``[twilio]``, with the run's registry of live calls (shared with its web server), the
+        campaign's answering-machine detection and the run's tap on the agent's texts.
+
+        Raises:
+            UsageError: ``[twilio] public_url`` is not set.
+        """
+        calls = lines.calls if lines.calls is not None else CallRegistry(settings.twilio.public_url)
+        return cls(settings.twilio, calls, amd=lines.amd, on_agent_text=lines.on_agent_text)
 
     def __init__(self, settings: TwilioSettings, registry: CallRegistry, *, amd: bool = True,
                  on_agent_text: Callable[[str, str], None] | None = None, client: Any = None) -> None:

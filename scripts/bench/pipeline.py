@@ -243,6 +243,8 @@ def main() -> int:
     parser.add_argument("mode", choices=["doubles", "embedded"])
     parser.add_argument("--calls", type=int, nargs="+", default=[10])
     parser.add_argument("--stt-workers", type=int, default=2)
+    parser.add_argument("--max-hmms", type=int, default=SttSettings().max_hmms,
+                        help="pocketsphinx's most active HMMs per frame in the live search ([stt] max_hmms)")
     parser.add_argument("--live-streams", type=int, default=SttSettings().live_streams,
                         help="answers each recogniser process decodes while spoken ([stt] live_streams)")
     parser.add_argument("--vocabulary", choices=["on", "off"], default="off",
@@ -302,7 +304,7 @@ def main() -> int:
         # corpus of lead answers, as a dial of that campaign uses
         demo = Path(__file__).resolve().parents[2] / "campaigns" / "demo.yaml"
         phrases = vocabulary(load_campaign(demo)) if args.vocabulary == "on" else []
-        stt = ProcessPoolSTT(SttSettings(live_streams=args.live_streams), workers=args.stt_workers, vocabulary=phrases)
+        stt = ProcessPoolSTT(SttSettings(live_streams=args.live_streams, max_hmms=args.max_hmms), workers=args.stt_workers, vocabulary=phrases)
         await stt.start()
         from reauto.tts.cache import AudioCache
 

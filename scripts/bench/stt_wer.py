@@ -42,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from reauto.audio.codec import phone_round_trip, read_wav, to_internal  # noqa: E402
-from reauto.stt.pocketsphinx import PocketSphinxSTT  # noqa: E402
+from reauto.stt.pocketsphinx import SEARCH, PocketSphinxSTT  # noqa: E402
 from reauto.stt.wer import scoring_words, word_errors  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech"
@@ -166,8 +166,11 @@ async def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("-v", "--verbose", action="store_true", help="hypotheses on stderr")
     parser.add_argument("--live", action="store_true", help="also decode the domain set while spoken")
+    parser.add_argument("--max-hmms", type=int, default=SEARCH["maxhmmpf"],
+                        help="the search's most active HMMs per frame ([stt] max_hmms)")
     args = parser.parse_args()
-    plain, biased = PocketSphinxSTT(), PocketSphinxSTT()
+    search = {**SEARCH, "maxhmmpf": args.max_hmms}
+    plain, biased = PocketSphinxSTT(search=search), PocketSphinxSTT(search=search)
     biased.set_vocabulary(CAMPAIGN_PHRASES)
     await asyncio.gather(plain.start(), biased.start())
     human = human_set()
