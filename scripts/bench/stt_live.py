@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from reauto.campaign import Campaign, load_campaign  # noqa: E402
 from reauto.cli.eval_cmd import scripted_brain  # noqa: E402
-from reauto.config import Settings  # noqa: E402
+from reauto.config import Settings, SttSettings  # noqa: E402
 from reauto.dialer.assembly import vocabulary  # noqa: E402
 from reauto.dialer.results import percentile  # noqa: E402
 from reauto.eval.recordings import RecordedCall, load_set  # noqa: E402
@@ -92,11 +92,11 @@ class LiveEvaluator(Evaluator):
                           word_errors(reference, transcript.text), stt_ms, alternatives=tuple(transcript.alternatives))
 
 
-async def run(mode: str, calls: list[RecordedCall], campaign: Campaign) -> dict[str, Any]:
+async def run(mode: str, calls: list[RecordedCall], campaign: Campaign, max_hmms: int) -> dict[str, Any]:
     threshold = MODES[mode]
     if threshold is not None:
         live.LINE_STATE_SPEECH_S = threshold  # read by each utterance decoded whole
-    evaluator = LiveEvaluator(Settings(), campaign_for=lambda _call: campaign, brain_for=scripted_brain,
+    evaluator = LiveEvaluator(Settings(stt=SttSettings(max_hmms=max_hmms)), campaign_for=lambda _call: campaign, brain_for=scripted_brain,
                               options=EvalOptions(jobs=1), label=mode, mode=mode)
     started = time.perf_counter()
     results = []
@@ -116,6 +116,8 @@ async def main() -> None:
     parser.add_argument("recordings", type=Path)
     parser.add_argument("--campaign", type=Path, default=Path("campaigns/demo.yaml"))
     parser.add_argument("--mode", choices=list(MODES), action="append", help="repeatable; default all")
+    parser.add_argument("--max-hmms", type=int, default=SttSettings().max_hmms,
+                        help="pocketsphinx's most active HMMs per frame ([stt] max_hmms)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     quiet_pipecat("ERROR")
@@ -123,7 +125,7 @@ async def main() -> None:
     if problems:
         print(f"{len(problems)} calls could not be read", file=sys.stderr)
     campaign = load_campaign(args.campaign)
-    rows = [await run(mode, calls, campaign) for mode in args.mode or MODES]
+    rows = [await run(mode, calls, campaign, args.max_hmms) for mode in args.mode or MODES]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
