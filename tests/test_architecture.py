@@ -54,6 +54,35 @@ def test_no_function_is_over_80_lines() -> None:
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
 
 
+#: HTTP client stacks other than httpx, reauto's one: aiohttp's client, the standard library's, requests.
+OTHER_HTTP_CLIENTS = ("aiohttp", "urllib.request", "http.client", "requests", "urllib3")
+#: The one module that may use aiohttp, for its server (the dialer's /metrics), never its client.
+AIOHTTP_SERVER = PACKAGE / "monitoring" / "server.py"
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The dotted names an import statement binds (``from a import b`` gives ``a.b``)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = "." * node.level + (node.module or "")
+    return [f"{base}.{alias.name}" for alias in node.names]
+
+
+def _other_http_client(name: str, path: Path) -> bool:
+    if path == AIOHTTP_SERVER and (name == "aiohttp.web" or name.startswith("aiohttp.web.")):
+        return False
+    return any(name == stack or name.startswith(stack + ".") for stack in OTHER_HTTP_CLIENTS)
+
+
+def test_httpx_is_the_only_http_client_stack() -> None:
+    """Outgoing HTTP goes through httpx; only the /metrics server may import ``aiohttp.web``."""
+    found = [f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+             for path in _modules() for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, (ast.Import, ast.ImportFrom))
+             for name in _imported(node) if _other_http_client(name, path)]
+    assert not found, f"HTTP clients other than httpx: {found}"
+
+
 @pytest.mark.parametrize(("family", "base"), [("reauto.stt", "reauto.stt.base:STTProvider"),
                                             ("reauto.tts", "reauto.tts.base:TTSProvider"),
                                             ("reauto.telephony", "reauto.telephony.base:Telephony"),

@@ -1,12 +1,13 @@
 """Budget alerts: a log line, and a JSON POST to a webhook, once per budget window and level.
 
-The webhook call has a timeout, retries with backoff and a breaker (after repeated failures it
-is skipped for a while, so a dead endpoint never slows the calls down); the log line is always
-written.
+The webhook call (httpx, reauto's one HTTP client stack) has a timeout for the whole request,
+retries with backoff and a breaker (after repeated failures it is skipped for a while, so a dead
+endpoint never slows the calls down); the log line is always written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -54,19 +55,19 @@ class Alerter:
         url = self.settings.alert_webhook
         if not url:
             return
-        import aiohttp
+        import httpx
 
-        timeout = aiohttp.ClientTimeout(total=self.settings.alert_timeout_s)
+        timeout_s = self.settings.alert_timeout_s
 
         async def attempt() -> None:
             try:
-                async with aiohttp.ClientSession(timeout=timeout) as session, \
-                        session.post(url, json=payload) as response:
-                    if response.status >= 300:
-                        raise classify_status(f"alert webhook {url}: HTTP {response.status}", response.status,
-                                              response.headers.get("Retry-After"))
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                async with asyncio.timeout(timeout_s), httpx.AsyncClient(timeout=timeout_s) as client:
+                    response = await client.post(url, json=payload)
+            except (httpx.HTTPError, TimeoutError) as exc:
                 raise classify_exception(f"alert webhook {url} failed: {type(exc).__name__}: {exc}", exc) from exc
+            if response.status_code >= 300:
+                raise classify_status(f"alert webhook {url}: HTTP {response.status_code}", response.status_code,
+                                      response.headers.get("Retry-After"))
 
         try:
             await resilience.call(attempt, policy=resilience.policy(self.retries, max_retry_after_s=5.0),

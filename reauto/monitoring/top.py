@@ -8,12 +8,11 @@ does; budget bars; event-loop lag.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Group
 from rich.table import Table
@@ -43,14 +42,20 @@ def fetch(url: str, timeout_s: float = 2.0) -> Snapshot:
     """
     base = url.rstrip("/")
     try:
-        with urllib.request.urlopen(f"{base}/live", timeout=timeout_s) as r:  # noqa: S310 (operator's URL)
-            calls = json.loads(r.read())["calls"]
-        with urllib.request.urlopen(f"{base}/metrics", timeout=timeout_s) as r:  # noqa: S310
-            text = r.read().decode()
-    except (OSError, ValueError, KeyError) as exc:
+        with httpx.Client(timeout=timeout_s) as http:
+            calls = _get(http, f"{base}/live").json()["calls"]
+            text = _get(http, f"{base}/metrics").text
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, KeyError, TypeError) as exc:
         raise ReautoError(f"{base}: no dialer answers ({exc}); start one with "
                           "`reauto dial CAMPAIGN.yaml --metrics-port 9464`") from None
     return Snapshot(calls, parse(text))
+
+
+def _get(http: httpx.Client, url: str) -> httpx.Response:
+    response = http.get(url)
+    if response.status_code != 200:
+        raise ValueError(f"GET {url}: HTTP {response.status_code} {response.reason_phrase}")
+    return response
 
 
 def parse(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:

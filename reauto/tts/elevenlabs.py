@@ -8,11 +8,14 @@ billed) and ``request-id``. Errors are JSON: ``{"detail": {"status": "...", "mes
 (``invalid_api_key``, ``quota_exceeded`` — sent as 401 or 429 —, ``voice_not_found`` …) or,
 for a malformed body, 422 with a list of validation errors.
 
-The client is aiohttp (a dependency of Pipecat, so always installed) rather than the official
-``elevenlabs`` SDK: the SDK accepts a ``base_url`` but needs httpx (not installed here), hides
-the response headers that carry the character cost behind its raw-response wrappers, and only
-has whole-request timeouts, while a phone turn needs a connect timeout and a first-byte
-timeout. Pipecat's own ElevenLabs HTTP service speaks the same wire format with aiohttp.
+The client is httpx, reauto's one HTTP client stack (the CRM targets, the intake, the model
+downloads and Ollama use it too), rather than the official ``elevenlabs`` SDK: the SDK accepts a
+``base_url`` but hides the response headers that carry the character cost behind its
+raw-response wrappers, and only has whole-request timeouts, while a phone turn needs a connect
+timeout and a first-byte timeout. Here httpx's timeouts bound the connection (``connect``) and
+each read (``read``, the longest silence between two chunks), an ``asyncio.timeout`` bounds the
+wait from sending the request to the first audio byte, and the body is read as it arrives
+(``send(..., stream=True)`` and ``aiter_bytes``) so the first audio plays while the rest comes.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
+import httpx
 
 from reauto.audio.codec import ulaw_decode
 from reauto.config import TtsSettings
@@ -173,7 +176,7 @@ class ElevenLabsTTS(TTSProvider):
         self.last_character_cost: int | None = None
         #: ElevenLabs' ``request-id`` of the last request, for support tickets.
         self.last_request_id: str | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
         return (
@@ -195,16 +198,14 @@ class ElevenLabsTTS(TTSProvider):
 
     async def start(self) -> None:
         """Open the HTTP connection pool."""
-        self._ensure_session()
+        self._ensure_client()
 
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s
-                )
+    def _ensure_client(self) -> httpx.AsyncClient:
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.read_timeout_s, connect=self.connect_timeout_s)
             )
-        return self._session
+        return self._client
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         """Stream ``text`` as PCM16 at ``sample_rate`` (nothing when ElevenLabs sends no audio).
@@ -217,43 +218,60 @@ class ElevenLabsTTS(TTSProvider):
         self.last_request_id = None
         if not text.strip():
             return
-        session = self._ensure_session()
+        client = self._ensure_client()
         body: dict[str, Any] = {"text": text, "model_id": self.model_id}
         if self.voice_settings:
             body["voice_settings"] = self.voice_settings
-        url = f"{self.base_url}/v1/text-to-speech/{self.voice_id}/stream"
-        headers = {"xi-api-key": self._api_key, "Accept": "*/*"}
+        request = client.build_request(
+            "POST",
+            f"{self.base_url}/v1/text-to-speech/{self.voice_id}/stream",
+            params={"output_format": self.output_format},
+            json=body,
+            headers={"xi-api-key": self._api_key, "Accept": "*/*"},
+        )
+        response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self.first_byte_timeout_s):
-                response = await session.post(
-                    url, params={"output_format": self.output_format}, json=body, headers=headers
-                )
-                try:
-                    if response.status != 200:
-                        raise error_from_response(response.status, await response.read())
-                    self.last_request_id = response.headers.get("request-id")
-                    cost = response.headers.get("character-cost", "")
-                    self.last_character_cost = int(cost) if cost.isdigit() else len(text)
-                    elevenlabs_usage(self.model_id, len(text), int(cost) if cost.isdigit() else None)
-                    first = await response.content.readany()
-                except BaseException:
-                    response.release()
-                    raise
-        except TimeoutError:
-            raise ElevenLabsError(
-                f"ElevenLabs sent no audio within {self.first_byte_timeout_s:g} s",
-                status=None, code="timeout", category="timeout", retryable=True,
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise ElevenLabsError(
-                f"ElevenLabs unreachable at {self.base_url}: {exc}",
-                status=None, code="connection", category="connection", retryable=True,
-            ) from None
-        async with response:
-            async for chunk in self._decode(first, response.content):
+                response = await client.send(request, stream=True)
+                if response.status_code != 200:
+                    raise error_from_response(response.status_code, await response.aread())
+                self.last_request_id = response.headers.get("request-id")
+                cost = response.headers.get("character-cost", "")
+                self.last_character_cost = int(cost) if cost.isdigit() else len(text)
+                elevenlabs_usage(self.model_id, len(text), int(cost) if cost.isdigit() else None)
+                content = response.aiter_bytes()
+                first = await anext(content, b"")
+        except BaseException as exc:
+            if response is not None:
+                await response.aclose()
+            error = self._before_audio_error(exc)
+            if error is None:
+                raise
+            raise error from None
+        try:
+            async for chunk in self._decode(first, content):
                 yield chunk
+        finally:
+            await response.aclose()
 
-    async def _decode(self, first: bytes, content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    def _before_audio_error(self, exc: BaseException) -> ElevenLabsError | None:
+        """What a failure before the first audio byte means (``None``: not an HTTP failure)."""
+        if isinstance(exc, TimeoutError):  # the first-byte deadline
+            message = f"ElevenLabs sent no audio within {self.first_byte_timeout_s:g} s"
+        elif isinstance(exc, httpx.ConnectTimeout):
+            message = f"ElevenLabs did not accept a connection within {self.connect_timeout_s:g} s"
+        elif isinstance(exc, httpx.TimeoutException):
+            message = f"ElevenLabs sent no audio within {self.read_timeout_s:g} s (read timeout)"
+        elif isinstance(exc, httpx.HTTPError):
+            return ElevenLabsError(
+                f"ElevenLabs unreachable at {self.base_url}: {type(exc).__name__}: {exc}",
+                status=None, code="connection", category="connection", retryable=True,
+            )
+        else:
+            return None
+        return ElevenLabsError(message, status=None, code="timeout", category="timeout", retryable=True)
+
+    async def _decode(self, first: bytes, content: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         carry, data = b"", first
         try:
             while data:
@@ -265,8 +283,8 @@ class ElevenLabsTTS(TTSProvider):
                     carry = data[cut:]
                     if cut:
                         yield data[:cut]
-                data = await content.readany()
-        except (TimeoutError, aiohttp.ClientError) as exc:
+                data = await anext(content, b"")
+        except (TimeoutError, httpx.HTTPError) as exc:
             raise ElevenLabsError(
                 f"ElevenLabs stream broke after the first audio: {exc or 'read timeout'}",
                 status=None, code="stream_broken", category="connection", retryable=True,
@@ -274,6 +292,6 @@ class ElevenLabsTTS(TTSProvider):
 
     async def close(self) -> None:
         """Close the HTTP connection pool."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
