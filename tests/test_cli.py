@@ -121,6 +121,24 @@ def test_config_show_hides_the_secrets_of_provider_sections_and_warns_about_flat
 
 
 @pytest.mark.unit
+def test_config_show_shows_the_whisper_and_voice_sections_unmasked_and_warns_about_their_flat_names(tmp_path):
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[stt]\nprovider = "faster-whisper"\nwhisper_model = "/srv/whisper-small"\n\n'
+                   '[tts.piper]\nvoice = "en_US-amy-medium"\n')
+    shown = runner.invoke(app, ["--config", str(cfg), "config", "show", "--json"],
+                          env={"REAUTO_TTS_ESPEAK_VOICE": "en-gb"})
+    assert shown.exit_code == 0, shown.output
+    assert "stt.whisper_model is deprecated: set model in [stt.faster_whisper] (stt.faster_whisper.model)" in \
+        shown.stderr
+    assert "REAUTO_TTS_ESPEAK_VOICE is deprecated: use REAUTO_TTS__ESPEAK_NG__VOICE" in shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["stt"]["faster_whisper"]["model"] == "/srv/whisper-small" and "whisper_model" not in data["stt"]
+    assert data["stt"]["faster_whisper"]["compute_type"] == "int8"
+    assert (data["tts"]["piper"]["voice"], data["tts"]["flite"]["voice"], data["tts"]["espeak_ng"]["voice"]) == (
+        "en_US-amy-medium", "slt", "en-gb")
+
+
+@pytest.mark.unit
 def test_config_check_fails_for_a_provider_that_cannot_start_naming_the_setting(tmp_path):
     cfg = tmp_path / "providers.toml"
     cfg.write_text('[stt]\nprovider = "faster-whisper"\n\n[tts]\nlocal = "coqui"\npremium = "elevenlabs"\n'
