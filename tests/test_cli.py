@@ -146,7 +146,8 @@ def test_config_check_fails_for_a_provider_that_cannot_start_naming_the_setting(
     checked = runner.invoke(app, ["--config", str(cfg), "config", "check"])
     assert isinstance(checked.exception, ConfigError) and checked.exception.exit_code == 2  # as `reauto` exits
     problems = str(checked.exception).splitlines()
-    assert [p.split(" ")[0] for p in problems] == ["stt.faster_whisper.model", "tts.coqui.model", "tts.elevenlabs.api_key"]
+    assert [p.split(" ")[0] for p in problems] == ["stt.faster_whisper.model", "tts.coqui.model",
+                                                   "tts.elevenlabs.api_key"]
     assert "nothing at /nope/model" in problems[1] and "(REAUTO_TTS__COQUI__MODEL)" in problems[1]
     ready = tmp_path / "ready.toml"
     ready.write_text(f'[stt]\nprovider = "faster-whisper"\n\n[stt.faster_whisper]\nmodel = "small.en"\n\n[tts]\n'

@@ -249,8 +249,10 @@ def test_models_at_a_path_or_on_the_system_are_looked_for_where_the_settings_say
     voice = tmp_path / "v.onnx"
     voice.write_bytes(b"x")
     cases = [
-        (Settings(stt=SttSettings(provider="faster-whisper", faster_whisper={"model": str(tmp_path / "ct2")})), "faster-whisper", True),
-        (Settings(stt=SttSettings(provider="faster-whisper", faster_whisper={"model": str(tmp_path)})), "faster-whisper", False),
+        (Settings(stt=SttSettings(provider="faster-whisper", faster_whisper={"model": str(tmp_path / "ct2")})),
+         "faster-whisper", True),
+        (Settings(stt=SttSettings(provider="faster-whisper", faster_whisper={"model": str(tmp_path)})),
+         "faster-whisper", False),
         (Settings(tts=TtsSettings(piper={"voice": str(voice)})), "piper", False),  # no .onnx.json beside it
         (Settings(tts=TtsSettings(local="coqui", coqui=CoquiSettings(model=str(tmp_path)))), "coqui", True),
         (Settings(tts=TtsSettings(local="coqui")), "coqui", False),
