@@ -56,7 +56,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 
 # ---------------------------------------------------------------------------------------------
 # gpu: reauto with faster-whisper on CUDA. No model is downloaded at run time: mount a
-# CTranslate2 Whisper model directory at /models/whisper (or set REAUTO_STT_WHISPER_MODEL), and
+# CTranslate2 Whisper model directory at /models/whisper (or set REAUTO_STT__FASTER_WHISPER__MODEL), and
 # run with the NVIDIA container toolkit: docker run --gpus all … reauto:gpu
 FROM ${CUDA_IMAGE} AS gpu
 ARG DEBIAN_FRONTEND=noninteractive
@@ -74,9 +74,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     REAUTO_TWILIO_LISTEN_HOST=0.0.0.0 \
     REAUTO_TWILIO_LISTEN_PORT=8080 \
     REAUTO_STT_PROVIDER=faster-whisper \
-    REAUTO_STT_WHISPER_MODEL=/models/whisper \
-    REAUTO_STT_WHISPER_DEVICE=cuda \
-    REAUTO_STT_WHISPER_COMPUTE_TYPE=float16
+    REAUTO_STT__FASTER_WHISPER__MODEL=/models/whisper \
+    REAUTO_STT__FASTER_WHISPER__DEVICE=cuda \
+    REAUTO_STT__FASTER_WHISPER__COMPUTE_TYPE=float16
 WORKDIR /var/lib/reauto
 VOLUME ["/var/lib/reauto"]
 USER reauto

@@ -13,7 +13,7 @@ file, as checked against the source when it was pulled; ``reauto models verify``
 again against it, offline.
 
 The providers find a pulled model by name through :func:`whisper_dir` and :func:`piper_voice`,
-so ``[stt] whisper_model = "small.en"`` and ``[tts] piper_voice = "en_US-amy-medium"`` work once
+so ``[stt.faster_whisper] model = "small.en"`` and ``[tts.piper] voice = "en_US-amy-medium"`` work once
 pulled. :func:`configure` sets the folder from the settings (``load_settings`` calls it).
 """
 
@@ -79,7 +79,7 @@ def piper_voice(voice: str) -> Path | None:
 
 
 def is_voice_name(value: str) -> bool:
-    """Whether a ``[tts] piper_voice`` value is a voice name rather than a file path."""
+    """Whether a ``[tts.piper] voice`` value is a voice name rather than a file path."""
     return bool(value) and "/" not in value and not value.endswith(".onnx") and not value.startswith(("~", "."))
 
 

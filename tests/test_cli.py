@@ -121,6 +121,24 @@ def test_config_show_hides_the_secrets_of_provider_sections_and_warns_about_flat
 
 
 @pytest.mark.unit
+def test_config_show_shows_the_whisper_and_voice_sections_unmasked_and_warns_about_their_flat_names(tmp_path):
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[stt]\nprovider = "faster-whisper"\nwhisper_model = "/srv/whisper-small"\n\n'
+                   '[tts.piper]\nvoice = "en_US-amy-medium"\n')
+    shown = runner.invoke(app, ["--config", str(cfg), "config", "show", "--json"],
+                          env={"REAUTO_TTS_ESPEAK_VOICE": "en-gb"})
+    assert shown.exit_code == 0, shown.output
+    assert "stt.whisper_model is deprecated: set model in [stt.faster_whisper] (stt.faster_whisper.model)" in \
+        shown.stderr
+    assert "REAUTO_TTS_ESPEAK_VOICE is deprecated: use REAUTO_TTS__ESPEAK_NG__VOICE" in shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["stt"]["faster_whisper"]["model"] == "/srv/whisper-small" and "whisper_model" not in data["stt"]
+    assert data["stt"]["faster_whisper"]["compute_type"] == "int8"
+    assert (data["tts"]["piper"]["voice"], data["tts"]["flite"]["voice"], data["tts"]["espeak_ng"]["voice"]) == (
+        "en_US-amy-medium", "slt", "en-gb")
+
+
+@pytest.mark.unit
 def test_config_check_fails_for_a_provider_that_cannot_start_naming_the_setting(tmp_path):
     cfg = tmp_path / "providers.toml"
     cfg.write_text('[stt]\nprovider = "faster-whisper"\n\n[tts]\nlocal = "coqui"\npremium = "elevenlabs"\n'
@@ -128,11 +146,12 @@ def test_config_check_fails_for_a_provider_that_cannot_start_naming_the_setting(
     checked = runner.invoke(app, ["--config", str(cfg), "config", "check"])
     assert isinstance(checked.exception, ConfigError) and checked.exception.exit_code == 2  # as `reauto` exits
     problems = str(checked.exception).splitlines()
-    assert [p.split(" ")[0] for p in problems] == ["stt.whisper_model", "tts.coqui.model", "tts.elevenlabs.api_key"]
+    assert [p.split(" ")[0] for p in problems] == ["stt.faster_whisper.model", "tts.coqui.model",
+                                                   "tts.elevenlabs.api_key"]
     assert "nothing at /nope/model" in problems[1] and "(REAUTO_TTS__COQUI__MODEL)" in problems[1]
     ready = tmp_path / "ready.toml"
-    ready.write_text(f'[stt]\nprovider = "faster-whisper"\nwhisper_model = "small.en"\n\n[tts]\nlocal = "coqui"\n'
-                     f'\n[tts.coqui]\nmodel = "{tmp_path}"\n\n[models]\ndir = "{tmp_path / "models"}"\n')
+    ready.write_text(f'[stt]\nprovider = "faster-whisper"\n\n[stt.faster_whisper]\nmodel = "small.en"\n\n[tts]\n'
+                     f'local = "coqui"\n\n[tts.coqui]\nmodel = "{tmp_path}"\n\n[models]\ndir = "{tmp_path / "models"}"\n')
     unpulled = runner.invoke(app, ["--config", str(ready), "config", "check"])
     assert "'small.en' is not pulled" in str(unpulled.exception) and "reauto models pull" in str(unpulled.exception)
     (tmp_path / "models" / "faster-whisper" / "small.en").mkdir(parents=True)

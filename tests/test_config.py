@@ -230,6 +230,60 @@ def test_the_webhook_and_events_targets_flat_keys_move_to_their_sections(tmp_pat
     assert s.export.events.urls == ["https://hooks.example.com/e"] and s.export.events.types == ["call.ended"]
 
 
+def test_faster_whisper_and_the_local_voices_have_sections_of_their_own(tmp_path):
+    path = write(tmp_path, '[stt]\nprovider = "faster-whisper"\n\n[stt.faster_whisper]\nmodel = "small.en"\n'
+                           'device = "cuda"\nbatch = 16\ntrim = true\n\n[tts.piper]\nvoice = "en_US-amy-medium"\n'
+                           '\n[tts.flite]\nvoice = "kal16"\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SettingsDeprecationWarning)  # the new names warn about nothing
+        s = load_settings(path, env={"REAUTO_STT__FASTER_WHISPER__DEVICE_INDEX": "1",
+                                     "REAUTO_STT__FASTER_WHISPER__COMPUTE_TYPE": "float16",
+                                     "REAUTO_STT__FASTER_WHISPER__BEAM_SIZE": "5",
+                                     "REAUTO_TTS__ESPEAK_NG__VOICE": "en-gb"})
+    w = s.stt.faster_whisper
+    assert (w.model, w.device, w.device_index, w.compute_type, w.beam_size, w.batch, w.trim) == (
+        "small.en", "cuda", 1, "float16", 5, 16, True)
+    assert (s.tts.piper.voice, s.tts.flite.voice, s.tts.espeak_ng.voice) == ("en_US-amy-medium", "kal16", "en-gb")
+
+
+@pytest.mark.parametrize(("flat", "value", "new"), [
+    ("stt.whisper_model", '"small.en"', "stt.faster_whisper.model"),
+    ("stt.whisper_device", '"cuda"', "stt.faster_whisper.device"),
+    ("stt.whisper_device_index", "1", "stt.faster_whisper.device_index"),
+    ("stt.whisper_compute_type", '"float16"', "stt.faster_whisper.compute_type"),
+    ("stt.whisper_beam_size", "5", "stt.faster_whisper.beam_size"),
+    ("stt.whisper_batch", "16", "stt.faster_whisper.batch"),
+    ("stt.whisper_trim", "true", "stt.faster_whisper.trim"),
+    ("tts.piper_voice", '"en_US-amy-medium"', "tts.piper.voice"),
+    ("tts.flite_voice", '"kal16"', "tts.flite.voice"),
+    ("tts.espeak_voice", '"en-gb"', "tts.espeak_ng.voice"),
+])
+def test_the_flat_whisper_and_voice_names_still_work_and_warn_naming_the_new_key(tmp_path, flat, value, new):
+    head, key = flat.split(".")
+    section, sub = new.split(".")[1:]
+    path = write(tmp_path, f"[{head}]\n{key} = {value}\n")
+    with pytest.warns(SettingsDeprecationWarning) as caught:
+        from_file = load_settings(path, env={})
+    assert [str(w.message) for w in caught] == [
+        f"{path}:2: {flat} is deprecated: set {sub} in [{head}.{section}] ({new})"]
+    variable = f"REAUTO_{head.upper()}_{key.upper()}"
+    new_variable = f"REAUTO_{head.upper()}__{section.upper()}__{sub.upper()}"
+    with pytest.warns(SettingsDeprecationWarning) as caught:
+        from_env = load_settings(write(tmp_path, ""), env={variable: value.strip('"')})
+    assert [str(w.message) for w in caught] == [
+        f"environment variable {variable} is deprecated: use {new_variable} ({new}, [{head}.{section}] {sub})"]
+    expected = load_settings(write(tmp_path, f"[{head}.{section}]\n{sub} = {value}\n"), env={})
+    got = getattr(getattr(expected, head), section)
+    assert getattr(getattr(from_file, head), section) == got == getattr(getattr(from_env, head), section)
+    assert got != getattr(getattr(Settings(), head), section)
+
+
+def test_the_catalog_spelling_of_a_section_gets_the_settings_spelling_suggested(tmp_path):
+    path = write(tmp_path, '[stt.faster-whisper]\nmodel = "small.en"\n')
+    with pytest.raises(ConfigError, match="did you mean faster_whisper"):
+        load_settings(path, env={})
+
+
 def test_an_invalid_value_names_the_variable_that_set_it(tmp_path):
     with pytest.raises(ConfigError, match=r"^environment variable REAUTO_TTS_COQUI_DEVICE: tts\.coqui\.device: "):
         with warnings.catch_warnings():

@@ -314,7 +314,7 @@ async def test_tier_rule_reads_score_budget_and_share_and_premium_bills_elevenla
     from .fakes.elevenlabs import FakeElevenLabs
 
     async with FakeElevenLabs() as fake:
-        settings = TtsSettings(local="flite", flite_voice="kal16", premium="elevenlabs",
+        settings = TtsSettings(local="flite", flite={"voice": "kal16"}, premium="elevenlabs",
                                elevenlabs=ElevenLabsSettings(api_key=fake.api_key, voice_id=fake.voice_id,
                                                              base_url=fake.url))
         tiers = create_tiers(settings, cache=AudioCache(), meter=True)

@@ -53,7 +53,7 @@ def _env(tmp_path: Path, hub_url: str, **more: str | None) -> dict[str, str | No
     """The CLI's environment (a ``None`` value leaves that variable out)."""
     return {"REAUTO_MODELS_DIR": str(tmp_path / "models"), "REAUTO_MODELS_HUB_URL": hub_url,
             "REAUTO_MODELS_RETRIES": "2", "REAUTO_STT_PROVIDER": "faster-whisper",
-            "REAUTO_STT_WHISPER_MODEL": "small.en", "REAUTO_TTS_PIPER_VOICE": "en_US-amy-medium",
+            "REAUTO_STT__FASTER_WHISPER__MODEL": "small.en", "REAUTO_TTS__PIPER__VOICE": "en_US-amy-medium",
             "REAUTO_CONFIG": str(tmp_path / "none.toml"), **more}
 
 
@@ -63,8 +63,8 @@ async def _cli(args: list[str], env: dict[str, str | None]):
 
 
 def test_needs_follow_the_configured_providers():
-    cfg = Settings(stt=SttSettings(provider="faster-whisper", whisper_model="/srv/whisper"),
-                   tts=TtsSettings(piper_voice="en_GB-northern_english_male-medium", premium="elevenlabs"),
+    cfg = Settings(stt=SttSettings(provider="faster-whisper", faster_whisper={"model": "/srv/whisper"}),
+                   tts=TtsSettings(piper={"voice": "en_GB-northern_english_male-medium"}, premium="elevenlabs"),
                    llm={"brain": "ollama", "hosts": ["http://a:11434", "http://b:11434"],
                         "models": {"extraction": "qwen2.5:1.5b", "closer": "llama3.2:3b"}})
     got = [(n.provider, n.model, n.source, n.host) for n in catalog.needs(cfg)]
@@ -81,6 +81,18 @@ def test_needs_follow_the_configured_providers():
         catalog.piper_repo_path("amy")
     assert catalog.is_whisper_name("small.en") and catalog.is_whisper_name("org/custom-ct2")
     assert not catalog.is_whisper_name("/srv/whisper") and not catalog.is_whisper_name("./local/model")
+
+
+async def test_the_old_model_and_voice_variables_still_work_with_a_warning(tmp_path, hub):
+    env = _env(tmp_path, hub.url, REAUTO_STT__FASTER_WHISPER__MODEL=None, REAUTO_TTS__PIPER__VOICE=None,
+               REAUTO_STT_WHISPER_MODEL="small.en", REAUTO_TTS_PIPER_VOICE="en_US-amy-medium")
+    listed = await _cli(["models", "list", "--json"], env)
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert [(r["provider"], r["model"], r["setting"]) for r in rows if r["provider"] != "pocketsphinx"] == [
+        ("faster-whisper", "small.en", "stt.faster_whisper.model"), ("piper", "en_US-amy-medium", "tts.piper.voice")]
+    assert "REAUTO_STT_WHISPER_MODEL is deprecated: use REAUTO_STT__FASTER_WHISPER__MODEL" in listed.stderr
+    assert "REAUTO_TTS_PIPER_VOICE is deprecated: use REAUTO_TTS__PIPER__VOICE" in listed.stderr
 
 
 async def test_pull_fetches_checks_and_records_each_file_then_verify_reads_them_again(tmp_path, hub):
@@ -156,7 +168,7 @@ async def test_ollama_models_are_looked_up_and_pulled_on_every_host(tmp_path, hu
              FakeOllama(models=(), library={"qwen2.5:1.5b": (900, 100), "llama3.2:3b": (2000,)})]
     urls = [await h.start() for h in hosts]
     try:
-        env = _env(tmp_path, hub.url, REAUTO_STT_PROVIDER="pocketsphinx", REAUTO_TTS_PIPER_VOICE=None,
+        env = _env(tmp_path, hub.url, REAUTO_STT_PROVIDER="pocketsphinx", REAUTO_TTS__PIPER__VOICE=None,
                    REAUTO_LLM_BRAIN="ollama", REAUTO_LLM_HOSTS=json.dumps(urls),
                    REAUTO_LLM_MODELS='{"extraction": "qwen2.5:1.5b"}')
         before = json.loads((await _cli(["models", "verify", "--json"], env)).output)
@@ -205,11 +217,11 @@ def test_providers_load_a_pulled_model_by_its_name(tmp_path):
     modelstore.configure(tmp_path)
     try:
         with pytest.raises(ProviderUnavailable, match="reauto models pull"):
-            PiperTTS.from_settings(TtsSettings(piper_voice="en_US-amy-medium"))
+            PiperTTS.from_settings(TtsSettings(piper={"voice": "en_US-amy-medium"}))
         (tmp_path / "piper").mkdir()
         shutil.copy(default_voice(), tmp_path / "piper" / "en_US-amy-medium.onnx")
         shutil.copy(f"{default_voice()}.json", tmp_path / "piper" / "en_US-amy-medium.onnx.json")
-        assert PiperTTS.from_settings(TtsSettings(piper_voice="en_US-amy-medium")).model_path == \
+        assert PiperTTS.from_settings(TtsSettings(piper={"voice": "en_US-amy-medium"})).model_path == \
             tmp_path / "piper" / "en_US-amy-medium.onnx"
 
         built: list[str] = []
@@ -237,9 +249,11 @@ def test_models_at_a_path_or_on_the_system_are_looked_for_where_the_settings_say
     voice = tmp_path / "v.onnx"
     voice.write_bytes(b"x")
     cases = [
-        (Settings(stt=SttSettings(provider="faster-whisper", whisper_model=str(tmp_path / "ct2"))), "faster-whisper", True),
-        (Settings(stt=SttSettings(provider="faster-whisper", whisper_model=str(tmp_path))), "faster-whisper", False),
-        (Settings(tts=TtsSettings(piper_voice=str(voice))), "piper", False),  # no .onnx.json beside it
+        (Settings(stt=SttSettings(provider="faster-whisper", faster_whisper={"model": str(tmp_path / "ct2")})),
+         "faster-whisper", True),
+        (Settings(stt=SttSettings(provider="faster-whisper", faster_whisper={"model": str(tmp_path)})),
+         "faster-whisper", False),
+        (Settings(tts=TtsSettings(piper={"voice": str(voice)})), "piper", False),  # no .onnx.json beside it
         (Settings(tts=TtsSettings(local="coqui", coqui=CoquiSettings(model=str(tmp_path)))), "coqui", True),
         (Settings(tts=TtsSettings(local="coqui")), "coqui", False),
         (Settings(tts=TtsSettings(local="flite")), "flite", shutil.which("flite") is not None),
@@ -249,7 +263,7 @@ def test_models_at_a_path_or_on_the_system_are_looked_for_where_the_settings_say
         [need] = [n for n in catalog.needs(cfg) if n.provider == provider]
         assert catalog.locate(need).present is present, (provider, need.model)
     Path(f"{voice}.json").write_text("{}")
-    [need] = [n for n in catalog.needs(Settings(tts=TtsSettings(piper_voice=str(voice)))) if n.provider == "piper"]
+    [need] = [n for n in catalog.needs(Settings(tts=TtsSettings(piper={"voice": str(voice)}))) if n.provider == "piper"]
     assert catalog.locate(need).present and need.source == "path" and not need.pullable
 
 
@@ -264,7 +278,7 @@ async def test_a_campaigns_own_ollama_model_is_listed_pulled_and_verified_with_t
     same = tmp_path / "same.yaml"  # keeps [llm]'s model: nothing more to fetch
     same.write_text(yaml.safe_dump({**demo, "name": "same"}))
     try:
-        env = _env(tmp_path, hub.url, REAUTO_STT_PROVIDER="pocketsphinx", REAUTO_TTS_PIPER_VOICE=None,
+        env = _env(tmp_path, hub.url, REAUTO_STT_PROVIDER="pocketsphinx", REAUTO_TTS__PIPER__VOICE=None,
                    REAUTO_LLM_BRAIN="ollama", REAUTO_LLM_HOSTS=json.dumps([url]))
         args = ["--campaign", str(closer), "--campaign", str(same), "--json"]
         listed = json.loads((await _cli(["models", "list", *args], env)).output)

@@ -142,3 +142,15 @@ async def test_an_unreadable_recording_keeps_the_live_result_and_says_why(pg_eng
     async with sessions() as s:
         stored = await s.get(Call, call.id)
         assert stored.outcome == Outcome.CALLBACK and await pending(s, camp.id) == []
+
+
+@pytest.mark.unit
+def test_the_thorough_faster_whisper_keeps_its_section_with_a_wider_beam():
+    from reauto.dialer.second_listen import thorough_stt
+
+    settings = SttSettings(provider="faster-whisper", fallback="none",
+                           faster_whisper={"model": "/srv/whisper", "device": "cuda", "device_index": 1,
+                                           "beam_size": 2})
+    stt = thorough_stt(settings)
+    assert (stt._model_name, stt._device, stt._device_index, stt._beam_size) == ("/srv/whisper", "cuda", 1, 5)
+    assert settings.faster_whisper.beam_size == 2  # the live settings are not changed

@@ -53,7 +53,7 @@ def test_default_is_plain_pocketsphinx() -> None:
 
 
 def test_whisper_gets_the_pocketsphinx_fallback() -> None:
-    stt = create_stt(SttSettings(provider="faster-whisper", whisper_model="/m"))
+    stt = create_stt(SttSettings(provider="faster-whisper", faster_whisper={"model": "/m"}))
     assert isinstance(stt, FallbackSTT)
     assert isinstance(stt.primary, FasterWhisperSTT) and isinstance(stt.fallback, PocketSphinxSTT)
 

@@ -93,9 +93,10 @@ async def test_a_worker_that_dies_fails_what_it_had_and_is_started_again(pool: P
 
 
 async def test_a_provider_that_cannot_load_fails_the_start_clearly() -> None:
-    stt = ProcessPoolSTT(SttSettings(provider="faster-whisper", fallback="none", whisper_model="/nonexistent"),
+    stt = ProcessPoolSTT(SttSettings(provider="faster-whisper", fallback="none",
+                                     faster_whisper={"model": "/nonexistent"}),
                          workers=1)
-    with pytest.raises(ProviderUnavailable, match="whisper_model|/nonexistent"):
+    with pytest.raises(ProviderUnavailable, match="faster_whisper.model|/nonexistent"):
         await stt.start()
     assert not stt._workers
 

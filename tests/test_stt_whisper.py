@@ -101,14 +101,14 @@ async def test_cached_size_name_loads_without_downloading() -> None:
 
 
 async def test_empty_model_names_the_setting() -> None:
-    setting = r"stt\.whisper_model \(REAUTO_STT_WHISPER_MODEL\)"
+    setting = r"stt\.faster_whisper\.model \(REAUTO_STT__FASTER_WHISPER__MODEL\)"
     with pytest.raises(ProviderUnavailable, match=setting):
         await FasterWhisperSTT.from_settings(SttSettings(provider="faster-whisper")).start()
 
 
 async def test_missing_model_dir_names_the_path_and_setting(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
-    with pytest.raises(ProviderUnavailable, match=rf"{missing} not found .*stt\.whisper_model"):
+    with pytest.raises(ProviderUnavailable, match=rf"{missing} not found .*stt\.faster_whisper\.model"):
         await FasterWhisperSTT(str(missing), model_factory=FakeWhisperModel).start()
 
 
@@ -140,8 +140,8 @@ async def test_uses_faster_whisper_when_installed(
 
 
 def test_from_settings_reads_the_whisper_settings() -> None:
-    settings = SttSettings(whisper_model="/models/small", whisper_device="cuda", whisper_device_index=1,
-                           whisper_compute_type="float16", whisper_beam_size=5)
+    settings = SttSettings(faster_whisper={"model": "/models/small", "device": "cuda", "device_index": 1,
+                                           "compute_type": "float16", "beam_size": 5})
     stt = FasterWhisperSTT.from_settings(settings)
     assert (stt._model_name, stt._device, stt._device_index, stt._compute_type, stt._beam_size) == (
         "/models/small", "cuda", 1, "float16", 5)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.unit
 def test_local_only_by_default() -> None:
     tts = create_tts(TtsSettings())
     assert isinstance(tts, PiperTTS) and tts.sample_rate == 22_050
-    assert isinstance(create_tts(TtsSettings(local="flite", flite_voice="kal")), FliteTTS)
+    assert isinstance(create_tts(TtsSettings(local="flite", flite={"voice": "kal"})), FliteTTS)
     assert isinstance(REGISTRY.create("espeak-ng", TtsSettings()), EspeakTTS)
 
 
@@ -50,5 +50,5 @@ def test_unconfigured_premium_keeps_the_local_voice(caplog: pytest.LogCaptureFix
 def test_unknown_or_broken_local_is_an_error() -> None:
     with pytest.raises(ProviderUnavailable, match="known:"):
         REGISTRY.create("nobody", TtsSettings())
-    with pytest.raises(ProviderUnavailable, match="tts.piper_voice"):
-        create_tts(TtsSettings(piper_voice="/nonexistent/voice.onnx"))
+    with pytest.raises(ProviderUnavailable, match="tts.piper.voice"):
+        create_tts(TtsSettings(piper={"voice": "/nonexistent/voice.onnx"}))

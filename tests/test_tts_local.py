@@ -80,8 +80,8 @@ async def test_piper_loads_lazily_and_closes(tmp_path: Path) -> None:
 
 @pytest.mark.unit
 def test_piper_missing_voice_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ProviderUnavailable, match="tts.piper_voice"):
-        PiperTTS.from_settings(TtsSettings(piper_voice=str(tmp_path / "nobody.onnx")))
+    with pytest.raises(ProviderUnavailable, match="tts.piper.voice"):
+        PiperTTS.from_settings(TtsSettings(piper={"voice": str(tmp_path / "nobody.onnx")}))
     (tmp_path / "bad.onnx").write_bytes(b"not onnx")
     with pytest.raises(ProviderUnavailable, match=r"bad.onnx.json not found"):
         PiperTTS(tmp_path / "bad.onnx")
@@ -125,7 +125,7 @@ async def test_flite_voices(voice: str, rate: int) -> None:
 async def test_flite_voice_file_and_resampling(tmp_path: Path) -> None:
     voice = tmp_path / "cmu_us_x.flitevox"
     voice.write_bytes(b"")
-    tts = FliteTTS.from_settings(TtsSettings(flite_voice=str(voice)))
+    tts = FliteTTS.from_settings(TtsSettings(flite={"voice": str(voice)}))
     with pytest.raises(SynthesisError, match="cannot load voice"):
         await tts.start()  # flite would speak an unreadable .flitevox with kal, exit status 0
     tts.voice, tts.sample_rate = "kal", 16_000  # an 8 kHz WAV is resampled to the declared rate
@@ -135,7 +135,7 @@ async def test_flite_voice_file_and_resampling(tmp_path: Path) -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("voice", ["en-us", "en-gb+f3"])
 async def test_espeak_streams_speech(voice: str) -> None:
-    tts = EspeakTTS.from_settings(TtsSettings(espeak_voice=voice))
+    tts = EspeakTTS.from_settings(TtsSettings(espeak_ng={"voice": voice}))
     await tts.start()
     assert tts.sample_rate == 22_050
     chunks = await speak(tts, "-" + MULTI)
@@ -208,7 +208,7 @@ def test_missing_binary_says_what_to_install(
 
 @pytest.mark.unit
 def test_flite_unknown_voice() -> None:
-    with pytest.raises(ProviderUnavailable, match="tts.flite_voice"):
+    with pytest.raises(ProviderUnavailable, match="tts.flite.voice"):
         FliteTTS("nobody")
 
 

@@ -121,7 +121,8 @@ async def test_a_batched_whisper_serves_every_call_of_the_process_with_one_model
     from reauto.config import SttSettings
     from reauto.stt.pool import ProcessPoolSTT
 
-    settings = SttSettings(provider="faster-whisper", whisper_model=str(tiny_model), whisper_batch=8, fallback="none",
+    settings = SttSettings(provider="faster-whisper", faster_whisper={"model": str(tiny_model), "batch": 8},
+                           fallback="none",
                            timeout_s=60)
     pool = ProcessPoolSTT(settings, workers=2)
     await pool.start()

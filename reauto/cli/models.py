@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="The models the configured providers need: where each is looked for and whether it is there; pull "
     "faster-whisper models, Piper voices and Ollama models; verify them against their checksums.\n\n"
-    "Example: REAUTO_STT_PROVIDER=faster-whisper REAUTO_STT_WHISPER_MODEL=small.en reauto models pull",
+    "Example: REAUTO_STT_PROVIDER=faster-whisper REAUTO_STT__FASTER_WHISPER__MODEL=small.en reauto models pull",
     no_args_is_help=True,
 )
 

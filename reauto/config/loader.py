@@ -33,10 +33,15 @@ DEFAULT_CONFIG_FILE = "reauto.toml"
 _LOADER_VARS = frozenset({CONFIG_ENV, "REAUTO_VENV"})
 #: Prefix of the test suite's own variables (the database and Redis servers it uses).
 _TOOLING_PREFIX = "REAUTO_TEST_"
-#: The provider sections whose keys were flat keys of their parent before (``[tts] elevenlabs_api_key``):
-#: those names are still read, with a warning. A new provider's section has no flat names.
-FLAT_NAMES_REPLACED = frozenset({("tts", "coqui"), ("tts", "elevenlabs"), ("export", "webhook"),
-                                 ("export", "events"), ("export", "hubspot"), ("export", "salesforce")})
+#: The provider sections whose keys were flat keys of their parent before (``[tts] elevenlabs_api_key``),
+#: with the prefix those flat keys had (``whisper_`` for ``[stt.faster_whisper]``, whose ``whisper_model``
+#: is now ``model``): those names are still read, with a warning. A new provider's section has no flat names.
+FLAT_NAMES_REPLACED: Mapping[tuple[str, str], str] = {
+    ("tts", "coqui"): "coqui_", ("tts", "elevenlabs"): "elevenlabs_", ("tts", "piper"): "piper_",
+    ("tts", "flite"): "flite_", ("tts", "espeak_ng"): "espeak_", ("stt", "faster_whisper"): "whisper_",
+    ("export", "webhook"): "webhook_", ("export", "events"): "events_", ("export", "hubspot"): "hubspot_",
+    ("export", "salesforce"): "salesforce_",
+}
 
 
 class SettingsDeprecationWarning(FutureWarning):
@@ -186,14 +191,14 @@ def tables_of(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
 
 
 def _flat_key(head: str, section: type[BaseModel], key: str) -> tuple[str, str] | None:
-    """A key's old flat name in section ``head`` (``elevenlabs_api_key``) → its provider's section and
-    key (``elevenlabs``, ``api_key``); ``None`` for any other key."""
+    """A key's old flat name in section ``head`` (``elevenlabs_api_key``, ``whisper_model``) → its provider's
+    section and key (``elevenlabs``, ``api_key``; ``faster_whisper``, ``model``); ``None`` for any other key."""
     if key in section.model_fields:
         return None
     for table, model in tables_of(section).items():
-        sub = key[len(table) + 1 :]
-        if (head, table) in FLAT_NAMES_REPLACED and key.startswith(table + "_") and sub in model.model_fields:
-            return table, sub
+        prefix = FLAT_NAMES_REPLACED.get((head, table))
+        if prefix and key.startswith(prefix) and key[len(prefix) :] in model.model_fields:
+            return table, key[len(prefix) :]
     return None
 
 

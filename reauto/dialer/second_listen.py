@@ -79,7 +79,9 @@ def thorough_stt(settings: SttSettings) -> STTProvider:
     if settings.provider == "faster-whisper":
         from reauto.stt.factory import create_stt
 
-        return create_stt(settings.model_copy(update={"whisper_beam_size": max(5, settings.whisper_beam_size)}))
+        own = settings.faster_whisper
+        thorough = own.model_copy(update={"beam_size": max(5, own.beam_size)})
+        return create_stt(settings.model_copy(update={"faster_whisper": thorough}))
     from reauto.stt.pocketsphinx import THOROUGH, PocketSphinxSTT
 
     return PocketSphinxSTT(vocabulary_bias=settings.vocabulary_bias, domain_weight=settings.domain_weight,

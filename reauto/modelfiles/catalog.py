@@ -63,20 +63,20 @@ def needs(cfg: Settings) -> list[Need]:
     out: list[Need] = []
     stt, tts, llm = cfg.stt, cfg.tts, cfg.llm
     if stt.provider == "faster-whisper":
-        model = stt.whisper_model.strip()
-        out.append(Need("stt", "faster-whisper", model, "stt.whisper_model", "whisper" if is_whisper_name(model)
+        model = stt.faster_whisper.model.strip()
+        out.append(Need("stt", "faster-whisper", model, "stt.faster_whisper.model", "whisper" if is_whisper_name(model)
                         else "path"))
     if stt.provider == "pocketsphinx" or stt.fallback == "pocketsphinx" or stt.second_listen:
         out.append(Need("stt", "pocketsphinx", "en-us", "(ships with pocketsphinx)", "bundled"))
     if tts.local == "piper":
-        voice = tts.piper_voice.strip()
-        out.append(Need("tts", "piper", voice or "en_US-joe-medium", "tts.piper_voice",
+        voice = tts.piper.voice.strip()
+        out.append(Need("tts", "piper", voice or "en_US-joe-medium", "tts.piper.voice",
                         "bundled" if not voice else "piper" if modelstore.is_voice_name(voice) else "path"))
     elif tts.local == "coqui":
         out.append(Need("tts", "coqui", tts.coqui.model.strip(), "tts.coqui.model", "path"))
     else:
-        voice = tts.flite_voice if tts.local == "flite" else tts.espeak_voice
-        out.append(Need("tts", tts.local, voice, f"tts.{tts.local.replace('-ng', '')}_voice", "bundled"))
+        voice = tts.flite.voice if tts.local == "flite" else tts.espeak_ng.voice
+        out.append(Need("tts", tts.local, voice, f"tts.{tts.local.replace('-', '_')}.voice", "bundled"))
     if tts.premium == "elevenlabs":
         out.append(Need("tts", "elevenlabs", tts.elevenlabs.voice_id or "(no voice id)", "tts.elevenlabs.voice_id",
                         "cloud"))
@@ -104,7 +104,7 @@ def campaign_needs(cfg: Settings, models: Mapping[str, str | None], known: Seque
 
 
 def is_whisper_name(model: str) -> bool:
-    """Whether ``[stt] whisper_model`` names a model to pull (a size, or a Hub ``org/repo``)."""
+    """Whether ``[stt.faster_whisper] model`` names a model to pull (a size, or a Hub ``org/repo``)."""
     if model in WHISPER_REPOS:
         return True
     parts = model.split("/")

@@ -23,7 +23,7 @@ A worker serves the requests a lead is waiting on first (:func:`take_next`): the
 utterance decoded while spoken (a few ms left), then whole decodings, then the audio of
 utterances still being spoken.
 
-faster-whisper with ``[stt] whisper_batch`` above 1 runs in this process instead, with no
+faster-whisper with ``[stt.faster_whisper] batch`` above 1 runs in this process instead, with no
 workers: CTranslate2 decodes without holding the GIL, and one model shared by all the calls (a
 batch of their utterances at a time, :mod:`reauto.stt.batcher`) is the point.
 """
@@ -287,7 +287,7 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
 
 def in_process(settings: SttSettings) -> bool:
     """Whether the recogniser runs in the dialer's process: a batched faster-whisper."""
-    return settings.provider == "faster-whisper" and settings.whisper_batch > 1
+    return settings.provider == "faster-whisper" and settings.faster_whisper.batch > 1
 
 
 class ProcessPoolSTT(STTProvider):

@@ -1,6 +1,6 @@
 """faster-whisper (CTranslate2 Whisper) for production: a local model, never a download.
 
-The model comes from ``[stt] whisper_model``: a CTranslate2 model directory, or a size name
+The model comes from ``[stt.faster_whisper] model``: a CTranslate2 model directory, or a size name
 ("small.en") or Hub repository of a model that ``reauto models pull`` put in ``[models] dir`` or
 that is already in the local Hugging Face cache (loaded with ``local_files_only=True``).
 Whisper's own VAD is off: reauto's turn detection already cut the utterance.
@@ -39,7 +39,7 @@ from reauto.stt.vocabulary import normalise
 if TYPE_CHECKING:
     from reauto.config import SttSettings
 
-SETTING = "stt.whisper_model (REAUTO_STT_WHISPER_MODEL)"
+SETTING = "stt.faster_whisper.model (REAUTO_STT__FASTER_WHISPER__MODEL)"
 INSTALL_HINT = "pip install 'reauto[whisper]'"
 
 
@@ -138,15 +138,16 @@ class FasterWhisperSTT(STTProvider):
 
     @classmethod
     def from_settings(cls, settings: SttSettings) -> FasterWhisperSTT:
-        """The provider as ``[stt]`` settings configure it."""
+        """The provider as ``[stt.faster_whisper]`` configures it."""
+        own = settings.faster_whisper
         return cls(
-            settings.whisper_model,
-            device=settings.whisper_device,
-            device_index=settings.whisper_device_index,
-            compute_type=settings.whisper_compute_type,
-            beam_size=settings.whisper_beam_size,
-            batch=settings.whisper_batch,
-            trim=settings.whisper_trim,
+            own.model,
+            device=own.device,
+            device_index=own.device_index,
+            compute_type=own.compute_type,
+            beam_size=own.beam_size,
+            batch=own.batch,
+            trim=own.trim,
         )
 
     async def start(self) -> None:

@@ -79,8 +79,8 @@ class EspeakTTS(TTSProvider):
 
     @classmethod
     def from_settings(cls, settings: TtsSettings) -> EspeakTTS:
-        """Build from ``[tts] espeak_voice``."""
-        return cls(settings.espeak_voice)
+        """Build from ``[tts.espeak_ng] voice``."""
+        return cls(settings.espeak_ng.voice)
 
     async def start(self) -> None:
         """Learn the voice's rate from a short probe (and fail early on an unknown voice).

