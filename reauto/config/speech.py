@@ -67,7 +67,7 @@ class SttSettings(Section):
                           "recogniser's most accurate settings (a low-priority process) and put a number that opted "
                           "out on the do-not-call list, correcting the call's outcome.")
     max_hmms: int = Field(
-        2000, ge=200, le=100_000,
+        2500, ge=200, le=100_000,
         description="pocketsphinx: the most HMMs its live search keeps active per frame. Fewer costs less CPU per "
                     "answer and keeps the turn fast with many calls on few cores; more hears a little better "
                     "(BENCHMARKS.md). The after-call second listen searches without a cap.")

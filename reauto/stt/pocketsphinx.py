@@ -27,7 +27,7 @@ General speech is untouched because a domain path only wins where it also fits t
 
 The search is pocketsphinx's first pass only (``fwdflat`` off: the lattice for the best path and
 the posteriors comes from the tree search), with at most 3,000 active HMMs per frame
-(``maxhmmpf``). On the same sets through the phone path this decodes 2.2× faster (domain
+(``maxhmmpf``; 2,500 since the turn at 12 calls on two cores needed the CPU: ``[stt] max_hmms``). On the same sets through the phone path this decodes 2.2× faster (domain
 22.8 s → 10.2 s, human 12.9 s → 5.8 s for the whole set) at the same or lower WER (domain
 14.4 % → 13.8 %, human 32.6 % → 32.6 %; clean 16 kHz: domain 6.9 % → 8.0 %, human 22.8 % →
 21.7 %), and a lead's answer is heard in about a third of a second instead of two thirds.
@@ -96,8 +96,8 @@ log = logging.getLogger(__name__)
 #: Weight of the campaign model in the interpolation (chosen on the WER benchmark).
 DOMAIN_WEIGHT = 0.1
 #: Search settings (chosen on the WER benchmark: faster at the same WER on phone audio); ``[stt]
-#: max_hmms`` sets the cap (2,000 by default: see :class:`reauto.config.SttSettings`).
-SEARCH = {"fwdflat": False, "maxhmmpf": 2000}
+#: max_hmms`` sets the cap (2,500 by default: see :class:`reauto.config.SttSettings`).
+SEARCH = {"fwdflat": False, "maxhmmpf": 2500}
 #: The search for audio heard again after a call (no time pressure): the tree search with wider
 #: beams and no cap on active HMMs, then the second flat-lexicon pass (about 3× the time).
 THOROUGH = {"fwdflat": True, "maxhmmpf": -1, "beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "lpbeam": 1e-50}
