@@ -35,35 +35,37 @@ def test_every_listed_command_is_found_and_runs_its_own_module() -> None:
         assert command.callback is not None or hasattr(command, "list_commands")
 
 
+def _probe(args: list[str], after: str, *, on_exit: str = "pass", **run: object) -> str:
+    """What a fresh interpreter prints after running ``reauto ARGS`` through the console-script entry
+    point and then ``after`` (``on_exit``: the body of its ``except SystemExit as exc:``)."""
+    script = ("import gc, sys\n"
+              f"sys.argv = ['reauto', *{args!r}]\n"
+              "from reauto.cli.main import run\n"
+              f"try:\n    run()\nexcept SystemExit as exc:\n    {on_exit}\n" + after)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         **run)  # type: ignore[call-overload]
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize("args", [["--version"], ["version"], ["--help"]])
 def test_version_and_help_import_no_command_module(args: list[str]) -> None:
-    probe = ("import sys\n"
-             f"sys.argv = ['reauto', *{args!r}]\n"
-             "from reauto.cli.main import run\n"
-             "try:\n    run()\nexcept SystemExit:\n    pass\n"
-             "heavy = sorted(m for m in ('sqlalchemy', 'numpy', 'pipecat', 'reauto.config',"
-             " 'reauto.cli.leads', 'reauto.cli.dial') if m in sys.modules)\n"
-             "print('HEAVY', heavy)\n")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert "HEAVY []" in out.stdout, out.stdout[-500:]
+    out = _probe(args, "heavy = sorted(m for m in ('sqlalchemy', 'numpy', 'pipecat', 'reauto.config',"
+                       " 'reauto.cli.leads', 'reauto.cli.dial') if m in sys.modules)\n"
+                       "print('HEAVY', heavy)\n")
+    assert "HEAVY []" in out, out[-500:]
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("args", [["config", "show"], ["leads", "list", "--help"], ["budget", "status", "--help"],
                                   ["calls", "list", "--help"]])
 def test_commands_that_read_the_store_do_not_import_what_they_do_not_use(args: list[str]) -> None:
-    probe = ("import sys\n"
-             f"sys.argv = ['reauto', *{args!r}]\n"
-             "from reauto.cli.main import run\n"
-             "try:\n    run()\nexcept SystemExit:\n    pass\n"
-             "extra = sorted(m for m in ('reauto.leads.loader', 'reauto.leads.readers', 'rich.progress', 'pipecat',"
-             " 'numpy') + (('sqlalchemy',) if sys.argv[1] == 'config' else ()) if m in sys.modules)\n"
-             "print('EXTRA', extra)\n")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert "EXTRA []" in out.stdout, out.stdout[-500:]
+    out = _probe(args, "extra = sorted(m for m in ('reauto.leads.loader', 'reauto.leads.readers', 'rich.progress',"
+                       " 'pipecat', 'numpy') + (('sqlalchemy',) if sys.argv[1] == 'config' else ())"
+                       " if m in sys.modules)\n"
+                       "print('EXTRA', extra)\n")
+    assert "EXTRA []" in out, out[-500:]
 
 
 @pytest.mark.unit
@@ -71,32 +73,22 @@ def test_commands_that_read_the_store_do_not_import_what_they_do_not_use(args: l
 def test_reading_the_store_without_redis_imports_no_redis_client_and_no_phone_parser(
         args: list[str], sqlite_settings: Settings, tmp_path: Path) -> None:
     migrate.upgrade(sqlite_settings)
-    probe = ("import sys\n"
-             f"sys.argv = ['reauto', *{args!r}]\n"
-             "from reauto.cli.main import run\n"
-             "try:\n    run()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-             "extra = sorted(m for m in ('redis', 'phonenumbers', 'reauto.leads.normalize') if m in sys.modules)\n"
-             "print('EXTRA', extra)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("REAUTO_")}
     env["REAUTO_DATABASE_URL"] = sqlite_settings.database.url  # no [redis] url: in-process counters
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env,
-                         cwd=tmp_path)  # no reauto.toml there
-    assert out.returncode == 0, out.stderr
-    assert "EXTRA []" in out.stdout, out.stdout[-500:]
+    out = _probe(args, "extra = sorted(m for m in ('redis', 'phonenumbers', 'reauto.leads.normalize')"
+                       " if m in sys.modules)\n"
+                       "print('EXTRA', extra)\n",
+                 on_exit="assert not exc.code, exc.code", env=env, cwd=tmp_path)  # no reauto.toml there
+    assert "EXTRA []" in out, out[-500:]
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("args", [["version"], ["leads", "nonesuch"]])
 def test_the_entry_point_leaves_the_collector_nothing_to_scan_at_shutdown(args: list[str]) -> None:
-    probe = ("import gc, sys\n"
-             f"sys.argv = ['reauto', *{args!r}]\n"
-             "from reauto.cli.main import run\n"
-             "try:\n    run()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
-             "print('FROZEN', gc.get_freeze_count() > 0, 'TRACKED', len(gc.get_objects()))\n")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert "FROZEN True" in out.stdout, out.stdout[-500:]
-    assert int(out.stdout.split("TRACKED")[1]) < 1000  # (before: every object of the loaded modules)
+    out = _probe(args, "print('FROZEN', gc.get_freeze_count() > 0, 'TRACKED', len(gc.get_objects()))\n",
+                 on_exit="print('EXIT', exc.code)")
+    assert "FROZEN True" in out, out[-500:]
+    assert int(out.split("TRACKED")[1]) < 1000  # (before: every object of the loaded modules)
 
 
 @pytest.mark.unit
