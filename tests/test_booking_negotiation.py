@@ -98,8 +98,8 @@ def test_a_refused_or_hedged_answer_books_nothing(said):
 
 def test_no_refusal_in_the_corpus_books_a_time():
     """Every corpus answer that accepts neither offer (and names no time of its own) books nothing."""
-    refusals = [e.text for e in entries("booking")
-                if (e.expect.get("booking") or {}).get("accept") == "none" and "propose" not in e.expect["booking"]]
+    refusals = [e.text for e in entries("booking") if e.split != "test"  # measured, never tuned on
+                and (e.expect.get("booking") or {}).get("accept") == "none" and "propose" not in e.expect["booking"]]
     assert len(refusals) > 50
     booked = [t for t in refusals if answer(FixedOffers(OFFERS, THURSDAY), t)[0].outcome == "booked"]
     assert booked == []

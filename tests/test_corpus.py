@@ -1,5 +1,6 @@
-"""The lead-answer corpus: it loads, is big and varied enough, keeps its splits apart and leaks
-no sentence of the demo personas, the evaluation set or the recogniser's built-in vocabulary."""
+"""The lead-answer corpus: it loads, is big and varied enough, keeps its splits apart (nothing
+that builds a model reads the test split) and leaks no sentence of the demo personas, the
+evaluation set or the recogniser's built-in vocabulary."""
 
 import ast
 import re
@@ -10,13 +11,16 @@ import pytest
 import yaml
 
 from reauto import corpus
-from reauto.corpus import CONTEXTS, INTENTS, CorpusError, Entry, entries, load_file, texts
+from reauto.corpus import CONTEXTS, INTENTS, SPLITS, CorpusError, Entry, entries, load_file, texts
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
 
 MINIMUM = {"identity": 150, "intent": 250, "timeline_months": 250, "budget_usd": 250, "preapproved": 200,
            "booking": 250, "any": 480}
+#: The held-out test split of each context, at least (worded apart from the rules and the other splits).
+TEST_MINIMUM = {"identity": 40, "intent": 40, "timeline_months": 40, "budget_usd": 40, "preapproved": 40,
+                "booking": 40, "any": 60}
 #: Entries of the `any` context that must carry each intent, at least.
 ANY_MINIMUM = {"dnc": 150, "recording_objection": 50, "not_interested": 100, "robot_question": 40,
                "human_request": 40, "callback_request": 40, "repeat_request": 30, "wrong_number": 30}
@@ -137,9 +141,11 @@ def test_every_context_loads_in_order_at_its_minimum_size():
 
 
 def test_api_filters_and_shares_one_read_only_copy():
-    train, dev = entries("intent", "train"), entries("intent", split="dev")
-    assert train and dev and len(train) + len(dev) == len(entries("intent"))
+    assert SPLITS == ("train", "dev", "test")
+    train, dev, test = entries("intent", "train"), entries("intent", split="dev"), entries("intent", "test")
+    assert train and dev and test and len(train) + len(dev) + len(test) == len(entries("intent"))
     assert {e.split for e in train} == {"train"} and {e.context for e in dev} == {"intent"}
+    assert {e.split for e in test} == {"test"}
     assert texts("booking", "dev") == [e.text for e in entries("booking", "dev")]
     assert entries("any")[0] is entries("any")[0]
     got = entries("any")
@@ -150,22 +156,48 @@ def test_api_filters_and_shares_one_read_only_copy():
     assert isinstance(entries("any")[0].expect["intents"], tuple)
     with pytest.raises(CorpusError, match="unknown corpus context 'price'"):
         entries("price")
-    with pytest.raises(CorpusError, match="unknown corpus split 'test'"):
-        texts(split="test")
+    with pytest.raises(CorpusError, match="unknown corpus split 'holdout'"):
+        texts(split="holdout")
 
 
-def test_no_duplicates_and_dev_is_not_train_reworded():
+def test_no_duplicates_and_no_split_rewords_another():
     all_texts = texts()
     assert [t for t, n in Counter(all_texts).items() if n > 1] == []
-    train, dev = texts(split="train"), texts(split="dev")
-    assert set(train).isdisjoint(dev)
+    train, dev, test = texts(split="train"), texts(split="dev"), texts(split="test")
+    assert set(train).isdisjoint(dev) and set(test).isdisjoint(train + dev)
     assert near_copies(dev, train) == []
+    assert near_copies(test, train + dev) == []
     for context in CONTEXTS:
         families = {}
         for e in entries(context):
             assert families.setdefault(e.family, e.split) == e.split, f"{context}: {e.family} spans splits"
-        share = len(entries(context, "dev")) / len(entries(context))
+        share = len(entries(context, "dev")) / (len(entries(context, "train")) + len(entries(context, "dev")))
         assert 0.2 <= share <= 0.32, f"{context}: dev share {share:.2f}"
+        assert len(entries(context, "test")) >= TEST_MINIMUM[context], context
+
+
+def test_models_are_built_from_the_train_split_only(monkeypatch):
+    from reauto.agent import classifier
+    from reauto.stt.vocabulary import corpus_sentences, normalise
+
+    held_out = {normalise(t) for t in texts(split="test")}
+    assert len(held_out) >= sum(TEST_MINIMUM.values())
+    for context in (None, *CONTEXTS):
+        assert held_out.isdisjoint(corpus_sentences(context)), context  # the language models' text
+    asked: list[str | None] = []
+    read = corpus.entries
+
+    def spy(context: str | None = None, split: str | None = None) -> list[Entry]:
+        asked.append(split)
+        return read(context, split)
+
+    monkeypatch.setattr(corpus, "entries", spy)
+    classifier.trained.cache_clear()
+    try:
+        assert classifier.trained() is not None  # the intent classifier, trained afresh
+    finally:
+        classifier.trained.cache_clear()
+    assert asked and set(asked) == {"train"}
 
 
 def test_no_persona_eval_or_vocabulary_sentence_or_near_copy():
@@ -230,7 +262,8 @@ def test_opt_outs_all_mean_do_not_call():
     opt_outs = [e for e in entries("any") if e.family.startswith("opt-out")]
     assert len(opt_outs) >= 150
     assert [e.text for e in opt_outs if "dnc" not in e.expect.get("intents", ())] == []
-    assert {e.split for e in opt_outs} == {"train", "dev"}
+    assert {e.split for e in opt_outs} == {"train", "dev", "test"}
+    assert sum(e.split == "test" for e in opt_outs) >= 25
 
 
 def test_multi_slot_answers_and_corrections_are_there():
@@ -273,7 +306,8 @@ def test_a_file_merges_family_and_text_expectations(tmp_path):
     (GOOD.replace("property_type: condo", "property: condo"), "entry 1 (family 'buying, plain', text 1): expect.property:"),
     (GOOD.replace("we want to buy\n", "we want to buy 2\n"), "entry 0 (family 'buying, plain', text 0): text: 'we want"),
     (GOOD.replace("      - we want to buy\n", "      - no\n"), "entry 0 (family 'buying, plain', text 0): text: False"),
-    (GOOD.replace("split: train", "split: test"), "family 0 ('buying, plain'): split: 'test'"),
+    (GOOD.replace("split: train", "split: holdout"),
+     "family 0 ('buying, plain'): split: 'holdout' is not one of train, dev, test"),
     (GOOD.replace("{intent: buy}", "{booking: {accept: none, propose: {at: 14:00}}}"), "expect.booking.propose.at: 840"),
     (GOOD.replace("{intent: buy}", "{booking: {accept: maybe}}"), "expect.booking.accept: 'maybe'"),
     (GOOD.replace("{intent: buy}", "{budget_usd: {low: 500000, high: 400000}}"), "expect.budget_usd: low 500000"),

@@ -29,8 +29,9 @@ def say(b: ScriptedBrain, text: str):
 
 @pytest.mark.unit
 def test_every_objection_of_the_corpus_is_understood_and_nothing_else_is_one():
-    objections = [e for e in entries() if "recording_objection" in e.expect.get("intents", ())]
-    others = [e for e in entries() if "recording_objection" not in e.expect.get("intents", ())]
+    tuned = [e for e in entries() if e.split != "test"]  # the test split is measured, never tuned on
+    objections = [e for e in tuned if "recording_objection" in e.expect.get("intents", ())]
+    others = [e for e in tuned if "recording_objection" not in e.expect.get("intents", ())]
     assert len(objections) >= 30
     missed = [e.text for e in objections if "recording_objection" not in intents_of(e.text)]
     assert missed == []

@@ -1,7 +1,7 @@
 """What real-estate leads say on a qualification call, as data: one YAML file per question.
 
 The corpus feeds the recogniser's per-question language models, the understanding tests and
-the generated development evaluation set. Each entry is one thing a lead says, written as a
+the generated evaluation sets. Each entry is one thing a lead says, written as a
 phone recogniser spells it (lower case, no punctuation except apostrophes inside words,
 numbers as spoken words), with what a correct listener understands from it.
 
@@ -19,15 +19,24 @@ File format::
 
     families:
       - family: opt-out, stop calling      # a paraphrase family: its entries share one split
-        split: train                       # train | dev
+        split: train                       # train | dev | test
         expect: {intents: [dnc]}           # optional, applies to every text of the family
         texts:
           - stop calling this number
           - {text: stop calling i already sold, expect: {intents: [dnc, not_interested]}}
 
 A text's own ``expect`` is laid over its family's (its keys replace the family's keys). Splits
-are decided per family so that no dev sentence is a near copy of a train sentence; the dev
-families are worded as other people would say the same things.
+(:data:`SPLITS`) are decided per family so that no sentence of one split is a near copy of
+another's:
+
+- ``train``: what the recogniser's language models and the intent classifier are built from,
+  and what the rules are written from.
+- ``dev``: worded as other people would say the same things; the rules are checked, and tuned,
+  on it.
+- ``test``: worded fresh by people who read neither the rules nor the other splits' families.
+  Nothing that builds a model or tunes a rule reads it: it says how well leads are understood on
+  wording nobody tuned on (``scripts/bench/understanding.py --split test``). Its misses are
+  reported, never fixed sentence by sentence.
 
 The ``expect`` schema (every key optional; a slot that is absent means a correct listener
 finds no value for it in the text; ``null`` where allowed means the same, said explicitly, and
@@ -78,7 +87,8 @@ from reauto.errors import ReautoError
 
 CONTEXTS: tuple[str, ...] = ("identity", "intent", "timeline_months", "budget_usd", "preapproved",
                              "booking", "any")
-SPLITS: tuple[str, ...] = ("train", "dev")
+#: ``train`` and ``dev`` build and tune the models and rules; ``test`` is held out from both.
+SPLITS: tuple[str, ...] = ("train", "dev", "test")
 INTENTS: tuple[str, ...] = ("affirm", "deny", "dnc", "recording_objection", "not_interested",
                             "callback_request", "human_request", "robot_question", "wrong_number",
                             "repeat_request")
@@ -114,7 +124,7 @@ class Entry:
     Attributes:
         text: as the lead says it: lower case, no punctuation, numbers as spoken words.
         context: the question it answers (the file's name, one of :data:`CONTEXTS`).
-        split: ``train`` or ``dev``.
+        split: ``train``, ``dev`` or ``test`` (:data:`SPLITS`).
         expect: what a correct listener understands (the schema in this module's docstring).
         family: the paraphrase family it belongs to (its split is the family's).
     """
@@ -131,7 +141,7 @@ def entries(context: str | None = None, split: str | None = None) -> list[Entry]
 
     Args:
         context: one of :data:`CONTEXTS`; None for every context.
-        split: ``train`` or ``dev``; None for both.
+        split: one of :data:`SPLITS`; None for all three.
 
     Raises:
         CorpusError: an unknown context or split, or a corpus file that breaks the schema.
@@ -209,7 +219,7 @@ def _family_problem(family: Any) -> str | None:
     if not isinstance(label, str) or not label.strip():
         return ": family: a non-empty name is required"
     if family.get("split") not in SPLITS:
-        return f" ({label!r}): split: {family.get('split')!r} is not train or dev"
+        return f" ({label!r}): split: {family.get('split')!r} is not one of {', '.join(SPLITS)}"
     if not isinstance(family.get("expect", {}), dict):
         return f" ({label!r}): expect: expected a mapping, got {family['expect']!r}"
     if not isinstance(family.get("texts"), list) or not family["texts"]:
