@@ -10,19 +10,19 @@ telephony format), 8 kHz PCM or 16 kHz PCM. Some calls give their turns' times, 
 them to the VAD. This mode writes the committed files byte for byte.
 
 **Generated sets** (``--generate N``): N calls whose wording comes from the domain corpus
-(``reauto.corpus``, one split: ``train`` or ``dev``), never a sentence of the demo personas or
-of the committed set. Each call follows the campaign's scripted flow (scripts/evalset/dialogue.py):
-a hello, who they are, the campaign's questions in order (one already answered is skipped, one
-answered without its value is asked once more), the booking offer when the true slots score
-enough, and, with seeded chances, an opt-out, a refusal, a wrong number, a request for a person
-or a call later, a robot question or a repeat request, or an answering machine. The labels are
-the slots the lead truly gave and the outcome a correct agent reaches. Each call has its own
-voice (flite, espeak-ng voices and variants, Piper's joe voice at other length scales), rate and
-pitch changes, coloured noise at 5–30 dB SNR, sometimes background speech, band-limiting, a
-speech level (sometimes clipped), a format (mostly μ-law), and turn times given or left to the
-VAD; all of it is in the call.yaml header. Every call goes through a phone line round trip.
-Relative timelines are meant from the corpus's reference day, 2026-06-15: call.yaml carries it
-as ``date`` where the eval reads that field, else in a header comment.
+(``reauto.corpus``, one split: ``train``, ``dev`` or ``test``), never a sentence of the demo
+personas or of the committed set. Each call follows the campaign's scripted flow
+(scripts/evalset/dialogue.py): a hello, who they are, the campaign's questions in order (one
+already answered is skipped, one answered without its value is asked once more), the booking offer
+when the true slots score enough, and, with seeded chances, an opt-out, a refusal, a wrong number,
+a request for a person or a call later, a robot question or a repeat request, or an answering
+machine. The labels are the slots the lead truly gave and the outcome a correct agent reaches. Each
+call has its own voice (flite, espeak-ng voices and variants, Piper's joe voice at other length
+scales), rate and pitch changes, coloured noise at 5–30 dB SNR, sometimes background speech,
+band-limiting, a speech level (sometimes clipped), a format (mostly μ-law), and turn times given or
+left to the VAD; all of it is in the call.yaml header. Every call goes through a phone line round
+trip. Relative timelines are meant from the corpus's reference day, 2026-06-15: call.yaml carries
+it as ``date`` where the eval reads that field, else in a header comment.
 
 ``OUT/generated.yaml`` records the arguments, the corpus, the outcomes and the tools' versions.
 
@@ -66,7 +66,8 @@ if TYPE_CHECKING:
     from evalset.render import CallJob
 CAMPAIGN = ROOT / "campaigns" / "demo.yaml"
 BACKGROUND = Path("/work/shared/data/speech/librivox")
-SPLITS = {"train": 1, "dev": 2}
+#: A corpus split → the seed offset of its calls (the same --seed draws other calls per split).
+SPLITS = {"train": 1, "dev": 2, "test": 3}
 CONTEXTS = ("identity", "intent", "timeline_months", "budget_usd", "preapproved", "booking", "any")
 TOOLS = (("flite", ["flite", "--version"]), ("espeak-ng", ["espeak-ng", "--version"]), ("sox", ["sox", "--version"]))
 

@@ -6,12 +6,15 @@ question: :func:`reauto.agent.extract.extract` with the slot asked, and for book
 :func:`reauto.agent.when.answer.read_preference` against the two demo offers. The report gives, per
 context and split: the share of entries whose asked slot was read right, spurious slots, the
 binding intents (opt-out, refusal, objection, questions) read exactly, and opt-out recall and
-false opt-outs over the whole corpus. Tune on ``train``; ``dev`` is worded by other people and
-says how the rules do on wording they were not written from.
+false opt-outs per split. Tune on ``train``; ``dev`` is worded by other people and says how the
+rules do on wording they were not written from. ``test`` is read only when asked for: wording
+nobody tuned on, the honest figure to report. Its misses are never printed, since reading them
+is the first step to tuning on them.
 
 Usage:
-    .venv/bin/python scripts/bench/understanding.py                 # both splits, a table
+    .venv/bin/python scripts/bench/understanding.py                 # train and dev, a table
     .venv/bin/python scripts/bench/understanding.py --split dev --misses 20 --context any
+    .venv/bin/python scripts/bench/understanding.py --split test    # the held-out figure
     .venv/bin/python scripts/bench/understanding.py --json
 """
 
@@ -28,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from reauto.agent.extract import extract
 from reauto.agent.when.answer import read_preference
-from reauto.corpus import CONTEXTS, TODAY, Entry, entries
+from reauto.corpus import CONTEXTS, SPLITS, TODAY, Entry, entries
 from reauto.eval.scoring import slot_matches
 
 #: Intents that change the call's course (affirm/deny are judged only where they answer).
@@ -41,6 +44,8 @@ QUESTIONS = {"intent": "Are you looking to buy a home, or to sell one?",
              "budget_usd": "What budget do you have in mind?",
              "preapproved": "Are you already pre-approved for a mortgage?"}
 ZONE = ZoneInfo("America/Chicago")
+#: The split nobody tunes on: reported only when asked for, its misses never shown.
+HELD_OUT = "test"
 #: A Thursday: the offers ("Tuesday", "Wednesday") fall in the next week, never "tomorrow".
 NOW = datetime.combine(TODAY + timedelta(days=3), time(11, 0), ZONE)
 
@@ -106,7 +111,10 @@ def judge(entry: Entry) -> dict[str, Any]:
 
 
 def report(split: str | None, context: str | None) -> dict[str, Any]:
-    rows = [judge(e) for e in entries(context, split)]
+    """The table, opt-out figures and judged rows of one split (None: every split but the held-out
+    one) and one context (None: all)."""
+    chosen = {split} if split is not None else set(SPLITS) - {HELD_OUT}
+    rows = [judge(e) for e in entries(context) if e.split in chosen]
     table: dict[str, dict[str, Any]] = {}
     by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -137,11 +145,13 @@ def _ratio(a: int, b: int) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=("train", "dev"))
+    parser.add_argument("--split", choices=SPLITS, help="one split (default: every split but test)")
     parser.add_argument("--context", choices=CONTEXTS)
     parser.add_argument("--misses", type=int, default=0, help="print this many misses per context")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.misses and args.split == HELD_OUT:
+        parser.error(f"--misses is not shown for the {HELD_OUT} split: nobody tunes on it")
     result = report(args.split, args.context)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
