@@ -106,3 +106,14 @@ def test_the_cli_batch_size_is_the_loaders() -> None:
     from reauto.leads.loader import DEFAULT_BATCH_SIZE
 
     assert BATCH_SIZE == DEFAULT_BATCH_SIZE
+
+
+@pytest.mark.unit
+def test_python_dash_m_reauto_is_the_same_command_line() -> None:
+    out = subprocess.run([sys.executable, "-m", "reauto", "--version"], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    entry = subprocess.run([sys.executable, "-c", "import sys; sys.argv = ['reauto', '--version'];"
+                            " from reauto.cli.main import run; raise SystemExit(run())"],
+                           capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 == entry.returncode
+    assert out.stdout == entry.stdout and out.stdout.strip()
