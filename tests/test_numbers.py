@@ -208,6 +208,78 @@ def test_monthly_amounts(text, asked, low, high):
     assert parse_monthly_usd(text, asked=asked) == expected
 
 
+# --- money: what a person means by a short answer to "what budget?" ------------------------------
+@pytest.mark.parametrize("text, low, high", [
+    ("maybe seven", 700_000, 700_000),                 # a single figure: hundreds of thousands
+    ("somewhere near three", 300_000, 300_000),
+    ("two and a half", 250_000, 250_000),
+    ("six and a quarter", 625_000, 625_000),
+    ("eight and change", 800_000, 800_000),
+    ("like five or six", 500_000, 600_000),
+    ("between two and three", 200_000, 300_000),
+    ("one point four", 1_400_000, 1_400_000),          # a decimal point: millions
+    ("one and three quarters million", 1_750_000, 1_750_000),
+    ("a million and a quarter", 1_250_000, 1_250_000),
+    ("a buck seventy five", 175_000, 175_000),         # slang: a buck is a hundred (thousand)
+    ("a buck and a half", 150_000, 150_000),
+    ("six figures", 100_000, 1_000_000),
+    ("offers starting at eight", 800_000, None),       # "at" before a price is no time of day
+])
+def test_a_short_answer_is_read_at_the_size_of_a_house(text, low, high):
+    assert parse_money_usd(text, asked=True) == MoneyRange(low, high)
+    if "figures" not in text and "million" not in text:
+        assert parse_money_usd(text, asked=False) is None  # unasked, a bare figure is no price
+
+
+def test_a_single_figure_takes_the_size_of_a_price_said_beside_it():
+    said = "our last house sold for two million and we want to spend about three"
+    assert parse_money_usd(said) == MoneyRange(3_000_000, 3_000_000)
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("six no seven hundred", 700_000, 700_000),
+    ("three twenty nope three forty", 340_000, 340_000),
+    ("under five hundred no under five fifty", None, 550_000),
+    ("four hundred my wife says four fifty", 450_000, 450_000),
+    ("two fifty well maybe three", 300_000, 300_000),
+    ("five fifty actually make it six", 600_000, 600_000),
+])
+def test_a_corrected_amount_is_the_last_said(text, low, high):
+    assert parse_money_usd(text) == MoneyRange(low, high)
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("we owe one fifty and we'd love to get four", 400_000, 400_000),
+    ("we bought it for three twenty and hope to list at five", 500_000, 500_000),
+    ("the bank qualified us for six hundred but we'd rather stay around five", 500_000, 500_000),
+    ("the credit union said seven hundred but we want to stay under six", None, 600_000),
+    ("we paid four hundred thousand", 400_000, 400_000),  # alone, the price they named
+])
+def test_what_was_paid_or_approved_gives_way_to_what_is_wanted(text, low, high):
+    assert parse_money_usd(text) == MoneyRange(low, high)
+
+
+@pytest.mark.parametrize("text, monthly", [
+    ("twelve fifty is what we pay right now", 1_250),
+    ("the payment on our place is fourteen hundred", 1_400),
+    ("our landlord gets nineteen fifty from us", 1_950),
+    ("our monthly is about sixteen hundred", 1_600),
+])
+def test_a_monthly_amount_is_never_a_budget(text, monthly):
+    assert parse_money_usd(text, asked=True) is None
+    assert parse_monthly_usd(text, asked=True) == MoneyRange(monthly, monthly)
+
+
+@pytest.mark.parametrize("text, price", [
+    ("we pay rent now but want to buy around four fifty", 450_000),  # another clause
+    ("we've saved a down payment for something near five", 500_000),
+    ("two thousand dollars", None),                                  # no house costs that
+])
+def test_a_price_beside_monthly_words(text, price):
+    expected = None if price is None else MoneyRange(price, price)
+    assert parse_money_usd(text, asked=True) == expected
+
+
 def test_house_money_keeps_its_scale():
     assert house_money(4.5) == 4_500_000 and house_money(450) == 450_000 and house_money(650_000) == 650_000
 
