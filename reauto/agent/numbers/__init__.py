@@ -26,5 +26,6 @@ A sentence is read in three steps:
 
 The three steps are :mod:`.words`, :mod:`.amounts` and :mod:`.kinds`. On them :mod:`.money` reads
 budgets and monthly amounts (``parse_money_usd``, ``parse_monthly_usd``) and :mod:`.durations`
-timelines (``parse_duration``), with the calendar dates of :mod:`.dates`.
+timelines (``parse_duration``), with the calendar dates of :mod:`.dates` and the holidays and
+school year of :mod:`.events`.
 """

@@ -3,7 +3,7 @@
 Amounts are joined into ranges ("three to four hundred thousand") and classed by the words beside
 them: a duration, a monthly or other periodic amount, a year, a count of something else, or a price,
 and a price as one already set (paid, approved for) or wanted. A correction ("no wait", "actually",
-"nope", "four no five hundred") says which amounts still count.
+"nope", "four no five hundred") says which amounts and dates still count.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from reauto.agent.numbers.amounts import Amount, Reading
 from reauto.agent.numbers.dates import MONTHS
 
-TIME_UNITS = {"day": 1 / 30, "days": 1 / 30, "week": 0.25, "weeks": 0.25, "wk": 0.25, "wks": 0.25,
+#: Months in each unit of time: a year is 12, a week 12/52, a day 12/365.
+TIME_UNITS = {"day": 12 / 365, "days": 12 / 365, "week": 12 / 52, "weeks": 12 / 52, "wk": 12 / 52, "wks": 12 / 52,
               "month": 1.0, "months": 1.0, "mo": 1.0, "mos": 1.0, "year": 12.0, "years": 12.0,
               "yr": 12.0, "yrs": 12.0}
 #: Words after a number that make it a count of something other than money or time.
