@@ -266,23 +266,23 @@ def extraction_requests(fake):
     return [r for r in fake.requests if r.get("format")]
 
 
-SCHOOL = "we would like to be in before the kids start school"
-SCHOOL_FACTS = {SCHOOL: {"timeline_months": {"value": 9, "quote": "before the kids start school"}}}
+UNREAD = "we would like to be in before the baby arrives"
+UNREAD_FACTS = {UNREAD: {"timeline_months": {"value": 9, "quote": "before the baby arrives"}}}
 
 
 @pytest.mark.integration
 async def test_an_answer_the_rules_cannot_read_is_read_by_the_llm_instead_of_asked_again(fake):
     fake.reply = reword
-    fake.extract = facts_for(SCHOOL_FACTS)
+    fake.extract = facts_for(UNREAD_FACTS)
     b = brain(fake, stream=False)
     b.opening()
     await b.respond("yes this is jane", 0.9)
     await b.respond("we want to buy", 0.9)
-    reply = await b.respond(SCHOOL, 0.9)
+    reply = await b.respond(UNREAD, 0.9)
     assert b.slots["timeline_months"] == 9 and b.scripted.values["timeline_months"].confidence == CONFIDENCE
     assert "budget" in b.scripted.history[-1][1] and "didn't quite catch" not in reply.text
     last = extraction_requests(fake)[-1]
-    assert last["messages"][-1]["content"] == SCHOOL and "When are you hoping to move?" in last["messages"][0]["content"]
+    assert last["messages"][-1]["content"] == UNREAD and "When are you hoping to move?" in last["messages"][0]["content"]
     await b.settle()
     assert len(b.read) == 3 and not b._reading
     # the rules alone ask again
@@ -290,7 +290,7 @@ async def test_an_answer_the_rules_cannot_read_is_read_by_the_llm_instead_of_ask
     rules.opening()
     await rules.respond("yes this is jane", 0.9)
     await rules.respond("we want to buy", 0.9)
-    assert "didn't quite catch" in (await rules.respond(SCHOOL, 0.9)).text
+    assert "didn't quite catch" in (await rules.respond(UNREAD, 0.9)).text
     await b.chat.close()
 
 
@@ -331,12 +331,12 @@ async def test_the_rules_win_and_a_late_reading_only_fills_what_is_still_empty(f
 @pytest.mark.integration
 async def test_a_slow_reading_does_not_hold_the_turn_and_still_reaches_the_slots(fake):
     fake.ttft_s = 0.4
-    fake.extract = facts_for(SCHOOL_FACTS)
+    fake.extract = facts_for(UNREAD_FACTS)
     b = brain(fake, extract_timeout_s=0.05, first_token_timeout_s=1.0, stream=False)
     b.opening()
     b.scripted.agent, b.scripted._index = "qualifier", 1
     late = counted("late")
-    await b.respond(SCHOOL, 0.9)
+    await b.respond(UNREAD, 0.9)
     assert "didn't quite catch" in b.scripted._last and counted("late") == late + 1  # the plan asks again
     await b.settle()
     assert b.slots["timeline_months"] == 9  # stored with the call all the same
@@ -349,7 +349,7 @@ async def test_with_ollama_down_the_rules_carry_on(fake):
     b = brain(fake, retries=0)
     b.opening()
     b.scripted.agent, b.scripted._index = "qualifier", 1
-    reply = await b.respond(SCHOOL, 0.9)
+    reply = await b.respond(UNREAD, 0.9)
     assert "didn't quite catch" in reply.text
     await b.settle()
     assert b.read[-1].result == "failed" and "timeline_months" not in b.slots
@@ -358,18 +358,18 @@ async def test_with_ollama_down_the_rules_carry_on(fake):
 
 @pytest.mark.integration
 async def test_missing_mode_asks_only_when_the_rules_cannot_read_and_off_never(fake):
-    fake.extract = facts_for(SCHOOL_FACTS)
+    fake.extract = facts_for(UNREAD_FACTS)
     b = brain(fake, extract="missing")
     b.opening()
     await b.respond("yes this is jane", 0.9)
     await b.respond("we want to buy", 0.9)
     assert not extraction_requests(fake)  # the rules read both
-    await b.respond(SCHOOL, 0.9)
+    await b.respond(UNREAD, 0.9)
     assert len(extraction_requests(fake)) == 1 and b.slots["timeline_months"] == 9
     off = brain(fake, extract="off")
     off.opening()
     await off.respond("yes this is jane", 0.9)
-    await off.respond(SCHOOL, 0.9)
+    await off.respond(UNREAD, 0.9)
     await off.settle()
     assert len(extraction_requests(fake)) == 1
     await b.chat.close()

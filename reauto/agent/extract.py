@@ -27,7 +27,8 @@ PROPERTY_TYPES = {
     "land": r"\b(land|lot|acreage)\b",
     "house": r"\b(house|single family|home)\b",
 }
-CASH = r"\b(cash|paying cash|all cash)\b"
+CASH = (r"\b(cash|paying cash|all cash|outright|no (loan|mortgage)(?! yet)|without (a )?(loan|mortgage|financing)|"
+        r"(do not|don'?t|won'?t|will not) need (a )?(loan|mortgage|financing))\b")
 _WHEN = (r"(day|week|month|year|spring|summer|fall|autumn|winter|january|february|march|april|may|june|"
          r"july|august|september|october|november|december)s?")
 _FILLER = (r"(about|around|maybe|probably|roughly|the|a|an|few|couple|of|next|early|late|mid|coming|\d+|"
@@ -38,8 +39,17 @@ PREAPPROVED = r"\b(pre ?approved|preapproved|pre ?qualified|prequalified|approva
 #: Financing under way but not approved yet: a no to "are you pre-approved?".
 IN_PROGRESS = (r"\b(working on (it|that|one|getting)|in progress|in the process|applied|applying|application|"
                r"(talking|talked|speaking|spoke|meeting|met) (to|with) (a |our |my |the |some |a couple of |two )?"
-               r"(lender|lenders|bank|banks|loan officer|broker|mortgage broker|credit union)|waiting (to hear|on|for)|"
-               r"sent (in )?(our|the|my|all the) (documents|paperwork|papers|pay ?stubs)|paperwork|shopping (around )?"
+               r"(lender|lenders|bank|banks|loan officer|broker|mortgage broker|credit union)|"
+               r"waiting (to hear|on|for)(?! (the right|a|the|our) (house|home|place|one))|"
+               r"(wait|waiting) (until|till) we (find|found)|find (a|the) (house|home|place) first|"
+               r"(have not|havent|haven'?t) (even )?(thought|looked into|started|gotten around)|"
+               r"sent (in )?(our|the|my|all the) (documents|paperwork|papers|pay ?stubs)|"
+               r"(doing|filling out|fill out|working on|gathering|getting|finishing|submitting|submitted|turning in|"
+               r"turned in|pulling together) (all )?(the |our |my )?paperwork|"
+               r"paperwork (is|was|has been|got) (in|submitted|sent|turned in)|"
+               r"underwrit\w*|under review|being (reviewed|processed)|processing|"
+               r"still (has|have|reviewing|looking at|working on)|denied|declined|turned (us |me )?down|rejected|"
+               r"shopping (around )?"
                r"(for )?(lenders|a loan|a mortgage|rates)|putting it together|running (our|my) credit|almost there|"
                r"few more days|should be approved|started|in the middle of|not fully|expired|just prequalified|"
                r"only prequalified|just pre qualified|about to|going to (get|apply)|need to (get|apply)|"
@@ -53,10 +63,18 @@ FINANCED = (r"\b(all set with (the )?(financing|the bank|a lender|our lender|the
             r"sorted|done|set|ready)|loan is (approved|ready|done)|got approved|we are approved|i am approved|"
             r"went through|cleared (us|me)|green light|lined up|squared away|taken care of|handled|in hand|"
             r"locked (in|and loaded)|signed sealed|we are golden|good on that|ready to go|"
-            r"(have|got) (the )?paperwork( done| in hand)?)\b")
+            r"(have|got) (all )?(the |our )?paperwork( done| in hand)?|"
+            r"ok'?d|okayed|okay'?d|green ?lit|green ?lighted|signed off|cleared (us |me )?for|approved (us|me)|"
+            r"(application|loan|it|everything) (went|has gone) through|"
+            r"(application|loan) (was|got|has been|came back) approved|golden|thumbs up|go ahead)\b")
 #: Answers that leave the question open ("not sure what that is", "does prequalified count?").
 UNSURE = (r"\b(not sure|no idea|do not know|don'?t know|dunno|what does|what is that|what counts|does that count|"
-          r"i think so|maybe|not certain|i would have to check|have to ask|let me check)\b")
+          r"i think so|maybe|not certain|i would have to check|have to ask|let me check|"
+          r"(what'?s|what is|whats) the difference|difference between|depends|what do you mean|what you mean|"
+          r"is that (the same|different)|same thing as|how does that work)\b")
+#: An answer that starts with a no: a no even when the rest is a question ("no what does that involve").
+LEADING_NO = (r"^(no|nope|nah|negative|not yet|not really|not at the moment|not right now)\b"
+              r"(?! (problem|doubt|question))")
 #: Bare no's and not-yet's: a yes/no answer, not a refusal of the call.
 BARE_NO = r"^(no|nope|nah|not (yet|really|at the moment|right now|so far|at this time|currently|quite))( (no|not yet|sorry|thanks))*$"
 
@@ -84,29 +102,50 @@ def _search(pattern: str, text: str) -> bool:
     return re.search(pattern, text) is not None
 
 
+_NEGATED = re.compile(r"\b(not|no|never|nobody|havent|hasnt|hadnt|didnt|isnt|arent|wasnt|werent|wont|without)"
+                      r"( \w+){0,2} $")
+
+
+def _last_end(pattern: str, text: str, *, unless_negated: bool = False) -> int:
+    """Where the last match of ``pattern`` in ``text`` ends; -1 without one. With ``unless_negated``,
+    a match with a negation up to two words before it ("no one has approved us") does not count."""
+    ends = [m.end() for m in re.finditer(pattern, text)
+            if not (unless_negated and _NEGATED.search(text[:m.start()]))]
+    return max(ends, default=-1)
+
+
 def _financing(t: str, expecting: str | None, out: Extraction) -> None:
     """Pre-approval and financing: cash, approved, under way (a no), unsure (nothing), or a yes/no."""
     asked = expecting == "preapproved"
     clause = t.replace("'", "")
+    led_by_no = asked and _search(LEADING_NO, clause)
+    pending, done = _last_end(IN_PROGRESS, clause), _last_end(FINANCED, clause, unless_negated=True)
     if _search(CASH, t) and not _search(r"\b(no|not|without) (\w+ )?cash\b", t):
         out.slots["financing"] = SlotValue("cash", 0.9)
-        out.slots["preapproved"] = SlotValue(True, 0.7)  # a cash buyer needs no approval: as good as one
-    elif asked and _search(UNSURE, clause) and not _search(FINANCED, clause):
-        pass  # asked again once, then left open
-    elif _search(IN_PROGRESS, clause) and (asked or _search(PREAPPROVED, t)):
+        # a cash buyer needs no approval: as good as one; "not yet, we're paying cash" still says no
+        out.slots["preapproved"] = SlotValue(False, 0.75) if led_by_no else SlotValue(True, 0.7)
+    elif asked and _search(UNSURE, clause) and done < 0:
+        if led_by_no:  # "no, what does that involve?"
+            out.slots["preapproved"] = SlotValue(False, 0.75)
+        # else asked again once, then left open
+    elif pending > done and (asked or _search(PREAPPROVED, t)):
+        # of "in progress" and "done", the one said last counts: "we applied and it went through"
         out.slots["preapproved"] = SlotValue(False, 0.85)
         out.slots["financing"] = SlotValue("mortgage", 0.6)
-    elif _search(FINANCED, clause) and (asked or _search(PREAPPROVED, t)):
+    elif done >= 0 and (asked or _search(PREAPPROVED, t)):
         out.slots["preapproved"] = SlotValue(True, 0.85)
         out.slots["financing"] = SlotValue("mortgage", 0.7)
     elif _search(PREAPPROVED, t) and (asked or _search(r"\bpre ?(approved|approval|qualified)|preapproved|"
                                                        r"prequalified\b", t)):
-        negated = _search(r"\b(not|haven'?t|aren'?t|isn'?t|no|never|without)( \w+){0,2} (been |gotten |got |get )?"
+        negated = _search(r"\b(not|haven'?t|hasn'?t|aren'?t|isn'?t|weren'?t|wasn'?t|didn'?t|no|nobody|never|without)"
+                          r"( \w+){0,2} (been |gotten |got |get )?"
                           r"(pre ?approved|preapproved|pre ?qualified|prequalified|approved|approval|pre ?approval)\b", t)
         out.slots["preapproved"] = SlotValue(not negated, 0.9)
         out.slots["financing"] = SlotValue("mortgage", 0.7)
     elif asked and ("affirm" in out.intents or "deny" in out.intents):
         out.slots["preapproved"] = SlotValue("deny" not in out.intents, 0.75)
+    elif led_by_no:
+        out.slots["preapproved"] = SlotValue(False, 0.75)
     if asked and "preapproved" in out.slots:
         # a yes/no answered: "nope", "all set", "we're working on it now" refuse nothing, ask no call back
         if _search(BARE_NO, t) or not _search(r"\b(not interested|no thanks|no thank you|stop|leave)\b", t):

@@ -2,8 +2,8 @@
 
 The rules of :mod:`reauto.agent.extract` read what they know how to read (numbers, months,
 "pre-approved", yes/no in context) at no cost. An answer they cannot read ("we'd like to be in
-before the kids start school", "somewhere in the mid fours") would be asked again; the LLM reads
-it instead. One request per lead turn asks the extraction model (``[llm] models.extraction``,
+before the baby arrives", "about what the neighbours got for theirs") would be asked again; the
+LLM reads it instead. One request per lead turn asks the extraction model (``[llm] models.extraction``,
 else ``[llm] model``) for the facts the lead stated, with Ollama's ``format`` set to a JSON
 schema built from the campaign's slots: an object whose properties are the slots, each
 ``{"value": …, "quote": "…"}`` and left out when not stated. Temperature 0.

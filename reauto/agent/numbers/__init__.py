@@ -22,9 +22,10 @@ A sentence is read in three steps:
 3. Amounts are classed by the words beside them. A unit of time makes a duration ("four months"),
    "a month" / "per month" / "in rent" a monthly amount, bedrooms, percent, minutes or a credit
    score something else; only what is left can be a price, and a price said without its size
-   ("four fifty") only where a budget was asked.
+   ("four fifty", "around six") only where a budget was asked, at the size of a house.
 
 The three steps are :mod:`.words`, :mod:`.amounts` and :mod:`.kinds`. On them :mod:`.money` reads
 budgets and monthly amounts (``parse_money_usd``, ``parse_monthly_usd``) and :mod:`.durations`
-timelines (``parse_duration``), with the calendar dates of :mod:`.dates`.
+timelines (``parse_duration``), with the calendar dates of :mod:`.dates` and the holidays and
+school year of :mod:`.events`.
 """

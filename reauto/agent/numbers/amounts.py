@@ -31,6 +31,7 @@ class Amount:
         dollars: said with "$", "dollars" or "bucks".
         grouped: said as pairs of numbers: "four fifty" (450), "twenty twenty seven" (2027).
         band: a price band ("the mid fours" → (425000, 475000)).
+        decimal: said with a decimal point ("one point two", "1.5"), which people use for millions.
     """
 
     value: float
@@ -40,6 +41,7 @@ class Amount:
     dollars: bool = False
     grouped: bool = False
     band: tuple[float, float] | None = None
+    decimal: bool = False
 
 
 def plain_number(tok: str) -> tuple[float, bool, float] | None:
@@ -60,6 +62,16 @@ def _is_scale_token(tok: str) -> float | None:
     if tok in {"1000", "1000000", "1000000000"}:  # what alpha2digit writes for a lone scale word
         return float(tok)
     return None
+
+
+#: "and a half", "and a quarter", "and three quarters" after a number: the part of one it adds.
+_FRACTIONS = {("and", "a", "half"): 0.5, ("and", "a", "quarter"): 0.25, ("and", "three", "quarters"): 0.75,
+              ("and", "3", "quarters"): 0.75}
+
+
+def _fraction_at(tokens: Sequence[str], i: int) -> float:
+    """The fraction said at ``tokens[i:]`` ("and a quarter" → 0.25), or 0."""
+    return _FRACTIONS.get(tuple(tokens[i:i + 3]), 0.0)
 
 
 def _two_digits(tok: str) -> int | None:
@@ -93,9 +105,10 @@ def _amount_at(tokens: Sequence[str], i: int, bands: Sequence[tuple[float, float
             return None
         part = 0.5 if tokens[j] == "half" else 0.25
         return Amount(part * scale, start, k + 1, literal=True)
+    decimal = "." in tokens[j]
     if tokens[j] == "point" and j + 1 < n and re.fullmatch(r"\d+", tokens[j + 1]):
         parsed: tuple[float, bool, float] | None = (float("0." + tokens[j + 1]), False, 1.0)
-        j += 1
+        j, decimal = j + 1, True
     else:
         parsed = plain_number(tokens[j])
     if parsed is None:
@@ -111,19 +124,27 @@ def _amount_at(tokens: Sequence[str], i: int, bands: Sequence[tuple[float, float
             value, end, grouped = value * 100 + nxt, end + 1, True
         elif end + 1 < n and tokens[end] == "oh" and re.fullmatch(r"\d", tokens[end + 1]):
             value, end, grouped = value * 100 + int(tokens[end + 1]), end + 2, True
-    if tokens[end:end + 3] == ["and", "a", "half"] and value < 1000:
-        value, end = value + 0.5, end + 3
+    if suffix == 1 and value in (1, 2, 3) and end < n and tokens[end] in {"quarter", "quarters"}:
+        k = end + 1  # "three quarters of a million"
+        k += 2 if tokens[k:k + 2] in (["of", "a"], ["of", "an"]) else 1 if tokens[k:k + 1] in (["a"], ["of"]) else 0
+        scale = _is_scale_token(tokens[k]) if k < n else None
+        if scale is not None and scale >= 1000:
+            return Amount(value / 4 * scale, start, k + 1, literal=True)
+    part = _fraction_at(tokens, end)
+    if part and value < 1000:
+        value, end = value + part, end + 3  # "four and a quarter", "one and a half million"
     scale = _is_scale_token(tokens[end]) if end < n else None
     if scale is not None and not literal and value < 1000:
         value, end, literal = value * scale, end + 1, True
-        if tokens[end:end + 3] == ["and", "a", "half"]:
-            value, end = value + scale / 2, end + 3  # "a million and a half"
-    elif value >= 1000 and value == 10 ** int(math.log10(value)) and tokens[end:end + 3] == ["and", "a", "half"]:
-        value, end = value * 1.5, end + 3  # "a 1000000 and a half"
+        part = _fraction_at(tokens, end)
+        if part:
+            value, end = value + scale * part, end + 3  # "a million and a half"
+    elif value >= 1000 and value == 10 ** int(math.log10(value)) and _fraction_at(tokens, end):
+        value, end = value * (1 + _fraction_at(tokens, end)), end + 3  # "a 1000000 and a half"
     if end < n and tokens[end] in {"dollars", "dollar", "bucks"}:
         dollars, end = True, end + 1
     literal = literal or dollars or (value >= 10_000 and not grouped)
-    return Amount(value, start, end, literal=literal, dollars=dollars, grouped=grouped)
+    return Amount(value, start, end, literal=literal, dollars=dollars, grouped=grouped, decimal=decimal)
 
 
 def _amounts(tokens: Sequence[str], bands: Sequence[tuple[float, float]]) -> list[Amount]:

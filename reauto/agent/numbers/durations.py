@@ -15,7 +15,7 @@ from datetime import date
 
 from reauto.agent.numbers.amounts import Amount, plain_number, read_amounts
 from reauto.agent.numbers.dates import Found, Today, calendar_anchors
-from reauto.agent.numbers.kinds import TIME_UNITS, after_correction, chains_of, kind_of
+from reauto.agent.numbers.kinds import TIME_UNITS, chains_of, correction_cut, kind_of
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,15 @@ class DurationRange:
 _ASAP = re.compile(r"\b(asap|a s a p|right away|immediately|as soon as possible|as soon as we can|"
                    r"as quick as possible|as fast as possible)\b")
 #: Said with no other time, these are now too; beside one ("we rent right now but…") they are not.
-_ALREADY = re.compile(r"\b(this week|already|this weekend|any day now|right now)\b")
+_ALREADY = re.compile(
+    r"\b(this week|already|this weekend|any day now|right now|the sooner the better|as soon as)\b|"
+    r"^now\b|\b(like|ready|basically|pretty much|literally|honestly|even|move|moving|buy|buying|sell|selling|list|"
+    r"listing|go|going|start|starting|looking|do it|in) now\b(?! that)|"
+    r"\b(like|needed|need|needs|wanted|want|should|should've|ideally|by|done)\b.*\byesterday\b|"
+    r"^(tomorrow|today)\b|\b(like|by|move|moving|close|closing|ready|even|as early as|start|starting) "
+    r"(tomorrow|today)\b")
+#: A day said about a call ("call me tomorrow") is no timeline.
+_ABOUT_A_CALL = re.compile(r"\b(call|calling|talk|phone|ring|text|email|reach|busy|get back)\b")
 _VAGUE = re.compile(r"\b(not sure|no idea|just looking|don'?t know|dont know|no rush|no hurry|not in a (big )?"
                     r"(hurry|rush)|someday|some day|eventually|whenever|no time ?frame|no timeline|hard to say|"
                     r"who knows|depends|not decided|haven'?t decided|one of these days)\b|(?<!\bin )(?<!within )"
@@ -48,6 +56,10 @@ _DURATION_HIGH = re.compile(r"\b(within|in the next|less than|under|no more than
 _DURATION_LOW = re.compile(r"\b(at least|more than|over|not for another|not for|after|not before|not until|"
                            r"no sooner than|no earlier than|longer than)\s*(another\s*)?$")
 _QUANTITY_WORDS = {"couple": 2.0, "few": 3.0, "several": 4.0, "dozen": 12.0}
+#: Words between "a" and a unit that leave it one: "a good year", "a full month".
+_ONE_UNIT_ADJECTIVES = {"good", "full", "solid", "whole", "short", "long", "single"}
+#: Words after a unit that say the other end of a range: "a month or two", "a year and a half maybe two".
+_OTHER_END = {"or", "to", "maybe", "possibly", "perhaps"}
 
 
 def _unit_durations(tokens: Sequence[str], found: Sequence[Amount]) -> list[Found]:
@@ -65,6 +77,9 @@ def _unit_durations(tokens: Sequence[str], found: Sequence[Amount]) -> list[Foun
             if chain.first.band is not None:
                 continue
             low, high, start = chain.first.value, chain.last.value, chain.start
+        elif u >= 2 and tokens[u - 1] in _ONE_UNIT_ADJECTIVES and tokens[u - 2] in {"a", "an", "one"}:
+            low = high = 1.0
+            start = u - 2
         elif u >= 1 and tokens[u - 1] in {"a", "an", "one"}:
             if u >= 2 and (tokens[u - 2] == "half" or ending.get(u - 1) is not None):
                 if tokens[u - 2] != "half":
@@ -88,7 +103,7 @@ def _unit_durations(tokens: Sequence[str], found: Sequence[Amount]) -> list[Foun
         if tokens[end:end + 3] == ["and", "a", "half"]:
             low, high, end = low + 0.5, high + 0.5, end + 3
         # "a month or two", "a week or so": the other end said after the unit
-        if end + 1 < len(tokens) and tokens[end] in {"or", "to"}:
+        if end + 1 < len(tokens) and tokens[end] in _OTHER_END:
             nxt = tokens[end + 1]
             other = plain_number(nxt)
             if other is not None and (end + 2 >= len(tokens) or tokens[end + 2] not in TIME_UNITS):
@@ -97,8 +112,10 @@ def _unit_durations(tokens: Sequence[str], found: Sequence[Amount]) -> list[Foun
         after = tokens[end:end + 2]
         if after[:1] in (["ago"], ["old"], ["back"]) or before[-1:] in (["every"], ["each"], ["per"]):
             continue
-        if set(before) & _PAST_BEFORE and not (before[-1:] and before[-1] in _FUTURE_BEFORE) and \
-                not set(after) & {"more", "left", "from", "away"}:
+        if "times" in before[-2:]:
+            continue  # "three times in five years": how often, not when
+        future = (before[-1:] and before[-1] in _FUTURE_BEFORE) or "not" in before
+        if set(before) & _PAST_BEFORE and not future and not set(after) & {"more", "left", "from", "away"}:
             continue
         if low > high:
             low, high = high, low
@@ -109,11 +126,11 @@ def _unit_durations(tokens: Sequence[str], found: Sequence[Amount]) -> list[Foun
         elif _DURATION_LOW.search(text_before) or tokens[end:end + 2] in (["or", "more"], ["or", "longer"]):
             bound = "low"
         out.append(Found(start, round(low * factor, 2), round(high * factor, 2), bound))
-    return _merged(tokens, out)
+    return out
 
 
 def _merged(tokens: Sequence[str], found: list[Found]) -> list[Found]:
-    """ "six months to a year": two durations joined by "to"/"or" are one range."""
+    """ "six months to a year", "march or april": two times joined by "to"/"or" are one range."""
     out: list[Found] = []
     for item in found:
         if out:
@@ -164,14 +181,17 @@ def parse_duration(text: str, today_month: int | None = None, *, today: date | N
         return DurationRange(0.0, 0.0)
     when = Today(today, today.month) if today is not None else Today(
         None, today_month) if today_month is not None else Today(date.today(), date.today().month)
-    cut, head, tail = after_correction(reading)
     tokens = reading.tokens
-    found = _unit_durations(tokens, tail)
+    found = _unit_durations(tokens, reading.amounts)
     try:
-        found += calendar_anchors(tokens, when) + _year_anchors(tokens, tail, when)
+        found += calendar_anchors(tokens, when) + _year_anchors(tokens, reading.amounts, when)
     except (ValueError, OverflowError):  # a date past the calendar's last year: no calendar answer
         pass
-    found = [f for f in found if f.start >= cut]
+    # "april nope may", "six months actually closer to a year": what is said after the last
+    # correction counts
+    cut = correction_cut(tokens, [f.start for f in found] + [a.start for a in reading.amounts])
+    tail = [a for a in reading.amounts if a.start >= cut]
+    found = _merged(tokens, sorted((f for f in found if f.start >= cut), key=lambda f: f.start))
     if cut and not found:
         # "four months no actually six": the corrected number keeps the unit said before it
         units = [t for t in tokens[:cut] if t in TIME_UNITS]
@@ -179,7 +199,7 @@ def parse_duration(text: str, today_month: int | None = None, *, today: date | N
             value = tail[0].value * TIME_UNITS[units[-1]]
             found = [Found(tail[0].start, round(value, 2), round(value, 2))]
     if not found:
-        if _ALREADY.search(joined) and not _VAGUE.search(joined):
+        if _ALREADY.search(joined) and not _VAGUE.search(joined) and not _ABOUT_A_CALL.search(joined):
             return DurationRange(0.0, 0.0)
         return None
     first = min(found, key=lambda f: f.start)

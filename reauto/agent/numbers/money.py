@@ -1,7 +1,9 @@
 """Budgets and monthly amounts from speech, in dollars.
 
 :func:`parse_money_usd` reads a price or budget, :func:`parse_monthly_usd` a rent or payment; each as a
-:class:`MoneyRange` (a point, a range or a bound).
+:class:`MoneyRange` (a point, a range or a bound). A price said without its size is read at the size
+of a house (:func:`bare_price`); of several prices, one wanted counts over one paid, sold for or
+approved for; a correction counts as said last.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reauto.agent.numbers.amounts import Amount, Reading, read_amounts
-from reauto.agent.numbers.kinds import Chain, after_correction, chains_of, kind_of
+from reauto.agent.numbers.kinds import Chain, after_correction, chains_of, is_given, kind_of
 
 
 def _scaled_like(bare: float, other: float, *, below: bool) -> float:
@@ -57,12 +59,34 @@ def house_money(value: float) -> float:
     return value
 
 
+#: What a house may cost: a single figure takes the size of a price beside it only where it lands here.
+HOUSE_PRICES = (50_000.0, 20_000_000.0)
+
+
+def bare_price(value: float, *, decimal: bool = False, size: float | None = None) -> float:
+    """A house price said without its size, in dollars.
+
+    Above ten it is in thousands ("four fifty" → 450,000, "eight hundred" → 800,000; see
+    :func:`house_money`). A single figure is in hundreds of thousands ("around six" → 600,000,
+    "four and a half" → 450,000), or millions when said with a decimal point ("one point two" →
+    1.2 million). Beside a price said with its size (``size``) a single figure takes the size
+    nearest to it ("approved for three sixty, want to stay near three" → 300,000).
+    """
+    if value >= 10 or decimal:
+        return house_money(value)
+    if size is not None and size > 0:
+        near = _nearest_size(value, size)
+        if HOUSE_PRICES[0] <= near <= HOUSE_PRICES[1]:
+            return near
+    return value * 100_000
+
+
 _BUDGET_CUE = re.compile(r"\b(budget|price|priced|afford|spend|spending|approved|qualified|range|max|maximum)\b")
 _HIGH_BEFORE = re.compile(r"\b(up to|under|below|less than|no more than|not more than|max|maximum|max of|"
                           r"maximum of|at most|at the most|not over|no higher than|not above|capped at|cap at|"
                           r"cap of|top out at|tops out at|no more then|within|not to exceed|nothing over)\s*$")
 _HIGH_AFTER = re.compile(r"^(tops|top|max|maximum|at most|at the most|or less|or under|or below|or lower|"
-                         r"and under|and below|at the max)\b")
+                         r"and under|and below|at the max|(is )?(our|my|the) (ceiling|limit|max|maximum|cap))\b")
 _LOW_BEFORE = re.compile(r"\b(at least|over|above|more than|minimum|minimum of|min|starting at|starting from|"
                          r"north of|no less than|not less than|upwards of|upward of|in excess of)\s*$")
 _LOW_AFTER = re.compile(r"^(or more|plus|and up|or higher|or above|at least|minimum|or over|and above|"
@@ -94,24 +118,25 @@ def _money_chains(reading: Reading, kinds: set[str]) -> tuple[int, list[Chain], 
     return cut, chains, hint
 
 
-def _price_of(amount: Amount, cue: bool, hint: float | None) -> float | None:
+def _price_of(amount: Amount, cue: bool, hint: float | None, size: float | None) -> float | None:
     if amount.value <= 0:
         return None
     if amount.literal:
-        if amount.dollars and amount.value < 10_000 and not amount.grouped:
-            return None  # "four hundred dollars" is no house price
+        if amount.value < 10_000 and not amount.grouped:
+            return None  # "four hundred dollars", "two thousand" are no house price
         return amount.value
     if hint is not None:
         return _nearest_size(amount.value, hint)
-    return house_money(amount.value) if cue else None
+    return bare_price(amount.value, decimal=amount.decimal, size=size) if cue else None
 
 
-def _price_range(chain: Chain, cue: bool, hint: float | None) -> tuple[float, float] | None:
+def _price_range(chain: Chain, cue: bool, hint: float | None, size: float | None = None) -> tuple[
+        float, float] | None:
     a, b = chain.first, chain.last
     if a.band is not None:
         return a.band
     if a is b:
-        value = _price_of(a, cue, hint)
+        value = _price_of(a, cue, hint, size)
         return None if value is None else (value, value)
     x, y = a.value, b.value
     if x <= 0 or y <= 0:
@@ -127,7 +152,8 @@ def _price_range(chain: Chain, cue: bool, hint: float | None) -> tuple[float, fl
             x = _scaled_like(x, y, below=True)
         else:
             y = _scaled_like(y, x, below=False)
-        x, y = house_money(x), house_money(y)
+        decimal = a.decimal or b.decimal  # "one to one point five": both in millions
+        x, y = bare_price(x, decimal=decimal), bare_price(y, decimal=decimal)
         if x > y:
             return None
     elif (a.dollars and x < 10_000) or (b.dollars and y < 10_000):
@@ -152,10 +178,13 @@ def parse_money_usd(text: str, *, asked: bool = True) -> MoneyRange | None:
         return None
     cue = asked or bool(_BUDGET_CUE.search(" ".join(reading.tokens)))
     cut, chains, hint = _money_chains(reading, {"price"})
-    for chain in chains:
-        found = _price_range(chain, cue, hint)
-        if found is None:
-            continue
+    sized = [c.first.value for c in chains if c.first is c.last and c.first.literal and c.first.value >= 10_000]
+    size = sized[0] if sized else None
+    read = [(chain, found) for chain in chains if (found := _price_range(chain, cue, hint, size)) is not None]
+    # what they paid, sold for or were approved for gives way to what they want ("approved for three
+    # sixty but we want to stay near three"); alone, it is the price they named
+    wanted = [(chain, found) for chain, found in read if not is_given(reading.tokens, chain)]
+    for chain, found in (wanted or read)[:1]:
         low, high = _bounded(reading.tokens, chain, found[0], found[1], cut)
         return MoneyRange(low, high)
     return None

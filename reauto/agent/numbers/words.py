@@ -53,6 +53,14 @@ _BAND_PART = {"low": (0.0, 1 / 3), "lower": (0.0, 1 / 3), "mid": (0.25, 0.75), "
               "high": (2 / 3, 1.0), "upper": (2 / 3, 1.0), None: (0.0, 1.0)}
 
 
+def _figures_band(match: re.Match[str]) -> tuple[float, float]:
+    """ "seven figures" → 1,000,000 to 10,000,000; "low six figures" the first third of its band."""
+    low = 10.0 ** (_FIGURE_DIGITS[match.group("n")] - 1)
+    part = _BAND_PART[match.group("q1")]
+    width = 9 * low
+    return round(low + width * part[0], -3), round(low + width * part[1], -3)
+
+
 def _band(match: re.Match[str]) -> tuple[float, float] | None:
     if match.group("mil"):
         if match.group("q1") is None:
@@ -85,11 +93,18 @@ def _million_tail(match: re.Match[str]) -> str:
     return f"{int(head * 1_000_000 + extra)} "
 
 
-#: "one" that names a thing, not a count: "the one on elm", "no one", "one of those".
+#: "one" that names a thing, not a count: "the one on elm", "no one", "one of those"; not "the one point
+#: five range" or "the one and a half million one", where it starts an amount.
 _PRONOUN_ONE = re.compile(
     r"\b(?P<det>no|the|this|that|which|any|every|each|some|another|other|last|next|little|big|new|old|right|"
     r"good|only|first|second|either|neither|earlier|later|same|morning|afternoon|evening|monday|tuesday|"
-    r"wednesday|thursday|friday|saturday|sunday) one\b|\bone (?=of\b)")
+    r"wednesday|thursday|friday|saturday|sunday) one\b"
+    r"(?! (?:point|hundred|thousand|million|mil|grand|and a half|and a quarter|and three quarters)\b)|\bone (?=of\b)")
+#: "a buck fifty": price slang for a hundred (thousand), said before the rest of the amount.
+_BUCK = re.compile(rf"\b(?:a|one) buck (?=(?:{_SMALL})\b)")
+#: "six figures", "low seven figures": a price band by its number of digits.
+_FIGURES = re.compile(r"\b(?:(?P<q1>low|lower|mid|middle|high|upper) )?(?P<n>five|six|seven|eight) figures?\b")
+_FIGURE_DIGITS = {"five": 5, "six": 6, "seven": 7, "eight": 8}
 
 
 def _raw_digits(text: str) -> str:
@@ -116,7 +131,16 @@ def digits_and_bands(text: str) -> tuple[str, list[tuple[float, float]]]:
         bands.append(found)
         return ("the " if match.group("the") else "") + f"zqband{chr(97 + len(bands) - 1)}"
 
+    def figures(match: re.Match[str]) -> str:
+        if len(bands) >= 26:
+            return match.group(0)
+        bands.append(_figures_band(match))
+        return f"zqband{chr(97 + len(bands) - 1)}"
+
     s = _BAND.sub(band, s)
+    s = _FIGURES.sub(figures, s)
+    s = re.sub(r"\b(?:a|one) buck and a half\b", "one fifty", s)
+    s = _BUCK.sub("one ", s)
     s = _MILLION_TAIL.sub(_million_tail, s)
     s = _PRONOUN_ONE.sub(lambda m: f"{m.group('det')} onex" if m.group("det") else "onex ", s)
     # "and" joins a number only after a scale word ("four hundred and fifty"); text2num also joins
@@ -125,7 +149,8 @@ def digits_and_bands(text: str) -> tuple[str, list[tuple[float, float]]]:
     s = re.sub(r"\b((?:eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
                r"forty|fifty|sixty|seventy|eighty|ninety)(?: [a-z]+)? hundred) and (?=(?:[a-z]+ ){0,3}"
                r"(?:thousand|grand|k)\b)", r"\1 andx ", s)  # "fifteen hundred and two thousand": two amounts
-    s = re.sub(rf"\band (?=(?:{_SMALL})(?: [a-z]+)? (?:{_COUNTED})\b)", "andx ", s)  # "…thousand and three bedrooms"
+    # "…thousand and three bedrooms": two things; "a hundred and twenty days" is one number
+    s = re.sub(rf"\b(thousand|million|billion) and (?=(?:{_SMALL})(?: [a-z]+)? (?:{_COUNTED})\b)", r"\1 andx ", s)
     s = _raw_digits(s)
     return " ".join(s.replace("onex", "one").replace("andx", "and").split()), bands
 
