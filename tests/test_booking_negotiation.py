@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reauto.agent.booking import FixedOffers, Negotiation, spoken_time
 from reauto.agent.scripted.brain import ScriptedBrain
@@ -103,6 +105,63 @@ def test_no_refusal_in_the_corpus_books_a_time():
     assert len(refusals) > 50
     booked = [t for t in refusals if answer(FixedOffers(OFFERS, THURSDAY), t)[0].outcome == "booked"]
     assert booked == []
+
+
+def test_no_answer_in_the_corpus_books_an_offer_its_lead_did_not_accept():
+    """Refusals, hedges, conditions and times of their own book no offer; a choice books only the one chosen."""
+    allowed = {"first": OFFERS[:1], "second": OFFERS[1:], "either": OFFERS, "none": []}
+    wrong = []
+    for entry in entries("booking"):
+        accept = (entry.expect.get("booking") or {}).get("accept")
+        [step] = answer(FixedOffers(OFFERS, THURSDAY), entry.text)
+        if accept is not None and step.outcome == "booked" and step.booked not in allowed[accept]:
+            wrong.append((entry.text, step.booked))
+    assert wrong == []
+
+
+#: Plain words of an answer about the offers (none of them takes back what was said before it).
+PLAIN = ["tuesday", "wednesday", "ten", "two", "the", "first", "second", "one", "works", "sure", "yes", "either",
+         "both", "morning", "afternoon", "at", "is", "fine", "please", "that", "i", "can", "do", "book", "okay"]
+#: Refusals and hedges in words of our own.
+REFUSALS = ["neither", "none of those", "i can't do either", "no thanks", "let's hold off",
+            "i don't think either works"]
+HEDGES = ["maybe", "probably", "i might have to cancel", "let me check", "i'll get back to you", "if my boss agrees",
+          "not sure", "unless something comes up", "tentatively"]
+words = st.lists(st.sampled_from(PLAIN), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words, st.sampled_from(REFUSALS + HEDGES), words)
+def test_a_refusal_or_a_hedge_anywhere_books_no_offer(before, cue, after):
+    [step] = answer(FixedOffers(OFFERS, THURSDAY), " ".join([*before, cue, *after]))
+    assert step.outcome != "booked"
+
+
+@settings(max_examples=150, deadline=None)
+@given(words, st.sampled_from(HEDGES), words, st.sampled_from(["thursday at four", "monday at two", "at ten"]))
+def test_a_hedge_anywhere_books_no_time_at_all(before, cue, after, own_time):
+    calendar = FreeCalendar(week())
+    answer(calendar, " ".join([*before, cue, *after, own_time]))
+    assert calendar.booked == []
+
+
+def test_a_hedged_time_of_their_own_is_offered_back_not_booked():
+    calendar = FreeCalendar(week())
+    first, second = answer(calendar, "probably thursday at four but let me check", "yes that works")
+    assert first.outcome is None and first.say == "I have Thursday at 4 PM. Would that work for you?"
+    assert second.outcome == "booked" and calendar.booked == ["Thursday at 4 PM"]  # once said without a hedge
+
+
+def test_an_answer_that_fits_one_offer_without_picking_it_gets_that_offer_asked_about_alone():
+    # "the tuesday after next"? "next tuesday" may be either Tuesday: asked, then booked on a plain yes
+    first, second = answer(FixedOffers(OFFERS, THURSDAY), "next tuesday", "yes")
+    assert first.outcome is None and first.say == "I have Tuesday at 10 AM. Would that work for you?"
+    assert (second.outcome, second.booked) == ("booked", "Tuesday at 10 AM")
+
+
+def test_asked_again_about_one_offer_the_question_names_it_alone():
+    first, second = answer(FixedOffers(OFFERS, THURSDAY), "next tuesday", "next tuesday")
+    assert second.say == "Sorry, would Tuesday at 10 AM work for you?" and second.outcome is None
 
 
 def test_a_time_of_their_own_is_booked_when_exact_and_free_else_offered_back():

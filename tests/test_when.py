@@ -102,7 +102,7 @@ def test_an_hour_alone_is_read_in_business_hours(text, clock):
     ("between two and four", time(14), time(16)),
     ("from ten to noon", time(10), time(12)),
     ("after lunch", time(13), None),
-    ("first thing in the morning", None, time(10)),
+    ("first thing in the morning", None, time(11)),
     ("no mornings please", time(12), None),
     ("i can't do evenings", None, time(17)),
 ])
@@ -145,7 +145,7 @@ def test_days_named_and_ruled_out(text, days, not_days):
     ("doesn't matter", "either", False),
     ("both work for us", "either", False),
     ("yeah sure", "either", False),
-    ("either one as long as it's after ten", "either", True),
+    ("either one as long as it's after ten", "none", True),  # a condition: asked again, not booked
     # an acceptance whose own condition rules the offer out
     ("wednesday but not at two", "none", True),
     ("sure but not this week", "none", True),
@@ -245,3 +245,169 @@ def test_never_raises_and_matching_returns_only_given_slots(text, now, slots):
     found = matching(pref, slots)
     assert all(any(f is s for s in slots) for f in found)
     assert not pref.days & pref.not_days
+
+
+# --- picking an offer as a person does --------------------------------------------------------------
+#: Offers that are not "Tuesday at 10 AM or Wednesday at 2 PM": Thursday 9:30 and Friday 4:30 PM.
+THU_0930 = datetime(2026, 11, 26, 9, 30, tzinfo=CHICAGO)
+FRI_1630 = datetime(2026, 11, 27, 16, 30, tzinfo=CHICAGO)
+LATE_WEEK = [THU_0930, FRI_1630]
+#: Both offers in the morning: a part of the day picks neither.
+MORNINGS = [TUE_10, datetime(2026, 11, 25, 11, 0, tzinfo=CHICAGO)]
+#: Both offers tomorrow.
+TOMORROW = [datetime(2026, 11, 24, 13, 0, tzinfo=CHICAGO), datetime(2026, 11, 24, 17, 30, tzinfo=CHICAGO)]
+
+
+@pytest.mark.parametrize("offers, text, accept", [
+    # by the part of the day, matched against the offers' own times
+    (LATE_WEEK, "i'd take the one in the morning", "first"),
+    (LATE_WEEK, "afternoons suit me better", "second"),
+    (LATE_WEEK, "evening's no good", None),
+    (OFFERS, "put me in for the afternoon", "second"),
+    (OFFERS, "early in the day is best", None),  # no part of the day named
+    (OFFERS, "first thing would be great", "first"),
+    (LATE_WEEK, "first thing", "first"),
+    (MORNINGS, "first thing", "first"),  # 10:00 is first thing, 11:00 is not
+    (MORNINGS, "the morning one", None),  # both are in the morning: which one is not said
+    (MORNINGS, "mornings are great", None),
+    (TOMORROW, "the one after work", "second"),
+    # by the hour
+    (LATE_WEEK, "nine thirty's fine", "first"),
+    (LATE_WEEK, "four thirty would be good", "second"),
+    (LATE_WEEK, "half past four", "second"),
+    (LATE_WEEK, "ten works", None),  # neither offer is at ten
+    (OFFERS, "let's say ten", "first"),
+    (OFFERS, "two's good", "second"),
+    (MORNINGS, "eleven o'clock please", "second"),
+    # by the day, "tomorrow" included
+    (TOMORROW, "tomorrow is fine", "either"),
+    (TOMORROW, "tomorrow evening", "second"),
+    (LATE_WEEK, "friday at nine thirty", None),  # the offers mixed: a time of their own
+    (OFFERS, "wednesdays i have off so i'll take that", "second"),
+    # by its place
+    (OFFERS, "i'll go with whichever's earlier", "first"),
+    (OFFERS, "that last one", "second"),
+    (OFFERS, "not the first one the second", "second"),
+    (OFFERS, "i can't do the first one", None),
+])
+def test_an_offer_is_picked_by_what_the_lead_says_of_it(offers, text, accept):
+    assert read(text, offers=offers).accept == accept
+
+
+@pytest.mark.parametrize("text", [
+    "either of the two", "one of those two works", "makes no difference to me", "i really don't mind",
+    "up to you", "it's all the same to me", "whatever you've got", "all week is open for me", "any day is good",
+    "both of them are fine", "tuesday and wednesday both work", "i'm free either day",
+])
+def test_indifference_accepts_both(text):
+    pref = read(text)
+    assert pref.accept == "either" and pref.chosen == (TUE_10, WED_14)
+
+
+@pytest.mark.parametrize("text, accept", [
+    ("any day except tuesday", "second"),
+    ("anything before wednesday is fine", "first"),
+    ("anything after tuesday", "second"),
+    ("anything after wednesday works", "none"),
+])
+def test_indifference_less_what_it_rules_out(text, accept):
+    assert read(text).accept == accept
+
+
+@pytest.mark.parametrize("text", [
+    # turned down, the indifference word negated
+    "i don't think either works", "i can't really do either of those", "i'm not flexible at all",
+    "can't make it either day", "tuesday and wednesday are both out", "wednesday is a no",
+    "i'm at the office both days", "i'm on shift tuesday", "tuesday won't do any more",
+    # hedged
+    "i'll probably do wednesday", "tuesday should work but i need to confirm", "tentatively tuesday",
+    "wednesday for now but it could change", "tuesday in principle", "put me down for two but no promises",
+    "tuesday unless my boss calls me in", "wednesday if my sister can watch the kids",
+    "wednesday as long as the roads are clear", "i'll try for tuesday", "i doubt i can do wednesday",
+    "i wish i could do tuesday", "the morning one might work", "ten is likely fine",
+    "tuesday sounds good but my husband has to agree",
+    # another time asked for
+    "is there anything earlier on tuesday", "any chance of something later wednesday",
+    "could we do tuesday at eleven instead",
+])
+def test_refused_hedged_or_elsewhere_accepts_no_offer(text):
+    pref = read(text)
+    assert pref.accept not in {"first", "second", "either"} and pref.chosen == ()
+
+
+@pytest.mark.parametrize("text, hedged", [
+    ("probably the first one", True), ("the first one if that's okay", False), ("ten if possible", False),
+    ("wednesday hope that's alright", False), ("wednesday at two works", False), ("let me check with my wife", True),
+])
+def test_a_hedge_is_told_from_politeness(text, hedged):
+    assert read(text).hedged is hedged
+
+
+@pytest.mark.parametrize("text, accept", [
+    ("tuesday no wednesday", "second"),
+    ("wednesday oh no wait tuesday is better", "first"),
+    ("the first one hold on the second", "second"),
+    ("none of those actually tuesday works", "first"),
+])
+def test_what_is_said_after_a_correction_stands(text, accept):
+    assert read(text).accept == accept
+
+
+def test_next_tuesday_may_be_either_tuesday_so_it_picks_no_offer():
+    # Monday: "next tuesday" is tomorrow to some people and a week later to others
+    for text in ("next tuesday", "yes next tuesday works", "tuesday next week"):
+        pref = read(text, offers=[datetime(2026, 12, 1, 10, tzinfo=CHICAGO), WED_14])
+        assert pref.accept != "first" and pref.chosen == ()
+    assert read("wednesday next week").days == {d(12, 2)}  # a weekday with its week is one day
+
+
+def test_a_count_of_the_offers_is_no_time():
+    assert read("either of the two").at is None and read("both of the two").at is None
+    assert read("whichever one is earlier").at is None and read("at one").at == time(13)
+
+
+@pytest.mark.parametrize("text, days, not_days", [
+    ("any day but thursday or friday", set(), {d(11, 26), d(11, 27)}),
+    ("thursday and friday are out", set(), {d(11, 26), d(11, 27)}),
+    ("not monday nor friday", set(), {d(11, 30), d(11, 27)}),
+    ("thursday but not friday", {d(11, 26)}, {d(11, 27)}),
+    ("before thursday", {d(11, 23), d(11, 24), d(11, 25)}, set()),
+    ("by wednesday", {d(11, 23), d(11, 24), d(11, 25)}, set()),
+    ("i'm away until wednesday", set(), {d(11, 23), d(11, 24)}),
+])
+def test_a_negation_carries_over_a_list_and_bounds_span_days(text, days, not_days):
+    pref = read(text)
+    assert (pref.days, pref.not_days) == (days, not_days)
+
+
+def test_after_a_day_reaches_the_horizon():
+    pref = read("after friday")
+    assert min(pref.days) == d(11, 28) and d(12, 15) in pref.days and d(11, 27) not in pref.days
+
+
+#: Words an answer about the offers is made of; none of them takes back what came before it.
+PLAIN_WORDS = ["tuesday", "wednesday", "ten", "two", "am", "pm", "o'clock", "the", "first", "second", "one", "works",
+               "sure", "yes", "yeah", "either", "both", "whichever", "morning", "afternoon", "at", "is", "fine",
+               "good", "great", "please", "that", "i", "can", "do", "for", "me", "let's", "book", "okay", "perfect",
+               "sounds", "on", "in", "any", "day", "free", "better", "earlier", "later", "thanks", "and", "or"]
+#: Ways of turning the offers down or of committing to nothing, in words of our own.
+REFUSALS = ["neither", "none of those", "i can't do either", "no thanks", "not interested", "i'll pass",
+            "those don't work", "i'd rather not", "let's hold off", "nothing works", "can't make either",
+            "maybe", "probably", "i might cancel", "let me check", "i'll let you know", "not sure", "in theory",
+            "if my shift allows", "unless something comes up", "tentatively", "i'll have to confirm", "i doubt it",
+            "hopefully", "pencil me in", "depends on work", "i don't think either works"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PLAIN_WORDS), max_size=8), st.sampled_from(REFUSALS),
+       st.lists(st.sampled_from(PLAIN_WORDS), max_size=8))
+def test_an_answer_that_refuses_or_hedges_never_accepts_an_offer(before, refusal, after):
+    pref = read(" ".join([*before, refusal, *after]))
+    assert pref.accept not in {"first", "second", "either"} and pref.chosen == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.lists(instants, min_size=0, max_size=3))
+def test_any_string_is_read_without_raising(text, offers):
+    pref = read_preference(text, offers=offers, now=NOW)
+    assert pref.accept in {None, "first", "second", "either", "none"} and set(pref.chosen) <= set(offers)

@@ -4,13 +4,15 @@ The agent offers two times. The lead's answer is read as data (:func:`reauto.age
 
 * an offer accepted without a condition is booked and read back in the confirmation;
 * a time of their own ("thursday afternoon", "any time after five") is matched against the
-  calendar: an exact time that is free is booked and read back (the lead named it), otherwise up
-  to two free times that fit are offered and the lead's yes is awaited;
+  calendar: an exact time that is free is booked and read back (the lead named it, without a
+  hedge), otherwise up to two free times that fit are offered and the lead's yes is awaited; where
+  what fits is one of the offers already made ("next tuesday"), that one is asked about alone;
 * "neither" brings two other free times once, then a call back from a person;
 * an answer that says nothing about time is asked again once, then left to a person.
 
 Nothing is booked that the lead did not accept: a hedged or conditional yes ("sure, but not this
-week", "wednesday but not at two") accepts nothing, and "either" books the first offer.
+week", "wednesday but not at two", "probably thursday at four") accepts nothing and books no time
+of their own, and "either" books the first offer.
 
 The calendar is the human agent's (:class:`reauto.scheduling.booking.Scheduler`, free slots from
 the campaign's hours and busy times) or, for a campaign with fixed offers only, :class:`FixedOffers`.
@@ -163,6 +165,8 @@ class Negotiation:
         if self.unclear:
             return Step(CALLBACK, "callback")
         self.unclear = True
+        if len(self.offered) == 1:
+            return Step(f"Sorry, would {self.offered[0]} work for you?")
         return Step(f"Sorry, which works better: {self._either()}?")
 
     async def _book(self, choice: str, said: str) -> Step:
@@ -182,12 +186,16 @@ class Negotiation:
         fits = await self.calendar.find(pref)
         if self.calendar.store_failed:
             return Step(UNREACHABLE, "callback")
-        if fits and pref.at is not None and (pref.days or pref.accept is not None):
+        if fits and pref.at is not None and pref.days and not pref.hedged:  # "thursday at four", not "at four"
             exact = [s for s in fits if (w := self.calendar.when(s)) is not None
-                     and w.astimezone(self.calendar.now().tzinfo).time().replace(tzinfo=None) == pref.at]
+                     and w.astimezone(self.calendar.now().tzinfo).time().replace(tzinfo=None) == pref.at
+                     and not (pref.accept == "none" and s in self.offered)]  # an offer declined stays declined
             if exact:
                 return await self._book(exact[0], f"{exact[0]} works. You're booked for {exact[0]}.")
-        if fits and set(fits[:2]) <= set(self.offered):  # what fits is what is on the table already
+        if fits and set(fits[:2]) <= set(self.offered):  # what fits is on the table already
+            if len(fits) < len(self.offered):  # one offer of those made: that one, for a plain yes
+                self.offered = fits[:1]
+                return Step(f"I have {self.offered[0]}. Would that work for you?")
             return await self._unclear()
         if fits:
             self.offered = fits[:2]

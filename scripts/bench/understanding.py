@@ -6,10 +6,13 @@ question: :func:`reauto.agent.extract.extract` with the slot asked, and for book
 :func:`reauto.agent.when.answer.read_preference` against the two demo offers. The report gives, per
 context and split: the share of entries whose asked slot was read right, spurious slots, the
 binding intents (opt-out, refusal, objection, questions) read exactly, and opt-out recall and
-false opt-outs per split. Tune on ``train``; ``dev`` is worded by other people and says how the
-rules do on wording they were not written from. ``test`` is read only when asked for: wording
-nobody tuned on, the honest figure to report. Its misses are never printed, since reading them
-is the first step to tuning on them.
+false opt-outs per split. For booking answers it also counts wrong bookings: answers that accept
+no offer (a refusal, a hedge, a condition, a time of their own) read as accepting one, and answers
+the booking negotiation (:class:`reauto.agent.booking.Negotiation` over the two demo offers) would
+book on an offer the lead did not accept. Tune on ``train``; ``dev`` is worded by other people and
+says how the rules do on wording they were not written from. ``test`` is read only when asked for:
+wording nobody tuned on, the honest figure to report. Its misses are never printed, since reading
+them is the first step to tuning on them.
 
 Usage:
     .venv/bin/python scripts/bench/understanding.py                 # train and dev, a table
@@ -21,6 +24,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 from collections import Counter, defaultdict
@@ -29,6 +33,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from reauto.agent.booking import FixedOffers, Negotiation
 from reauto.agent.extract import extract
 from reauto.agent.when.answer import read_preference
 from reauto.corpus import CONTEXTS, SPLITS, TODAY, Entry, entries
@@ -59,6 +64,30 @@ def _offers() -> list[datetime]:
 
 
 OFFERS = _offers()
+#: The demo offers as the agent says them, in the order of :data:`OFFERS`.
+SPOKEN = ("Tuesday at 10 AM", "Wednesday at 2 PM")
+#: The offers each label accepts (by their place in :data:`OFFERS`).
+ACCEPTED = {"first": {0}, "second": {1}, "either": {0, 1}, "none": set()}
+
+
+class DemoOffers(FixedOffers):
+    """The demo campaign's fixed offers, at :data:`OFFERS` and :data:`NOW` in the bench's zone."""
+
+    def when(self, spoken: str) -> datetime | None:
+        return OFFERS[SPOKEN.index(spoken)] if spoken in SPOKEN else None
+
+    def now(self) -> datetime:
+        return NOW
+
+
+def booked_offer(text: str) -> int | None:
+    """The demo offer the booking negotiation books after ``text`` (its place), or None."""
+    async def run() -> int | None:
+        talk = Negotiation(DemoOffers(list(SPOKEN), NOW.date()))
+        await talk.open()
+        step = await talk.answer(text)
+        return SPOKEN.index(step.booked) if step.outcome == "booked" and step.booked in SPOKEN else None
+    return asyncio.run(run())
 
 
 def _label(value: Any) -> Any:
@@ -107,6 +136,12 @@ def judge(entry: Entry) -> dict[str, Any]:
         got_accept = pref.accept if pref.accept is not None else "none"
         out["accept_ok"] = want_accept is None or want_accept == got_accept
         out["want_accept"], out["got_accept"] = want_accept, got_accept
+        if want_accept is not None:
+            accepted = ACCEPTED[want_accept]
+            booked = booked_offer(entry.text)
+            read_yes = want_accept == "none" and got_accept != "none"
+            out["wrong_booking"] = read_yes or (booked is not None and booked not in accepted)
+            out["booked"] = None if booked is None else SPOKEN[booked]
     return out
 
 
@@ -125,6 +160,8 @@ def report(split: str | None, context: str | None) -> dict[str, Any]:
             if any(key in r for r in rs):
                 row[name] = _share(rs, key)
         row["spurious"] = sum(bool(r["spurious"]) for r in rs)
+        if any("wrong_booking" in r for r in rs):
+            row["wrong bk"] = sum(bool(r.get("wrong_booking")) for r in rs)
         table[f"{ctx}/{sp}"] = row
     dnc = Counter((r["split"], r["dnc_want"], r["dnc_got"]) for r in rows)
     splits = sorted({r["split"] for r in rows})
@@ -156,7 +193,7 @@ def main() -> None:
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
         return
-    cols = ("entries", "slot", "yes/no", "accept", "intents", "spurious")
+    cols = ("entries", "slot", "yes/no", "accept", "intents", "spurious", "wrong bk")
     print(f"{'context/split':24}" + "".join(f"{c:>10}" for c in cols))
     for name, row in result["table"].items():
         cells = [row.get(c) for c in cols]
@@ -169,10 +206,11 @@ def main() -> None:
         shown: Counter[str] = Counter()
         for r in result["rows"]:
             bad = [k for k in ("slot_ok", "stance_ok", "accept_ok", "intents_ok") if r.get(k) is False]
+            bad += ["WRONG BOOKING"] if r.get("wrong_booking") else []
             if (bad or r["spurious"]) and shown[r["context"]] < args.misses:
                 shown[r["context"]] += 1
                 extra = {k: r[k] for k in ("want", "got", "want_intents", "got_intents", "want_accept", "got_accept",
-                                            "spurious") if k in r and r[k] not in (None, [], ())}
+                                            "booked", "spurious") if k in r and r[k] not in (None, [], ())}
                 print(f"[{r['context']}/{r['split']}] {r['text']!r} {bad} {extra}")
 
 

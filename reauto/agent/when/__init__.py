@@ -18,7 +18,11 @@ check them).
 A person's rules, which these follow: an hour said alone from 1 to 7 is in the afternoon ("at two" →
 14:00) unless "morning" or "am" is said, 8 to 11 in the morning; days already past ("i was out
 yesterday") say nothing; an acceptance whose own condition rules an offer out ("wednesday but not at
-two") accepts nothing; "either", "whichever", "doesn't matter" accept both.
+two") accepts nothing; "either", "whichever", "doesn't matter" accept both. An offer is picked by its
+place, its day, its hour or its part of the day, matched against the offers' own times ("the
+afternoon one" is whichever offer is in the afternoon), and an hour or a part that fits both picks
+neither; a hedged answer ("probably", "tuesday unless something comes up") accepts nothing; "next
+tuesday" may mean either of two Tuesdays, so it picks no offer.
 
 Days are read by :mod:`.days`, times of day by :mod:`.clock`, the whole answer and the offers it
 accepts by :mod:`.answer`; :mod:`.preference` holds what was said and matches slots to it.

@@ -1,4 +1,7 @@
-"""Times of day a lead names, allows or rules out ("at two", "after five", "not at ten", "mornings")."""
+"""Times of day a lead names, allows or rules out ("at two", "after five", "not at ten", "mornings").
+
+A number that counts the offers ("either of the two", "those two", "whichever one") is no time, and
+"first thing" is the morning, before 11:00."""
 
 from __future__ import annotations
 
@@ -15,6 +18,10 @@ _CLOCK = re.compile(
     r"\b(?P<noon>noon|midday|lunch ?time|lunch)\b")
 _NOT_A_TIME_AFTER = re.compile(r"^\s*(days?|weeks?|months?|years?|hours?|minutes?|mins?|people|of|st|nd|rd|th|"
                                r"bedrooms?|percent|times|kids|more|or so)\b")
+#: Words before a bare number that make it a count of the offers: "either of the two", "all three".
+_COUNT_BEFORE = re.compile(r"\b(of|both|all) (the\s*)?$|\b(those|these)\s*$")
+#: Words before "one" that make it the pronoun ("whichever one", "that one"), not one o'clock.
+_ONE_BEFORE = re.compile(r"\b(whichever|which|that|this|each|every|any|either|no|other|same|good|\d+(st|nd|rd|th))\s*$")
 _AFTER_WORDS = re.compile(r"\b(after|past|not before|no earlier than|(?<!no )(?<!not )later than|any ?time after|"
                           r"anytime after|sometime after|starting at|starting from)\s*(like\s*|about\s*|around\s*)?$")
 _BEFORE_WORDS = re.compile(r"\b(before|by|until|till|til|no later than|not after|earlier than|up to|up until)\s*"
@@ -41,8 +48,8 @@ def _part_words(text: str) -> tuple[set[str], set[str]]:
     refused: set[str] = set()
     words = {"morning": "morning", "mornings": "morning", "afternoon": "afternoon", "afternoons": "afternoon",
              "evening": "evening", "evenings": "evening", "tonight": "evening", "night": "evening",
-             "after work": "evening"}
-    for m in re.finditer(r"\b(mornings?|afternoons?|evenings?|tonight|night|after work)\b", text):
+             "after work": "evening", "1st thing": "morning", "first thing": "morning"}
+    for m in re.finditer(r"\b(mornings?|afternoons?|evenings?|tonight|night|after work|(1st|first) thing)\b", text):
         part = words[m.group(1)]
         before = re.sub(r"\s(in|the|in the)\s*$", " ", text[max(0, m.start() - 25):m.start()])
         if NEGATE_BEFORE.search(before) or re.search(r"\bno\s*$", before) or \
@@ -86,6 +93,10 @@ def _clock_value(m: re.Match[str], text: str, wanted: set[str]) -> time | None:
         return (stamp + minutes if m.group("rel") in {"past", "after"} else stamp - minutes).time()
     if _NOT_A_TIME_AFTER.search(text[m.end():m.end() + 12]) and not m.group("ampm"):
         return None
+    if _COUNT_BEFORE.search(text[max(0, m.start() - 20):m.start()]) and not m.group("ampm"):
+        return None  # "any of the two", "both the two": how many offers, not a time
+    if m.group("h") == "1" and not m.group("ampm") and _ONE_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+        return None  # "whichever one", "that one": the pronoun
     h, minute = int(m.group("h")), int(m.group("m") or m.group("m1") or 0)
     if h > 12 and not m.group("m"):
         return None
@@ -147,7 +158,7 @@ def read_times(text: str, days: Days) -> Times:
 def _fixed_times(text: str, out: Times) -> None:
     """Times said as words: "first thing", "end of the day", "after lunch", "late afternoon"."""
     rules: list[tuple[str, str, time]] = [
-        (r"\b(first|1st) thing\b", "before", time(10)),
+        (r"\b(first|1st) thing\b", "before", time(11)),  # the morning's first hours of business
         (r"\b(end of the day|late in the day|end of day)\b", "after", time(16)),
         (r"\bafter work\b", "after", time(17)),
         (r"\bbefore work\b", "before", time(9)),

@@ -21,13 +21,16 @@ class TimePreference:
     """What a lead said about when to meet.
 
     Attributes:
-        accept: about the offers made: ``first``, ``second``, ``either``, ``none`` (declined, or
-            every offer it accepted is ruled out by its own condition), or None (not said).
+        accept: about the offers made: ``first``, ``second``, ``either``, ``none`` (declined, hedged,
+            or every offer it accepted is ruled out by its own condition), or None (not said).
         days: days they named or allowed ("thursday", "tomorrow", "next week").
         not_days: days they ruled out ("not this week", "not monday").
         after, before, at: times of day ("after five", "before noon", "at two"), in their zone.
         part: part of the day they asked for.
         conditional: an acceptance with a condition ("sure, but not this week").
+        hedged: the answer commits to nothing ("probably tuesday", "put me down, i may have to
+            cancel", "wednesday if the car is fixed"): it accepts no offer, and a time of their own
+            in it is offered back, never booked.
         chosen: the offers accepted, as offered.
         not_at: times ruled out ("wednesday but not at two").
         zone: the lead's time zone; days and times are local to it.
@@ -41,6 +44,7 @@ class TimePreference:
     at: time | None = None
     part: Part | None = None
     conditional: bool = False
+    hedged: bool = False
     chosen: tuple[datetime, ...] = ()
     not_at: frozenset[time] = frozenset()
     zone: tzinfo | None = field(default=None, compare=False)
