@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reauto.agent.booking import FixedOffers, Negotiation, spoken_time
+from reauto.agent.extract import APPOINTMENT, extract
 from reauto.agent.scripted.brain import ScriptedBrain
 from reauto.agent.scripted.script import Question, ScriptConfig
 from reauto.agent.when.preference import TimePreference, matching
@@ -210,3 +211,18 @@ def test_the_scripted_brain_negotiates_and_books_only_what_was_accepted():
     assert not brain.answers("hmm let me think")
     reply = asyncio.run(brain.respond("neither really", 0.9))
     assert reply.end_call and reply.outcome == "callback" and "appointment" not in brain.slots
+
+
+def test_days_and_weeks_said_while_booking_leave_the_moves_timeline_alone():
+    config = ScriptConfig(agent_name="Ava", business="Acme",
+                          questions=[Question("timeline_months", "When are you hoping to move?")],
+                          book_threshold=0.0, booking_slots=OFFERS, today=THURSDAY)
+    brain = ScriptedBrain(config)
+    brain.opening()
+    for said in ("yes", "in about six months"):
+        reply = asyncio.run(brain.respond(said, 0.9))
+    assert "Tuesday at 10 AM or Wednesday at 2 PM" in reply.text and brain.slots["timeline_months"] == 6
+    asyncio.run(brain.respond("this week is packed maybe the week after", 0.9))
+    assert brain.slots["timeline_months"] == 6
+    assert "timeline_months" not in extract("next week sometime", expecting=APPOINTMENT).slots
+    assert extract("next week sometime").slots["timeline_months"].value < 1  # unasked elsewhere: still a timeline

@@ -17,6 +17,9 @@ from reauto.agent.lead_intent import read_lead_intent
 from reauto.agent.numbers.durations import parse_duration_months
 from reauto.agent.numbers.money import parse_money_usd
 
+#: ``expecting`` while the lead answers the times offered for the appointment: "next week" or
+#: "this week is crazy" is about the appointment, so no timeline is read from it.
+APPOINTMENT = "appointment"
 #: An intent the lead stated when asked outweighs one mentioned in passing; a correction ("actually
 #: we want to sell") outweighs both.
 INTENT_ASKED, INTENT_UNASKED, CORRECTED = 0.9, 0.7, 0.95
@@ -163,7 +166,9 @@ def extract(text: str, *, expecting: str | None = None, today_month: int | None 
 
     Args:
         text: the recognised words.
-        expecting: the slot the agent just asked about, if any.
+        expecting: the slot the agent just asked about, if any; :data:`APPOINTMENT` while the
+            lead answers the times offered for the appointment (its days and weeks are not the
+            move's timeline).
         today_month: the current month (1–12) for seasons and month names in timelines (when
             ``today`` is not given).
         today: the day of the call: seasons, month names and dates in timelines count from it.
@@ -183,7 +188,8 @@ def extract(text: str, *, expecting: str | None = None, today_month: int | None 
     timeline_cue = _search(r"\b(month|months|week|weeks|year|years|spring|summer|fall|autumn|winter|"
                            r"asap|soon|right away|next|january|february|march|april|may|june|july|"
                            r"august|september|october|november|december)\b", t)
-    if months is not None and (expecting == "timeline_months" or _search(TIMELINE_PHRASE, t)):
+    if months is not None and (expecting == "timeline_months"
+                               or (expecting != APPOINTMENT and _search(TIMELINE_PHRASE, t))):
         # unasked, a timeline needs a whole phrase ("in about three months", "next spring"): a
         # lone season or month word is too often a misrecognised name or filler
         out.slots["timeline_months"] = SlotValue(months, 0.85 if timeline_cue else 0.6)

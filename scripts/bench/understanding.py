@@ -34,7 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reauto.agent.booking import FixedOffers, Negotiation
-from reauto.agent.extract import extract
+from reauto.agent.extract import APPOINTMENT, extract
 from reauto.agent.when.answer import read_preference
 from reauto.corpus import CONTEXTS, SPLITS, TODAY, Entry, entries
 from reauto.eval.scoring import slot_matches
@@ -102,7 +102,8 @@ def _label(value: Any) -> Any:
 def judge(entry: Entry) -> dict[str, Any]:
     """What the rules read in one entry, and whether it is what a correct listener reads."""
     asked = entry.context if entry.context in SLOTS else None
-    found = extract(entry.text, expecting=asked, today=TODAY, question=QUESTIONS.get(entry.context))
+    reading = APPOINTMENT if entry.context == "booking" else asked  # as the agent reads offered times
+    found = extract(entry.text, expecting=reading, today=TODAY, question=QUESTIONS.get(entry.context))
     expect = entry.expect
     want_intents = set(expect.get("intents", ())) & BINDING
     got_intents = found.intents & BINDING

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from reauto.agent.booking import Negotiation
-from reauto.agent.extract import Extraction, SlotValue, extract, normalise
+from reauto.agent.extract import APPOINTMENT, Extraction, SlotValue, extract, normalise
 from reauto.agent.handover import offer_line
 from reauto.agent.inbound import CallerFacts, booked_line, follow_up_close, greeting
 from reauto.agent.intents import intents_of, not_available
@@ -104,7 +104,8 @@ class ScriptedBrain(TransferSteps):
         self._broken = 0
         expecting = self._current_slot()
         unheard, self._unheard = self._unheard, False
-        found = extract(text, expecting=expecting, today=self.config.today, question=self._ask_current())
+        found = extract(text, expecting=self._reading(expecting), today=self.config.today,
+                        question=self._ask_current())
         self._read_alternatives(found, alternatives, expecting)
         if self.agent == "scheduler" and not STRONG_REFUSAL.search(normalise(text)):
             found.intents.discard("not_interested")  # "neither", "none of those": about the times offered
@@ -205,7 +206,7 @@ class ScriptedBrain(TransferSteps):
         if self._unheard and self.agent == "qualifier":
             return True  # the lead goes on from before the question, which is asked again anyway
         expecting = self._current_slot()
-        found = extract(text, expecting=expecting, today=self.config.today)
+        found = extract(text, expecting=self._reading(expecting), today=self.config.today)
         if found.intents - {"affirm", "deny"}:  # stop, wrong number, a question of their own …
             return True
         if self.agent == "greeter":
@@ -352,6 +353,10 @@ class ScriptedBrain(TransferSteps):
         return score_slots(self.slots, self.config.weights)
 
     # --- flow -------------------------------------------------------------------
+    def _reading(self, expecting: str | None) -> str | None:
+        """What an answer is read as: the slot asked, or the times offered while booking."""
+        return APPOINTMENT if self.agent == "scheduler" else expecting
+
     def _current_slot(self) -> str | None:
         questions = self.config.questions
         if self.agent != "qualifier" or self._index >= len(questions):
