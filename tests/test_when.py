@@ -411,3 +411,21 @@ def test_an_answer_that_refuses_or_hedges_never_accepts_an_offer(before, refusal
 def test_any_string_is_read_without_raising(text, offers):
     pref = read_preference(text, offers=offers, now=NOW)
     assert pref.accept in {None, "first", "second", "either", "none"} and set(pref.chosen) <= set(offers)
+
+
+@pytest.mark.parametrize("text", [
+    "my brother handles one and two of the bills he said",
+    "i spoke with three agents last year and none called back",
+    "hold on the kids are yelling two of them at once",
+])
+def test_a_stray_number_inside_other_talk_picks_no_offer(text):
+    pref = read(text)
+    assert pref.at is None and pref.accept is None and not pref.chosen
+
+
+@pytest.mark.parametrize("text, accept", [
+    ("two", "second"), ("uh ten", "first"), ("two works", "second"), ("let's say ten", "first"),
+    ("ten's good for me", "first"), ("i could do it around two", "second"),
+])
+def test_a_bare_hour_said_as_a_time_still_picks_its_offer(text, accept):
+    assert read(text).accept == accept

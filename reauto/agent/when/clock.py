@@ -30,6 +30,26 @@ _NOT_AT_WORDS = re.compile(r"\b(not at|not|but not|except|anything but|other tha
                            r"(at\s*)?$")
 
 
+#: Words just before a bare number that make it a time: "at two", "let's say ten", "around four".
+_TIME_BEFORE = re.compile(r"\b(at|say|around|about|like|by|after|before|till|til|until|from|between|past|than|"
+                          r"starting|maybe|how about|what about|any ?time|but|or|except|not|is)\s*$")
+#: Words just after a bare number that make it a time: "ten's fine", "two works", "two or three".
+_TIME_AFTER = re.compile(r"^\s*('?s\b|is\b|works?\b|would\b|sounds?\b|should\b|could\b|will\b|please\b|then\b|"
+                         r"or\b|to\b|till\b|until\b|and later|sharp\b|ish\b|is fine|on\b|$)")
+#: An answer this short is a time when it says a bare number ("uh ten", "two").
+_SHORT = 3
+
+
+def _said_as_time(m: re.Match[str], text: str) -> bool:
+    """Whether a number is said as a time: with minutes or a marker, next to a word that makes it
+    one, or as almost the whole answer. Misheard speech is full of stray numbers ("one and two he
+    kept"), and a stray one must not pick the offer at that hour."""
+    if not m.group("h") or m.group("m") or m.group("m1") or m.group("ampm"):
+        return True
+    before, after = text[max(0, m.start() - 20):m.start()], text[m.end():m.end() + 20]
+    return bool(_TIME_BEFORE.search(before) or _TIME_AFTER.match(after)) or len(text.split()) <= _SHORT
+
+
 @dataclass
 class Times:
     """The times of day an answer names, allows or rules out, and the parts of the day it asks for."""
@@ -97,6 +117,8 @@ def _clock_value(m: re.Match[str], text: str, wanted: set[str]) -> time | None:
         return None  # "any of the two", "both the two": how many offers, not a time
     if m.group("h") == "1" and not m.group("ampm") and _ONE_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
         return None  # "whichever one", "that one": the pronoun
+    if not _said_as_time(m, text):
+        return None  # "my partner deals with one and two of them": a bare number inside other talk
     h, minute = int(m.group("h")), int(m.group("m") or m.group("m1") or 0)
     if h > 12 and not m.group("m"):
         return None
