@@ -62,7 +62,8 @@ def test_what_only_looks_like_a_refusal_is_none(text):
 @pytest.mark.parametrize("text", [
     "i'm through with getting your calls", "done receiving these texts", "remove me please", "quit phoning me",
     "i no longer wish to be contacted", "please stop reaching out to me", "i'm fed up with these robocalls",
-    "take my name off",
+    "take my name off", "i'd appreciate it if you stopped calling", "i'm done hearing from you guys",
+    "you people won't stop calling me", "stop calling it",
 ])
 def test_opt_outs_in_other_words(text):
     assert "dnc" in intents_of(text)
@@ -72,6 +73,7 @@ def test_opt_outs_in_other_words(text):
     "i can't buy so i need a landlord who'll take me", "the bank would take me if my credit were better",
     "we're done with renting", "i'm done with my coffee go ahead", "we're tired of paying rent",
     "can you call me on my cell instead", "i'm done calling around we picked an agent",
+    "the seller won't stop calling", "my ex keeps calling me", "we don't want to call it yet",
 ])
 def test_no_false_opt_out(text):
     assert "dnc" not in intents_of(text)

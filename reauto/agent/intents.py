@@ -124,6 +124,9 @@ _OPT_OUT = tuple(re.compile(p) for p in (
     r"all your|those) (\w+ )?(calls|phone calls|texts|messages)\b",
     r"\b(tired|sick|fed up|done) (of|with) (\w+ ){0,3}(calls|calling|phone calls|robocalls|texts|messages|voicemails|"
     r"you people|you guys)\b",
+    r"\b(tired|sick|fed up|done|finished|through)( of| with)? hearing from (you|you guys|you people|you all|"
+    r"your company|your office)\b|\bif you (would |could |just )?(stopped|quit|ceased) (calling|contacting|texting|"
+    r"ringing|phoning|bothering|messaging)\b",
     r"\b(tired|sick|fed up|done|finished|through)( of| with)? (getting|receiving|taking|answering|having|hearing|"
     r"listening to)( \w+){0,3} (calls|phone calls|robocalls|texts|text messages|messages|voicemails)\b",
     r"\b(want|wants|need|like|would like|prefer|asked|asking|ask) (\w+ ){0,2}(to be |to get |being )?(taken |"
@@ -225,10 +228,10 @@ _REFUSAL_WORD = re.compile(r"\b(not|no|never|none|stop|quit|refuse|object|hang u
 _REFUSAL_PLAIN = tuple(re.compile(p) for p in (
     r"\b(not|no longer) (really |at all |even |that )?interested\b",
     r"\bno (thank you|thanks|thank u)\b|\bnah thanks\b|\bno thank\b",
-    r"\b(we are|i am|we re|all) (all )?(set|good|fine|okay|covered|sorted)( (thanks|thank you|for now|here|"
-    r"with that|on that|there))?\b(?!.*\b(buy|sell|move|looking)\b.*\b(want|need|would like)\b)",
-    r"(?<!buying )(?<!selling )(?<!buy )(?<!sell )(?<!renting )(?<!rent )\b(?!.*\b(until|till)\b)(not|no longer|"
-    r"never) (really )?(looking|buying|selling|moving|in the market|planning|thinking)( \w+){0,3}( (anymore|any more|"
+    r"\b(we are|i am|we re|all) (all )?(set|good|fine|okay|covered|sorted|squared away)( (thanks|thank you|for now|"
+    r"here|with that|on that|there))?\b(?!.*\b(buy|sell|move|looking)\b.*\b(want|need|would like)\b)",
+    r"(?<!buying )(?<!selling )(?<!buy )(?<!sell )(?<!renting )(?<!rent )\b(not|no longer|never)(?!.*\b(until|"
+    r"till)\b) (really )?(looking|buying|selling|moving|in the market|planning|thinking)( \w+){0,3}( (anymore|any more|"
     r"right now|at the moment|at this time|this year|for now|anytime soon|any time soon))?\b",
     r"\b(stay|staying|stayed) (put|here|where we are|where i am|in (our|my|this) (house|home|place))\b",
     r"\b(happy|content|comfortable|fine|good|settled) (where|with where) (we|i) (are|am|live)\b",
@@ -251,8 +254,8 @@ _REFUSAL_PLAIN = tuple(re.compile(p) for p in (
     r"\b(under contract|in contract|it is pending|already pending|sale is pending|in escrow|we closed|just closed|"
     r"closed (last|this|a|on)|sold it|sold the house|sold our|bought (last|this|a|our)|we bought|already own)\b",
     r"\b(love|like|happy with|happy in|content with|fine with) (our|the|this|my) (house|home|place|condo|apartment|"
-    r"neighborhood|rental)\b|\b(we|i) (are|am) (happy|fine|good|comfortable|settled) (here|where we are|for now|"
-    r"as is)\b",
+    r"neighborhood|rental)\b|\b(we|i) (are|am) (happy|fine|good|comfortable|settled|content) (here|where we are|"
+    r"renting|for now|as is)\b",
     r"\b(is|am|are) (a|an|our|my) (realtor|agent|broker|real estate agent)\b|\b(listed|listing|went|working|going) "
     r"with (another|a different|someone|somebody|other|our own)\b",
     r"\b(changed (our|my) minds?|plans (have )?changed|not ready|not in a position|not happening|no interest|"
@@ -261,8 +264,8 @@ _REFUSAL_PLAIN = tuple(re.compile(p) for p in (
     r"i am) (waiting|holding off|sitting tight))\b",
     r"(?<!not )(?<!never )\b(keeping (the|our|my|it)|keep (the|our|my) (house|home|place))\b",
     r"^(pass|neither|nothing|none|no interest|not interested|nope|nah)( (thanks|thank you|right now|for now|sorry))?$",
-    r"\b(do not|did not|never|no longer) need (anything|a realtor|an agent|a real estate agent|help|your help|your "
-    r"services|you)\b",
+    r"\b(do not|did not|never|no longer) need (anything|a realtor|an agent|a real estate agent|help|any help|your help|"
+    r"your services|you)\b",
     r"\b(not|no) (going to|planning to|doing) (do )?(anything|that|it|either|this)\b",
     r"\b(neither|none of (your|the above)|nothing right now|not doing (either|anything))\b(?!.*\b(want|need|looking|"
     r"planning|going|hoping|trying) to (rent|lease|buy|sell|purchase)\b)",
@@ -281,15 +284,15 @@ _SETTLED = tuple(re.compile(p) for p in (
     rf"\b(not|never|no longer) (\w+ ){{0,2}}(budging|going anywhere|relocating|uprooting)\b{_UNLESS}",
     r"\b(not|never) (\w+ )?leaving\b(?! (a|an|any|you|the|it|them|him|her|until|till|before|for|on|at|tomorrow|today|"
     r"tonight|now|yet|work)\b)",
-    rf"\b(no|zero|not any|not many|not really any) (\w+ ){{0,2}}(plans?|intention|intentions|desire|"
-    rf"thoughts?) (\w+ ){{0,2}}(to|of|on|for|about|in) (\w+ )?{_LEAVE}\b{_UNLESS}",
+    rf"\b(no|zero|not any|not many|not really any) (\w+ ){{0,2}}(plans?|intention|intentions|desire|reason|need|"
+    rf"interest|thoughts?) (\w+ ){{0,2}}(to|of|on|for|about|in) (\w+ )?{_LEAVE}\b{_UNLESS}",
     rf"\b(do not|did not|not|never|no longer|am not|are not) (\w+ )?(plan|planning|intend|intending|expect|expecting|"
     rf"anticipate|anticipating|foresee|see (us|ourselves|myself|me|that|it)|envision|picture (us|ourselves|"
     rf"myself)) (\w+ )?(on |to |about )?(be )?{_LEAVE}\b{_UNLESS}",
     r"\b(we are|i am|we have been|i have been|we will be|we were|we feel|i feel|we got|i got) (?!not |"
     r"never )(\w+ )?(settled|rooted|planted|dug in|staying|sticking around|here to stay|here for good|"
-    r"here for the long haul)\b(?! (on|upon|with|at|in a|in an|into|until|till|over|the night|tonight|overnight|there|"
-    r"for (a|the|two|few) (days?|nights?|weeks?))\b)(?!.*\b(and|but) (\w+ ){0,2}(buy|buying|sell|selling|rent|renting|"
+    r"here for the long haul)\b(?! (on|upon|with|at|in|into|until|till|over|the night|tonight|overnight|there|for (a|"
+    r"the|two|few) (days?|nights?|weeks?))\b)(?!.*\b(and|but) (\w+ ){0,2}(buy|buying|sell|selling|rent|renting|"
     r"looking)\b)",
     r"\b(here|staying|stay|put|stick around|sticking around) (for good|for the long haul|forever|for life|"
     r"for the foreseeable future|indefinitely)\b",
@@ -365,6 +368,10 @@ _POLITE_NO = tuple(re.compile(p) for p in (
     r"ourselves|myself)\b",
     r"\btoo busy for (this|that|it|all this|all that|any of (this|that))\b",
     r"^no (that is|it is|we are|i am) (okay|fine|alright|all right|good)( thanks| thank you)?$",
+    r"\b(the|our|my) (house|home|place|condo|property|townhouse|townhome) (already )?(sold|has sold|is sold|got sold|"
+    r"went under contract)\b",
+    r"\b(someone|somebody|another agent|a friend|family|a relative) (else )?(is|are) (already )?(helping|handling|"
+    r"working with|representing) (us|me|it|that)\b",
 ))
 _NOT_INTERESTED = (*_REFUSAL_PLAIN, *_SETTLED, *_DONE_ALREADY, *_POLITE_NO)
 
@@ -458,8 +465,9 @@ _HUMAN = tuple(re.compile(p) for p in (
 #: Busy now: a call back, unless the lead goes on anyway ("i'm driving but go ahead").
 _BUSY = re.compile(
     r"\b(i am|we are|i m) (busy|driving|at work|in a meeting|at dinner|eating|in the car|with (a |my )?\w+|"
-    r"on the other line|on another call|about to|just about to|heading|walking|in the middle of|at the doctor|working|"
-    r"out|on my way|running|at the store|cooking|on the road|at the gym|in class)\b")
+    r"on the other line|on another call|about to|just about to|heading|walking|in the middle of|at the doctor|"
+    r"working(?! (on|with|towards?|out|through|it)\b)|out|on my way|running|at the store|cooking|on the road|"
+    r"at the gym|in class)\b")
 _GO_AHEAD = re.compile(r"\b(go ahead|real quick|make it quick|quickly|shoot|fire away|(i|we) (have|got|"
                        r"have got) a (minute|second|sec|moment)|on speaker|i can talk)\b")
 #: A person of the brokerage asked to call the lead: a request for a person and for a call back.
@@ -563,7 +571,8 @@ _WRONG_NUMBER = tuple(re.compile(p) for p in (
     r"\b(never heard of|do not know) (him|her|them|that person|anyone|anybody)( by that name| named)?\b",
     r"\b(new|different) (number|owner|person)\b.*\b(not|no)\b|\bthis is not (his|her|their) (number|phone)\b",
     r"\b(i|we) (got|have) (this|the|a) new number\b",
-    rf"^no {_NAME} here$|\bthere is no {_NAME}( here| at this number| that lives here)?$",
+    rf"^no {_NAME} (here|at this (number|address|house))$|\bthere is no {_NAME}( here| at this number|"
+    rf" that lives here)?$",
     rf"\b(do not|does not|did not) know (a|an|any|anyone|anybody|someone|somebody) (named |called |"
     rf"by the name )?({_NAME})?\b",
     rf"\bthis is (my|our) number( \w+){{0,6}} (not|no) {_NAME}\b|\bi am not ({_NAME})$",
@@ -659,6 +668,15 @@ def clean(text: str) -> str:
     return " ".join(" ".join(out).split())
 
 
+#: Someone else who keeps calling the lead (not the caller).
+_THIRD_PARTY_CALLS = re.compile(r"\b(he|she|they|the \w+|my \w+|our \w+|his \w+|her \w+|their \w+|"
+                                r"that \w+)( \w+)? (will not|would not|does not|do not|did not|can not|never|keeps|"
+                                r"keep|kept|always|just) (stop )?(calling|texting|contacting|ringing|messaging)( (me|"
+                                r"us|here|him|her|them))?\b")
+#: The caller addressed ("you", "your company").
+_YOU = re.compile(r"\b(you|your|ya|y all|u|ur)\b")
+
+
 def _any(patterns: tuple[re.Pattern[str], ...], text: str) -> bool:
     return any(p.search(text) for p in patterns)
 
@@ -671,6 +689,8 @@ def _refused_contact(text: str) -> bool:
         if re.search(r"\b(but|if|unless|though|although|so|because|and then|or)\b", span):
             continue
         after = text[found.end():found.end() + 60]
+        if re.match(r" it (a day|a night|quits|off|even|done|yet|now)\b", after):
+            continue  # "call it a day", "don't want to call it yet": no contacting
         after = re.split(r"\b(but|and|so|because|okay|thanks|thank you|please)\b", after)[0]
         if _FOREVER.search(after) or not _LIMITED.search(after):
             return True
@@ -684,7 +704,9 @@ def read_intents(text: str) -> tuple[Reading, ...]:
     if not t:
         return ()
     found: list[Reading] = []
-    dnc = _any(_OPT_OUT, t) or _refused_contact(t)
+    # "the seller won't stop calling": a complaint about someone else, unless the caller is addressed
+    heard = t if _YOU.search(t) else _THIRD_PARTY_CALLS.sub(" ", t)
+    dnc = _any(_OPT_OUT, heard) or _refused_contact(heard)
     if dnc:
         found.append(Reading("dnc", 0.95))
     if _any(_RECORDING_OBJECTION, t) or (_RECORD_WORD.search(t) and _REFUSAL_WORD.search(t)):

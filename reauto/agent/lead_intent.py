@@ -47,7 +47,8 @@ BUY = (r"\b(buy|buying|buyer|buyers|purchase|purchasing|in the market for|lookin
        r"airbnb|upgrade to|move up to|first time|acquir\w*|acquisition|(get|getting|break|breaking|jump|"
        r"jumping) into the (\w+ )?market|enter(ing)? the (\w+ )?market|(a|our|my) (own )?(place|home|house) of (our|"
        r"my) own|(want|like|need|ready|hoping|time) to own\b|become (home ?owners|owners)|home ?ownership|(short term|"
-       r"vacation|income|investment|airbnb|vrbo|holiday) (rentals?|propert(y|ies)))\b")
+       r"vacation|income|investment|airbnb|vrbo|holiday) (rentals?|propert(y|ies))|pick(ing)? up (a|an|some|another|"
+       r"a few) (\w+ )?(rentals?|propert(y|ies)|house|home|condo|place|investment|duplex|lot|land))\b")
 #: Buying told by the situation, read only as the answer to the intent question ("touring open houses").
 BUY_ASKED = (r"\b((our|my) own (place|home|house)|(add|adding|grow|growing|expand|expanding|build|building|start|"
              r"starting) (to )?(my|our|a) (\w+ )?portfolio|(eye on|eyeing|touring|viewing|checking out|looking at|"
