@@ -89,7 +89,7 @@ def test_an_opt_out_wins_and_is_never_a_yes():
     "is this call automated", "am i talking with a program", "am i speaking to software right now",
     "are you some sort of bot", "is that a real voice or a recorded one", "who built you", "so you aren't human",
     "what am i speaking with", "is this a real human", "are you one of those ai voices",
-    "you're not a real person right",
+    "you're not a real person right", "am i on with a bot",
 ])
 def test_robot_questions(text):
     assert binding(text) == {"robot_question"}
@@ -107,6 +107,7 @@ def test_no_robot_question_in_other_talk(text):
     "put me through to somebody real", "is there a real person i could speak with", "hand me over to an agent",
     "forward me to your team", "i'd like to be connected to a broker", "i'd rather chat with a human being",
     "i prefer talking to a live agent", "i want a human not a machine", "find me a living breathing agent",
+    "put me on with a real agent", "i want to speak to whoever is in charge",
 ])
 def test_requests_for_a_person(text):
     assert binding(text) == {"human_request"}
@@ -120,7 +121,7 @@ def test_a_person_asked_to_call_back_is_both(text):
 @pytest.mark.parametrize("text", [
     "catch me tomorrow", "give me a buzz next week", "can you reach me this afternoon", "let's talk tomorrow",
     "hit me back in an hour", "could we chat later", "try us back around six", "can we do this another day",
-    "maybe later i'm slammed", "give it a few hours and try again",
+    "maybe later i'm slammed", "give it a few hours and try again", "i'll be free in an hour",
 ])
 def test_call_back_requests(text):
     assert binding(text) == {"callback_request"}
@@ -161,6 +162,7 @@ def test_no_wrong_number_in_other_talk(text):
 @pytest.mark.parametrize("text", [
     "you have him", "one and the same", "yours truly", "you found her", "that's what they call me",
     "i've got a few minutes", "i'm all ears", "now works", "this is a good time", "i'm free now", "keep going",
+    "i can spare a minute",
 ])
 def test_yes_without_the_word_yes(text):
     assert stance(text) == {"affirm"}

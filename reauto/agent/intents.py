@@ -382,9 +382,9 @@ _MACHINE = (r"(robots?|bots?|chat ?bot|machine|computer|computer program|program
             r"prerecorded|pre recorded|text to speech|script|fake)")
 #: Words that ask about the one on the line ("are you", "am I talking to", "so this is").
 _ADDRESS = (r"(are you|r u|are u|is this|is that|is it|was that|was this|am i (talking|speaking|chatting|dealing|"
-            r"on the (phone|line)) (to|with)|are we (talking|speaking|chatting) (to|with)|i am (talking|speaking|"
-            r"chatting) (to|with)|you are|you sound like|this is|so you are|so this is|this sounds like|"
-            r"that sounds like|you seem like|sounds like)( (thing|call|voice|line|system))?")
+            r"on the (phone|line)|on) (to|with)|are we on with|are we (talking|speaking|chatting) (to|with)|"
+            r"i am (talking|speaking|chatting) (to|with)|you are|you sound like|this is|so you are|so this is|"
+            r"this sounds like|that sounds like|you seem like|sounds like)( (thing|call|voice|line|system))?")
 #: Between the address and the noun: hedges, articles, "some kind of", "one of those".
 _HEDGE = (r"( (just|even|actually|really|like|now|right now|still|probably|basically|literally|some|one of those|"
           r"one of them|one of these|a|an|the))*( (kind|sort|type) of( a| an)?)?")
@@ -424,19 +424,20 @@ _NOT_A_MACHINE = re.compile(rf"\b(not|no|instead of|rather than) (a |an |some |t
 #: The people of the brokerage a lead may ask for.
 _STAFF = (r"(person|people|human|human being|agent|agents|realtor|realtors|broker|representative|rep|manager|"
           r"supervisor|someone|somebody|staff|team|office|associate|associates|operator|being|body|guy|lady|man|woman|"
-          r"employee|salesperson|real estate agent)")
+          r"employee|salesperson|real estate agent|sales|whoever is in charge|(someone|somebody|the person) in charge)")
 #: What makes a person a real one ("a live agent", "a living breathing person").
 _REAL = r"(real(?! estate)|live|actual|living|breathing|flesh and blood|human|licensed|genuine)"
 _HUMAN = tuple(re.compile(p) for p in (
     r"\b(talk|speak|chat|deal) (to|with) (a|an|the|your|some|one of your|someone|somebody|real|live|actual)( \w+){0,2} "
     r"?(person|human|agent|realtor|broker|representative|rep|manager|supervisor|someone|somebody|people|being|"
     r"guy|lady|man|woman)\b",
-    r"\b(talk|speak|chat) (to|with) (someone|somebody|a person|a human|a real person|an agent|a realtor)\b",
+    r"\b(talk|speak|chat) (to|with) (someone|somebody|a person|a human|a real person|an agent|a realtor|"
+    r"whoever is in charge|(someone|somebody|the person) in charge)\b",
     r"\b(get|put|transfer|connect|patch|send) me (to|through to|through|over to|with) (a|an|the|your|someone|"
     r"somebody|one of)( \w+){0,2}\b",
     rf"\b(transfer|connect|patch|put|pass|hand|send|forward|route|bump|switch|get|bring|kick) (me|us|this call)( off|"
-    rf" over| through| along| back| right)?( to| with| through to| over to| on to| onto)( (a|an|the|your|some|one of|"
-    rf"one of your|any|{_REAL}))*( \w+)? {_STAFF}\b",
+    rf" over| through| along| back| right| on)?( to| with| through to| over to| on to| onto)( (a|an|the|your|some|"
+    rf"one of|one of your|any|{_REAL}))*( \w+)? {_STAFF}\b",
     rf"\b(someone|somebody|anyone|anybody) ({_REAL}|who is real|in person|in the office|at the office|who works (there|"
     rf"here|for you))\b",
     r"\b(be|get|being|getting) (transferred|connected|put through|patched through|passed|handed (off|over)|forwarded|"
@@ -514,6 +515,8 @@ _CALLBACK = tuple(re.compile(p) for p in (
     r"\b(give|gimme) (me|us) a (call|ring|buzz|shout|holler|try)( back)?\b",
     r"\bgive it (another|a|one more) (try|go|shot|whirl)\b|\bgive it (a couple|a few|an|a|some|\w+) (\w+ )?(minutes?|"
     r"hours?|days?|weeks?|bit|while) (and|then)\b",
+    r"\b(i|we) (will be|am|are|should be) (free|available|off|done|back|home) (in (a|an|\w+) (\w+ )?(minutes?|hours?|"
+    r"bit|while|few))\b",
     r"^later$|\blater (please|okay|maybe|man|dude|on|then)\b|\bmaybe later\b|\b(not now|not right now)( \w+)? later\b",
 ))
 
@@ -621,9 +624,10 @@ _YES_IDIOM = re.compile(r"\b(you caught (her|him)|you (have|have got|got|found|r
                         r"one|number|lady|guy|man|woman))|in the flesh|guilty as charged|(the )?very same|"
                         r"one and the same|the one and only|yours truly|at your service|who else would it be|"
                         r"last (time|i) checked|that is what they call me|live and in person|none other|(i|we) (have|"
-                        r"got|have got|can spare|can give you) (some |plenty of |a little |a bit of |the )?time|(i am|"
-                        r"we are) (all ears|listening|free|available|not busy|good to talk)|go on|keep going|(good|"
-                        r"great|perfect|fine|decent) time|now (is|works)|works for me)\b")
+                        r"got|have got|can spare|can give you) (some |plenty of |a little |a bit of |the )?time|(i|"
+                        r"we) can spare (a|some|a few|one)|go for it|(i am|we are) (all ears|listening|free|available|"
+                        r"not busy|good to talk)|go on|keep going|(good|great|perfect|fine|decent) time|now (is|works)|"
+                        r"works for me)\b")
 #: Someone else answering goes to fetch the lead: a no to "is this Jane?" (the lead may come).
 _FETCHING = re.compile(r"\b(let me|i will|i can|i am going to|hold on i will|one (sec|second|"
                        r"moment) i will) (go )?(get|grab|fetch|find|call) (her|him|them)\b")
