@@ -290,10 +290,13 @@ _SETTLED = tuple(re.compile(p) for p in (
     rf"anticipate|anticipating|foresee|see (us|ourselves|myself|me|that|it)|envision|picture (us|ourselves|"
     rf"myself)) (\w+ )?(on |to |about )?(be )?{_LEAVE}\b{_UNLESS}",
     r"\b(we are|i am|we have been|i have been|we will be|we were|we feel|i feel|we got|i got) (?!not |"
-    r"never )(\w+ )?(settled|rooted|planted|dug in|staying|sticking around|here to stay|here for good|"
-    r"here for the long haul)\b(?! (on|upon|with|at|in|into|until|till|over|the night|tonight|overnight|there|for (a|"
-    r"the|two|few) (days?|nights?|weeks?))\b)(?!.*\b(and|but) (\w+ ){0,2}(buy|buying|sell|selling|rent|renting|"
-    r"looking)\b)",
+    r"never )(\w+ )?(settled|rooted|planted|dug in|here to stay|here for good|here for the long haul)\b(?! (on|upon|"
+    r"with|at|in|into|until|till|over|the night|tonight|overnight|there|for (a|the|two|few) (days?|nights?|"
+    r"weeks?))\b)(?!.*\b(and|but) (\w+ ){0,2}(buy|buying|sell|selling|rent|renting|looking)\b)",
+    # "staying" only where the clause ends with it ("we're staying so stop calling"), not "staying five months"
+    r"\b(we are|i am|we will be) (?!not |never )(just |definitely |really |still )?(staying|sticking around)( (put|"
+    r"here|right here|where we are))?( (for now|thanks|thank you))?( (so|and|but|because)\b(?! (\w+ ){0,2}(buy|buying|"
+    r"sell|selling|rent|renting|looking)\b).*|$)",
     r"\b(here|staying|stay|put|stick around|sticking around) (for good|for the long haul|forever|for life|"
     r"for the foreseeable future|indefinitely)\b",
     r"\b(out of|done with|finished with|through with) the (\w+ )?market\b",
@@ -400,6 +403,9 @@ _ROBOT = tuple(re.compile(p) for p in (
     r"machine|ai|a i) (right|huh|or what|or something|or not|then)$",
     r"\b(you are|you) (not|never) (a |an )?((real|live|actual|genuine) )*(person|human|human being|people|real|"
     r"alive)\b|\bnot a (real|live|actual) (person|human)\b",
+    r"(?<!my )(?<!our )(?<!the )(?<!your )(?<!at )(?<!washing )(?<!answering )(?<!slot )(?<!vending )\b(robots?|bots?|"
+    r"computer|machine|ai|a i|artificial intelligence)$|\b(generated|made|created|run|powered|operated|driven|produced|"
+    r"voiced) by (a |an |some )?(computer|machine|ai|a i|software|program|robot|algorithm)\b",
     r"\bwho (programmed|made|built|created|designed|trained|coded|wrote|developed) you\b|\b(are|were) you (programmed|"
     r"trained|scripted|coded|generated)\b|\byour (programming|programmer|programmers|code|algorithm|developers|"
     r"creators|training)\b|\bwhat (model|program|software|ai|language model) are you\b",
@@ -620,14 +626,14 @@ _AFFIRM_MORE = re.compile(r"\b(that would be me|that is me|this is me|it is me|t
                           r"sure thing|what can i do for you|how can i help|what is (this|it) about|"
                           r"what do you need)\b|^\w+ (here|speaking)$")
 #: Idioms of "it's me" and "I have time" (read as a yes unless a not comes just before them).
-_YES_IDIOM = re.compile(r"\b(you caught (her|him)|you (have|have got|got|found|reached) (her|him|me|the right (person|"
-                        r"one|number|lady|guy|man|woman))|in the flesh|guilty as charged|(the )?very same|"
-                        r"one and the same|the one and only|yours truly|at your service|who else would it be|"
-                        r"last (time|i) checked|that is what they call me|live and in person|none other|(i|we) (have|"
-                        r"got|have got|can spare|can give you) (some |plenty of |a little |a bit of |the )?time|(i|"
-                        r"we) can spare (a|some|a few|one)|go for it|(i am|we are) (all ears|listening|free|available|"
-                        r"not busy|good to talk)|go on|keep going|(good|great|perfect|fine|decent) time|now (is|works)|"
-                        r"works for me)\b")
+_YES_IDIOM = re.compile(r"\b(you caught (her|him)|you (have |had |have got )?(got |gotten |found |reached )?(her|him|"
+                        r"me|the right (person|one|number|lady|guy|man|woman))|in the flesh|guilty as charged|"
+                        r"(the )?very same|one and the same|the one and only|yours truly|at your service|"
+                        r"who else would it be|last (time|i) checked|that is what they call me|live and in person|"
+                        r"none other|(i|we) (have|got|have got|can spare|can give you) (some |plenty of |a little |"
+                        r"a bit of |the )?time|(i|we) can spare (a|some|a few|one)|go for it|(i am|we are) (all ears|"
+                        r"listening|free|available|not busy|good to talk)|go on|keep going|(good|great|perfect|fine|"
+                        r"decent) time|now (is|works)|works for me)\b")
 #: Someone else answering goes to fetch the lead: a no to "is this Jane?" (the lead may come).
 _FETCHING = re.compile(r"\b(let me|i will|i can|i am going to|hold on i will|one (sec|second|"
                        r"moment) i will) (go )?(get|grab|fetch|find|call) (her|him|them)\b")
