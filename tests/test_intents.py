@@ -64,7 +64,7 @@ def test_what_only_looks_like_a_refusal_is_none(text):
     "i'm through with getting your calls", "done receiving these texts", "remove me please", "quit phoning me",
     "i no longer wish to be contacted", "please stop reaching out to me", "i'm fed up with these robocalls",
     "take my name off", "i'd appreciate it if you stopped calling", "i'm done hearing from you guys",
-    "you people won't stop calling me", "stop calling it",
+    "you people won't stop calling me", "stop calling it", "i object to the call",
 ])
 def test_opt_outs_in_other_words(text):
     assert "dnc" in intents_of(text)

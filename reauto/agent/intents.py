@@ -172,7 +172,8 @@ _OPT_OUT = tuple(re.compile(p) for p in (
     r"\b(calling|contacting|texting|phoning) (me|us|this number) (is not|is not something|without)\b",
     r"\b(do not|did not|never|will not) (consent|agree) to (being |any |these |your |the )?(call|called|calls|"
     r"calling|contact|contacted|text|texts|texted|phone calls)\b",
-    r"\bobject (to|against) (being )?(called|contacted|texted|calls|these calls|the calls|your calls)\b",
+    r"\bobject (to|against) (being )?(called|contacted|texted|calls|these calls|the calls|your calls|(the|this|your|"
+    r"these|any) (phone )?(call|calls|calling|contact))\b(?! (being )?record)",
     r"\b(want|need|would like) (these|the|your|all these|all the|this) (calls|calling|phone calls|texts|messages) to "
     r"(end|stop|cease|go away|be over)\b",
     r"\blet (this|that) be the last (call|time)\b",
