@@ -230,7 +230,7 @@ def test_dial_with_the_ollama_brain_words_the_scripted_lines(dial_cfg, tmp_path)
         data = yaml.safe_load((ROOT / "campaigns" / "demo.yaml").read_text())
         data["name"] = "llm-demo"
         data["sim_personas"] = [p for p in data["sim_personas"] if p["name"] == "Jane Doe"]
-        data["sim_personas"][0]["answers"]["timeline_months"] = "when the kids finish school"
+        data["sim_personas"][0]["answers"]["timeline_months"] = "once the baby arrives"
         path = tmp_path / "llm.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         cfg = dial_cfg.model_copy(update={"llm": dial_cfg.llm.model_copy(
